@@ -1,0 +1,280 @@
+"""What a message carries: parts, effects, replies, reactions and voice memos.
+
+Every type validates itself at construction and raises
+:class:`~caresupport_transport.errors.ValidationError` naming the field and the
+rule, so bad content is refused before any adapter does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import ClassVar
+
+import attrs
+
+from caresupport_transport import limits
+from caresupport_transport.errors import ValidationError
+
+__all__ = [
+    "BUBBLE_EFFECTS",
+    "SCREEN_EFFECTS",
+    "Effect",
+    "EffectKind",
+    "MediaPart",
+    "OutgoingMessage",
+    "Part",
+    "Reaction",
+    "ReactionKind",
+    "ReplyTo",
+    "TextPart",
+    "VoiceMemo",
+    "check_content_type",
+]
+
+SCREEN_EFFECTS = frozenset(
+    {
+        "confetti",
+        "fireworks",
+        "lasers",
+        "sparkles",
+        "celebration",
+        "hearts",
+        "love",
+        "balloons",
+        "happy_birthday",
+        "echo",
+        "spotlight",
+    }
+)
+BUBBLE_EFFECTS = frozenset({"slam", "loud", "gentle", "invisible"})
+
+
+class EffectKind(enum.Enum):
+    SCREEN = "screen"
+    BUBBLE = "bubble"
+
+
+def check_content_type(field: str, content_type: str | None) -> None:
+    """Raise ValidationError if ``content_type`` is one the carriers reject."""
+    if content_type is None:
+        return
+    base = content_type.split(";", 1)[0].strip().lower()
+    if not base or "/" not in base:
+        raise ValidationError(field, f"{content_type!r} is not a MIME type like 'image/png'")
+    if base in limits.UNSUPPORTED_CONTENT_TYPES:
+        raise ValidationError(
+            field, f"{base} is not supported (WebP, SVG, FLAC and OGG are rejected by carriers)"
+        )
+
+
+@attrs.frozen
+class Effect:
+    """An iMessage screen or bubble effect; an unknown name is a ValidationError."""
+
+    kind: EffectKind
+    name: str
+
+    def __attrs_post_init__(self) -> None:
+        names = SCREEN_EFFECTS if self.kind is EffectKind.SCREEN else BUBBLE_EFFECTS
+        if self.name not in names:
+            raise ValidationError(
+                "effect.name",
+                f"{self.name!r} is not a {self.kind.value} effect; "
+                f"expected one of {', '.join(sorted(names))}",
+            )
+
+    @classmethod
+    def screen(cls, name: str) -> Effect:
+        return cls(EffectKind.SCREEN, name)
+
+    @classmethod
+    def bubble(cls, name: str) -> Effect:
+        return cls(EffectKind.BUBBLE, name)
+
+
+class ReactionKind(enum.Enum):
+    """Tapbacks. ``STICKER`` can only be received, never sent."""
+
+    LOVE = "love"
+    LIKE = "like"
+    DISLIKE = "dislike"
+    LAUGH = "laugh"
+    EMPHASIZE = "emphasize"
+    QUESTION = "question"
+    CUSTOM = "custom"
+    STICKER = "sticker"
+
+
+@attrs.frozen
+class Reaction:
+    """A tapback; ``CUSTOM`` needs an emoji, the others take none."""
+
+    kind: ReactionKind
+    emoji: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind is ReactionKind.CUSTOM:
+            if not self.emoji or not self.emoji.strip():
+                raise ValidationError("reaction.emoji", "a custom reaction needs an emoji")
+        elif self.emoji is not None:
+            raise ValidationError(
+                "reaction.emoji", f"only a custom reaction takes an emoji, not {self.kind.value}"
+            )
+
+    def check_sendable(self) -> None:
+        """Raise ValidationError for reactions that can be received but not sent."""
+        if self.kind is ReactionKind.STICKER:
+            raise ValidationError("reaction.kind", "sticker reactions cannot be sent")
+
+
+@attrs.frozen
+class TextPart:
+    """A run of text; never empty, at most 10,000 characters."""
+
+    text: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise ValidationError("text", "must not be empty")
+        if len(self.text) > limits.MAX_TEXT_CHARS:
+            raise ValidationError(
+                "text", f"has {len(self.text)} characters; at most {limits.MAX_TEXT_CHARS}"
+            )
+
+
+@attrs.frozen
+class MediaPart:
+    """An image, video, audio file or document, by URL or by uploaded attachment id.
+
+    Exactly one of ``url`` and ``attachment_id`` is given. Media by URL may be at
+    most 10 MB, pre-uploaded attachments at most 100 MB (when the size is known).
+    """
+
+    url: str | None = None
+    attachment_id: str | None = None
+    content_type: str | None = None
+    size_bytes: int | None = None
+    filename: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.url is None) == (self.attachment_id is None):
+            raise ValidationError("media", "give exactly one of url and attachment_id")
+        if self.url is not None and not self.url.startswith(("https://", "http://")):
+            raise ValidationError("media.url", f"{self.url!r} is not an http(s) URL")
+        if self.attachment_id is not None and not self.attachment_id.strip():
+            raise ValidationError("media.attachment_id", "must not be empty")
+        check_content_type("media.content_type", self.content_type)
+        if self.size_bytes is not None:
+            if self.size_bytes < 0:
+                raise ValidationError("media.size_bytes", "must not be negative")
+            limit = limits.MAX_MEDIA_URL_BYTES if self.url else limits.MAX_UPLOAD_BYTES
+            how = "by URL" if self.url else "as an uploaded attachment"
+            if self.size_bytes > limit:
+                raise ValidationError(
+                    "media.size_bytes",
+                    f"{self.size_bytes} bytes is over the {limit // limits.MB} MB limit "
+                    f"for media sent {how}",
+                )
+
+
+Part = TextPart | MediaPart
+
+
+@attrs.frozen
+class ReplyTo:
+    """Reply in the thread of an earlier message (iMessage only)."""
+
+    message_id: str
+    part_index: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if not self.message_id:
+            raise ValidationError("reply_to.message_id", "must not be empty")
+        if self.part_index < 0:
+            raise ValidationError("reply_to.part_index", "must not be negative")
+
+
+def _to_parts(value: Iterable[Part]) -> tuple[Part, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class OutgoingMessage:
+    """A message to send: one or more parts, an optional effect and reply.
+
+    Rules: at least one part, at most 100; no two text parts in a row; at most
+    40 media parts by URL.
+    """
+
+    parts: tuple[Part, ...] = attrs.field(converter=_to_parts)
+    effect: Effect | None = None
+    reply_to: ReplyTo | None = None
+
+    max_parts: ClassVar[int] = limits.MAX_PARTS
+
+    def __attrs_post_init__(self) -> None:
+        if not self.parts:
+            raise ValidationError("parts", "a message needs at least one part")
+        if len(self.parts) > limits.MAX_PARTS:
+            raise ValidationError(
+                "parts", f"has {len(self.parts)} parts; at most {limits.MAX_PARTS}"
+            )
+        url_media = 0
+        for index, part in enumerate(self.parts):
+            if not isinstance(part, TextPart | MediaPart):
+                raise ValidationError(f"parts[{index}]", "must be a TextPart or a MediaPart")
+            if isinstance(part, MediaPart) and part.url is not None:
+                url_media += 1
+            if index and isinstance(part, TextPart) and isinstance(self.parts[index - 1], TextPart):
+                raise ValidationError(
+                    f"parts[{index}]", "two text parts in a row; join them into one"
+                )
+        if url_media > limits.MAX_URL_MEDIA_PARTS:
+            raise ValidationError(
+                "parts", f"has {url_media} media parts by URL; at most {limits.MAX_URL_MEDIA_PARTS}"
+            )
+
+    @classmethod
+    def of_text(
+        cls, text: str, *, effect: Effect | None = None, reply_to: ReplyTo | None = None
+    ) -> OutgoingMessage:
+        return cls((TextPart(text),), effect=effect, reply_to=reply_to)
+
+    @property
+    def text(self) -> str:
+        """All text parts joined by blank lines (for transcripts and fallbacks)."""
+        return "\n\n".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    @property
+    def has_url(self) -> bool:
+        """Whether any part is media by URL or any text contains a link."""
+        return any(
+            (isinstance(p, MediaPart) and p.url is not None)
+            or (isinstance(p, TextPart) and ("http://" in p.text or "https://" in p.text))
+            for p in self.parts
+        )
+
+
+@attrs.frozen
+class VoiceMemo:
+    """An audio recording sent as a voice memo (iMessage) or as media elsewhere."""
+
+    audio: MediaPart
+
+    def __attrs_post_init__(self) -> None:
+        content_type = self.audio.content_type
+        if content_type is not None:
+            base = content_type.split(";", 1)[0].strip().lower()
+            if base not in limits.VOICE_MEMO_CONTENT_TYPES:
+                raise ValidationError(
+                    "voice_memo.content_type",
+                    f"{base} is not a voice memo format (MP3, M4A, AAC, CAF, WAV, AIFF, AMR)",
+                )
+        size = self.audio.size_bytes
+        if size is not None and size > limits.MAX_VOICE_MEMO_BYTES:
+            raise ValidationError(
+                "voice_memo.size_bytes",
+                f"{size} bytes is over the "
+                f"{limits.MAX_VOICE_MEMO_BYTES // limits.MB} MB voice memo limit",
+            )

@@ -1,0 +1,185 @@
+"""Every exception the library raises, in one place.
+
+The hierarchy::
+
+    TransportError
+    ├── ValidationError (also ValueError)       bad input, raised before any I/O
+    │   └── InvalidHandleError                   not an E.164 number nor an email address
+    ├── ConfigurationError (also ValueError)     missing or malformed settings
+    ├── UnsupportedError                         the service cannot do it and the policy says fail
+    ├── ProviderError                            the provider answered "no" (status, code, trace id)
+    │   ├── NotFoundError                        no such conversation, message or attachment
+    │   ├── ConflictError                        409: permanent, never retried
+    │   └── RateLimitedError                     429 whose Retry-After exceeds the caller's budget
+    ├── UnreachableError                         no answer came back (connection failed, dropped)
+    │   └── TransportTimeoutError                no answer in time
+    ├── ProtocolError                            an answer came back, not of the promised shape
+    └── WebhookVerificationError                 an inbound delivery failed verification
+
+"No answer came back" (``UnreachableError``) and "the service said no"
+(``ProviderError``) are different classes on purpose: only the first may have
+left a side effect behind whose outcome is unknown.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ConflictError",
+    "InvalidHandleError",
+    "NotFoundError",
+    "ProtocolError",
+    "ProviderError",
+    "RateLimitedError",
+    "TransportError",
+    "TransportTimeoutError",
+    "UnreachableError",
+    "UnsupportedError",
+    "ValidationError",
+    "WebhookVerificationError",
+]
+
+
+class TransportError(Exception):
+    """Base class of every error raised by caresupport-transport."""
+
+
+class ValidationError(TransportError, ValueError):
+    """Bad input, detected before any I/O.
+
+    Attributes:
+        field: the name of the offending field (``"to"``, ``"parts[2].text"``).
+        rule: the rule that was broken, in words.
+    """
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class InvalidHandleError(ValidationError):
+    """A handle that is neither an E.164 phone number nor an email address."""
+
+    def __init__(self, value: object, rule: str, field: str = "handle") -> None:
+        self.value = value
+        super().__init__(field, f"{value!r} {rule}")
+
+
+class ConfigurationError(TransportError, ValueError):
+    """Missing or malformed configuration (the message names the setting)."""
+
+
+class UnsupportedError(TransportError):
+    """The chosen service cannot carry a feature and the policy says fail.
+
+    Attributes:
+        feature: the feature's name (a ``Feature`` value).
+        service: the service's name, or ``None`` when no service qualifies.
+    """
+
+    def __init__(self, feature: str, service: str | None, detail: str) -> None:
+        self.feature = feature
+        self.service = service
+        super().__init__(detail)
+
+
+class ProviderError(TransportError):
+    """The provider answered and refused the request.
+
+    Attributes:
+        status: the HTTP status (or the provider's equivalent).
+        code: the provider's own error code, when it gave one.
+        message: the provider's message.
+        trace_id: the provider's trace id: quote it to support.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        self.trace_id = trace_id
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        bits = [self.message]
+        if self.status is not None:
+            bits.append(f"status={self.status}")
+        if self.code is not None:
+            bits.append(f"code={self.code}")
+        if self.trace_id:
+            bits.append(f"trace_id={self.trace_id}")
+        return " ".join(bits[:1]) + (f" ({', '.join(bits[1:])})" if len(bits) > 1 else "")
+
+
+class NotFoundError(ProviderError):
+    """The conversation, message or attachment does not exist."""
+
+
+class ConflictError(ProviderError):
+    """A permanent conflict (HTTP 409); retrying cannot help."""
+
+
+class RateLimitedError(ProviderError):
+    """Rate limited and the wait asked for exceeds the caller's budget.
+
+    Attributes:
+        retry_after: seconds the provider asked us to wait, when it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None,
+        status: int | None = 429,
+        code: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=status, code=code, trace_id=trace_id)
+
+
+class UnreachableError(TransportError):
+    """No answer came back: the outcome of the request is unknown."""
+
+
+class TransportTimeoutError(UnreachableError):
+    """No answer came back in time."""
+
+
+class ProtocolError(TransportError):
+    """An answer came back that is not what the API promises (not JSON, wrong shape).
+
+    Attributes:
+        status: the HTTP status of the answer, when there was one.
+        trace_id: the provider's trace id, when it could be read.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, trace_id: str | None = None
+    ) -> None:
+        self.status = status
+        self.trace_id = trace_id
+        super().__init__(message)
+
+
+class WebhookVerificationError(TransportError):
+    """An inbound delivery failed verification; ``reason`` says which check.
+
+    Attributes:
+        reason: one of ``"no secret configured"``, ``"missing header"``,
+            ``"malformed"``, ``"stale"``, ``"signature mismatch"``.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)

@@ -1,0 +1,176 @@
+"""Inbound domain events: what the care logic hears from the outside world.
+
+Every event has an ``event_id`` (unique per delivery source, the de-duplication
+key), ``occurred_at`` and ``conversation_id`` (``None`` only for events that
+belong to no conversation), so the dispatcher can de-duplicate and keep
+per-conversation order without knowing the concrete type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from caresupport_transport.capabilities import Service
+from caresupport_transport.content import Part, Reaction
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Conversation, DeliveryStatus, Message
+
+__all__ = [
+    "ConversationCreated",
+    "ConversationUpdated",
+    "InboundEvent",
+    "MessageEdited",
+    "MessageReceived",
+    "MessageStatusChanged",
+    "ParticipantAdded",
+    "ParticipantRemoved",
+    "ReactionAdded",
+    "ReactionRemoved",
+    "TypingStarted",
+    "TypingStopped",
+    "UnknownEvent",
+]
+
+
+@attrs.frozen
+class MessageReceived:
+    """A message appeared in a conversation.
+
+    Outbound echoes (``message.direction is Direction.OUTBOUND``) are filtered by
+    the dispatcher unless asked for.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    message: Message
+
+
+@attrs.frozen
+class MessageStatusChanged:
+    """A sent message moved on: sent, delivered, read or failed."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    message_id: str
+    status: DeliveryStatus
+    service: Service | None = None
+    error_code: int | None = None
+    reason: str | None = None
+
+
+@attrs.frozen
+class MessageEdited:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    message_id: str
+    parts: tuple[Part, ...] = ()
+
+
+@attrs.frozen
+class ReactionAdded:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    message_id: str
+    reaction: Reaction
+    actor: Handle | None
+    part_index: int = 0
+    is_from_me: bool = False
+
+
+@attrs.frozen
+class ReactionRemoved:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    message_id: str
+    reaction: Reaction
+    actor: Handle | None
+    part_index: int = 0
+    is_from_me: bool = False
+
+
+@attrs.frozen
+class ParticipantAdded:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    handle: Handle
+
+
+@attrs.frozen
+class ParticipantRemoved:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    handle: Handle
+
+
+@attrs.frozen
+class ConversationCreated:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    conversation: Conversation
+
+
+@attrs.frozen
+class ConversationUpdated:
+    """A group's name or icon changed (or failed to): ``change`` says which."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    change: str
+    value: str | None = None
+    failed: bool = False
+
+
+@attrs.frozen
+class TypingStarted:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    handle: Handle | None = None
+
+
+@attrs.frozen
+class TypingStopped:
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    handle: Handle | None = None
+
+
+@attrs.frozen
+class UnknownEvent:
+    """An event type this version does not model; the raw payload is kept."""
+
+    event_id: str
+    occurred_at: datetime
+    event_type: str
+    payload: Mapping[str, Any]
+    conversation_id: str | None = None
+
+
+InboundEvent = (
+    MessageReceived
+    | MessageStatusChanged
+    | MessageEdited
+    | ReactionAdded
+    | ReactionRemoved
+    | ParticipantAdded
+    | ParticipantRemoved
+    | ConversationCreated
+    | ConversationUpdated
+    | TypingStarted
+    | TypingStopped
+    | UnknownEvent
+)

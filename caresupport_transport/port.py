@@ -1,0 +1,133 @@
+"""The ``Transport`` port: everything care logic may ask of a messaging channel.
+
+Adapters do not inherit from it; ``tests/typing`` assigns each adapter to a
+``Transport`` variable so that ``mypy --strict`` proves conformance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol
+
+from caresupport_transport.capabilities import HandleCapabilities, ServicePreference
+from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
+from caresupport_transport.events import InboundEvent
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import (
+    ActionResult,
+    Attachment,
+    Conversation,
+    Message,
+    SendReceipt,
+    StartedConversation,
+)
+
+__all__ = ["InboundHandler", "Transport"]
+
+InboundHandler = Callable[[InboundEvent], Awaitable[None]]
+"""The care logic's handler; raising means "not handled, deliver again"."""
+
+
+class Transport(Protocol):
+    """A channel to people: conversations, messages, reactions and inbound events.
+
+    Every method validates its input before any I/O and raises
+    :class:`~caresupport_transport.errors.ValidationError` for bad input. Sends
+    take an ``idempotency_key``: sending twice under one key creates one message.
+    When none is given the adapter makes one, returned on the receipt.
+    """
+
+    async def start_conversation(
+        self,
+        participants: Sequence[Handle],
+        first_message: OutgoingMessage,
+        *,
+        preference: ServicePreference = ServicePreference.AUTO,
+        idempotency_key: str | None = None,
+    ) -> StartedConversation:
+        """Create a 1:1 (one participant) or group chat and send its first message.
+
+        The first message may carry no URL, effect or reply (providers refuse them).
+        """
+        ...
+
+    async def send_message(
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        *,
+        preference: ServicePreference = ServicePreference.AUTO,
+        idempotency_key: str | None = None,
+    ) -> SendReceipt:
+        """Send into an existing conversation, degrading what the service cannot carry."""
+        ...
+
+    def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
+        """Every conversation, fetched page by page as the iteration goes."""
+        ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation: ...
+
+    async def conversation_for(self, handle: Handle) -> Conversation:
+        """The 1:1 conversation with ``handle``, created (without sending) if none exists."""
+        ...
+
+    def messages(self, conversation_id: str, *, page_size: int = 50) -> AsyncIterator[Message]:
+        """A conversation's history, newest first, fetched page by page."""
+        ...
+
+    async def get_message(self, message_id: str) -> Message: ...
+
+    async def react(
+        self, message_id: str, reaction: Reaction, *, part_index: int = 0
+    ) -> ActionResult:
+        """Add a tapback; on services without tapbacks the policy decides (text or skip)."""
+        ...
+
+    async def remove_reaction(
+        self, message_id: str, reaction: Reaction, *, part_index: int = 0
+    ) -> ActionResult: ...
+
+    async def start_typing(self, conversation_id: str) -> ActionResult:
+        """Show a typing indicator; skipped (and reported) where unsupported."""
+        ...
+
+    async def stop_typing(self, conversation_id: str) -> ActionResult: ...
+
+    async def mark_read(self, conversation_id: str) -> ActionResult:
+        """Send a read receipt for the conversation; skipped where unsupported."""
+        ...
+
+    async def share_contact_card(self, conversation_id: str) -> ActionResult: ...
+
+    async def send_voice_memo(
+        self,
+        conversation_id: str,
+        memo: VoiceMemo,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SendReceipt:
+        """Send a voice memo; sent as a media attachment where memos are unsupported."""
+        ...
+
+    async def add_participant(self, conversation_id: str, handle: Handle) -> Conversation:
+        """Add to a group; the group needs 3+ participants already."""
+        ...
+
+    async def remove_participant(self, conversation_id: str, handle: Handle) -> Conversation:
+        """Remove from a group; 3+ participants must remain."""
+        ...
+
+    async def upload_attachment(
+        self, data: bytes, *, filename: str, content_type: str
+    ) -> Attachment:
+        """Upload a file (at most 100 MB) to send later as ``MediaPart(attachment_id=...)``."""
+        ...
+
+    async def capabilities(self, handle: Handle) -> HandleCapabilities:
+        """What services ``handle`` can be reached on, as far as can be known."""
+        ...
+
+    def on_inbound(self, handler: InboundHandler) -> None:
+        """Register the care logic's handler for inbound events (replaces any earlier one)."""
+        ...
