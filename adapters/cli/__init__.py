@@ -1,0 +1,1 @@
+"""The ``caresupport-transport`` command line (a composition root: it wires adapters)."""

@@ -1,0 +1,46 @@
+"""Entry point of the ``caresupport-transport`` console script.
+
+Each sub-command lives in its own module with a ``register(subparsers)``
+function that adds its parser and sets ``func`` (an ``argparse.Namespace ->
+int`` callable returning the exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["build_parser", "main"]
+
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caresupport-transport",
+        description=(
+            "CareSupport's conversations over iMessage, RCS and SMS. "
+            "Run 'caresupport-transport demo' to see a care conversation end to end."
+        ),
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"adapters.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    code: int = func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
