@@ -1,0 +1,1 @@
+"""The Linq Partner API V3 adapter."""

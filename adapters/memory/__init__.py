@@ -1,0 +1,1 @@
+"""The in-memory adapter: a full, deterministic ``Transport`` for care-logic tests."""
