@@ -66,11 +66,19 @@ class MessageStatusChanged:
 
 @attrs.frozen
 class MessageEdited:
+    """A message's text was edited.
+
+    When ``part_index`` is ``None``, ``parts`` is the whole message as edited;
+    otherwise ``parts`` is the new content of that one part (Linq reports one
+    edited part at a time).
+    """
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
     message_id: str
     parts: tuple[Part, ...] = ()
+    part_index: int | None = None
 
 
 @attrs.frozen
