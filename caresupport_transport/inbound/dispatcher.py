@@ -1,0 +1,220 @@
+"""``InboundDispatcher``: hands each inbound event to the care logic exactly once.
+
+The rules, in the order ``dispatch`` applies them:
+
+1. Events of one conversation wait their turn (arrival order); other
+   conversations run concurrently. Duplicates of one event also wait for each
+   other, even when they name different conversations.
+2. The event's keys (``event:<event_id>``, plus ``message:<id>`` for a received
+   message, so a message seen by webhook and by polling counts once) are
+   claimed in the store. Already done: ``DUPLICATE``. Claimed by another
+   worker right now: ``IN_PROGRESS`` (answer "retry later").
+3. Outbound echoes are ``FILTERED`` (and recorded as done) unless asked for.
+4. The handler runs. Only when it returns are the keys recorded as done. If it
+   raises, the claim is given back and the exception propagates, so the
+   receiver answers 5xx and the provider delivers the event again.
+
+A crash between the handler's success and the done mark makes a redelivery
+handle the event again: the guarantee is "at least once, and exactly once
+unless the process dies in that instant".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from caresupport_transport.errors import ConfigurationError
+from caresupport_transport.events import InboundEvent, MessageReceived
+from caresupport_transport.inbound._locks import KeyedLocks
+from caresupport_transport.inbound.store import ClaimStatus, EventStore
+from caresupport_transport.model import Direction
+from caresupport_transport.port import InboundHandler
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_PRUNE_INTERVAL",
+    "DispatchOutcome",
+    "InboundDispatcher",
+    "event_keys",
+]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(seconds=60)
+"""How long a claim lives without renewal; renewed every third of it while the handler runs."""
+
+DEFAULT_PRUNE_INTERVAL = timedelta(hours=1)
+"""How often ``dispatch`` asks the store to forget expired keys."""
+
+
+class DispatchOutcome(enum.Enum):
+    """What ``InboundDispatcher.dispatch`` did with an event."""
+
+    HANDLED = "handled"
+    """The handler ran and returned; the event is recorded as done."""
+
+    DUPLICATE = "duplicate"
+    """Already handled before; the handler was not called."""
+
+    FILTERED = "filtered"
+    """An outbound echo, recorded as done without calling the handler."""
+
+    IN_PROGRESS = "in progress"
+    """Another worker sharing the store is handling it now; deliver it again later."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_keys(event: InboundEvent) -> tuple[str, ...]:
+    """The de-duplication keys of ``event``: its event id, and a received message's id."""
+    keys = [f"event:{event.event_id}"]
+    if isinstance(event, MessageReceived):
+        keys.append(f"message:{event.message.id}")
+    return tuple(keys)
+
+
+@attrs.define
+class InboundDispatcher:
+    """Calls the care logic's handler once per event, in order per conversation.
+
+    Args:
+        handler: the care logic's async handler; raising means "not handled".
+        store: where handled keys (and polling cursors) are remembered.
+        include_outbound: also hand over received messages we sent ourselves.
+        clock: the current time (aware UTC).
+        lease: how long a claim lives without renewal (see ``DEFAULT_LEASE``).
+        sleep: waits between lease renewals (injected by tests).
+        prune_interval: how often expired keys are pruned from the store.
+    """
+
+    handler: InboundHandler
+    store: EventStore
+    include_outbound: bool = attrs.field(default=False, kw_only=True)
+    clock: Callable[[], datetime] = attrs.field(default=_utc_now, kw_only=True)
+    lease: timedelta = attrs.field(default=DEFAULT_LEASE, kw_only=True)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, kw_only=True)
+    prune_interval: timedelta = attrs.field(default=DEFAULT_PRUNE_INTERVAL, kw_only=True)
+    _locks: KeyedLocks = attrs.field(factory=KeyedLocks, init=False)
+    _last_prune: datetime | None = attrs.field(default=None, init=False)
+
+    @lease.validator
+    def _check_lease(self, _attribute: object, value: timedelta) -> None:
+        if value <= timedelta(0):
+            raise ConfigurationError(f"lease must be positive, got {value}")
+
+    @property
+    def lock_count(self) -> int:
+        """Locks alive right now (conversations and keys with work in flight); 0 when idle."""
+        return len(self._locks)
+
+    async def dispatch(self, event: InboundEvent) -> DispatchOutcome:
+        """Hand ``event`` to the handler unless it is a duplicate or a filtered echo.
+
+        Returns:
+            What happened; see :class:`DispatchOutcome`.
+
+        Raises:
+            Exception: whatever the handler (or the store) raised; the event is
+                then not recorded as done and a redelivery will be handled.
+        """
+        keys = event_keys(event)
+        # No await before the first lock: the order of calls is the order of handling.
+        async with contextlib.AsyncExitStack() as held:
+            if event.conversation_id is not None:
+                await held.enter_async_context(
+                    self._locks.hold(f"conversation:{event.conversation_id}")
+                )
+            # Always conversation first, then keys in sorted order: no lock cycles.
+            for key in sorted(keys):
+                await held.enter_async_context(self._locks.hold(f"key:{key}"))
+            outcome = await self._dispatch_held(event, keys)
+        await self._maybe_prune()
+        return outcome
+
+    async def dispatch_many(self, events: Iterable[InboundEvent]) -> list[DispatchOutcome]:
+        """Dispatch ``events`` one after another, in order (for polled batches).
+
+        Stops at the first failure and raises it; the events before it are
+        recorded, so dispatching the same batch again resumes where it stopped.
+        """
+        return [await self.dispatch(event) for event in events]
+
+    async def _dispatch_held(self, event: InboundEvent, keys: tuple[str, ...]) -> DispatchOutcome:
+        token = uuid.uuid4().hex
+        now = self.clock()
+        status = await self.store.claim(keys, token=token, now=now, until=now + self.lease)
+        if status is ClaimStatus.DONE:
+            return DispatchOutcome.DUPLICATE
+        if status is ClaimStatus.BUSY:
+            return DispatchOutcome.IN_PROGRESS
+        try:
+            if self._is_filtered(event):
+                outcome = DispatchOutcome.FILTERED
+            else:
+                await self._run_handler(event, keys, token)
+                outcome = DispatchOutcome.HANDLED
+        except BaseException:
+            await self._release(keys, token)
+            raise
+        await self.store.complete(keys, now=self.clock())
+        return outcome
+
+    def _is_filtered(self, event: InboundEvent) -> bool:
+        return (
+            not self.include_outbound
+            and isinstance(event, MessageReceived)
+            and event.message.direction is Direction.OUTBOUND
+        )
+
+    async def _run_handler(self, event: InboundEvent, keys: tuple[str, ...], token: str) -> None:
+        renewer = asyncio.create_task(self._keep_claim(keys, token))
+        try:
+            await self.handler(event)
+        finally:
+            renewer.cancel()
+            try:
+                await renewer
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
+
+    async def _keep_claim(self, keys: tuple[str, ...], token: str) -> None:
+        """Renew the claim while a slow handler runs, so no other worker takes over."""
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await self.sleep(interval)
+            try:
+                await self.store.renew(keys, token=token, until=self.clock() + self.lease)
+            except Exception:
+                _log.exception("could not renew the claim on %s", ", ".join(keys))
+
+    async def _release(self, keys: tuple[str, ...], token: str) -> None:
+        try:
+            await self.store.release(keys, token=token)
+        except Exception:
+            # The lease runs out on its own; the handler's error matters more.
+            _log.exception("could not release the claim on %s", ", ".join(keys))
+
+    async def _maybe_prune(self) -> None:
+        now = self.clock()
+        if self._last_prune is not None and now - self._last_prune < self.prune_interval:
+            return
+        self._last_prune = now
+        try:
+            removed = await self.store.prune(now)
+        except Exception:
+            _log.exception("could not prune the event store")
+            return
+        if removed:
+            _log.debug("pruned %d expired keys from the event store", removed)
