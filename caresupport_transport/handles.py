@@ -37,6 +37,8 @@ def _classify(value: str) -> HandleKind:
 def _normalise(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidHandleError(value, "is not a string")
+    # Classify before lower-casing, so an error names the value exactly as given.
+    _classify(value)
     if "@" in value:
         local, _, domain = value.partition("@")
         return f"{local}@{domain.lower()}"

@@ -152,10 +152,13 @@ def split_text(text: str, limit: int) -> list[str]:
     pieces: list[str] = []
     rest = text
     while len(rest) > limit:
-        cut = rest.rfind(" ", 0, limit + 1)
-        newline = rest.rfind("\n", 0, limit + 1)
-        cut = max(cut, newline)
-        if cut <= 0:
+        # Any whitespace is a split point (tabs too), so no word shorter than the limit is cut.
+        cut = next((i for i in range(limit, -1, -1) if rest[i].isspace()), -1)
+        if cut == 0:
+            # Whitespace where a piece would start carries nothing; cutting there could
+            # split the word after it.
+            rest = rest[1:]
+        elif cut < 0:
             pieces.append(rest[:limit])
             rest = rest[limit:]
         else:
