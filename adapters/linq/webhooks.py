@@ -1,0 +1,375 @@
+"""Verify (and sign) Linq webhook deliveries, before anything parses them.
+
+Linq signs each delivery two ways; a delivery is genuine when either verifies.
+
+Standard Webhooks (current)
+    Headers ``webhook-id``, ``webhook-timestamp`` (Unix seconds) and
+    ``webhook-signature``: space-separated ``v1,<base64>`` entries, each an
+    HMAC-SHA256 of ``{webhook-id}.{webhook-timestamp}.{raw body}``. The key is the
+    base64-decoded secret after its ``whsec_`` prefix. A secret *without* the
+    prefix is read the way the ``standardwebhooks`` reference package reads it:
+    base64 when it decodes as base64, otherwise (it holds characters base64 does
+    not use) its UTF-8 bytes.
+
+Legacy (deprecated, still sent)
+    Headers ``X-Webhook-Timestamp`` and ``X-Webhook-Signature`` (older CareSupport
+    code called them ``X-Linq-Timestamp`` / ``X-Linq-Signature``; both names are
+    accepted): the hex HMAC-SHA256 of ``{timestamp}.{raw body}`` keyed with the
+    UTF-8 bytes of the secret string as given (prefix and all), optionally
+    written ``sha256=<hex>``.
+
+When a delivery carries the complete Standard Webhooks headers, only that scheme
+decides (the legacy headers are ignored); otherwise the complete legacy pair
+decides. Header names are case-insensitive. Secrets are stripped of surrounding
+whitespace (a secret read from a file or an environment variable often ends in a
+newline). Several secrets may be configured at once (rotation): a delivery signed
+with any of them verifies.
+
+There is deliberately no switch that turns verification off: a verifier with no
+secret refuses every delivery.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import attrs
+
+from caresupport_transport.errors import (
+    ConfigurationError,
+    ValidationError,
+    WebhookVerificationError,
+)
+
+__all__ = [
+    "DEFAULT_TOLERANCE_SECONDS",
+    "WebhookVerificationError",
+    "WebhookVerifier",
+    "sign_legacy",
+    "sign_standard",
+]
+
+DEFAULT_TOLERANCE_SECONDS = 300
+"""How far a delivery's timestamp may be from now, either way, in seconds."""
+
+_SECRET_PREFIX = "whsec_"
+_STANDARD_ID = "webhook-id"
+_STANDARD_TIMESTAMP = "webhook-timestamp"
+_STANDARD_SIGNATURE = "webhook-signature"
+_STANDARD_HEADERS = (_STANDARD_ID, _STANDARD_TIMESTAMP, _STANDARD_SIGNATURE)
+_LEGACY_PREFIXES = ("X-Webhook", "X-Linq")
+_LEGACY_TIMESTAMPS = tuple(f"{prefix}-Timestamp" for prefix in _LEGACY_PREFIXES)
+_LEGACY_SIGNATURES = tuple(f"{prefix}-Signature" for prefix in _LEGACY_PREFIXES)
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}", re.ASCII)
+_HEX_SHA256 = re.compile(r"(?:sha256=)?([0-9a-f]{64})", re.ASCII | re.IGNORECASE)
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+@attrs.frozen(repr=False)
+class _Key:
+    """The two HMAC keys one configured secret yields."""
+
+    standard: bytes
+    legacy: bytes
+
+
+def _b64decode(text: str) -> bytes:
+    """Strict base64 that tolerates missing padding (as the reference package does)."""
+    unpadded = text.rstrip("=")
+    return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+
+
+def _key_for(secret: str) -> _Key:
+    if secret.startswith(_SECRET_PREFIX):
+        try:
+            standard = _b64decode(secret[len(_SECRET_PREFIX) :])
+        except (binascii.Error, ValueError):
+            raise ConfigurationError(
+                "webhook secret: the part after 'whsec_' is not base64"
+            ) from None
+    else:
+        try:
+            standard = _b64decode(secret)
+        except (binascii.Error, ValueError):
+            standard = secret.encode("utf-8")
+    if not standard:
+        raise ConfigurationError("webhook secret: decodes to an empty key")
+    return _Key(standard=standard, legacy=secret.encode("utf-8"))
+
+
+def _secret_text(secret: object) -> str:
+    if not isinstance(secret, str):
+        raise ConfigurationError(f"webhook secret: must be a string, not {type(secret).__name__}")
+    try:
+        secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError("webhook secret: is not valid text") from None
+    return secret.strip()
+
+
+class WebhookVerifier:
+    """Checks that a delivery came from Linq, untouched and recently.
+
+    Args:
+        secrets: the signing secret, or several during a rotation. ``None``, an
+            empty list or blank strings leave the verifier unconfigured, and an
+            unconfigured verifier refuses everything.
+        tolerance: how many seconds a delivery's timestamp may lie from the
+            clock's now, in the past (replay) or the future (skew).
+        clock: returns the current Unix time in seconds (inject one in tests).
+
+    Raises:
+        ConfigurationError: for a secret that is not a string, a ``whsec_``
+            secret that is not base64, or a negative or non-finite tolerance.
+    """
+
+    def __init__(
+        self,
+        secrets: str | Sequence[str] | None,
+        *,
+        tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+            raise ConfigurationError("tolerance: must be a number of seconds")
+        if not math.isfinite(tolerance) or tolerance < 0:
+            raise ConfigurationError("tolerance: must be a finite, non-negative number of seconds")
+        given: Sequence[object] = (
+            () if secrets is None else (secrets,) if isinstance(secrets, str) else secrets
+        )
+        texts = [_secret_text(secret) for secret in given]
+        self._keys = tuple(_key_for(text) for text in texts if text)
+        self._tolerance = float(tolerance)
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"WebhookVerifier(secrets=<{len(self._keys)} hidden>, tolerance={self._tolerance})"
+
+    @property
+    def configured(self) -> bool:
+        """Whether at least one secret was given; an unconfigured verifier refuses all."""
+        return bool(self._keys)
+
+    @property
+    def tolerance(self) -> float:
+        return self._tolerance
+
+    def verify(self, body: bytes, headers: Headers) -> None:
+        """Check one delivery's raw body against its headers; return only if genuine.
+
+        Standard Webhooks headers are preferred when complete; see the module
+        docstring for both schemes.
+
+        Args:
+            body: the request body exactly as received (never re-serialised JSON).
+            headers: the request headers, as a mapping or as (name, value) pairs.
+
+        Raises:
+            WebhookVerificationError: with ``reason`` ``"no secret configured"``,
+                ``"missing header"``, ``"malformed"``, ``"signature mismatch"`` or
+                ``"stale"``; the detail names the header, never a secret or the
+                expected signature.
+        """
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise TypeError(f"body must be the raw bytes, not {type(body).__name__}")
+        if not self._keys:
+            raise WebhookVerificationError("no secret configured")
+        found = _read_headers(headers)
+        standard = [found.get(name) for name in _STANDARD_HEADERS]
+        legacy_timestamp = _first(found, _LEGACY_TIMESTAMPS)
+        legacy_signature = _first(found, _LEGACY_SIGNATURES)
+        if all(standard):
+            msg_id, timestamp, signature = (value or "" for value in standard)
+            self._verify_standard(bytes(body), msg_id, timestamp, signature)
+        elif legacy_timestamp and legacy_signature:
+            self._verify_legacy(bytes(body), legacy_timestamp, legacy_signature)
+        elif any(standard):
+            missing = [
+                name for name, value in zip(_STANDARD_HEADERS, standard, strict=True) if not value
+            ]
+            raise WebhookVerificationError("missing header", ", ".join(missing))
+        elif legacy_timestamp:
+            prefix = legacy_timestamp[0].removesuffix("-Timestamp")
+            raise WebhookVerificationError("missing header", f"{prefix}-Signature")
+        elif legacy_signature:
+            prefix = legacy_signature[0].removesuffix("-Signature")
+            raise WebhookVerificationError("missing header", f"{prefix}-Timestamp")
+        else:
+            raise WebhookVerificationError(
+                "missing header", "webhook-signature (or X-Webhook-Signature)"
+            )
+
+    def _verify_standard(self, body: bytes, msg_id: str, timestamp: str, signature: str) -> None:
+        moment = _unix_seconds(timestamp, _STANDARD_TIMESTAMP)
+        offered = _standard_signatures(signature)
+        content = _utf8(msg_id, _STANDARD_ID) + b"." + timestamp.encode("ascii") + b"." + body
+        matched = False
+        for key in self._keys:
+            expected = hmac.new(key.standard, content, hashlib.sha256).digest()
+            for candidate in offered:
+                matched |= hmac.compare_digest(expected, candidate)
+        if not matched:
+            raise WebhookVerificationError("signature mismatch", _STANDARD_SIGNATURE)
+        self._check_fresh(moment, _STANDARD_TIMESTAMP)
+
+    def _verify_legacy(
+        self, body: bytes, timestamp: tuple[str, str], signature: tuple[str, str]
+    ) -> None:
+        timestamp_header, timestamp_text = timestamp
+        signature_header, signature_text = signature
+        moment = _unix_seconds(timestamp_text, timestamp_header)
+        hex_digest = _HEX_SHA256.fullmatch(signature_text)
+        if hex_digest is None:
+            raise WebhookVerificationError(
+                "malformed", f"{signature_header} is not a hex HMAC-SHA256 (64 hex digits)"
+            )
+        offered = bytes.fromhex(hex_digest.group(1))
+        content = timestamp_text.encode("ascii") + b"." + body
+        matched = False
+        for key in self._keys:
+            expected = hmac.new(key.legacy, content, hashlib.sha256).digest()
+            matched |= hmac.compare_digest(expected, offered)
+        if not matched:
+            raise WebhookVerificationError("signature mismatch", signature_header)
+        self._check_fresh(moment, timestamp_header)
+
+    def _check_fresh(self, moment: int, header: str) -> None:
+        skew = self._clock() - moment
+        if skew > self._tolerance:
+            raise WebhookVerificationError(
+                "stale", f"{header} is {skew:.0f} s old; the tolerance is {self._tolerance:g} s"
+            )
+        if -skew > self._tolerance:
+            raise WebhookVerificationError(
+                "stale",
+                f"{header} is {-skew:.0f} s in the future; the tolerance is {self._tolerance:g} s",
+            )
+
+
+def _read_headers(headers: Headers) -> dict[str, str]:
+    """Lower-cased names to stripped values; a name given twice with two values is malformed."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    found: dict[str, str] = {}
+    for raw_name, raw_value in pairs:
+        name = _header_text(raw_name).strip().lower()
+        value = _header_text(raw_value).strip()
+        if name in found and found[name] != value:
+            raise WebhookVerificationError("malformed", f"header {name} given twice")
+        found[name] = value
+    return found
+
+
+def _header_text(value: str | bytes) -> str:
+    # ASGI servers hand over raw header bytes; HTTP header bytes are Latin-1.
+    return value.decode("latin-1") if isinstance(value, bytes | bytearray) else value
+
+
+def _first(found: Mapping[str, str], names: Sequence[str]) -> tuple[str, str] | None:
+    """The first of ``names`` present with a value, as (display name, value)."""
+    for name in names:
+        value = found.get(name.lower())
+        if value:
+            return name, value
+    return None
+
+
+def _utf8(value: str, header: str) -> bytes:
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise WebhookVerificationError("malformed", f"{header} is not valid text") from None
+
+
+def _unix_seconds(value: str, header: str) -> int:
+    if _UNIX_SECONDS.fullmatch(value) is None:
+        raise WebhookVerificationError("malformed", f"{header} is not a Unix time in seconds")
+    return int(value)
+
+
+def _standard_signatures(value: str) -> list[bytes]:
+    """The decoded ``v1`` entries; other versions are skipped (forward compatible)."""
+    decoded: list[bytes] = []
+    for entry in value.split():
+        version, comma, encoded = entry.partition(",")
+        if version != "v1" or not comma:
+            continue
+        try:
+            signature = _b64decode(encoded)
+        except (binascii.Error, ValueError):
+            continue
+        if signature:
+            decoded.append(signature)
+    if not decoded:
+        raise WebhookVerificationError(
+            "malformed", f"{_STANDARD_SIGNATURE} has no valid 'v1,<base64>' entry"
+        )
+    return decoded
+
+
+def sign_standard(body: bytes, secret: str, *, msg_id: str, timestamp: int) -> dict[str, str]:
+    """The three Standard Webhooks headers Linq would send with ``body``.
+
+    Args:
+        body: the raw body to sign.
+        secret: a ``whsec_<base64>`` secret (read as :class:`WebhookVerifier` reads it).
+        msg_id: the ``webhook-id`` (Linq uses a unique id per delivery).
+        timestamp: Unix seconds.
+
+    Raises:
+        ConfigurationError: for a secret that is empty or not usable.
+        ValidationError: for an empty ``msg_id`` or a negative timestamp.
+    """
+    key = _signing_key(secret)
+    if not msg_id:
+        raise ValidationError("msg_id", "must not be empty")
+    stamp = _timestamp_text(timestamp)
+    content = msg_id.encode("utf-8") + b"." + stamp.encode("ascii") + b"." + bytes(body)
+    digest = hmac.new(key.standard, content, hashlib.sha256).digest()
+    return {
+        _STANDARD_ID: msg_id,
+        _STANDARD_TIMESTAMP: stamp,
+        _STANDARD_SIGNATURE: "v1," + base64.b64encode(digest).decode("ascii"),
+    }
+
+
+def sign_legacy(
+    body: bytes, secret: str, *, timestamp: int, header_prefix: str = "X-Webhook"
+) -> dict[str, str]:
+    """The legacy ``{prefix}-Timestamp`` and ``{prefix}-Signature`` (hex) headers.
+
+    Args:
+        header_prefix: ``"X-Webhook"`` (what Linq sends) or ``"X-Linq"`` (the name
+            older CareSupport code used).
+
+    Raises:
+        ConfigurationError: for a secret that is empty or not usable.
+        ValidationError: for another prefix or a negative timestamp.
+    """
+    key = _signing_key(secret)
+    if header_prefix not in _LEGACY_PREFIXES:
+        raise ValidationError("header_prefix", f"must be one of {', '.join(_LEGACY_PREFIXES)}")
+    stamp = _timestamp_text(timestamp)
+    content = stamp.encode("ascii") + b"." + bytes(body)
+    digest = hmac.new(key.legacy, content, hashlib.sha256).hexdigest()
+    return {f"{header_prefix}-Timestamp": stamp, f"{header_prefix}-Signature": digest}
+
+
+def _signing_key(secret: str) -> _Key:
+    text = _secret_text(secret)
+    if not text:
+        raise ConfigurationError("webhook secret: must not be empty")
+    return _key_for(text)
+
+
+def _timestamp_text(timestamp: int) -> str:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+        raise ValidationError("timestamp", "must be a non-negative integer of Unix seconds")
+    return str(timestamp)
