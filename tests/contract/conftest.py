@@ -1,0 +1,25 @@
+"""Runs every contract test once per adapter in ``HARNESS_FACTORIES``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from caresupport_transport import Transport
+
+from .harness import HARNESS_FACTORIES, Harness
+from .support import arrange
+
+
+@pytest.fixture(params=sorted(HARNESS_FACTORIES))
+async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """The adapter under test, with the cast of ``support`` registered in its world."""
+    async with HARNESS_FACTORIES[request.param]() as arranged:
+        arrange(arranged)
+        yield arranged
+
+
+@pytest.fixture
+def transport(harness: Harness) -> Transport:
+    return harness.transport

@@ -1,0 +1,109 @@
+"""What the contract suite needs besides the port: a way to arrange and move the world.
+
+Every adapter joins the suite with a factory in :data:`HARNESS_FACTORIES`: an
+async context manager yielding a :class:`Harness` whose ``transport`` is the
+adapter under test, wired to a world the hooks control. The memory adapter's
+world is the ``World`` itself; an HTTP adapter's is a simulator standing on the
+same ``World``. The hooks stay provider-neutral on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
+
+from adapters.memory import InMemoryTransport, RecipientKind
+from caresupport_transport import Handle, InboundEvent, Reaction, Transport
+
+__all__ = ["HARNESS_FACTORIES", "Harness", "HarnessFactory", "MemoryHarness", "memory_harness"]
+
+
+class Harness(Protocol):
+    """The adapter under test and the hooks that play the outside world."""
+
+    @property
+    def transport(self) -> Transport:
+        """The adapter under test; a recording handler is registered on it."""
+        ...
+
+    @property
+    def received(self) -> Sequence[InboundEvent]:
+        """Every event the recording handler got, in order."""
+        ...
+
+    def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
+        """Make ``handle`` reachable the way ``kind`` says."""
+        ...
+
+    def fail_next_send(self, handle: Handle) -> None:
+        """Make the next message to a conversation with ``handle`` fail."""
+        ...
+
+    async def advance(self, seconds: float) -> None:
+        """Move the world's clock on and deliver what happened to the handler."""
+        ...
+
+    async def inject_inbound_text(
+        self, sender: Handle, conversation_id: str | None, text: str
+    ) -> str:
+        """``sender`` writes ``text`` (in their 1:1 chat when no id); returns the message id."""
+        ...
+
+    async def inject_inbound_reaction(
+        self, actor: Handle, message_id: str, reaction: Reaction
+    ) -> None:
+        """``actor`` reacts to a message; delivered to the handler."""
+        ...
+
+
+HarnessFactory = Callable[[], contextlib.AbstractAsyncContextManager[Harness]]
+
+
+class MemoryHarness:
+    """The in-memory adapter, its world driven directly."""
+
+    def __init__(self) -> None:
+        self.memory = InMemoryTransport(seed=2026)
+        self.events: list[InboundEvent] = []
+        self.memory.on_inbound(self._record)
+
+    async def _record(self, event: InboundEvent) -> None:
+        self.events.append(event)
+
+    @property
+    def transport(self) -> Transport:
+        return self.memory
+
+    @property
+    def received(self) -> Sequence[InboundEvent]:
+        return self.events
+
+    def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
+        self.memory.world.add_recipient(handle, kind)
+
+    def fail_next_send(self, handle: Handle) -> None:
+        self.memory.fail_next_send(handle)
+
+    async def advance(self, seconds: float) -> None:
+        await self.memory.advance(seconds)
+
+    async def inject_inbound_text(
+        self, sender: Handle, conversation_id: str | None, text: str
+    ) -> str:
+        message = await self.memory.inject_message(sender, text, conversation_id=conversation_id)
+        return message.id
+
+    async def inject_inbound_reaction(
+        self, actor: Handle, message_id: str, reaction: Reaction
+    ) -> None:
+        await self.memory.inject_reaction(actor, message_id, reaction)
+
+
+@contextlib.asynccontextmanager
+async def memory_harness() -> AsyncIterator[Harness]:
+    yield MemoryHarness()
+
+
+HARNESS_FACTORIES: dict[str, HarnessFactory] = {"memory": memory_harness}
+"""Adapter name -> harness factory; each entry runs the whole suite once."""
