@@ -1,0 +1,338 @@
+"""Linq webhook deliveries to domain events (call only after verification).
+
+``parse_delivery`` takes the raw body, ``parse_envelope`` an already decoded JSON
+object. The envelope is ``{api_version, webhook_version, event_type, event_id,
+created_at, trace_id, partner_id, data}``; ``event_type``, ``event_id``,
+``created_at`` and ``data`` are required, the rest is kept when present.
+
+Event types and what they become:
+
+- ``message.received``, ``message.sent`` (the outbound echo): ``MessageReceived``
+- ``message.delivered``, ``message.read``: ``MessageStatusChanged``
+- ``message.failed``: ``MessageStatusChanged`` (``FAILED``, with code and reason)
+- ``message.edited``: ``MessageEdited``
+- ``reaction.added``, ``reaction.removed``: ``ReactionAdded``, ``ReactionRemoved``
+- ``participant.added``, ``participant.removed``: ``ParticipantAdded``, ``ParticipantRemoved``
+- ``chat.created``: ``ConversationCreated``
+- ``chat.group_name_updated``, ``chat.group_icon_updated`` and their ``_update_failed``
+  twins: ``ConversationUpdated`` (``change`` is ``"name"`` or ``"icon"``)
+- ``chat.typing_indicator.started``, ``.stopped``: ``TypingStarted``, ``TypingStopped``
+- ``phone_number.status_updated`` and any other type: ``UnknownEvent``, payload kept
+
+Unknown keys are ignored and unknown event types never raise (Linq keeps adding
+both). What a known event cannot do without (its ids, a participant's handle)
+raises :class:`~caresupport_transport.errors.ProtocolError` naming the field,
+with the delivery's ``trace_id`` when it could be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from adapters.linq._domain_map import handle_from_wire, reaction_from_wire, service_from_wire
+from adapters.linq._fields import (
+    optional_bool,
+    optional_int,
+    optional_str,
+    require_datetime,
+    require_list,
+    require_str,
+)
+from adapters.linq._webhook_messages import (
+    EventContext,
+    conversation_id_of,
+    parse_message_edited,
+    parse_message_event,
+    parse_message_failed,
+    parse_message_status,
+)
+from caresupport_transport.errors import ProtocolError, ValidationError
+from caresupport_transport.events import (
+    ConversationCreated,
+    ConversationUpdated,
+    InboundEvent,
+    ParticipantAdded,
+    ParticipantRemoved,
+    ReactionAdded,
+    ReactionRemoved,
+    TypingStarted,
+    TypingStopped,
+    UnknownEvent,
+)
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Conversation
+
+__all__ = ["KNOWN_EVENT_TYPES", "Envelope", "parse_delivery", "parse_envelope", "read_envelope"]
+
+_Parser = Callable[[EventContext, Mapping[str, Any]], InboundEvent]
+
+
+@attrs.frozen
+class Envelope:
+    """The part of a delivery common to every event type."""
+
+    event_type: str
+    event_id: str
+    created_at: datetime
+    data: Any
+    webhook_version: str | None = None
+    api_version: str | None = None
+    trace_id: str | None = None
+    partner_id: str | None = None
+
+
+def parse_delivery(body: bytes) -> InboundEvent:
+    """Decode one verified delivery's raw body into a domain event.
+
+    Raises:
+        ProtocolError: when the body is not UTF-8, not JSON, not a JSON object,
+            not an envelope, or a known event lacks what it needs.
+    """
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("body: is not valid UTF-8") from None
+    try:
+        payload = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        # ValueError covers malformed JSON and over-long integers; RecursionError
+        # deeply nested arrays. Neither is a delivery Linq would send.
+        raise ProtocolError("body: is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"body: must be a JSON object, not {_json_kind(payload)}")
+    return parse_envelope(payload)
+
+
+def read_envelope(payload: Mapping[str, Any]) -> Envelope:
+    """Check the envelope's required fields and read the optional ones.
+
+    Raises:
+        ProtocolError: naming the missing or malformed field.
+    """
+    if not isinstance(payload, Mapping):
+        raise ProtocolError(f"body: must be a JSON object, not {_json_kind(payload)}")
+    trace_id = _loose_str(payload.get("trace_id"))
+    try:
+        event_type = require_str(payload, "event_type", path="")
+        event_id = require_str(payload, "event_id", path="")
+        created_at = require_datetime(payload, "created_at", path="")
+        if "data" not in payload:
+            raise ProtocolError("data: is required")
+    except ProtocolError as exc:
+        raise ProtocolError(f"not a Linq webhook envelope: {exc}", trace_id=trace_id) from None
+    return Envelope(
+        event_type=event_type,
+        event_id=event_id,
+        created_at=created_at,
+        data=payload["data"],
+        webhook_version=_loose_str(payload.get("webhook_version")),
+        api_version=_loose_str(payload.get("api_version")),
+        trace_id=trace_id,
+        partner_id=_loose_str(payload.get("partner_id")),
+    )
+
+
+def parse_envelope(payload: Mapping[str, Any]) -> InboundEvent:
+    """Turn one decoded delivery into a domain event; see the module docstring.
+
+    Raises:
+        ProtocolError: when ``payload`` is not an envelope or a known event lacks
+            what it needs. An unknown ``event_type`` never raises.
+    """
+    envelope = read_envelope(payload)
+    context = EventContext(
+        event_type=envelope.event_type,
+        event_id=envelope.event_id,
+        occurred_at=envelope.created_at,
+        webhook_version=envelope.webhook_version,
+        payload=payload,
+    )
+    parser = _PARSERS.get(envelope.event_type)
+    if parser is None:
+        return _unknown(context, envelope.data)
+    where = f"(in a {envelope.event_type} event)"
+    if not isinstance(envelope.data, Mapping):
+        raise ProtocolError(
+            f"data: must be an object, not {_json_kind(envelope.data)} {where}",
+            trace_id=envelope.trace_id,
+        )
+    try:
+        return parser(context, envelope.data)
+    except ProtocolError as exc:
+        raise ProtocolError(f"{exc} {where}", trace_id=envelope.trace_id) from None
+    except ValidationError as exc:
+        # A domain value refused what the wire carried: still the wire's fault.
+        raise ProtocolError(f"data: {exc} {where}", trace_id=envelope.trace_id) from None
+
+
+def _unknown(context: EventContext, data: object) -> UnknownEvent:
+    conversation_id: str | None = None
+    if isinstance(data, Mapping):
+        try:
+            conversation_id = conversation_id_of(data)
+        except ProtocolError:
+            conversation_id = None  # an odd chat id must not stop an unknown event
+    return UnknownEvent(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        event_type=context.event_type,
+        payload=context.payload,
+        conversation_id=conversation_id,
+    )
+
+
+def _require_conversation_id(data: Mapping[str, Any]) -> str:
+    conversation_id = conversation_id_of(data)
+    if conversation_id is None:
+        raise ProtocolError("data.chat_id: is required")
+    return conversation_id
+
+
+def _optional_handle(data: Mapping[str, Any], *keys: str) -> Handle | None:
+    """The first of ``keys`` present, as a handle (an object or a bare string)."""
+    for key in keys:
+        if data.get(key) is not None:
+            return handle_from_wire(data[key], field=f"data.{key}")
+    return None
+
+
+def _reaction(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+    part_index = optional_int(data, "part_index", path="data") or 0
+    if part_index < 0:
+        raise ProtocolError("data.part_index: must not be negative")
+    event_class = ReactionAdded if context.event_type == "reaction.added" else ReactionRemoved
+    return event_class(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        conversation_id=_require_conversation_id(data),
+        message_id=require_str(data, "message_id", path="data"),
+        reaction=reaction_from_wire(
+            data.get("reaction_type"), data.get("custom_emoji"), field="data.reaction_type"
+        ),
+        actor=_optional_handle(data, "from_handle", "from"),
+        part_index=part_index,
+        is_from_me=optional_bool(data, "is_from_me", path="data") or False,
+    )
+
+
+def _participant(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+    handle = _optional_handle(data, "participant", "handle")
+    if handle is None:
+        raise ProtocolError("data.participant (or data.handle): is required")
+    event_class = (
+        ParticipantAdded if context.event_type == "participant.added" else ParticipantRemoved
+    )
+    return event_class(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        conversation_id=_require_conversation_id(data),
+        handle=handle,
+    )
+
+
+def _chat_created(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+    conversation_id = require_str(data, "id", path="data")
+    participants: list[Handle] = []
+    for index, raw in enumerate(require_list(data, "handles", path="data")):
+        # Our own line is not a participant, as in ``Transport.start_conversation``.
+        if isinstance(raw, Mapping) and raw.get("is_me") is True:
+            continue
+        participants.append(handle_from_wire(raw, field=f"data.handles[{index}]"))
+    is_group = optional_bool(data, "is_group", path="data")
+    conversation = Conversation(
+        id=conversation_id,
+        participants=participants,
+        is_group=len(participants) > 1 if is_group is None else is_group,
+        service=service_from_wire(data.get("service")),
+        display_name=optional_str(data, "display_name", path="data"),
+    )
+    return ConversationCreated(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        conversation_id=conversation_id,
+        conversation=conversation,
+    )
+
+
+def _group_update(change: str, *, failed: bool) -> _Parser:
+    def parse(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+        return ConversationUpdated(
+            event_id=context.event_id,
+            occurred_at=context.occurred_at,
+            conversation_id=_require_conversation_id(data),
+            change=change,
+            value=None if failed else optional_str(data, "new_value", path="data"),
+            failed=failed,
+        )
+
+    return parse
+
+
+def _typing(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+    event_class = (
+        TypingStarted if context.event_type == "chat.typing_indicator.started" else TypingStopped
+    )
+    return event_class(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        conversation_id=_require_conversation_id(data),
+        handle=_optional_handle(data, "from_handle", "handle"),
+    )
+
+
+def _phone_number_status(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+    # About our own line's health, not a conversation: the domain has no event for it.
+    return _unknown(context, data)
+
+
+_PARSERS: dict[str, _Parser] = {
+    "message.received": parse_message_event,
+    "message.sent": parse_message_event,
+    "message.delivered": parse_message_status,
+    "message.read": parse_message_status,
+    "message.failed": parse_message_failed,
+    "message.edited": parse_message_edited,
+    "reaction.added": _reaction,
+    "reaction.removed": _reaction,
+    "participant.added": _participant,
+    "participant.removed": _participant,
+    "chat.created": _chat_created,
+    "chat.group_name_updated": _group_update("name", failed=False),
+    "chat.group_icon_updated": _group_update("icon", failed=False),
+    "chat.group_name_update_failed": _group_update("name", failed=True),
+    "chat.group_icon_update_failed": _group_update("icon", failed=True),
+    "chat.typing_indicator.started": _typing,
+    "chat.typing_indicator.stopped": _typing,
+    "phone_number.status_updated": _phone_number_status,
+}
+
+KNOWN_EVENT_TYPES = frozenset(_PARSERS)
+"""Every event type Linq documents (the YAML's list); others parse as ``UnknownEvent``."""
+
+
+def _loose_str(value: object) -> str | None:
+    """Optional envelope metadata: a string, or ``None`` for anything else."""
+    return value if isinstance(value, str) and value else None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__
