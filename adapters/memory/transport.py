@@ -9,15 +9,12 @@ events reach the registered handler when the test moves the world on:
 
 from __future__ import annotations
 
-import hashlib
-from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
-import attrs
-
 from adapters.memory import _checks
+from adapters.memory._inbound import InboundQueue
+from adapters.memory._ledger import SendLedger, bubble_key
 from adapters.memory.world import World
-from caresupport_transport import limits
 from caresupport_transport.capabilities import (
     Feature,
     HandleCapabilities,
@@ -38,8 +35,6 @@ from caresupport_transport.model import (
     ActionResult,
     Attachment,
     Conversation,
-    Degradation,
-    DeliveryStatus,
     Message,
     SendReceipt,
     StartedConversation,
@@ -58,27 +53,6 @@ from caresupport_transport.port import InboundHandler
 __all__ = ["DEFAULT_POLICY", "InMemoryTransport", "bubble_key"]
 
 DEFAULT_POLICY = FallbackPolicy()
-
-
-def bubble_key(key: str, index: int, count: int) -> str:
-    """The idempotency key of bubble ``index`` of ``count`` sent under the caller's ``key``.
-
-    One bubble keeps the caller's key; several get ``key:1``, ``key:2``...
-    (hashed first if that would pass the provider's 255-character limit).
-    """
-    if count == 1:
-        return key
-    suffix = f":{index + 1}"
-    if len(key) + len(suffix) > limits.MAX_IDEMPOTENCY_KEY_LENGTH:
-        key = hashlib.sha256(key.encode()).hexdigest()
-    return key + suffix
-
-
-def _overall_status(messages: Sequence[Message]) -> DeliveryStatus:
-    """Failed if any bubble failed, else the least advanced bubble's status."""
-    if any(m.status is DeliveryStatus.FAILED for m in messages):
-        return DeliveryStatus.FAILED
-    return min((m.status for m in messages), key=lambda s: s.rank)
 
 
 class InMemoryTransport:
@@ -108,13 +82,8 @@ class InMemoryTransport:
             raise ConfigurationError("give either a World or a seed for a new one, not both")
         self.world = world if world is not None else World(seed=seed)
         self.policy = policy
-        self.sent: list[Message] = []
-        self.receipts: list[SendReceipt] = []
-        self.delivered: list[InboundEvent] = []
-        self._handler: InboundHandler | None = None
-        self._pending: deque[InboundEvent] = deque()
-        self._delivering = False
-        self._receipts_by_key: dict[str, SendReceipt] = {}
+        self._ledger = SendLedger()
+        self._inbound = InboundQueue(self.world)
         self._started_by_key: dict[str, str] = {}
 
     # -- conversations ----------------------------------------------------------
@@ -134,7 +103,7 @@ class InMemoryTransport:
         given_key = _checks.check_idempotency_key(idempotency_key)
         if given_key is not None and given_key in self._started_by_key:
             conversation = self.world.conversation(self._started_by_key[given_key])
-            return StartedConversation(conversation, self._replay(given_key))
+            return StartedConversation(conversation, self._ledger.replay(given_key, self.world))
         self._check_attachments(message)
         plan = self._plan(handles, message, preference)
         key = given_key or self._new_key()
@@ -193,8 +162,8 @@ class InMemoryTransport:
         checked = _checks.check_message(message)
         _checks.check_preference(preference)
         given_key = _checks.check_idempotency_key(idempotency_key)
-        if given_key is not None and given_key in self._receipts_by_key:
-            return self._replay(given_key)
+        if given_key is not None and given_key in self._ledger:
+            return self._ledger.replay(given_key, self.world)
         conversation = self.world.conversation(conversation_id)
         self._check_attachments(checked)
         if checked.reply_to is not None:
@@ -221,8 +190,8 @@ class InMemoryTransport:
         """A voice memo on iMessage; elsewhere the policy sends it as media (or fails)."""
         checked = _checks.check_voice_memo(memo)
         given_key = _checks.check_idempotency_key(idempotency_key)
-        if given_key is not None and given_key in self._receipts_by_key:
-            return self._replay(given_key)
+        if given_key is not None and given_key in self._ledger:
+            return self._ledger.replay(given_key, self.world)
         conversation = self.world.conversation(conversation_id)
         if checked.audio.attachment_id is not None:
             self.world.attachment(checked.audio.attachment_id)
@@ -236,7 +205,7 @@ class InMemoryTransport:
             idempotency_key=key,
             voice_memo=media is None,
         )
-        return self._record([sent], conversation_id, service, key, degradations)
+        return self._ledger.record([sent], conversation_id, service, key, degradations)
 
     def _plan(
         self, participants: Sequence[Handle], message: OutgoingMessage, pref: ServicePreference
@@ -259,34 +228,7 @@ class InMemoryTransport:
             )
             for index, bubble in enumerate(plan.messages)
         ]
-        return self._record(sent, conversation_id, plan.service, key, plan.degradations)
-
-    def _record(
-        self,
-        sent: Sequence[Message],
-        conversation_id: str,
-        service: Service,
-        key: str,
-        degradations: Sequence[Degradation],
-    ) -> SendReceipt:
-        receipt = SendReceipt(
-            message_ids=[m.id for m in sent],
-            conversation_id=conversation_id,
-            service=service,
-            status=_overall_status(sent),
-            idempotency_key=key,
-            degradations=tuple(degradations),
-        )
-        self.sent.extend(sent)
-        self.receipts.append(receipt)
-        self._receipts_by_key[key] = receipt
-        return receipt
-
-    def _replay(self, key: str) -> SendReceipt:
-        """The receipt first returned under ``key``, with its status as now known."""
-        receipt = self._receipts_by_key[key]
-        current = [self.world.message(m) for m in receipt.message_ids]
-        return attrs.evolve(receipt, status=_overall_status(current))
+        return self._ledger.record(sent, conversation_id, plan.service, key, plan.degradations)
 
     def _new_key(self) -> str:
         return f"memory-{self.world.new_id('idempotency')}"
@@ -337,7 +279,7 @@ class InMemoryTransport:
                 preference=ServicePreference.pin(service),
                 idempotency_key=key,
             )
-            self._record([sent], conversation.id, service, key, plan.degradations)
+            self._ledger.record([sent], conversation.id, service, key, plan.degradations)
             return ActionResult(True, plan.degradations, message_id=sent.id)
         return ActionResult(False, plan.degradations)
 
@@ -402,35 +344,37 @@ class InMemoryTransport:
 
     # -- inbound ------------------------------------------------------------------
 
+    @property
+    def sent(self) -> list[Message]:
+        """Every outbound message this transport created, in order."""
+        return self._ledger.sent
+
+    @property
+    def receipts(self) -> list[SendReceipt]:
+        """Every receipt returned for a new send, in order."""
+        return self._ledger.receipts
+
     def on_inbound(self, handler: InboundHandler) -> None:
-        self._handler = handler
+        self._inbound.handler = handler
+
+    @property
+    def delivered(self) -> list[InboundEvent]:
+        """Every event the inbound handler accepted, in order."""
+        return self._inbound.delivered
 
     @property
     def pending_events(self) -> tuple[InboundEvent, ...]:
         """Events produced but not yet accepted by a handler, oldest first."""
-        return (*self._pending, *self.world.outbox)
+        return self._inbound.pending
 
     async def deliver_pending(self) -> None:
         """Hand every pending event to the handler, in order, awaiting each.
 
         An event leaves the queue only once the handler returns, so a handler
         that raises sees it again on the next delivery (the exception
-        propagates). With no handler registered, events wait. Events the
-        handler itself causes are delivered in the same run.
+        propagates). With no handler registered, events wait.
         """
-        self._pending.extend(self.world.drain())
-        if self._handler is None or self._delivering:
-            return
-        self._delivering = True
-        try:
-            while self._pending:
-                event = self._pending[0]
-                await self._handler(event)
-                self._pending.popleft()
-                self.delivered.append(event)
-                self._pending.extend(self.world.drain())
-        finally:
-            self._delivering = False
+        await self._inbound.deliver()
 
     async def advance(self, seconds: float) -> None:
         """Move the world's clock on and deliver what happened."""
