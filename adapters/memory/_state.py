@@ -106,8 +106,12 @@ class WorldState:
         return registered
 
     def __contains__(self, handle: object) -> bool:
+        """Whether ``handle`` (a Handle or its text) was registered; junk is simply absent."""
         if isinstance(handle, str):
-            handle = Handle(handle)
+            try:
+                handle = Handle(handle)
+            except ValidationError:
+                return False
         return handle in self.recipients
 
     def kind_of(self, handle: Handle) -> RecipientKind:

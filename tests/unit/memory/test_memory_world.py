@@ -395,3 +395,7 @@ def test_delays_must_be_in_order() -> None:
     with pytest.raises(ValidationError) as info:
         DeliveryDelays(sent=5, delivered=1)
     assert info.value.field == "delays.delivered"
+
+
+def test_text_that_is_no_handle_is_simply_not_in_the_world() -> None:
+    assert "not a phone" not in World()
