@@ -1,0 +1,311 @@
+"""``caresupport-transport webhooks``: verify one captured delivery; wire and run the receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.cli.main import main
+from adapters.cli.webhooks import (
+    SECRET_ENV_VAR,
+    build_serve_app,
+    describe_event,
+    make_server,
+    secrets_from,
+)
+from adapters.linq.webhooks import sign_legacy, sign_standard
+from caresupport_transport import (
+    ConfigurationError,
+    DeliveryStatus,
+    MessageStatusChanged,
+    UnknownEvent,
+)
+
+SECRET = "whsec_Y2xpLXRlc3RzLXdlYmhvb2stc2VjcmV0"
+WHEN = 1_770_000_000
+
+
+def delivery(event_id: str = "evt-1", text: str = "Is the pharmacy open today?") -> bytes:
+    return json.dumps(
+        {
+            "api_version": "v3",
+            "webhook_version": "2026-02-03",
+            "event_type": "message.received",
+            "event_id": event_id,
+            "created_at": "2026-02-05T19:31:13Z",
+            "data": {
+                "chat": {"id": "chat-9", "is_group": False},
+                "id": f"msg-{event_id}",
+                "direction": "inbound",
+                "sender_handle": {"handle": "+12025559876"},
+                "parts": [{"type": "text", "value": text}],
+                "service": "iMessage",
+            },
+        }
+    ).encode()
+
+
+def header_args(headers: dict[str, str]) -> list[str]:
+    return [arg for name, value in headers.items() for arg in ("--header", f"{name}: {value}")]
+
+
+def run_verify(
+    tmp_path: Path, body: bytes, headers: dict[str, str], *extra: str
+) -> tuple[int, str]:
+    path = tmp_path / "body.json"
+    path.write_bytes(body)
+    code = main(["webhooks", "verify", "--body", str(path), *header_args(headers), *extra])
+    return code, path.name
+
+
+def test_verify_accepts_a_standard_delivery_and_prints_its_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+
+    code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN + 60))
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("OK: message.received -> MessageReceived (event evt-1)")
+    assert '"Is the pharmacy open today?"' in out
+
+
+def test_verify_accepts_a_legacy_delivery_with_the_secret_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV_VAR, SECRET)
+    body = delivery()
+    headers = sign_legacy(body, SECRET, timestamp=WHEN)
+
+    code, _ = run_verify(tmp_path, body, headers, "--at", str(WHEN))
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith("OK: message.received")
+
+
+def test_verify_refuses_a_body_that_was_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    headers = sign_standard(delivery(), SECRET, msg_id="msg_1", timestamp=WHEN)
+
+    code, _ = run_verify(
+        tmp_path, delivery(text="Double the dose"), headers, "--secret", SECRET, "--at", str(WHEN)
+    )
+
+    assert code == 1
+    assert capsys.readouterr().out.startswith("FAILED: signature mismatch")
+
+
+def test_verify_refuses_the_wrong_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+    other = "whsec_b3RoZXItc2VjcmV0LWZvci10ZXN0cw=="
+
+    code, _ = run_verify(tmp_path, body, headers, "--secret", other, "--at", str(WHEN))
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("FAILED: signature mismatch")
+    assert SECRET not in out
+    assert other not in out
+
+
+def test_verify_of_an_old_capture_says_it_is_stale_and_how_to_check_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+
+    code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET)
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("FAILED: stale")
+    assert "--at" in out
+
+
+def test_verify_reports_a_missing_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+    del headers["webhook-timestamp"]
+
+    code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN))
+
+    assert code == 1
+    assert capsys.readouterr().out.startswith("FAILED: missing header: webhook-timestamp")
+
+
+def test_verify_without_any_secret_fails_closed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV_VAR, raising=False)
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+
+    code, _ = run_verify(tmp_path, body, headers, "--at", str(WHEN))
+
+    assert code == 1
+    assert SECRET_ENV_VAR in capsys.readouterr().out
+
+
+def test_verify_of_a_signed_body_that_is_not_a_delivery_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = b'["not", "an", "envelope"]'
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+
+    code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN))
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("FAILED: the signature is valid, but the body is not a delivery")
+
+
+def test_verify_refuses_a_header_without_a_colon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "body.json"
+    path.write_bytes(delivery())
+
+    code = main(
+        ["webhooks", "verify", "--secret", SECRET, "--body", str(path), "--header", "webhook-id"]
+    )
+
+    assert code == 1
+    assert "'Name: value'" in capsys.readouterr().err
+
+
+def test_verify_reports_a_missing_body_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["webhooks", "verify", "--secret", SECRET, "--body", str(tmp_path / "nope")])
+
+    assert code == 1
+    assert "cannot read --body" in capsys.readouterr().err
+
+
+def test_webhooks_without_a_subcommand_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["webhooks"]) == 2
+    assert "serve" in capsys.readouterr().out
+
+
+def test_secrets_come_from_flags_before_the_environment() -> None:
+    environ = {SECRET_ENV_VAR: "whsec_ZW52 whsec_cm90YXRlZA=="}
+
+    assert secrets_from(["whsec_ZmxhZw=="], environ) == ["whsec_ZmxhZw=="]
+    assert secrets_from(None, environ) == ["whsec_ZW52", "whsec_cm90YXRlZA=="]
+    assert secrets_from(None, {}) == []
+
+
+def test_describe_event_writes_one_readable_line() -> None:
+    when = datetime(2026, 2, 5, 19, 31, tzinfo=UTC)
+    status = MessageStatusChanged(
+        event_id="e1",
+        occurred_at=when,
+        conversation_id="chat-9",
+        message_id="m1",
+        status=DeliveryStatus.READ,
+    )
+    unknown = UnknownEvent(event_id="e2", occurred_at=when, event_type="poll.voted", payload={})
+
+    assert describe_event(status) == "2026-02-05 19:31:00 message m1 in chat-9 is read"
+    assert describe_event(unknown) == "2026-02-05 19:31:00 poll.voted (not modelled; event e2)"
+
+
+# serve
+
+
+async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path) -> None:
+    out = io.StringIO()
+    db = tmp_path / "events.sqlite"
+    app = build_serve_app([SECRET], db, out=out, clock=lambda: float(WHEN))
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+    transport = httpx.ASGITransport(app=app.receiver)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            first = await client.post("/", content=body, headers=headers)
+            again = await client.post("/", content=body, headers=headers)
+            unsigned = await client.post("/", content=body)
+    finally:
+        await app.store.close()
+
+    assert (first.status_code, again.status_code, unsigned.status_code) == (200, 200, 401)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    assert 'message from +12025559876 in chat-9 via imessage: "Is the pharmacy' in lines[0]
+    assert db.exists()
+
+
+def test_serve_app_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=SECRET_ENV_VAR):
+        build_serve_app([], tmp_path / "events.sqlite", out=io.StringIO())
+
+
+def test_serve_command_without_a_secret_exits_1_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET_ENV_VAR, raising=False)
+
+    code = main(["webhooks", "serve", "--db", str(tmp_path / "events.sqlite")])
+
+    assert code == 1
+    assert "no signing secret" in capsys.readouterr().err
+
+
+def test_serve_command_without_uvicorn_names_the_extra_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # makes `import uvicorn` fail
+
+    code = main(["webhooks", "serve", "--secret", SECRET, "--db", str(tmp_path / "e.sqlite")])
+
+    assert code == 1
+    assert 'pip install "caresupport-transport[server]"' in capsys.readouterr().err
+
+
+async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
+    out = io.StringIO()
+    app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out)
+    # Bind and listen first: the client's connection waits in the backlog until
+    # uvicorn accepts it, so no sleeping or polling for start-up is needed.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    server: Any = make_server(app.receiver, "127.0.0.1", port, quiet=True)
+    body = delivery()
+    now = int(datetime.now(UTC).timestamp())
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=now)
+
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        async with asyncio.timeout(10), httpx.AsyncClient() as client:
+            url = f"http://127.0.0.1:{port}/linq/webhooks"
+            response = await client.post(url, content=body, headers=headers)
+            refused = await client.get(url)
+    finally:
+        server.should_exit = True
+        await serving
+        await app.store.close()
+        listener.close()
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "handled", "event_id": "evt-1"}
+    assert refused.status_code == 405
+    assert "Is the pharmacy open today?" in out.getvalue()
