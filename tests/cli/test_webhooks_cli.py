@@ -76,7 +76,7 @@ def test_verify_accepts_a_standard_delivery_and_prints_its_type(
     code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN + 60))
 
     out = capsys.readouterr().out
-    assert code == 0
+    assert 0 == code
     assert out.startswith("OK: message.received -> MessageReceived (event evt-1)")
     assert '"Is the pharmacy open today?"' in out
 
@@ -90,7 +90,7 @@ def test_verify_accepts_a_legacy_delivery_with_the_secret_from_the_environment(
 
     code, _ = run_verify(tmp_path, body, headers, "--at", str(WHEN))
 
-    assert code == 0
+    assert 0 == code
     assert capsys.readouterr().out.startswith("OK: message.received")
 
 
@@ -103,7 +103,7 @@ def test_verify_refuses_a_body_that_was_changed(
         tmp_path, delivery(text="Double the dose"), headers, "--secret", SECRET, "--at", str(WHEN)
     )
 
-    assert code == 1
+    assert 1 == code
     assert capsys.readouterr().out.startswith("FAILED: signature mismatch")
 
 
@@ -117,7 +117,7 @@ def test_verify_refuses_the_wrong_secret(
     code, _ = run_verify(tmp_path, body, headers, "--secret", other, "--at", str(WHEN))
 
     out = capsys.readouterr().out
-    assert code == 1
+    assert 1 == code
     assert out.startswith("FAILED: signature mismatch")
     assert SECRET not in out
     assert other not in out
@@ -132,7 +132,7 @@ def test_verify_of_an_old_capture_says_it_is_stale_and_how_to_check_it(
     code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET)
 
     out = capsys.readouterr().out
-    assert code == 1
+    assert 1 == code
     assert out.startswith("FAILED: stale")
     assert "--at" in out
 
@@ -146,7 +146,7 @@ def test_verify_reports_a_missing_header(
 
     code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN))
 
-    assert code == 1
+    assert 1 == code
     assert capsys.readouterr().out.startswith("FAILED: missing header: webhook-timestamp")
 
 
@@ -159,7 +159,7 @@ def test_verify_without_any_secret_fails_closed(
 
     code, _ = run_verify(tmp_path, body, headers, "--at", str(WHEN))
 
-    assert code == 1
+    assert 1 == code
     assert SECRET_ENV_VAR in capsys.readouterr().out
 
 
@@ -172,7 +172,7 @@ def test_verify_of_a_signed_body_that_is_not_a_delivery_fails(
     code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN))
 
     out = capsys.readouterr().out
-    assert code == 1
+    assert 1 == code
     assert out.startswith("FAILED: the signature is valid, but the body is not a delivery")
 
 
@@ -186,7 +186,7 @@ def test_verify_refuses_a_header_without_a_colon(
         ["webhooks", "verify", "--secret", SECRET, "--body", str(path), "--header", "webhook-id"]
     )
 
-    assert code == 1
+    assert 1 == code
     assert "'Name: value'" in capsys.readouterr().err
 
 
@@ -195,21 +195,21 @@ def test_verify_reports_a_missing_body_file(
 ) -> None:
     code = main(["webhooks", "verify", "--secret", SECRET, "--body", str(tmp_path / "nope")])
 
-    assert code == 1
+    assert 1 == code
     assert "cannot read --body" in capsys.readouterr().err
 
 
 def test_webhooks_without_a_subcommand_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["webhooks"]) == 2
+    assert 2 == main(["webhooks"])
     assert "serve" in capsys.readouterr().out
 
 
 def test_secrets_come_from_flags_before_the_environment() -> None:
     environ = {SECRET_ENV_VAR: "whsec_ZW52 whsec_cm90YXRlZA=="}
 
-    assert secrets_from(["whsec_ZmxhZw=="], environ) == ["whsec_ZmxhZw=="]
-    assert secrets_from(None, environ) == ["whsec_ZW52", "whsec_cm90YXRlZA=="]
-    assert secrets_from(None, {}) == []
+    assert ["whsec_ZmxhZw=="] == secrets_from(["whsec_ZmxhZw=="], environ)
+    assert ["whsec_ZW52", "whsec_cm90YXRlZA=="] == secrets_from(None, environ)
+    assert [] == secrets_from(None, {})
 
 
 def test_describe_event_writes_one_readable_line() -> None:
@@ -223,8 +223,8 @@ def test_describe_event_writes_one_readable_line() -> None:
     )
     unknown = UnknownEvent(event_id="e2", occurred_at=when, event_type="poll.voted", payload={})
 
-    assert describe_event(status) == "2026-02-05 19:31:00 message m1 in chat-9 is read"
-    assert describe_event(unknown) == "2026-02-05 19:31:00 poll.voted (not modelled; event e2)"
+    assert "2026-02-05 19:31:00 message m1 in chat-9 is read" == describe_event(status)
+    assert "2026-02-05 19:31:00 poll.voted (not modelled; event e2)" == describe_event(unknown)
 
 
 # serve
@@ -245,9 +245,9 @@ async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path
     finally:
         await app.store.close()
 
-    assert (first.status_code, again.status_code, unsigned.status_code) == (200, 200, 401)
+    assert (200, 200, 401) == (first.status_code, again.status_code, unsigned.status_code)
     lines = out.getvalue().splitlines()
-    assert len(lines) == 1
+    assert 1 == len(lines)
     assert 'message from +12025559876 in chat-9 via imessage: "Is the pharmacy' in lines[0]
     assert db.exists()
 
@@ -264,7 +264,7 @@ def test_serve_command_without_a_secret_exits_1_before_listening(
 
     code = main(["webhooks", "serve", "--db", str(tmp_path / "events.sqlite")])
 
-    assert code == 1
+    assert 1 == code
     assert "no signing secret" in capsys.readouterr().err
 
 
@@ -275,7 +275,7 @@ def test_serve_command_without_uvicorn_names_the_extra_to_install(
 
     code = main(["webhooks", "serve", "--secret", SECRET, "--db", str(tmp_path / "e.sqlite")])
 
-    assert code == 1
+    assert 1 == code
     assert 'pip install "caresupport-transport[server]"' in capsys.readouterr().err
 
 
@@ -305,7 +305,7 @@ async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
         await app.store.close()
         listener.close()
 
-    assert response.status_code == 200
-    assert response.json() == {"status": "handled", "event_id": "evt-1"}
-    assert refused.status_code == 405
+    assert 200 == response.status_code
+    assert {"status": "handled", "event_id": "evt-1"} == response.json()
+    assert 405 == refused.status_code
     assert "Is the pharmacy open today?" in out.getvalue()

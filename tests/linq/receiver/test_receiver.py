@@ -40,12 +40,12 @@ async def test_delivery_signed_the_standard_way_is_handled_and_answered_200() ->
     async with harness() as h:
         response = await h.post(BODY, standard_headers(BODY))
 
-    assert response.status_code == 200
-    assert response.json() == {"status": "handled", "event_id": "evt-1"}
+    assert 200 == response.status_code
+    assert {"status": "handled", "event_id": "evt-1"} == response.json()
     [event] = h.handler.handled
     assert isinstance(event, MessageReceived)
-    assert event.message.id == "msg-1"
-    assert event.message.text == "Did Mom take her 8am pills?"
+    assert "msg-1" == event.message.id
+    assert "Did Mom take her 8am pills?" == event.message.text
 
 
 @pytest.mark.parametrize("prefix", ["X-Webhook", "X-Linq"])
@@ -53,8 +53,8 @@ async def test_delivery_signed_the_legacy_way_is_handled(prefix: str) -> None:
     async with harness() as h:
         response = await h.post(BODY, legacy_headers(BODY, prefix=prefix))
 
-    assert response.status_code == 200
-    assert len(h.handler.handled) == 1
+    assert 200 == response.status_code
+    assert 1 == len(h.handler.handled)
 
 
 async def test_forged_signature_is_401_and_never_handled() -> None:
@@ -62,9 +62,9 @@ async def test_forged_signature_is_401_and_never_handled() -> None:
     async with harness() as h:
         response = await h.post(BODY, forged)
 
-    assert response.status_code == 401
-    assert error_of(response) == "signature mismatch"
-    assert h.handler.handled == []
+    assert 401 == response.status_code
+    assert "signature mismatch" == error_of(response)
+    assert [] == h.handler.handled
 
 
 async def test_signature_made_for_another_body_is_401() -> None:
@@ -73,9 +73,9 @@ async def test_signature_made_for_another_body_is_401() -> None:
         response = await h.post(other, standard_headers(BODY))
         legacy = await h.post(other, legacy_headers(BODY))
 
-    assert (response.status_code, legacy.status_code) == (401, 401)
-    assert error_of(response) == "signature mismatch"
-    assert h.handler.handled == []
+    assert (401, 401) == (response.status_code, legacy.status_code)
+    assert "signature mismatch" == error_of(response)
+    assert [] == h.handler.handled
 
 
 @pytest.mark.parametrize("offset", [-301, 301, -86_400, 86_400])
@@ -84,10 +84,10 @@ async def test_stale_and_future_timestamps_are_401(offset: int) -> None:
         standard = await h.post(BODY, standard_headers(BODY, timestamp=NOW + offset))
         legacy = await h.post(BODY, legacy_headers(BODY, timestamp=NOW + offset))
 
-    assert (standard.status_code, legacy.status_code) == (401, 401)
-    assert error_of(standard) == "stale"
-    assert error_of(legacy) == "stale"
-    assert h.handler.handled == []
+    assert (401, 401) == (standard.status_code, legacy.status_code)
+    assert "stale" == error_of(standard)
+    assert "stale" == error_of(legacy)
+    assert [] == h.handler.handled
 
 
 @pytest.mark.parametrize("offset", [-300, 300])
@@ -95,7 +95,7 @@ async def test_timestamps_at_the_edge_of_the_tolerance_are_accepted(offset: int)
     async with harness() as h:
         response = await h.post(BODY, standard_headers(BODY, timestamp=NOW + offset))
 
-    assert response.status_code == 200
+    assert 200 == response.status_code
 
 
 async def test_replayed_delivery_is_answered_200_duplicate_and_handled_once() -> None:
@@ -104,9 +104,9 @@ async def test_replayed_delivery_is_answered_200_duplicate_and_handled_once() ->
         first = await h.post(BODY, headers)
         replay = await h.post(BODY, headers)
 
-    assert (first.status_code, replay.status_code) == (200, 200)
-    assert replay.json()["status"] == "duplicate"
-    assert len(h.handler.handled) == 1
+    assert (200, 200) == (first.status_code, replay.status_code)
+    assert "duplicate" == replay.json()["status"]
+    assert 1 == len(h.handler.handled)
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
@@ -116,10 +116,10 @@ async def test_missing_standard_header_is_401(missing: str) -> None:
     async with harness() as h:
         response = await h.post(BODY, headers)
 
-    assert response.status_code == 401
-    assert error_of(response) == "missing header"
+    assert 401 == response.status_code
+    assert "missing header" == error_of(response)
     assert missing in response.json()["detail"]
-    assert h.handler.handled == []
+    assert [] == h.handler.handled
 
 
 @pytest.mark.parametrize("missing", ["X-Webhook-Timestamp", "X-Webhook-Signature"])
@@ -129,17 +129,17 @@ async def test_missing_legacy_header_is_401(missing: str) -> None:
     async with harness() as h:
         response = await h.post(BODY, headers)
 
-    assert response.status_code == 401
-    assert error_of(response) == "missing header"
-    assert h.handler.handled == []
+    assert 401 == response.status_code
+    assert "missing header" == error_of(response)
+    assert [] == h.handler.handled
 
 
 async def test_no_signature_headers_at_all_is_401() -> None:
     async with harness() as h:
         response = await h.post(BODY, {"content-type": "application/json"})
 
-    assert response.status_code == 401
-    assert error_of(response) == "missing header"
+    assert 401 == response.status_code
+    assert "missing header" == error_of(response)
 
 
 @pytest.mark.parametrize("timestamp", ["yesterday", "1.77e9", "-5", "", "0x6979"])
@@ -149,8 +149,8 @@ async def test_non_numeric_timestamp_is_401(timestamp: str) -> None:
     async with harness() as h:
         response = await h.post(BODY, headers)
 
-    assert response.status_code == 401
-    assert h.handler.handled == []
+    assert 401 == response.status_code
+    assert [] == h.handler.handled
 
 
 async def test_signed_empty_body_is_400_and_unsigned_empty_body_is_401() -> None:
@@ -158,10 +158,10 @@ async def test_signed_empty_body_is_400_and_unsigned_empty_body_is_401() -> None
         signed = await h.post(b"", standard_headers(b""))
         unsigned = await h.post(b"")
 
-    assert signed.status_code == 400
-    assert error_of(signed) == "not a delivery"
-    assert unsigned.status_code == 401
-    assert h.handler.handled == []
+    assert 400 == signed.status_code
+    assert "not a delivery" == error_of(signed)
+    assert 401 == unsigned.status_code
+    assert [] == h.handler.handled
 
 
 async def test_ten_megabyte_body_is_413_and_never_verified_or_handled() -> None:
@@ -169,9 +169,9 @@ async def test_ten_megabyte_body_is_413_and_never_verified_or_handled() -> None:
     async with harness() as h:
         response = await h.post(huge, standard_headers(huge))
 
-    assert response.status_code == 413
-    assert error_of(response) == "body too large"
-    assert h.handler.handled == []
+    assert 413 == response.status_code
+    assert "body too large" == error_of(response)
+    assert [] == h.handler.handled
 
 
 async def test_body_exactly_at_the_limit_is_read() -> None:
@@ -179,7 +179,7 @@ async def test_body_exactly_at_the_limit_is_read() -> None:
     async with harness(max_body_bytes=len(body)) as h:
         response = await h.post(body, standard_headers(body))
 
-    assert response.status_code == 200
+    assert 200 == response.status_code
 
 
 async def test_signed_invalid_utf8_is_400() -> None:
@@ -187,7 +187,7 @@ async def test_signed_invalid_utf8_is_400() -> None:
     async with harness() as h:
         response = await h.post(body, standard_headers(body))
 
-    assert response.status_code == 400
+    assert 400 == response.status_code
     assert "UTF-8" in response.json()["detail"]
 
 
@@ -197,8 +197,8 @@ async def test_signed_json_that_is_not_an_object_is_400(payload: object) -> None
     async with harness() as h:
         response = await h.post(body, standard_headers(body))
 
-    assert response.status_code == 400
-    assert h.handler.handled == []
+    assert 400 == response.status_code
+    assert [] == h.handler.handled
 
 
 @pytest.mark.parametrize("field", ["event_type", "event_id", "created_at", "data"])
@@ -209,9 +209,9 @@ async def test_signed_envelope_missing_a_field_is_400_naming_it(field: str) -> N
     async with harness() as h:
         response = await h.post(body, standard_headers(body))
 
-    assert response.status_code == 400
+    assert 400 == response.status_code
     assert field in response.json()["detail"]
-    assert h.handler.handled == []
+    assert [] == h.handler.handled
 
 
 async def test_unknown_event_type_is_200_and_handler_gets_an_unknown_event() -> None:
@@ -219,11 +219,11 @@ async def test_unknown_event_type_is_200_and_handler_gets_an_unknown_event() -> 
     async with harness() as h:
         response = await h.post(body, standard_headers(body))
 
-    assert response.status_code == 200
+    assert 200 == response.status_code
     [event] = h.handler.handled
     assert isinstance(event, UnknownEvent)
-    assert event.event_type == "poll.vote_cast"
-    assert event.payload["data"]["id"] == "msg-1"
+    assert "poll.vote_cast" == event.event_type
+    assert "msg-1" == event.payload["data"]["id"]
 
 
 async def test_duplicate_event_id_with_a_different_body_is_handled_once() -> None:
@@ -233,11 +233,11 @@ async def test_duplicate_event_id_with_a_different_body_is_handled_once() -> Non
         one = await h.post(first, standard_headers(first, msg_id="d1"))
         two = await h.post(second, standard_headers(second, msg_id="d2"))
 
-    assert (one.status_code, two.status_code) == (200, 200)
-    assert two.json()["status"] == "duplicate"
+    assert (200, 200) == (one.status_code, two.status_code)
+    assert "duplicate" == two.json()["status"]
     [event] = h.handler.handled
     assert isinstance(event, MessageReceived)
-    assert event.message.text == "first words"
+    assert "first words" == event.message.text
 
 
 async def test_handler_failure_is_500_then_redelivery_is_200_and_handled_exactly_once() -> None:
@@ -247,26 +247,26 @@ async def test_handler_failure_is_500_then_redelivery_is_200_and_handled_exactly
         retried = await h.post(BODY, standard_headers(BODY))
         replayed = await h.post(BODY, standard_headers(BODY))
 
-    assert failed.status_code == 500
-    assert error_of(failed) == "handler failed"
+    assert 500 == failed.status_code
+    assert "handler failed" == error_of(failed)
     assert "care logic is down" not in failed.text  # no internals in the answer
-    assert (retried.status_code, retried.json()["status"]) == (200, "handled")
-    assert (replayed.status_code, replayed.json()["status"]) == (200, "duplicate")
-    assert len(h.handler.handled) == 1
+    assert (200, "handled") == (retried.status_code, retried.json()["status"])
+    assert (200, "duplicate") == (replayed.status_code, replayed.json()["status"])
+    assert 1 == len(h.handler.handled)
 
 
 async def test_restart_with_the_sqlite_store_does_not_handle_again(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite"
     async with SqliteEventStore(path) as store, harness(store=store) as before:
-        assert (await before.post(BODY, standard_headers(BODY))).status_code == 200
+        assert 200 == (await before.post(BODY, standard_headers(BODY))).status_code
 
     async with SqliteEventStore(path) as store, harness(store=store) as after:
         response = await after.post(BODY, standard_headers(BODY))
 
-    assert response.status_code == 200
-    assert response.json()["status"] == "duplicate"
-    assert len(before.handler.handled) == 1
-    assert after.handler.handled == []
+    assert 200 == response.status_code
+    assert "duplicate" == response.json()["status"]
+    assert 1 == len(before.handler.handled)
+    assert [] == after.handler.handled
 
 
 async def test_outbound_echo_is_200_filtered_and_not_handled() -> None:
@@ -274,9 +274,9 @@ async def test_outbound_echo_is_200_filtered_and_not_handled() -> None:
     async with harness() as h:
         response = await h.post(body, standard_headers(body))
 
-    assert response.status_code == 200
-    assert response.json()["status"] == "filtered"
-    assert h.handler.handled == []
+    assert 200 == response.status_code
+    assert "filtered" == response.json()["status"]
+    assert [] == h.handler.handled
 
 
 async def test_event_being_handled_by_another_worker_is_503_with_retry_after() -> None:
@@ -286,10 +286,10 @@ async def test_event_being_handled_by_another_worker_is_503_with_retry_after() -
     async with harness(store=store) as h:
         response = await h.post(BODY, standard_headers(BODY))
 
-    assert response.status_code == 503
-    assert error_of(response) == "in progress"
-    assert response.headers["retry-after"] == "30"
-    assert h.handler.handled == []
+    assert 503 == response.status_code
+    assert "in progress" == error_of(response)
+    assert "30" == response.headers["retry-after"]
+    assert [] == h.handler.handled
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
@@ -297,9 +297,9 @@ async def test_methods_other_than_post_are_405_with_allow_post(method: str) -> N
     async with harness() as h:
         response = await h.client.request(method, URL, headers=standard_headers(BODY))
 
-    assert response.status_code == 405
-    assert response.headers["allow"] == "POST"
-    assert h.handler.handled == []
+    assert 405 == response.status_code
+    assert "POST" == response.headers["allow"]
+    assert [] == h.handler.handled
 
 
 @pytest.mark.parametrize("secrets", [None, "", [], ["  "]])
@@ -307,9 +307,9 @@ async def test_receiver_without_a_secret_refuses_everything_with_503(secrets: An
     async with harness(secrets=secrets) as h:
         response = await h.post(BODY, standard_headers(BODY))
 
-    assert response.status_code == 503
-    assert error_of(response) == "no secret configured"
-    assert h.handler.handled == []
+    assert 503 == response.status_code
+    assert "no secret configured" == error_of(response)
+    assert [] == h.handler.handled
 
 
 async def test_rotated_secrets_both_verify() -> None:
@@ -319,16 +319,16 @@ async def test_rotated_secrets_both_verify() -> None:
         other = encode(envelope("evt-2", message_id="msg-2"))
         new = await h.post(other, standard_headers(other, secret=new_secret))
 
-    assert (old.status_code, new.status_code) == (200, 200)
-    assert len(h.handler.handled) == 2
+    assert (200, 200) == (old.status_code, new.status_code)
+    assert 2 == len(h.handler.handled)
 
 
 async def test_malformed_content_length_is_400() -> None:
     receiver, handler, _ = make_receiver()
     sent = await call(receiver, headers=[(b"content-length", b"12abc")], chunks=[BODY])
 
-    assert sent[0]["status"] == 400
-    assert handler.handled == []
+    assert 400 == sent[0]["status"]
+    assert [] == handler.handled
 
 
 async def test_answers_never_contain_the_secret() -> None:
@@ -386,9 +386,9 @@ async def test_streamed_body_over_the_limit_is_413_and_the_rest_is_never_read() 
 
     sent = await call(receiver, chunks=chunks, consumed=consumed)
 
-    assert sent[0]["status"] == 413
-    assert len(consumed) == 3  # 400 + 400 + 400 > 1000: stopped at the third chunk
-    assert handler.handled == []
+    assert 413 == sent[0]["status"]
+    assert 3 == len(consumed)  # 400 + 400 + 400 > 1000: stopped at the third chunk
+    assert [] == handler.handled
 
 
 async def test_declared_length_over_the_limit_is_413_before_reading_anything() -> None:
@@ -399,8 +399,8 @@ async def test_declared_length_over_the_limit_is_413_before_reading_anything() -
         receiver, headers=[(b"content-length", b"5000")], chunks=[b"x" * 5000], consumed=consumed
     )
 
-    assert sent[0]["status"] == 413
-    assert consumed == []
+    assert 413 == sent[0]["status"]
+    assert [] == consumed
 
 
 async def test_absurdly_long_declared_length_is_413() -> None:
@@ -408,7 +408,7 @@ async def test_absurdly_long_declared_length_is_413() -> None:
 
     sent = await call(receiver, headers=[(b"content-length", b"9" * 5000)], chunks=[BODY])
 
-    assert sent[0]["status"] == 413
+    assert 413 == sent[0]["status"]
 
 
 async def test_streamed_body_is_assembled_from_its_chunks() -> None:
@@ -418,8 +418,8 @@ async def test_streamed_body_is_assembled_from_its_chunks() -> None:
 
     sent = await call(receiver, headers=headers, chunks=chunks)
 
-    assert sent[0]["status"] == 200
-    assert len(handler.handled) == 1
+    assert 200 == sent[0]["status"]
+    assert 1 == len(handler.handled)
 
 
 async def test_client_that_disconnects_mid_body_gets_no_answer_and_nothing_is_handled() -> None:
@@ -428,8 +428,8 @@ async def test_client_that_disconnects_mid_body_gets_no_answer_and_nothing_is_ha
 
     sent = await call(receiver, headers=headers, chunks=[BODY[:20]], disconnect=True)
 
-    assert sent == []
-    assert handler.handled == []
+    assert [] == sent
+    assert [] == handler.handled
     assert not await store.is_done("event:evt-1")
 
 
@@ -438,14 +438,14 @@ async def test_response_is_well_formed_json_with_length() -> None:
 
     start, body = await call(receiver, method="GET")
 
-    assert start["type"] == "http.response.start"
+    assert "http.response.start" == start["type"]
     headers = dict(start["headers"])
-    assert headers[b"content-type"] == b"application/json"
+    assert b"application/json" == headers[b"content-type"]
     assert int(headers[b"content-length"]) == len(body["body"])
-    assert json.loads(body["body"]) == {
+    assert {
         "error": "method not allowed",
         "detail": "deliveries are POSTed",
-    }
+    } == json.loads(body["body"])
 
 
 async def test_lifespan_startup_and_shutdown_are_acknowledged() -> None:
@@ -461,7 +461,7 @@ async def test_lifespan_startup_and_shutdown_are_acknowledged() -> None:
 
     await receiver({"type": "lifespan"}, receive, send)
 
-    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+    assert [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}] == sent
 
 
 async def test_websocket_connections_are_closed() -> None:
@@ -476,7 +476,7 @@ async def test_websocket_connections_are_closed() -> None:
 
     await receiver({"type": "websocket", "headers": []}, receive, send)
 
-    assert sent == [{"type": "websocket.close", "code": 1008}]
+    assert [{"type": "websocket.close", "code": 1008}] == sent
 
 
 async def test_create_webhook_app_wires_verifier_dispatcher_and_store() -> None:
@@ -491,8 +491,8 @@ async def test_create_webhook_app_wires_verifier_dispatcher_and_store() -> None:
             URL, content=BODY, headers=standard_headers(BODY, timestamp=now)
         )
 
-    assert response.status_code == 200
-    assert len(handler.handled) == 1
+    assert 200 == response.status_code
+    assert 1 == len(handler.handled)
     assert await store.is_done("event:evt-1")
 
 

@@ -85,7 +85,7 @@ async def run_asgi(
 
 
 def assert_one_well_formed_answer(sent: list[dict[str, Any]]) -> int:
-    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert ["http.response.start", "http.response.body"] == [m["type"] for m in sent]
     start, body = sent
     assert start["status"] in STATUSES
     answer = json.loads(body["body"])
@@ -103,7 +103,7 @@ async def test_random_requests_get_one_well_formed_answer_and_never_reach_the_ha
 
     status = assert_one_well_formed_answer(sent)
     assert status in {400, 401, 405, 413}
-    assert handled == 0
+    assert 0 == handled
 
 
 signature_headers = st.dictionaries(
@@ -133,7 +133,7 @@ async def test_random_signature_header_sets_never_reach_the_handler(
     sent, handled = await run_asgi("POST", raw, body, 1)
 
     assert assert_one_well_formed_answer(sent) in {401, 413}
-    assert handled == 0
+    assert 0 == handled
 
 
 @FUZZ
@@ -148,7 +148,7 @@ async def test_validly_signed_random_bodies_are_handled_only_when_they_are_deliv
 
     status = assert_one_well_formed_answer(sent)
     if len(body) > 1_500:
-        assert status == 413
+        assert 413 == status
     else:
         assert status in {200, 400}
         assert handled == (1 if status == 200 else 0)
@@ -168,5 +168,5 @@ async def test_tampering_with_any_byte_of_a_signed_delivery_is_refused(
 
     sent, handled = await run_asgi("POST", raw, tampered, 1)
 
-    assert assert_one_well_formed_answer(sent) == 401
-    assert handled == 0
+    assert 401 == assert_one_well_formed_answer(sent)
+    assert 0 == handled

@@ -53,8 +53,8 @@ def test_public_names_are_sorted_and_importable() -> None:
 
 
 def test_received_message_has_event_and_message_keys() -> None:
-    assert event_keys(received("e1", message_id="m1")) == ("event:e1", "message:m1")
-    assert event_keys(typing("t1")) == ("event:t1",)
+    assert ("event:e1", "message:m1") == event_keys(received("e1", message_id="m1"))
+    assert ("event:t1",) == event_keys(typing("t1"))
 
 
 async def test_event_delivered_twice_reaches_handler_once() -> None:
@@ -63,7 +63,7 @@ async def test_event_delivered_twice_reaches_handler_once() -> None:
 
     outcomes = [await dispatcher.dispatch(event), await dispatcher.dispatch(event)]
 
-    assert outcomes == [HANDLED, DUPLICATE]
+    assert [HANDLED, DUPLICATE] == outcomes
     assert [event] == recorder.handled
 
 
@@ -74,7 +74,7 @@ async def test_same_message_from_webhook_and_polling_reaches_handler_once() -> N
 
     outcomes = [await dispatcher.dispatch(from_webhook), await dispatcher.dispatch(from_polling)]
 
-    assert outcomes == [HANDLED, DUPLICATE]
+    assert [HANDLED, DUPLICATE] == outcomes
     assert [from_webhook] == recorder.handled
 
 
@@ -85,7 +85,7 @@ async def test_duplicate_event_id_with_different_body_is_handled_once() -> None:
 
     outcomes = [await dispatcher.dispatch(first), await dispatcher.dispatch(second)]
 
-    assert outcomes == [HANDLED, DUPLICATE]
+    assert [HANDLED, DUPLICATE] == outcomes
     assert [first] == recorder.handled
 
 
@@ -101,7 +101,7 @@ async def test_failed_handler_leaves_event_unacknowledged_and_redelivery_handles
 
     outcomes = [await dispatcher.dispatch(event), await dispatcher.dispatch(event)]
 
-    assert outcomes == [HANDLED, DUPLICATE]
+    assert [HANDLED, DUPLICATE] == outcomes
     assert [event] == recorder.handled
     assert await store.is_done("event:e1")
     assert await store.is_done("message:m1")
@@ -123,7 +123,7 @@ async def test_concurrent_duplicate_deliveries_reach_handler_once() -> None:
 
     outcomes = await asyncio.gather(*tasks)
 
-    assert outcomes == [HANDLED] + [DUPLICATE] * 4
+    assert [HANDLED] + [DUPLICATE] * 4 == outcomes
     assert [event] == calls
 
 
@@ -142,7 +142,7 @@ async def test_concurrent_duplicates_naming_different_conversations_reach_handle
     await settle()
     gate.set()
 
-    assert await asyncio.gather(*tasks) == [HANDLED, DUPLICATE]
+    assert [HANDLED, DUPLICATE] == await asyncio.gather(*tasks)
     assert [first] == calls
 
 
@@ -165,8 +165,8 @@ async def test_concurrent_duplicates_where_first_attempt_fails_are_handled_by_th
     results = await asyncio.gather(*tasks, return_exceptions=True)
 
     assert isinstance(results[0], RuntimeError)
-    assert results[1:] == [HANDLED, DUPLICATE]
-    assert calls == ["e1", "e1"]
+    assert [HANDLED, DUPLICATE] == results[1:]
+    assert ["e1", "e1"] == calls
 
 
 async def test_events_of_one_conversation_are_handled_one_at_a_time_in_arrival_order() -> None:
@@ -195,16 +195,16 @@ async def test_events_of_one_conversation_are_handled_one_at_a_time_in_arrival_o
     ]
     tasks = [asyncio.create_task(dispatcher.dispatch(e)) for e in events]
     await settle()
-    assert started == ["e1"]  # the others wait for e1
+    assert ["e1"] == started  # the others wait for e1
 
     # Open the gates in reverse: order must still follow arrival, not gate opening.
     for event_id in reversed(list(gates)):
         gates[event_id].set()
     await asyncio.gather(*tasks)
 
-    assert started == ["e1", "e2", "e3", "e4", "e5"]
+    assert ["e1", "e2", "e3", "e4", "e5"] == started
     assert started == finished
-    assert most_running == 1
+    assert 1 == most_running
 
 
 async def test_different_conversations_are_handled_concurrently() -> None:
@@ -225,7 +225,7 @@ async def test_different_conversations_are_handled_concurrently() -> None:
             dispatcher.dispatch(received("e2", conversation="chat-2")),
         )
 
-    assert list(outcomes) == [HANDLED, HANDLED]
+    assert [HANDLED, HANDLED] == list(outcomes)
     assert chat_1_finished.is_set()
 
 
@@ -239,8 +239,8 @@ async def test_locks_are_dropped_once_conversations_are_idle() -> None:
         *(dispatcher.dispatch(received(f"e{i}", conversation=f"chat-{i}")) for i in range(100))
     )
 
-    assert dispatcher.lock_count == 0
-    assert len(recorder.handled) == 100
+    assert 0 == dispatcher.lock_count
+    assert 100 == len(recorder.handled)
 
 
 async def test_outbound_echo_is_filtered_and_recorded_as_done() -> None:
@@ -249,8 +249,8 @@ async def test_outbound_echo_is_filtered_and_recorded_as_done() -> None:
 
     outcomes = [await dispatcher.dispatch(echo), await dispatcher.dispatch(echo)]
 
-    assert outcomes == [DispatchOutcome.FILTERED, DUPLICATE]
-    assert recorder.handled == []
+    assert [DispatchOutcome.FILTERED, DUPLICATE] == outcomes
+    assert [] == recorder.handled
     assert await store.is_done("event:e1")
     assert await store.is_done("message:m1")
 
@@ -259,7 +259,7 @@ async def test_outbound_echo_reaches_handler_when_asked_for() -> None:
     dispatcher, recorder, _ = make(include_outbound=True)
     echo = received("e1", direction=Direction.OUTBOUND)
 
-    assert await dispatcher.dispatch(echo) == HANDLED
+    assert HANDLED == await dispatcher.dispatch(echo)
     assert [echo] == recorder.handled
 
 
@@ -269,7 +269,7 @@ async def test_event_without_conversation_is_deduplicated() -> None:
 
     outcomes = await asyncio.gather(dispatcher.dispatch(event), dispatcher.dispatch(event))
 
-    assert list(outcomes) == [HANDLED, DUPLICATE]
+    assert [HANDLED, DUPLICATE] == list(outcomes)
     assert [event] == recorder.handled
 
 
@@ -278,8 +278,8 @@ async def test_event_claimed_by_another_worker_is_in_progress_not_handled() -> N
     await store.claim(["event:e1"], token="other-worker", now=T0, until=T0 + timedelta(seconds=60))
     dispatcher, recorder, _ = make(store=store)
 
-    assert await dispatcher.dispatch(typing("e1")) == DispatchOutcome.IN_PROGRESS
-    assert recorder.handled == []
+    assert DispatchOutcome.IN_PROGRESS == await dispatcher.dispatch(typing("e1"))
+    assert [] == recorder.handled
 
 
 async def test_claim_of_a_crashed_worker_runs_out_and_redelivery_is_handled() -> None:
@@ -290,8 +290,8 @@ async def test_claim_of_a_crashed_worker_runs_out_and_redelivery_is_handled() ->
 
     clock.advance(timedelta(seconds=61))
 
-    assert await dispatcher.dispatch(typing("e1")) == HANDLED
-    assert len(recorder.handled) == 1
+    assert HANDLED == await dispatcher.dispatch(typing("e1"))
+    assert 1 == len(recorder.handled)
 
 
 async def test_slow_handler_renews_its_claim_so_no_other_worker_takes_over() -> None:
@@ -313,18 +313,18 @@ async def test_slow_handler_renews_its_claim_so_no_other_worker_takes_over() -> 
     task = asyncio.create_task(first.dispatch(event))
 
     seconds, wake = await sleep.waiting.get()
-    assert seconds == 20.0  # a third of the lease
+    assert 20.0 == seconds  # a third of the lease
     clock.advance(timedelta(seconds=50))
     wake.set_result(None)
     await sleep.waiting.get()  # the renewal is done when the next wait begins
     clock.advance(timedelta(seconds=50))  # past the first lease, within the renewed one
 
-    assert await second.dispatch(event) == DispatchOutcome.IN_PROGRESS
+    assert DispatchOutcome.IN_PROGRESS == await second.dispatch(event)
     gate.set()
-    assert await task == HANDLED
-    assert await second.dispatch(event) == DUPLICATE
-    assert calls == ["first worker"]
-    assert recorder.handled == []
+    assert HANDLED == await task
+    assert DUPLICATE == await second.dispatch(event)
+    assert ["first worker"] == calls
+    assert [] == recorder.handled
 
 
 async def test_cancelled_handler_gives_its_claim_back() -> None:
@@ -341,8 +341,8 @@ async def test_cancelled_handler_gives_its_claim_back() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert store.keys == {}
-    assert dispatcher.lock_count == 0
+    assert {} == store.keys
+    assert 0 == dispatcher.lock_count
 
 
 async def test_dispatch_many_stops_at_the_first_failure_and_resumes_on_retry() -> None:
@@ -362,8 +362,8 @@ async def test_dispatch_many_stops_at_the_first_failure_and_resumes_on_retry() -
         await dispatcher.dispatch_many(batch)
     outcomes = await dispatcher.dispatch_many(batch)
 
-    assert outcomes == [DUPLICATE, HANDLED, HANDLED]
-    assert handled == ["e1", "e2", "e3"]
+    assert [DUPLICATE, HANDLED, HANDLED] == outcomes
+    assert ["e1", "e2", "e3"] == handled
 
 
 async def test_expired_keys_are_pruned_at_most_once_per_interval() -> None:
@@ -374,7 +374,7 @@ async def test_expired_keys_are_pruned_at_most_once_per_interval() -> None:
 
     clock.advance(timedelta(hours=48, minutes=30))
     await dispatcher.dispatch(typing("new"))  # prunes "old"
-    assert list(store.keys) == ["event:new"]
+    assert ["event:new"] == list(store.keys)
 
     await store.complete(["event:expired"], now=clock.now - timedelta(hours=49))
     clock.advance(timedelta(minutes=59))
@@ -395,7 +395,7 @@ async def test_failing_store_surfaces_as_an_error_and_handler_is_not_called() ->
 
     with pytest.raises(OSError, match="disk full"):
         await dispatcher.dispatch(typing("e1"))
-    assert recorder.handled == []
+    assert [] == recorder.handled
 
 
 def test_non_positive_lease_is_refused() -> None:

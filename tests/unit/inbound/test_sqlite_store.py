@@ -28,9 +28,9 @@ async def test_reopening_the_file_remembers_done_keys_and_cursors(tmp_path: Path
     async with SqliteEventStore(path) as reopened:
         assert await reopened.is_done("event:e1")
         assert await reopened.is_done("message:m1")
-        assert await reopened.get_cursor("chat:c1") == "msg-42"
+        assert "msg-42" == await reopened.get_cursor("chat:c1")
         status = await reopened.claim(["event:e1"], token="t", now=T0, until=T0)
-        assert status == ClaimStatus.DONE
+        assert ClaimStatus.DONE == status
 
 
 async def test_restarted_dispatcher_does_not_handle_an_event_again(tmp_path: Path) -> None:
@@ -39,22 +39,22 @@ async def test_restarted_dispatcher_does_not_handle_an_event_again(tmp_path: Pat
     first_life = Recorder()
     async with SqliteEventStore(path) as store:
         dispatcher = InboundDispatcher(first_life, store, clock=FakeClock())
-        assert await dispatcher.dispatch(event) == DispatchOutcome.HANDLED
+        assert DispatchOutcome.HANDLED == await dispatcher.dispatch(event)
 
     second_life = Recorder()
     async with SqliteEventStore(path) as store:
         dispatcher = InboundDispatcher(second_life, store, clock=FakeClock())
-        assert await dispatcher.dispatch(event) == DispatchOutcome.DUPLICATE
+        assert DispatchOutcome.DUPLICATE == await dispatcher.dispatch(event)
         polled = received("poll:m1", message_id="m1")
-        assert await dispatcher.dispatch(polled) == DispatchOutcome.DUPLICATE
+        assert DispatchOutcome.DUPLICATE == await dispatcher.dispatch(polled)
 
     assert [event] == first_life.handled
-    assert second_life.handled == []
+    assert [] == second_life.handled
 
 
 async def test_journal_mode_is_wal(tmp_path: Path) -> None:
     async with SqliteEventStore(tmp_path / "events.sqlite") as store:
-        assert await store.journal_mode() == "wal"
+        assert "wal" == await store.journal_mode()
 
 
 async def test_prune_deletes_through_the_expiry_index(tmp_path: Path) -> None:
@@ -75,8 +75,8 @@ async def test_retention_window_is_configurable(tmp_path: Path) -> None:
     async with SqliteEventStore(tmp_path / "events.sqlite", retention=retention) as store:
         await store.complete(["event:e1"], now=T0)
 
-        assert await store.prune(T0 + timedelta(hours=1)) == 0
-        assert await store.prune(T0 + retention) == 1
+        assert 0 == await store.prune(T0 + timedelta(hours=1))
+        assert 1 == await store.prune(T0 + retention)
 
 
 async def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(tmp_path: Path) -> None:
@@ -104,14 +104,13 @@ async def test_two_processes_sharing_the_file_cannot_claim_one_event_twice(
     path = tmp_path / "events.sqlite"
     async with SqliteEventStore(path) as worker_a, SqliteEventStore(path) as worker_b:
         until = T0 + timedelta(seconds=60)
-        assert (
-            await worker_a.claim(["event:e1"], token="a", now=T0, until=until)
-            == ClaimStatus.CLAIMED
+        assert ClaimStatus.CLAIMED == await worker_a.claim(
+            ["event:e1"], token="a", now=T0, until=until
         )
-        assert (
-            await worker_b.claim(["event:e1"], token="b", now=T0, until=until) == ClaimStatus.BUSY
+        assert ClaimStatus.BUSY == await worker_b.claim(
+            ["event:e1"], token="b", now=T0, until=until
         )
         await worker_a.complete(["event:e1"], now=T0)
-        assert (
-            await worker_b.claim(["event:e1"], token="b", now=T0, until=until) == ClaimStatus.DONE
+        assert ClaimStatus.DONE == await worker_b.claim(
+            ["event:e1"], token="b", now=T0, until=until
         )

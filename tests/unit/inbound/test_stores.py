@@ -35,7 +35,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_unknown_keys_are_claimed_and_not_done(store: EventStore) -> None:
     status = await store.claim(["event:e1", "message:m1"], token="a", now=T0, until=LEASE_END)
 
-    assert status == ClaimStatus.CLAIMED
+    assert ClaimStatus.CLAIMED == status
     assert not await store.is_done("event:e1")
 
 
@@ -48,7 +48,7 @@ async def test_completed_keys_are_done_and_claiming_any_of_them_says_done(
     assert await store.is_done("event:e1")
     assert await store.is_done("message:m1")
     status = await store.claim(["event:e2", "message:m1"], token="b", now=T0, until=LEASE_END)
-    assert status == ClaimStatus.DONE
+    assert ClaimStatus.DONE == status
 
 
 async def test_a_live_claim_makes_other_attempts_busy(store: EventStore) -> None:
@@ -56,19 +56,18 @@ async def test_a_live_claim_makes_other_attempts_busy(store: EventStore) -> None
 
     status = await store.claim(["event:e1"], token="b", now=T0, until=LEASE_END)
 
-    assert status == ClaimStatus.BUSY
+    assert ClaimStatus.BUSY == status
 
 
 async def test_claiming_is_all_or_nothing(store: EventStore) -> None:
     await store.claim(["message:m1"], token="a", now=T0, until=LEASE_END)
 
-    assert (
-        await store.claim(["event:e1", "message:m1"], token="b", now=T0, until=LEASE_END)
-        == ClaimStatus.BUSY
+    assert ClaimStatus.BUSY == await store.claim(
+        ["event:e1", "message:m1"], token="b", now=T0, until=LEASE_END
     )
     # event:e1 was not taken by the refused attempt.
-    assert (
-        await store.claim(["event:e1"], token="c", now=T0, until=LEASE_END) == ClaimStatus.CLAIMED
+    assert ClaimStatus.CLAIMED == await store.claim(
+        ["event:e1"], token="c", now=T0, until=LEASE_END
     )
 
 
@@ -77,7 +76,7 @@ async def test_a_claim_whose_lease_ran_out_can_be_taken_over(store: EventStore) 
 
     status = await store.claim(["event:e1"], token="b", now=LEASE_END, until=LEASE_END)
 
-    assert status == ClaimStatus.CLAIMED
+    assert ClaimStatus.CLAIMED == status
 
 
 async def test_renewal_extends_only_the_holders_claim(store: EventStore) -> None:
@@ -85,16 +84,12 @@ async def test_renewal_extends_only_the_holders_claim(store: EventStore) -> None
     later = LEASE_END + timedelta(seconds=60)
 
     await store.renew(["event:e1"], token="intruder", until=later)
-    assert (
-        await store.claim(["event:e1"], token="b", now=LEASE_END, until=later)
-        == ClaimStatus.CLAIMED
+    assert ClaimStatus.CLAIMED == await store.claim(
+        ["event:e1"], token="b", now=LEASE_END, until=later
     )
     await store.renew(["event:e1"], token="b", until=later)
-    assert (
-        await store.claim(
-            ["event:e1"], token="c", now=LEASE_END + timedelta(seconds=30), until=later
-        )
-        == ClaimStatus.BUSY
+    assert ClaimStatus.BUSY == await store.claim(
+        ["event:e1"], token="c", now=LEASE_END + timedelta(seconds=30), until=later
     )
 
 
@@ -102,10 +97,10 @@ async def test_release_gives_back_only_the_holders_claim(store: EventStore) -> N
     await store.claim(["event:e1"], token="a", now=T0, until=LEASE_END)
 
     await store.release(["event:e1"], token="intruder")
-    assert await store.claim(["event:e1"], token="b", now=T0, until=LEASE_END) == ClaimStatus.BUSY
+    assert ClaimStatus.BUSY == await store.claim(["event:e1"], token="b", now=T0, until=LEASE_END)
     await store.release(["event:e1"], token="a")
-    assert (
-        await store.claim(["event:e1"], token="b", now=T0, until=LEASE_END) == ClaimStatus.CLAIMED
+    assert ClaimStatus.CLAIMED == await store.claim(
+        ["event:e1"], token="b", now=T0, until=LEASE_END
     )
 
 
@@ -125,8 +120,8 @@ async def test_cursors_are_saved_per_name(store: EventStore) -> None:
     await store.set_cursor("chat:c2", "msg-3")
     await store.set_cursor("chat:c1", "msg-11")
 
-    assert await store.get_cursor("chat:c1") == "msg-11"
-    assert await store.get_cursor("chat:c2") == "msg-3"
+    assert "msg-11" == await store.get_cursor("chat:c1")
+    assert "msg-3" == await store.get_cursor("chat:c2")
 
 
 async def test_prune_forgets_exactly_the_expired_keys_and_stale_claims(store: EventStore) -> None:
@@ -137,19 +132,19 @@ async def test_prune_forgets_exactly_the_expired_keys_and_stale_claims(store: Ev
 
     removed = await store.prune(T0 + RETENTION)
 
-    assert removed == 3
+    assert 3 == removed
     assert not await store.is_done("event:old-1")
     assert not await store.is_done("message:old-1")
     assert await store.is_done("event:recent")
-    assert await store.get_cursor("chat:c1") == "msg-1"  # cursors never expire
-    assert await store.prune(T0 + RETENTION) == 0
-    assert await store.prune(T0 + RETENTION + timedelta(hours=1)) == 1
+    assert "msg-1" == await store.get_cursor("chat:c1")  # cursors never expire
+    assert 0 == await store.prune(T0 + RETENTION)
+    assert 1 == await store.prune(T0 + RETENTION + timedelta(hours=1))
 
 
 async def test_prune_before_anything_expired_removes_nothing(store: EventStore) -> None:
     await store.complete(["event:e1"], now=T0)
 
-    assert await store.prune(T0 + RETENTION - timedelta(seconds=1)) == 0
+    assert 0 == await store.prune(T0 + RETENTION - timedelta(seconds=1))
     assert await store.is_done("event:e1")
 
 
@@ -157,5 +152,5 @@ async def test_completing_again_restarts_the_retention_window(store: EventStore)
     await store.complete(["event:e1"], now=T0)
     await store.complete(["event:e1"], now=T0 + timedelta(hours=24))
 
-    assert await store.prune(T0 + RETENTION) == 0
+    assert 0 == await store.prune(T0 + RETENTION)
     assert await store.is_done("event:e1")
