@@ -4,6 +4,12 @@ Care logic depends on :class:`Transport` and the value types here; adapters
 (``adapters.memory``, ``adapters.linq``) implement the port.
 """
 
+from caresupport_transport.bubbles import (
+    BubbleResult,
+    BubbleSendResult,
+    send_bubbles,
+    split_bubbles,
+)
 from caresupport_transport.capabilities import (
     SERVICE_CAPABILITIES,
     Availability,
@@ -90,6 +96,8 @@ __all__ = [
     "ActionResult",
     "Attachment",
     "Availability",
+    "BubbleResult",
+    "BubbleSendResult",
     "Capabilities",
     "ClaimStatus",
     "ConfigurationError",
@@ -155,4 +163,6 @@ __all__ = [
     "VoiceMemoFallback",
     "WebhookVerificationError",
     "parse_handle",
+    "send_bubbles",
+    "split_bubbles",
 ]
