@@ -1,0 +1,161 @@
+"""Request bodies of the Linq Partner API, as attrs values (written by ``make_converter``).
+
+These are plain records: the client builds them only from validated input (the
+domain's self-validating values and the checks in ``_validate``), so they hold
+no rules of their own. ``None`` fields are left out of the JSON.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+import attrs
+
+from caresupport_transport.capabilities import Service
+from caresupport_transport.content import EffectKind, ReactionKind
+
+
+class ReactionOperation(enum.Enum):
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@attrs.frozen
+class TextPartBody:
+    TAG: ClassVar[str] = "text"
+
+    value: str
+
+
+@attrs.frozen
+class MediaPartBody:
+    TAG: ClassVar[str] = "media"
+
+    url: str | None = None
+    attachment_id: str | None = None
+
+
+PartBody = TextPartBody | MediaPartBody
+
+
+@attrs.frozen
+class EffectBody:
+    type: EffectKind
+    name: str
+
+
+@attrs.frozen
+class ReplyToBody:
+    message_id: str
+    part_index: int | None = None
+
+
+@attrs.frozen
+class MessageContentBody:
+    parts: tuple[PartBody, ...]
+    effect: EffectBody | None = None
+    reply_to: ReplyToBody | None = None
+    idempotency_key: str | None = None
+    preferred_service: Service | None = None
+
+
+@attrs.frozen
+class CreateChatBody:
+    from_: str
+    to: tuple[str, ...]
+    message: MessageContentBody
+
+
+@attrs.frozen
+class SendMessageBody:
+    message: MessageContentBody
+
+
+@attrs.frozen
+class SendToHandlesBody:
+    to: tuple[str, ...]
+    message: MessageContentBody
+    from_: str | None = None
+
+
+@attrs.frozen
+class VoiceMemoBody:
+    from_: str | None = None
+    voice_memo_url: str | None = None
+    attachment_id: str | None = None
+
+
+@attrs.frozen
+class UpdateChatBody:
+    display_name: str | None = None
+    group_chat_icon: str | None = None
+
+
+@attrs.frozen
+class ParticipantBody:
+    handle: str
+
+
+@attrs.frozen
+class EditMessageBody:
+    text: str
+    part_index: int | None = None
+
+
+@attrs.frozen
+class DeleteMessageBody:
+    chat_id: str
+
+
+@attrs.frozen
+class ReactionBody:
+    operation: ReactionOperation
+    type: ReactionKind
+    custom_emoji: str | None = None
+    part_index: int | None = None
+
+
+@attrs.frozen
+class RequestUploadBody:
+    filename: str
+    content_type: str
+    size_bytes: int
+
+
+@attrs.frozen
+class CreateWebhookSubscriptionBody:
+    target_url: str
+    subscribed_events: tuple[str, ...]
+
+
+@attrs.frozen
+class UpdateWebhookSubscriptionBody:
+    target_url: str | None = None
+    subscribed_events: tuple[str, ...] | None = None
+    is_active: bool | None = None
+
+
+@attrs.frozen
+class HandleCheckBody:
+    address: str
+    from_: str | None = None
+
+
+@attrs.frozen
+class CardBody:
+    """A contact card to set up (``my_cards`` and ``contact_card``)."""
+
+    phone_number: str
+    first_name: str | None = None
+    last_name: str | None = None
+    image_url: str | None = None
+
+
+@attrs.frozen
+class CardUpdateBody:
+    """The fields of a contact card to change (the phone number goes in the query)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    image_url: str | None = None

@@ -1,0 +1,305 @@
+"""The request core: one pooled httpx client, bounded concurrency, retries, logging, errors.
+
+Every call of :class:`~adapters.linq.client.LinqClient` goes through
+:meth:`Requester.send`, which sends one logical request (a :class:`Call`) until
+it succeeds, fails for good, or runs out of attempts or retry budget. A retried
+call sends exactly the same bytes again, so a send's idempotency key is the same
+on every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+
+from adapters.linq._errors import error_for_exception, error_for_reply, trace_id_of
+from adapters.linq._retry import (
+    Replay,
+    SlotTimeout,
+    backoff_delay,
+    may_retry_exception,
+    may_retry_status,
+    parse_retry_after,
+)
+from adapters.linq.config import LinqConfig
+from caresupport_transport.errors import ProtocolError, RateLimitedError
+
+__all__ = ["LOGGER_NAME", "Call", "Reply", "Requester"]
+
+LOGGER_NAME = "caresupport_transport.linq"
+_log = logging.getLogger(LOGGER_NAME)
+_USER_AGENT = "caresupport-transport (linq adapter)"
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@attrs.frozen
+class Call:
+    """One logical request; every attempt sends exactly this.
+
+    Attributes:
+        what: the operation's name, for logs and error messages.
+        method: the HTTP method.
+        path: the path below the base URL (``/v3/...``, ids already quoted), or an
+            absolute URL when ``authorized`` is false.
+        query: query parameters in order; a repeated name repeats the parameter.
+        json: the JSON body (already unstructured), or ``None``.
+        content: a raw body (uploads), or ``None``.
+        headers: extra headers.
+        replay: whether the call may be repeated after an unknown outcome.
+        authorized: send the API token; false for presigned upload URLs, which
+            must never see it.
+    """
+
+    what: str
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    json: object = None
+    content: bytes | None = attrs.field(default=None, repr=False)
+    headers: tuple[tuple[str, str], ...] = ()
+    replay: Replay = Replay.SAFE
+    authorized: bool = True
+
+
+@attrs.frozen
+class Reply:
+    """A success answer: its status, decoded JSON body (``None`` if empty) and trace id."""
+
+    status: int
+    payload: object
+    trace_id: str | None
+
+
+class Requester:
+    """Sends :class:`Call` s to Linq with retries, a bound on requests in flight, and logging.
+
+    Args:
+        config: where Linq is and how hard to try.
+        http: a client to use (tests pass one on ``httpx.MockTransport``); when
+            ``None`` one is made, pooled with at least ``max_in_flight`` keep-alive
+            connections, and closed by :meth:`aclose`.
+        sleep: waits between attempts (tests pass a recorder).
+        random: the jitter source, ``[0, 1)``.
+        clock: the current POSIX time, for ``Retry-After`` dates.
+    """
+
+    def __init__(
+        self,
+        config: LinqConfig,
+        http: httpx.AsyncClient | None,
+        *,
+        sleep: Sleep,
+        random: Callable[[], float],
+        clock: Callable[[], float],
+    ) -> None:
+        self._config = config
+        self._owns_http = http is None
+        self._http = http if http is not None else _pooled_client(config)
+        self._sleep = sleep
+        self._random = random
+        self._clock = clock
+        self._slots = asyncio.Semaphore(config.max_in_flight)
+        token = config.api_token.reveal()
+        self._scrub: Callable[[str], str] = lambda text: text.replace(token, "***")
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this requester made it (an injected one stays open)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def send(self, call: Call) -> Reply:
+        """Send ``call`` until it succeeds or fails for good.
+
+        Raises:
+            ProviderError: Linq refused (``NotFoundError``, ``ConflictError``,
+                ``RateLimitedError`` for 429 beyond the attempts or the budget).
+            UnreachableError: no answer (``TransportTimeoutError`` when in time).
+            ProtocolError: an answer that could not be read.
+        """
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                response = await self._attempt(call)
+            except (httpx.RequestError, SlotTimeout) as exc:
+                self._log_failure(call, attempt, started, exc)
+                delay = self._delay_after_failure(call, attempt, waited, exc)
+            else:
+                payload = _decode_json(response.content)
+                trace_id = trace_id_of(payload)
+                self._log_answer(call, attempt, started, response.status_code, trace_id)
+                if response.is_success:
+                    return Reply(response.status_code, payload, trace_id)
+                delay = self._delay_after_refusal(call, attempt, waited, response, payload)
+            _log.info(
+                "%s %s: retrying in %.2f s (attempt %d of %d)",
+                call.method,
+                _target(call),
+                delay,
+                attempt + 1,
+                self._config.max_attempts,
+            )
+            await self._sleep(delay)
+            waited += delay
+
+    def _delay_after_failure(
+        self, call: Call, attempt: int, waited: float, exc: httpx.RequestError | SlotTimeout
+    ) -> float:
+        """The wait before retrying a call that got no answer; raises when it may not be."""
+        if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
+            raise ProtocolError(f"{call.what}: unreadable answer ({type(exc).__name__})") from exc
+        error = error_for_exception(call.what, exc, scrub=self._scrub)
+        delay = self._backoff(attempt)
+        if (
+            not may_retry_exception(exc, call.replay)
+            or attempt >= self._config.max_attempts
+            or waited + delay > self._config.retry_budget_seconds
+        ):
+            raise error from exc
+        return delay
+
+    def _delay_after_refusal(
+        self, call: Call, attempt: int, waited: float, response: httpx.Response, payload: object
+    ) -> float:
+        """The wait before retrying a refused call; raises the mapped error when it may not be.
+
+        ``Retry-After`` is honoured as given; one beyond what is left of the retry
+        budget raises at once (``RateLimitedError`` for 429) instead of sleeping.
+        """
+        status = response.status_code
+        budget = self._config.retry_budget_seconds
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
+        error = error_for_reply(
+            call.what, status, payload, retry_after=retry_after, scrub=self._scrub
+        )
+        if not may_retry_status(status, call.replay):
+            raise error
+        if retry_after is not None and waited + retry_after > budget:
+            if isinstance(error, RateLimitedError):
+                raise RateLimitedError(
+                    f"{error.message} (Retry-After {retry_after:g} s is beyond the "
+                    f"retry budget of {budget:g} s)",
+                    retry_after=retry_after,
+                    status=error.status,
+                    code=error.code,
+                    trace_id=error.trace_id,
+                )
+            raise error
+        delay = retry_after if retry_after is not None else self._backoff(attempt)
+        if attempt >= self._config.max_attempts or waited + delay > budget:
+            raise error
+        return delay
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_delay(
+            attempt,
+            initial=self._config.backoff_initial_seconds,
+            maximum=self._config.backoff_max_seconds,
+            random=self._random,
+        )
+
+    async def _attempt(self, call: Call) -> httpx.Response:
+        """One attempt; waiting for a slot counts against the attempt's timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.timeout_seconds
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise SlotTimeout() from None
+        try:
+            request = self._build(call, timeout=max(deadline - loop.time(), 0.001))
+            try:
+                async with asyncio.timeout_at(deadline):
+                    return await self._http.send(request)
+            except TimeoutError:
+                raise httpx.ReadTimeout("no complete answer in time", request=request) from None
+        finally:
+            self._slots.release()
+
+    def _build(self, call: Call, *, timeout: float) -> httpx.Request:
+        if call.authorized:
+            url = self._config.base_url + call.path
+            headers = {
+                "Authorization": f"Bearer {self._config.api_token.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": _USER_AGENT,
+                **dict(call.headers),
+            }
+        else:
+            url = call.path
+            headers = dict(call.headers)
+        request = self._http.build_request(
+            call.method,
+            url,
+            params=list(call.query) if call.query else None,
+            json=call.json,
+            content=call.content,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+        )
+        if not call.authorized:
+            # An injected client may carry default credentials; a presigned URL gets none.
+            for name in ("Authorization", "Cookie"):
+                if name in request.headers:
+                    del request.headers[name]
+        return request
+
+    def _log_answer(
+        self, call: Call, attempt: int, started: float, status: int, trace_id: str | None
+    ) -> None:
+        _log.log(
+            logging.INFO if status < 400 else logging.WARNING,
+            "%s %s -> %d (attempt %d, %.0f ms, trace_id %s)",
+            call.method,
+            _target(call),
+            status,
+            attempt,
+            (time.perf_counter() - started) * 1000,
+            trace_id or "-",
+        )
+
+    def _log_failure(self, call: Call, attempt: int, started: float, exc: BaseException) -> None:
+        _log.warning(
+            "%s %s -> no answer: %s (attempt %d, %.0f ms)",
+            call.method,
+            _target(call),
+            type(exc).__name__,
+            attempt,
+            (time.perf_counter() - started) * 1000,
+        )
+
+
+def _pooled_client(config: LinqConfig) -> httpx.AsyncClient:
+    # Keep-alive connections >= requests in flight, so a burst reuses connections
+    # instead of opening and closing them.
+    limits = httpx.Limits(
+        max_connections=config.max_in_flight, max_keepalive_connections=config.max_in_flight
+    )
+    return httpx.AsyncClient(limits=limits, timeout=config.timeout_seconds)
+
+
+def _decode_json(content: bytes) -> object:
+    if not content.strip():
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _target(call: Call) -> str:
+    """What a log line names: the API path, or only the host of a presigned URL."""
+    if call.authorized:
+        return call.path
+    return f"{urlsplit(call.path).netloc} (upload)"

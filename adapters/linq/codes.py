@@ -1,0 +1,40 @@
+"""Linq's error codes, by name: compare ``ProviderError.code`` with these, never with numbers.
+
+The numbers were read from Linq's error responses and SDKs (``linq-notes.md``);
+an unknown code is still carried on the error, only without a name here.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FORBIDDEN",
+    "INTERNAL",
+    "INVALID_E164",
+    "NOT_FOUND",
+    "PAYLOAD_TOO_LARGE",
+    "RATE_LIMITED",
+    "RECIPIENT_BLOCKED",
+    "RECIPIENT_OPTED_OUT",
+    "SENDER_NOT_ELIGIBLE",
+    "UNAUTHORIZED",
+    "UNPROCESSABLE",
+    "UPSTREAM_UNAVAILABLE",
+    "URL_IN_FIRST_MESSAGE",
+]
+
+INVALID_E164 = 1002
+UNPROCESSABLE = 1003
+URL_IN_FIRST_MESSAGE = 1005
+"""The first message of a new chat may not contain a URL."""
+NOT_FOUND = 2001
+UNAUTHORIZED = 2004
+FORBIDDEN = 2005
+RECIPIENT_OPTED_OUT = 2024
+RECIPIENT_BLOCKED = 2026
+SENDER_NOT_ELIGIBLE = 2027
+"""The sender line may not be used for this send."""
+INTERNAL = 3006
+RATE_LIMITED = 4001
+UPSTREAM_UNAVAILABLE = (4004, 4009, 4010)
+"""Apple's or the carrier's side did not answer: a capability is *unknown*, not absent."""
+PAYLOAD_TOO_LARGE = 5001
