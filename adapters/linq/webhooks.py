@@ -99,7 +99,8 @@ def _key_for(secret: str) -> _Key:
         try:
             standard = _b64decode(secret)
         except (binascii.Error, ValueError):
-            standard = secret.encode("utf-8")
+            standard = b""
+        standard = standard or secret.encode("utf-8")
     if not standard:
         raise ConfigurationError("webhook secret: decodes to an empty key")
     return _Key(standard=standard, legacy=secret.encode("utf-8"))
@@ -325,13 +326,18 @@ def sign_standard(body: bytes, secret: str, *, msg_id: str, timestamp: int) -> d
 
     Raises:
         ConfigurationError: for a secret that is empty or not usable.
-        ValidationError: for an empty ``msg_id`` or a negative timestamp.
+        ValidationError: for an empty or padded ``msg_id`` (header values arrive
+            stripped) or a negative timestamp.
     """
     key = _signing_key(secret)
-    if not msg_id:
-        raise ValidationError("msg_id", "must not be empty")
+    if not msg_id or msg_id != msg_id.strip():
+        raise ValidationError("msg_id", "must be non-empty, without surrounding whitespace")
+    try:
+        encoded_id = msg_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("msg_id", "is not valid text") from None
     stamp = _timestamp_text(timestamp)
-    content = msg_id.encode("utf-8") + b"." + stamp.encode("ascii") + b"." + bytes(body)
+    content = encoded_id + b"." + stamp.encode("ascii") + b"." + bytes(body)
     digest = hmac.new(key.standard, content, hashlib.sha256).digest()
     return {
         _STANDARD_ID: msg_id,

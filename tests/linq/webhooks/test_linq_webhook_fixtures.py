@@ -14,14 +14,6 @@ from typing import Any
 
 import attrs
 import pytest
-from linq_webhook_support import (
-    EVENT_TYPES,
-    REFERENCE_YAML,
-    VERSIONS,
-    fixture,
-    fixture_bytes,
-    fixture_path,
-)
 
 from adapters.linq.webhook_events import KNOWN_EVENT_TYPES, parse_delivery, parse_envelope
 from caresupport_transport.capabilities import Service
@@ -42,6 +34,15 @@ from caresupport_transport.events import (
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
+
+from .support import (
+    EVENT_TYPES,
+    REFERENCE_YAML,
+    VERSIONS,
+    fixture,
+    fixture_bytes,
+    fixture_path,
+)
 
 CHAT = "8f392755-6865-4b18-880a-227f9d8b458f"
 GROUP = "0c961e93-e7bf-4db2-bf7b-ea06826bcab4"
@@ -65,7 +66,7 @@ def parsed(version: str, event_type: str) -> Any:
 def test_there_is_a_fixture_for_every_documented_event_type_in_both_versions() -> None:
     assert set(EVENT_TYPES) == KNOWN_EVENT_TYPES
     missing = [str(fixture_path(v, e)) for v, e in ALL_FIXTURES if not fixture_path(v, e).exists()]
-    assert missing == []
+    assert [] == missing
 
 
 EXPECTED_CLASSES = {
@@ -231,13 +232,13 @@ def test_message_edited_names_the_part_and_its_new_text(version: str) -> None:
 def test_reactions_carry_kind_actor_message_and_part(version: str) -> None:
     added = parsed(version, "reaction.added")
     removed = parsed(version, "reaction.removed")
-    assert (
+    assert (CHAT, MSG_OUT, DAUGHTER, 1, False) == (
         added.conversation_id,
         added.message_id,
         added.actor,
         added.part_index,
         added.is_from_me,
-    ) == (CHAT, MSG_OUT, DAUGHTER, 1, False)
+    )
     assert Reaction(ReactionKind.LOVE) == added.reaction
     expected_removed = (
         Reaction(ReactionKind.CUSTOM, "🙏")
@@ -277,7 +278,7 @@ def test_chat_created_lists_participants_other_than_our_line() -> None:
         )
         == group.conversation
     )
-    assert group.conversation_id == GROUP
+    assert GROUP == group.conversation_id
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -306,14 +307,14 @@ def test_group_name_and_icon_changes_and_failures_are_conversation_updates(
 def test_typing_indicators_name_the_conversation(version: str) -> None:
     started = parsed(version, "chat.typing_indicator.started")
     stopped = parsed(version, "chat.typing_indicator.stopped")
-    assert (started.conversation_id, stopped.conversation_id) == (CHAT, CHAT)
+    assert (CHAT, CHAT) == (started.conversation_id, stopped.conversation_id)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_phone_number_status_is_kept_whole_as_an_unknown_event(version: str) -> None:
     event = parsed(version, "phone_number.status_updated")
     assert fixture(version, "phone_number.status_updated") == event.payload
-    assert (event.event_type, event.conversation_id) == ("phone_number.status_updated", None)
+    assert ("phone_number.status_updated", None) == (event.event_type, event.conversation_id)
 
 
 # --- against the reference YAML -------------------------------------------------------

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from linq_webhook_support import fixture
 
 from adapters.linq.webhook_events import parse_delivery, parse_envelope, read_envelope
 from caresupport_transport.capabilities import Service
@@ -21,6 +20,8 @@ from caresupport_transport.events import (
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import DeliveryStatus, Direction
+
+from .support import fixture
 
 V25, V26 = "2025-01-01", "2026-02-03"
 
@@ -95,12 +96,12 @@ def test_envelope_metadata_of_the_wrong_kind_is_ignored_not_fatal() -> None:
     payload = fixture(V26, "chat.typing_indicator.started")
     payload.update(trace_id=7, partner_id=None, api_version=["v3"], webhook_version=2026)
     envelope = read_envelope(payload)
-    assert (
+    assert (None, None, None, None) == (
         envelope.trace_id,
         envelope.partner_id,
         envelope.api_version,
         envelope.webhook_version,
-    ) == (None, None, None, None)
+    )
 
 
 def test_known_event_whose_data_is_not_an_object_is_refused() -> None:
@@ -171,7 +172,7 @@ def test_unknown_part_types_are_skipped() -> None:
     payload["data"]["parts"].append({"type": "location", "lat": 44.9, "lon": -93.2})
     event = parse_envelope(payload)
     assert isinstance(event, MessageReceived)
-    assert len(event.message.parts) == 1
+    assert 1 == len(event.message.parts)
 
 
 # --- message content edge cases -------------------------------------------------------
@@ -235,7 +236,7 @@ def test_blank_text_parts_are_skipped() -> None:
     payload["data"]["parts"] = [{"type": "text", "value": "   "}]
     event = parse_envelope(payload)
     assert isinstance(event, MessageReceived)
-    assert event.message.parts == ()
+    assert () == event.message.parts
 
 
 def test_an_email_sender_is_a_handle() -> None:
@@ -312,7 +313,7 @@ def test_an_unknown_effect_or_service_does_not_cost_the_message() -> None:
     payload["data"]["service"] = "WhatsApp"
     event = parse_envelope(payload)
     assert isinstance(event, MessageReceived)
-    assert (event.message.effect, event.message.service) == (None, None)
+    assert (None, None) == (event.message.effect, event.message.service)
 
 
 # --- status, failure and edit edge cases ----------------------------------------------
@@ -340,7 +341,7 @@ def test_a_status_event_carries_the_service_it_went_over() -> None:
     payload["data"]["service"] = "SMS"
     event = parse_envelope(payload)
     assert isinstance(event, MessageStatusChanged)
-    assert (event.status, event.service) == (DeliveryStatus.READ, Service.SMS)
+    assert (DeliveryStatus.READ, Service.SMS) == (event.status, event.service)
 
 
 def test_an_edit_carrying_the_whole_message_reads_every_part() -> None:

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 
 import pytest
-from linq_webhook_support import NOW, OTHER_SECRET, SECRET, fixed_clock
 
 from adapters.linq.webhooks import (
     DEFAULT_TOLERANCE_SECONDS,
@@ -17,6 +16,8 @@ from adapters.linq.webhooks import (
     sign_standard,
 )
 from caresupport_transport.errors import ConfigurationError, ValidationError
+
+from .support import NOW, OTHER_SECRET, SECRET, fixed_clock
 
 BODY = b'{"event_type":"message.received","event_id":"e1"}'
 
@@ -117,7 +118,7 @@ def test_rotation_accepts_deliveries_signed_with_either_secret(sign: object) -> 
 def test_rotation_still_refuses_a_secret_not_configured() -> None:
     third = "whsec_" + base64.b64encode(b"third secret, never configured").decode()
     error = refusal(verifier([SECRET, OTHER_SECRET]), BODY, standard_headers(secret=third))
-    assert error.reason == "signature mismatch"
+    assert "signature mismatch" == error.reason
 
 
 # --- forgeries ------------------------------------------------------------------------
@@ -126,38 +127,38 @@ def test_rotation_still_refuses_a_secret_not_configured() -> None:
 def test_forged_standard_signature_is_a_mismatch() -> None:
     headers = standard_headers()
     headers["webhook-signature"] = "v1," + base64.b64encode(b"forged".ljust(32, b"!")).decode()
-    assert refusal(verifier(), BODY, headers).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, headers).reason
 
 
 def test_forged_legacy_signature_is_a_mismatch() -> None:
     headers = legacy_headers()
     headers["X-Webhook-Signature"] = "ab" * 32
-    assert refusal(verifier(), BODY, headers).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, headers).reason
 
 
 @pytest.mark.parametrize("sign", [standard_headers, legacy_headers])
 def test_signature_for_another_body_is_a_mismatch(sign: object) -> None:
     headers = sign(b'{"event_type":"message.received","event_id":"e2"}')  # type: ignore[operator]
-    assert refusal(verifier(), BODY, headers).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, headers).reason
 
 
 def test_changing_the_webhook_id_breaks_the_signature() -> None:
     headers = standard_headers()
     headers["webhook-id"] = "msg_other"
-    assert refusal(verifier(), BODY, headers).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, headers).reason
 
 
 def test_moving_the_timestamp_breaks_the_signature() -> None:
     headers = legacy_headers()
     headers["X-Webhook-Timestamp"] = str(NOW + 1)
-    assert refusal(verifier(), BODY, headers).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, headers).reason
 
 
 def test_when_standard_headers_are_complete_only_they_decide() -> None:
     forged_standard = standard_headers()
     forged_standard["webhook-signature"] = "v1," + base64.b64encode(b"x" * 32).decode()
     both = {**forged_standard, **legacy_headers()}
-    assert refusal(verifier(), BODY, both).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, both).reason
     genuine_standard = {**standard_headers(), "X-Webhook-Signature": "00" * 32}
     verifier().verify(BODY, {**legacy_headers(), **genuine_standard})
 
@@ -174,7 +175,7 @@ def test_incomplete_standard_headers_fall_to_a_complete_legacy_pair() -> None:
 def test_a_delivery_older_than_the_tolerance_is_stale(sign: object) -> None:
     headers = sign(at=NOW - DEFAULT_TOLERANCE_SECONDS - 1)  # type: ignore[operator]
     error = refusal(verifier(), BODY, headers)
-    assert error.reason == "stale"
+    assert "stale" == error.reason
     assert "old" in error.detail
 
 
@@ -182,7 +183,7 @@ def test_a_delivery_older_than_the_tolerance_is_stale(sign: object) -> None:
 def test_a_delivery_from_beyond_the_tolerance_in_the_future_is_stale(sign: object) -> None:
     headers = sign(at=NOW + DEFAULT_TOLERANCE_SECONDS + 1)  # type: ignore[operator]
     error = refusal(verifier(), BODY, headers)
-    assert error.reason == "stale"
+    assert "stale" == error.reason
     assert "future" in error.detail
 
 
@@ -194,12 +195,12 @@ def test_a_delivery_within_the_tolerance_either_way_verifies(offset: int) -> Non
 def test_tolerance_is_configurable() -> None:
     strict = verifier(tolerance=10)
     strict.verify(BODY, standard_headers(at=NOW - 10))
-    assert refusal(strict, BODY, standard_headers(at=NOW - 11)).reason == "stale"
+    assert "stale" == refusal(strict, BODY, standard_headers(at=NOW - 11)).reason
 
 
 def test_a_forged_stale_delivery_reports_the_forgery_not_the_age() -> None:
     headers = standard_headers(secret=OTHER_SECRET, at=NOW - 3600)
-    assert refusal(verifier(), BODY, headers).reason == "signature mismatch"
+    assert "signature mismatch" == refusal(verifier(), BODY, headers).reason
 
 
 # --- missing and malformed headers ----------------------------------------------------
@@ -229,21 +230,21 @@ def test_each_missing_legacy_header_is_named(dropped: str, named: str) -> None:
 
 def test_no_signature_headers_at_all_is_a_missing_header() -> None:
     error = refusal(verifier(), BODY, {"content-type": "application/json"})
-    assert error.reason == "missing header"
+    assert "missing header" == error.reason
 
 
 def test_an_empty_header_value_counts_as_missing() -> None:
     headers = standard_headers()
     headers["webhook-id"] = "  "
-    assert refusal(verifier(), BODY, headers).reason == "missing header"
+    assert "missing header" == refusal(verifier(), BODY, headers).reason
 
 
 @pytest.mark.parametrize("stamp", ["soon", "1.7e9", "-5", "0x10", "١٢٣", "1770000000 1"])
 def test_a_non_numeric_timestamp_is_malformed(stamp: str) -> None:
     standard = {**standard_headers(), "webhook-timestamp": stamp}
     legacy = {**legacy_headers(), "X-Webhook-Timestamp": stamp}
-    assert refusal(verifier(), BODY, standard).reason == "malformed"
-    assert refusal(verifier(), BODY, legacy).reason == "malformed"
+    assert "malformed" == refusal(verifier(), BODY, standard).reason
+    assert "malformed" == refusal(verifier(), BODY, legacy).reason
 
 
 @pytest.mark.parametrize(
@@ -254,18 +255,18 @@ def test_a_standard_signature_header_without_a_usable_v1_entry_is_malformed(
 ) -> None:
     headers = {**standard_headers(), "webhook-signature": signature}
     error = refusal(verifier(), BODY, headers)
-    assert (error.reason, "webhook-signature" in error.detail) == ("malformed", True)
+    assert ("malformed", True) == (error.reason, "webhook-signature" in error.detail)
 
 
 @pytest.mark.parametrize("signature", ["xyz", "ab" * 31, "ab" * 33, "sha1=" + "ab" * 32])
 def test_a_legacy_signature_that_is_not_64_hex_digits_is_malformed(signature: str) -> None:
     headers = {**legacy_headers(), "X-Webhook-Signature": signature}
-    assert refusal(verifier(), BODY, headers).reason == "malformed"
+    assert "malformed" == refusal(verifier(), BODY, headers).reason
 
 
 def test_a_header_given_twice_with_different_values_is_malformed() -> None:
     pairs = [*standard_headers().items(), ("webhook-id", "msg_other")]
-    assert refusal(verifier(), BODY, pairs).reason == "malformed"
+    assert "malformed" == refusal(verifier(), BODY, pairs).reason
 
 
 # --- fail closed ----------------------------------------------------------------------
@@ -277,7 +278,7 @@ def test_with_no_secret_every_delivery_is_refused(secrets: str | list[str] | Non
     assert v.configured is False
     for headers in (standard_headers(), legacy_headers(), {}):
         error = refusal(v, BODY, headers)
-        assert error.reason == "no secret configured"
+        assert "no secret configured" == error.reason
 
 
 def test_a_configured_verifier_says_so() -> None:
@@ -337,6 +338,16 @@ def test_a_secret_without_the_prefix_that_is_not_base64_is_used_as_utf8_bytes() 
         "webhook-signature": "v1," + base64.b64encode(digest).decode(),
     }
     verifier(raw).verify(BODY, headers)
+
+
+def test_a_bare_secret_that_decodes_to_no_bytes_is_used_as_utf8_bytes() -> None:
+    digest = hmac.new(b"====", f"msg_2f1b.{NOW}.".encode() + BODY, hashlib.sha256).digest()
+    headers = {
+        "webhook-id": "msg_2f1b",
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
+    verifier("====").verify(BODY, headers)
 
 
 def test_a_whsec_secret_that_is_not_base64_is_a_configuration_error() -> None:
