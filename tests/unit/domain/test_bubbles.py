@@ -26,47 +26,47 @@ def test_the_named_limits_are_the_care_tested_ones() -> None:
 
 
 def test_a_short_reply_is_one_bubble() -> None:
-    assert split_bubbles("See you at 3.") == ["See you at 3."]
+    assert ["See you at 3."] == split_bubbles("See you at 3.")
 
 
 def test_paragraph_breaks_always_split() -> None:
-    assert split_bubbles(THREE_PARAGRAPHS) == [
+    assert [
         "Good morning, Ann.",
         "Your mother took her 8am pills.",
         "I will check in at noon.",
-    ]
+    ] == split_bubbles(THREE_PARAGRAPHS)
 
 
 def test_a_blank_line_with_spaces_or_several_blank_lines_is_one_break() -> None:
-    assert split_bubbles("One.\n  \t\nTwo.\n\n\n\nThree.\r\n\r\nFour.") == [
+    assert [
         "One.",
         "Two.",
         "Three.",
         "Four.",
-    ]
+    ] == split_bubbles("One.\n  \t\nTwo.\n\n\n\nThree.\r\n\r\nFour.")
 
 
 def test_a_single_line_break_does_not_split_and_is_kept() -> None:
-    assert split_bubbles("Pills:\n- aspirin\n- metformin") == ["Pills:\n- aspirin\n- metformin"]
+    assert ["Pills:\n- aspirin\n- metformin"] == split_bubbles("Pills:\n- aspirin\n- metformin")
 
 
 def test_bubbles_are_trimmed() -> None:
-    assert split_bubbles("\n\n   Hello Ann.  \n\n\t How are you? \n") == [
+    assert [
         "Hello Ann.",
         "How are you?",
-    ]
+    ] == split_bubbles("\n\n   Hello Ann.  \n\n\t How are you? \n")
 
 
 @pytest.mark.parametrize("blank", ["", "   ", "\n\n\t\n"])
 def test_blank_text_gives_no_bubbles(blank: str) -> None:
-    assert split_bubbles(blank) == []
+    assert [] == split_bubbles(blank)
 
 
 def test_a_paragraph_of_exactly_450_characters_is_not_split() -> None:
     paragraph = " ".join([_sentence(100)] * 4) + " " + _sentence(46)
 
-    assert len(paragraph) == SENTENCE_SPLIT_CHARS
-    assert split_bubbles(paragraph) == [paragraph]
+    assert SENTENCE_SPLIT_CHARS == len(paragraph)
+    assert [paragraph] == split_bubbles(paragraph)
 
 
 def test_a_long_paragraph_splits_at_sentence_ends_packing_up_to_450() -> None:
@@ -74,27 +74,27 @@ def test_a_long_paragraph_splits_at_sentence_ends_packing_up_to_450() -> None:
 
     bubbles = split_bubbles(" ".join(sentences))
 
-    assert bubbles == [" ".join(sentences[0:4]), " ".join(sentences[4:8]), sentences[8]]
-    assert [len(b) for b in bubbles] == [403, 403, 100]
+    assert [" ".join(sentences[0:4]), " ".join(sentences[4:8]), sentences[8]] == bubbles
+    assert [403, 403, 100] == [len(b) for b in bubbles]
 
 
 @pytest.mark.parametrize("end", [".", "!", "?"])
 def test_each_of_full_stop_exclamation_and_question_mark_ends_a_sentence(end: str) -> None:
     first, second = _sentence(300, end), _sentence(300)
 
-    assert split_bubbles(f"{first} {second}") == [first, second]
+    assert [first, second] == split_bubbles(f"{first} {second}")
 
 
 def test_sentence_ends_need_whitespace_after_them() -> None:
     paragraph = "Take 2.5 mg.Then rest " + "x" * 500
 
-    assert split_bubbles(paragraph) == [paragraph]
+    assert [paragraph] == split_bubbles(paragraph)
 
 
 def test_a_single_sentence_longer_than_450_stays_whole() -> None:
     sentence = " ".join(["word"] * 200) + "."
 
-    assert split_bubbles(sentence) == [sentence]
+    assert [sentence] == split_bubbles(sentence)
 
 
 def test_a_tail_under_40_characters_merges_into_the_bubble_before() -> None:
@@ -102,14 +102,14 @@ def test_a_tail_under_40_characters_merges_into_the_bubble_before() -> None:
     paragraph = f"{body} Call me."
 
     assert len(paragraph) > SENTENCE_SPLIT_CHARS
-    assert split_bubbles(paragraph) == [paragraph]
+    assert [paragraph] == split_bubbles(paragraph)
 
 
 def test_a_tail_of_40_characters_stays_its_own_bubble() -> None:
     body = " ".join([_sentence(110)] * 4)
     tail = _sentence(MIN_TAIL_CHARS)
 
-    assert split_bubbles(f"{body} {tail}") == [body, tail]
+    assert [body, tail] == split_bubbles(f"{body} {tail}")
 
 
 def test_a_tail_never_merges_across_a_paragraph_break() -> None:
@@ -117,14 +117,14 @@ def test_a_tail_never_merges_across_a_paragraph_break() -> None:
 
     bubbles = split_bubbles(f"{long_paragraph}\n\nOk.")
 
-    assert bubbles[-1] == "Ok."
-    assert len(bubbles) == 3
+    assert "Ok." == bubbles[-1]
+    assert 3 == len(bubbles)
 
 
 def test_whitespace_between_packed_sentences_is_kept_as_written() -> None:
     paragraph = f"{_sentence(200)}\n{_sentence(200)}  {_sentence(200)}"
 
-    assert split_bubbles(paragraph) == [f"{_sentence(200)}\n{_sentence(200)}", _sentence(200)]
+    assert [f"{_sentence(200)}\n{_sentence(200)}", _sentence(200)] == split_bubbles(paragraph)
 
 
 def test_at_most_five_bubbles_the_fifth_takes_the_rest_as_written() -> None:
@@ -132,9 +132,9 @@ def test_at_most_five_bubbles_the_fifth_takes_the_rest_as_written() -> None:
 
     bubbles = split_bubbles(text)
 
-    assert len(bubbles) == MAX_BUBBLES
-    assert bubbles[:4] == ["Paragraph 1.", "Paragraph 2.", "Paragraph 3.", "Paragraph 4."]
-    assert bubbles[4] == "Paragraph 5.\n\nParagraph 6.\n\nParagraph 7."
+    assert MAX_BUBBLES == len(bubbles)
+    assert ["Paragraph 1.", "Paragraph 2.", "Paragraph 3.", "Paragraph 4."] == bubbles[:4]
+    assert "Paragraph 5.\n\nParagraph 6.\n\nParagraph 7." == bubbles[4]
 
 
 def test_exactly_five_paragraphs_are_five_bubbles() -> None:
@@ -148,7 +148,7 @@ def test_sentence_splits_count_towards_the_five_bubbles() -> None:
 
     bubbles = split_bubbles(f"{long_paragraph}\n\nOne.\n\nTwo.")
 
-    assert bubbles == [_sentence(300)] * 4 + ["One.\n\nTwo."]
+    assert [_sentence(300)] * 4 + ["One.\n\nTwo."] == bubbles
 
 
 _VOCABULARY = ["Mum", "took", "her", "pills", "at", "8am", "and", "the", "nurse", "visits", "noon"]
@@ -206,7 +206,7 @@ def test_every_bubble_is_text_exactly_as_written(text: str) -> None:
 def test_up_to_five_short_paragraphs_are_exactly_the_bubbles(paragraphs: list[str]) -> None:
     short = [p[:SENTENCE_SPLIT_CHARS].strip() for p in paragraphs]
 
-    assert split_bubbles("\n\n".join(short)) == short
+    assert short == split_bubbles("\n\n".join(short))
 
 
 @given(replies)

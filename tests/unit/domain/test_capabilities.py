@@ -52,21 +52,21 @@ def test_typing_indicators_are_one_to_one_only_even_on_imessage() -> None:
 def test_max_text_chars_shrinks_down_the_fallback_order() -> None:
     sizes = [capabilities_of(s).max_text_chars for s in Service]
 
-    assert sizes == [10_000, 3_072, 1_600]
+    assert [10_000, 3_072, 1_600] == sizes
 
 
 def test_every_service_carries_media_within_the_same_size_limits() -> None:
     for service in Service:
         caps = capabilities_of(service)
         assert caps.supports(Feature.MEDIA)
-        assert (
+        assert (10 * 1024 * 1024, 100 * 1024 * 1024) == (
             caps.max_media_url_bytes,
             caps.max_media_upload_bytes,
-        ) == (10 * 1024 * 1024, 100 * 1024 * 1024)
+        )
 
 
 def test_service_labels_are_the_names_people_know() -> None:
-    assert [s.label for s in Service] == ["iMessage", "RCS", "SMS"]
+    assert ["iMessage", "RCS", "SMS"] == [s.label for s in Service]
 
 
 def test_auto_preference_pins_nothing_and_a_pinned_one_names_its_service() -> None:
@@ -83,7 +83,7 @@ def test_sms_is_assumed_available_for_a_phone_and_never_for_an_email() -> None:
 def test_imessage_and_rcs_are_unknown_until_checked() -> None:
     caps = HandleCapabilities(PHONE)
 
-    assert (caps.imessage, caps.rcs) == (Availability.UNKNOWN, Availability.UNKNOWN)
+    assert (Availability.UNKNOWN, Availability.UNKNOWN) == (caps.imessage, caps.rcs)
 
 
 def test_services_lists_only_known_available_ones_in_fallback_order() -> None:
@@ -91,7 +91,7 @@ def test_services_lists_only_known_available_ones_in_fallback_order() -> None:
         PHONE, imessage=Availability.UNKNOWN, rcs=Availability.AVAILABLE, sms=Availability.AVAILABLE
     )
 
-    assert caps.services == (Service.RCS, Service.SMS)
+    assert (Service.RCS, Service.SMS) == caps.services
 
 
 @pytest.mark.parametrize("service", list(Service))
@@ -127,18 +127,18 @@ def test_delivery_status_ranks_progress_so_read_outranks_delivered() -> None:
 def test_a_degradation_reads_feature_action_reason() -> None:
     degradation = Degradation(Feature.EFFECT, DegradationAction.DROPPED, "SMS has no effects")
 
-    assert str(degradation) == "effect dropped: SMS has no effects"
+    assert "effect dropped: SMS has no effects" == str(degradation)
 
 
 def test_a_receipt_without_message_ids_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         SendReceipt((), "conv-1", Service.SMS, DeliveryStatus.SENT, "key-1")
 
-    assert caught.value.field == "message_ids"
+    assert "message_ids" == caught.value.field
 
 
 def test_a_receipt_message_id_is_the_first_message_created() -> None:
     receipt = SendReceipt(["m-1", "m-2"], "conv-1", Service.SMS, DeliveryStatus.SENT, "key-1")
 
-    assert receipt.message_id == "m-1"
-    assert receipt.message_ids == ("m-1", "m-2")
+    assert "m-1" == receipt.message_id
+    assert ("m-1", "m-2") == receipt.message_ids

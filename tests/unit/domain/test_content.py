@@ -29,7 +29,7 @@ def test_bad_handle_names_the_handle_field_and_the_rule() -> None:
         Handle("651-703-7981")
 
     assert isinstance(caught.value, InvalidHandleError)
-    assert caught.value.field == "handle"
+    assert "handle" == caught.value.field
     assert "E.164" in str(caught.value)
 
 
@@ -37,7 +37,7 @@ def test_a_message_without_parts_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         OutgoingMessage(())
 
-    assert caught.value.field == "parts"
+    assert "parts" == caught.value.field
     assert "at least one part" in str(caught.value)
 
 
@@ -46,7 +46,7 @@ def test_blank_text_is_refused(blank: str) -> None:
     with pytest.raises(ValidationError) as caught:
         TextPart(blank)
 
-    assert caught.value.field == "text"
+    assert "text" == caught.value.field
     assert "must not be empty" in str(caught.value)
 
 
@@ -54,14 +54,14 @@ def test_two_text_parts_in_a_row_are_refused_naming_the_second() -> None:
     with pytest.raises(ValidationError) as caught:
         OutgoingMessage((PHOTO, TextPart("Hello"), TextPart("again")))
 
-    assert caught.value.field == "parts[2]"
+    assert "parts[2]" == caught.value.field
     assert "two text parts in a row" in str(caught.value)
 
 
 def test_text_parts_separated_by_media_are_accepted() -> None:
     message = OutgoingMessage((TextPart("Before"), PHOTO, TextPart("After")))
 
-    assert message.text == "Before\n\nAfter"
+    assert "Before\n\nAfter" == message.text
 
 
 def test_more_than_100_parts_are_refused() -> None:
@@ -69,33 +69,33 @@ def test_more_than_100_parts_are_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         OutgoingMessage(parts)
 
-    assert caught.value.field == "parts"
+    assert "parts" == caught.value.field
     assert "has 101 parts; at most 100" in str(caught.value)
 
 
 def test_exactly_100_parts_are_accepted() -> None:
     parts = [MediaPart(attachment_id=f"att-{i}") for i in range(100)]
 
-    assert len(OutgoingMessage(parts).parts) == 100
+    assert 100 == len(OutgoingMessage(parts).parts)
 
 
 def test_text_over_10000_characters_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         TextPart("x" * 10_001)
 
-    assert caught.value.field == "text"
+    assert "text" == caught.value.field
     assert "has 10001 characters; at most 10000" in str(caught.value)
 
 
 def test_text_of_exactly_10000_characters_is_accepted() -> None:
-    assert len(TextPart("x" * 10_000).text) == 10_000
+    assert 10_000 == len(TextPart("x" * 10_000).text)
 
 
 def test_an_unknown_screen_effect_is_refused_listing_the_known_names() -> None:
     with pytest.raises(ValidationError) as caught:
         Effect.screen("slam")
 
-    assert caught.value.field == "effect.name"
+    assert "effect.name" == caught.value.field
     assert "'slam' is not a screen effect" in str(caught.value)
     assert "confetti" in str(caught.value)
 
@@ -104,7 +104,7 @@ def test_an_unknown_bubble_effect_is_refused_listing_the_known_names() -> None:
     with pytest.raises(ValidationError) as caught:
         Effect.bubble("confetti")
 
-    assert caught.value.field == "effect.name"
+    assert "effect.name" == caught.value.field
     assert "'confetti' is not a bubble effect" in str(caught.value)
     assert "gentle, invisible, loud, slam" in str(caught.value)
 
@@ -124,7 +124,7 @@ def test_a_custom_reaction_without_an_emoji_is_refused(emoji: str | None) -> Non
     with pytest.raises(ValidationError) as caught:
         Reaction(ReactionKind.CUSTOM, emoji)
 
-    assert caught.value.field == "reaction.emoji"
+    assert "reaction.emoji" == caught.value.field
     assert "a custom reaction needs an emoji" in str(caught.value)
 
 
@@ -132,7 +132,7 @@ def test_an_emoji_on_a_non_custom_reaction_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         Reaction(ReactionKind.LOVE, "❤️")
 
-    assert caught.value.field == "reaction.emoji"
+    assert "reaction.emoji" == caught.value.field
     assert "only a custom reaction takes an emoji, not love" in str(caught.value)
 
 
@@ -141,7 +141,7 @@ def test_a_sticker_reaction_can_be_received_but_not_sent() -> None:
     with pytest.raises(ValidationError) as caught:
         sticker.check_sendable()
 
-    assert caught.value.field == "reaction.kind"
+    assert "reaction.kind" == caught.value.field
     assert "cannot be sent" in str(caught.value)
 
 
@@ -149,31 +149,31 @@ def test_media_by_url_over_10_mb_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(url="https://example.org/scan.pdf", size_bytes=10 * MB + 1)
 
-    assert caught.value.field == "media.size_bytes"
+    assert "media.size_bytes" == caught.value.field
     assert "over the 10 MB limit for media sent by URL" in str(caught.value)
 
 
 def test_media_by_url_of_exactly_10_mb_is_accepted() -> None:
-    assert MediaPart(url="https://example.org/a.pdf", size_bytes=10 * MB).size_bytes == 10 * MB
+    assert 10 * MB == MediaPart(url="https://example.org/a.pdf", size_bytes=10 * MB).size_bytes
 
 
 def test_an_uploaded_attachment_over_100_mb_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(attachment_id="att-1", size_bytes=100 * MB + 1)
 
-    assert caught.value.field == "media.size_bytes"
+    assert "media.size_bytes" == caught.value.field
     assert "over the 100 MB limit for media sent as an uploaded attachment" in str(caught.value)
 
 
 def test_an_uploaded_attachment_between_10_and_100_mb_is_accepted() -> None:
-    assert MediaPart(attachment_id="att-1", size_bytes=50 * MB).size_bytes == 50 * MB
+    assert 50 * MB == MediaPart(attachment_id="att-1", size_bytes=50 * MB).size_bytes
 
 
 def test_a_negative_media_size_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(attachment_id="att-1", size_bytes=-1)
 
-    assert caught.value.field == "media.size_bytes"
+    assert "media.size_bytes" == caught.value.field
     assert "must not be negative" in str(caught.value)
 
 
@@ -192,7 +192,7 @@ def test_an_unsupported_content_type_is_refused(content_type: str, base: str) ->
     with pytest.raises(ValidationError) as caught:
         MediaPart(url="https://example.org/file", content_type=content_type)
 
-    assert caught.value.field == "media.content_type"
+    assert "media.content_type" == caught.value.field
     assert f"{base} is not supported" in str(caught.value)
     assert "WebP, SVG, FLAC and OGG are rejected" in str(caught.value)
 
@@ -201,7 +201,7 @@ def test_a_content_type_that_is_not_a_mime_type_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(url="https://example.org/file", content_type="jpeg")
 
-    assert caught.value.field == "media.content_type"
+    assert "media.content_type" == caught.value.field
     assert "is not a MIME type" in str(caught.value)
 
 
@@ -209,7 +209,7 @@ def test_media_with_both_url_and_attachment_id_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(url="https://example.org/a.png", attachment_id="att-1")
 
-    assert caught.value.field == "media"
+    assert "media" == caught.value.field
     assert "exactly one of url and attachment_id" in str(caught.value)
 
 
@@ -217,7 +217,7 @@ def test_media_with_neither_url_nor_attachment_id_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(content_type="image/png")
 
-    assert caught.value.field == "media"
+    assert "media" == caught.value.field
     assert "exactly one of url and attachment_id" in str(caught.value)
 
 
@@ -225,7 +225,7 @@ def test_media_with_a_non_http_url_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(url="file:///etc/passwd")
 
-    assert caught.value.field == "media.url"
+    assert "media.url" == caught.value.field
     assert "is not an http(s) URL" in str(caught.value)
 
 
@@ -233,7 +233,7 @@ def test_media_with_a_blank_attachment_id_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         MediaPart(attachment_id=" ")
 
-    assert caught.value.field == "media.attachment_id"
+    assert "media.attachment_id" == caught.value.field
     assert "must not be empty" in str(caught.value)
 
 
@@ -241,7 +241,7 @@ def test_a_voice_memo_in_a_non_audio_format_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         VoiceMemo(MediaPart(url="https://example.org/memo.png", content_type="image/png"))
 
-    assert caught.value.field == "voice_memo.content_type"
+    assert "voice_memo.content_type" == caught.value.field
     assert "image/png is not a voice memo format" in str(caught.value)
 
 
@@ -250,7 +250,7 @@ def test_a_voice_memo_over_10_mb_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         VoiceMemo(audio)
 
-    assert caught.value.field == "voice_memo.size_bytes"
+    assert "voice_memo.size_bytes" == caught.value.field
     assert "over the 10 MB voice memo limit" in str(caught.value)
 
 
@@ -268,7 +268,7 @@ def test_more_than_40_media_parts_by_url_are_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         OutgoingMessage(parts)
 
-    assert caught.value.field == "parts"
+    assert "parts" == caught.value.field
     assert "has 41 media parts by URL; at most 40" in str(caught.value)
 
 
@@ -276,14 +276,14 @@ def test_40_media_by_url_plus_uploaded_attachments_are_accepted() -> None:
     by_url = [MediaPart(url=f"https://example.org/{i}.jpg") for i in range(40)]
     uploaded = [MediaPart(attachment_id=f"att-{i}") for i in range(10)]
 
-    assert len(OutgoingMessage(by_url + uploaded).parts) == 50
+    assert 50 == len(OutgoingMessage(by_url + uploaded).parts)
 
 
 def test_a_part_that_is_neither_text_nor_media_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         OutgoingMessage(["just a string"])  # type: ignore[list-item]
 
-    assert caught.value.field == "parts[0]"
+    assert "parts[0]" == caught.value.field
     assert "must be a TextPart or a MediaPart" in str(caught.value)
 
 
@@ -291,14 +291,14 @@ def test_a_reply_to_an_empty_message_id_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         ReplyTo("")
 
-    assert caught.value.field == "reply_to.message_id"
+    assert "reply_to.message_id" == caught.value.field
 
 
 def test_a_reply_to_a_negative_part_index_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         ReplyTo("msg-1", -1)
 
-    assert caught.value.field == "reply_to.part_index"
+    assert "reply_to.part_index" == caught.value.field
     assert "must not be negative" in str(caught.value)
 
 
@@ -306,7 +306,7 @@ def test_a_validation_error_is_a_value_error_reading_field_colon_rule() -> None:
     error = ValidationError("to", "at most 31 recipients")
 
     assert isinstance(error, ValueError)
-    assert str(error) == "to: at most 31 recipients"
+    assert "to: at most 31 recipients" == str(error)
 
 
 def test_has_url_sees_media_by_url_and_links_in_text() -> None:

@@ -31,9 +31,9 @@ def test_random_text_is_either_a_handle_or_an_invalid_handle_error(text: str) ->
         error = exc
 
     if error is None:
-        assert handle.is_phone == bool(E164_PATTERN.fullmatch(text))
+        assert bool(E164_PATTERN.fullmatch(text)) == handle.is_phone
     else:
-        assert error.field == "handle"
+        assert "handle" == error.field
         assert repr(text) in str(error)
         assert "E.164" in str(error)
 
@@ -132,7 +132,7 @@ def test_lenient_parser_drops_the_trunk_zero_for_a_non_us_default_country() -> N
 
 
 def test_handle_parse_is_the_lenient_parser() -> None:
-    assert parse_handle("651.703.7981") == Handle.parse("651.703.7981")
+    assert Handle.parse("651.703.7981") == parse_handle("651.703.7981")
 
 
 @pytest.mark.parametrize("country", ["1", "+", "+0", "+1234", "+1a", "44", ""])
@@ -140,7 +140,7 @@ def test_an_invalid_default_country_is_an_error_naming_default_country(country: 
     with pytest.raises(InvalidHandleError) as caught:
         parse_handle("651 703 7981", default_country=country)
 
-    assert caught.value.field == "default_country"
+    assert "default_country" == caught.value.field
     assert "country code" in str(caught.value)
 
 
@@ -162,7 +162,7 @@ def test_lenient_parser_reads_anything_with_an_at_sign_as_an_email() -> None:
 def test_an_email_handle_lower_cases_the_domain_only() -> None:
     handle = Handle("Grandma.Jo@Example.ORG")
 
-    assert handle.value == "Grandma.Jo@example.org"
+    assert "Grandma.Jo@example.org" == handle.value
     assert HandleKind.EMAIL is handle.kind
     assert handle.is_email
     assert not handle.is_phone
@@ -178,7 +178,7 @@ def test_emails_differing_in_local_part_case_are_different() -> None:
 
 
 def test_str_of_a_handle_is_its_value() -> None:
-    assert str(Handle("+16517037981")) == "+16517037981"
+    assert "+16517037981" == str(Handle("+16517037981"))
 
 
 def test_handles_are_ordered_by_value() -> None:

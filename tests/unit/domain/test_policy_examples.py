@@ -56,7 +56,7 @@ def test_an_effect_on_sms_is_dropped_and_reported() -> None:
     plan = plan_message(message, Service.SMS)
 
     assert (OutgoingMessage.of_text("Happy birthday, Mum!"),) == plan.messages
-    assert _reasons(plan.degradations) == ["effect dropped: SMS has no effects"]
+    assert ["effect dropped: SMS has no effects"] == _reasons(plan.degradations)
 
 
 def test_a_reply_thread_on_rcs_is_dropped_and_reported() -> None:
@@ -65,7 +65,7 @@ def test_a_reply_thread_on_rcs_is_dropped_and_reported() -> None:
     plan = plan_message(message, Service.RCS)
 
     assert (OutgoingMessage.of_text("Yes, 3pm works"),) == plan.messages
-    assert _reasons(plan.degradations) == ["reply thread dropped: RCS has no reply threads"]
+    assert ["reply thread dropped: RCS has no reply threads"] == _reasons(plan.degradations)
 
 
 def test_effect_and_reply_on_sms_are_both_reported_effect_first() -> None:
@@ -75,10 +75,10 @@ def test_effect_and_reply_on_sms_are_both_reported_effect_first() -> None:
 
     plan = plan_message(message, Service.SMS)
 
-    assert _reasons(plan.degradations) == [
+    assert [
         "effect dropped: SMS has no effects",
         "reply thread dropped: SMS has no reply threads",
-    ]
+    ] == _reasons(plan.degradations)
 
 
 def test_long_text_on_sms_is_split_into_bubbles_and_reported() -> None:
@@ -86,12 +86,12 @@ def test_long_text_on_sms_is_split_into_bubbles_and_reported() -> None:
 
     plan = plan_message(OutgoingMessage.of_text(text), Service.SMS)
 
-    assert len(plan.messages) == 3
+    assert 3 == len(plan.messages)
     assert all(len(m.text) <= 1_600 for m in plan.messages)
     assert text == " ".join(m.text for m in plan.messages)
-    assert _reasons(plan.degradations) == [
+    assert [
         "long text split: 3499 characters split into 3 bubbles of at most 1600 for SMS"
-    ]
+    ] == _reasons(plan.degradations)
 
 
 def test_an_effect_rides_on_the_first_bubble_of_a_split_message() -> None:
@@ -108,7 +108,7 @@ def test_media_after_split_text_is_sent_after_the_last_bubble() -> None:
 
     plan = plan_message(message, Service.SMS)
 
-    assert [len(m.parts) for m in plan.messages] == [1, 1, 1]
+    assert [1, 1, 1] == [len(m.parts) for m in plan.messages]
     assert (photo,) == plan.messages[-1].parts
 
 
@@ -125,8 +125,8 @@ def test_a_fail_rule_for_effects_raises_naming_feature_and_service() -> None:
     with pytest.raises(UnsupportedError) as caught:
         plan_message(message, Service.SMS, policy)
 
-    assert (caught.value.feature, caught.value.service) == ("effect", "sms")
-    assert str(caught.value) == "effect: SMS has no effects"
+    assert ("effect", "sms") == (caught.value.feature, caught.value.service)
+    assert "effect: SMS has no effects" == str(caught.value)
 
 
 def test_a_fail_rule_for_reply_threads_raises() -> None:
@@ -136,7 +136,7 @@ def test_a_fail_rule_for_reply_threads_raises() -> None:
     with pytest.raises(UnsupportedError) as caught:
         plan_message(message, Service.RCS, policy)
 
-    assert (caught.value.feature, caught.value.service) == ("reply thread", "rcs")
+    assert ("reply thread", "rcs") == (caught.value.feature, caught.value.service)
 
 
 def test_a_fail_rule_for_long_text_raises_naming_the_limit() -> None:
@@ -145,8 +145,8 @@ def test_a_fail_rule_for_long_text_raises_naming_the_limit() -> None:
     with pytest.raises(UnsupportedError) as caught:
         plan_message(OutgoingMessage.of_text("x" * 1_601), Service.SMS, policy)
 
-    assert caught.value.feature == "long text"
-    assert str(caught.value) == "text of 1601 characters is over SMS's 1600"
+    assert "long text" == caught.value.feature
+    assert "text of 1601 characters is over SMS's 1600" == str(caught.value)
 
 
 def test_fail_rules_do_not_fire_on_a_service_that_carries_the_feature() -> None:
@@ -183,7 +183,7 @@ def test_an_email_that_is_not_on_imessage_cannot_be_reached() -> None:
     with pytest.raises(UnsupportedError) as caught:
         choose_service([email], ServicePreference.AUTO)
 
-    assert str(caught.value) == "no service reaches every recipient: grandma@example.org"
+    assert "no service reaches every recipient: grandma@example.org" == str(caught.value)
 
 
 def test_a_pinned_service_the_recipient_lacks_raises_instead_of_falling_back() -> None:
@@ -192,7 +192,7 @@ def test_a_pinned_service_the_recipient_lacks_raises_instead_of_falling_back() -
     with pytest.raises(UnsupportedError) as caught:
         choose_service([sms_only], ServicePreference.IMESSAGE)
 
-    assert str(caught.value) == "iMessage was pinned but +16517037981 cannot use it"
+    assert "iMessage was pinned but +16517037981 cannot use it" == str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -218,41 +218,41 @@ def test_a_tapback_on_sms_becomes_the_text_phones_show(kind: ReactionKind, expec
     plan = plan_reaction(Reaction(kind), Service.SMS, "See you at 3")
 
     assert (None, expected) == (plan.reaction, plan.text)
-    assert _reasons(plan.degradations) == ["tapback converted: sent as text: SMS has no tapbacks"]
+    assert ["tapback converted: sent as text: SMS has no tapbacks"] == _reasons(plan.degradations)
 
 
 def test_a_custom_reaction_on_sms_names_its_emoji() -> None:
     plan = plan_reaction(Reaction(ReactionKind.CUSTOM, "🙏"), Service.SMS, "Pills taken")
 
-    assert plan.text == 'Reacted 🙏 to "Pills taken"'
+    assert 'Reacted 🙏 to "Pills taken"' == plan.text
 
 
 def test_a_tapback_on_sms_skips_when_the_policy_says_skip() -> None:
     plan = plan_reaction(LOVE, Service.SMS, "Hi", FallbackPolicy(tapbacks=TapbackFallback.SKIP))
 
-    assert (plan.reaction, plan.text) == (None, None)
-    assert _reasons(plan.degradations) == ["tapback skipped: SMS has no tapbacks"]
+    assert (None, None) == (plan.reaction, plan.text)
+    assert ["tapback skipped: SMS has no tapbacks"] == _reasons(plan.degradations)
 
 
 def test_a_tapback_on_sms_raises_when_the_policy_says_fail() -> None:
     with pytest.raises(UnsupportedError) as caught:
         plan_reaction(LOVE, Service.SMS, "Hi", FallbackPolicy(tapbacks=TapbackFallback.FAIL))
 
-    assert (caught.value.feature, caught.value.service) == ("tapback", "sms")
+    assert ("tapback", "sms") == (caught.value.feature, caught.value.service)
 
 
 def test_removing_a_tapback_on_sms_is_skipped_not_sent_as_text() -> None:
     plan = plan_reaction(LOVE, Service.SMS, "Hi", removing=True)
 
-    assert (plan.reaction, plan.text) == (None, None)
-    assert _reasons(plan.degradations) == ["tapback skipped: SMS has no tapbacks"]
+    assert (None, None) == (plan.reaction, plan.text)
+    assert ["tapback skipped: SMS has no tapbacks"] == _reasons(plan.degradations)
 
 
 @pytest.mark.parametrize("service", [Service.IMESSAGE, Service.RCS])
 def test_a_tapback_goes_as_is_where_the_service_has_tapbacks(service: Service) -> None:
     plan = plan_reaction(LOVE, service, "Hi", FallbackPolicy(tapbacks=TapbackFallback.FAIL))
 
-    assert (plan.reaction, plan.text, plan.degradations) == (LOVE, None, ())
+    assert (LOVE, None, ()) == (plan.reaction, plan.text, plan.degradations)
 
 
 def test_a_sticker_cannot_be_planned_for_sending() -> None:
@@ -270,7 +270,7 @@ def test_tapback_text_shortens_a_long_quote_to_60_characters() -> None:
 
 
 def test_tapback_text_collapses_whitespace_in_the_quote() -> None:
-    assert tapback_text(Reaction(ReactionKind.LIKE), "See you\n\tat 3") == 'Liked "See you at 3"'
+    assert 'Liked "See you at 3"' == tapback_text(Reaction(ReactionKind.LIKE), "See you\n\tat 3")
 
 
 @pytest.mark.parametrize(
@@ -286,7 +286,7 @@ def test_tapback_text_on_an_empty_quote_reads_naturally(reaction: Reaction, expe
 
 
 def test_a_voice_memo_goes_as_a_memo_on_imessage() -> None:
-    assert plan_voice_memo(MEMO, Service.IMESSAGE) == (None, ())
+    assert (None, ()) == plan_voice_memo(MEMO, Service.IMESSAGE)
 
 
 @pytest.mark.parametrize("service", [Service.RCS, Service.SMS])
@@ -305,7 +305,7 @@ def test_a_voice_memo_raises_when_the_policy_says_fail() -> None:
     with pytest.raises(UnsupportedError) as caught:
         plan_voice_memo(MEMO, Service.SMS, policy)
 
-    assert (caught.value.feature, caught.value.service) == ("voice memo", "sms")
+    assert ("voice memo", "sms") == (caught.value.feature, caught.value.service)
 
 
 def test_typing_in_a_one_to_one_imessage_chat_is_performed() -> None:
@@ -316,9 +316,8 @@ def test_typing_in_an_imessage_group_is_skipped_and_says_why() -> None:
     degradation = plan_action(Feature.TYPING, Service.IMESSAGE, is_group=True)
 
     assert degradation is not None
-    assert (
-        str(degradation)
-        == "typing indicator skipped: iMessage group chats have no typing indicators"
+    assert "typing indicator skipped: iMessage group chats have no typing indicators" == str(
+        degradation
     )
 
 

@@ -121,11 +121,11 @@ def test_every_change_a_plan_makes_appears_in_its_degradations(
     long_parts = [
         p for p in message.parts if isinstance(p, TextPart) and len(p.text) > caps.max_text_chars
     ]
-    assert len(long_parts) == kinds.count((Feature.LONG_TEXT, DegradationAction.SPLIT))
+    assert kinds.count((Feature.LONG_TEXT, DegradationAction.SPLIT)) == len(long_parts)
     if not long_parts:
         assert (message.parts,) == tuple(m.parts for m in plan.messages)
     # Only these three kinds of change exist for a message; each is reported once.
-    assert len(kinds) == effect_dropped + reply_dropped + len(long_parts)
+    assert effect_dropped + reply_dropped + len(long_parts) == len(kinds)
     for degradation in plan.degradations:
         assert service.label in degradation.reason
 
@@ -214,4 +214,4 @@ def test_imessage_carries_any_valid_message_unchanged(message: OutgoingMessage) 
     plan = plan_message(message, Service.IMESSAGE)
 
     assert (message,) == plan.messages
-    assert plan.degradations == ()
+    assert () == plan.degradations

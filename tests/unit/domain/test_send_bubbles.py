@@ -63,13 +63,13 @@ async def test_bubbles_are_sent_in_order_one_message_each() -> None:
     )
 
     assert result.completed
-    assert result.bubbles == tuple(split_bubbles(THREE_PARAGRAPHS))
-    assert [m.text for m in transport.sent] == list(result.bubbles)
-    assert [r.index for r in result.results] == [0, 1, 2]
-    assert [r.text for r in result.results] == list(result.bubbles)
+    assert tuple(split_bubbles(THREE_PARAGRAPHS)) == result.bubbles
+    assert list(result.bubbles) == [m.text for m in transport.sent]
+    assert [0, 1, 2] == [r.index for r in result.results]
+    assert list(result.bubbles) == [r.text for r in result.results]
     assert [r.message_id for r in result.receipts] == [m.id for m in transport.sent]
     assert result.failure is None
-    assert result.unsent == ()
+    assert () == result.unsent
 
 
 async def test_each_bubble_gets_its_own_key_derived_from_the_callers() -> None:
@@ -84,8 +84,8 @@ async def test_each_bubble_gets_its_own_key_derived_from_the_callers() -> None:
     )
 
     expected = ["reply-1:bubble:0", "reply-1:bubble:1", "reply-1:bubble:2"]
-    assert [r.idempotency_key for r in result.results] == expected
-    assert [r.idempotency_key for r in transport.receipts] == expected
+    assert expected == [r.idempotency_key for r in result.results]
+    assert expected == [r.idempotency_key for r in transport.receipts]
 
 
 async def test_typing_is_shown_during_each_pause_between_bubbles() -> None:
@@ -96,8 +96,8 @@ async def test_typing_is_shown_during_each_pause_between_bubbles() -> None:
         transport, conversation_id, THREE_PARAGRAPHS, idempotency_key="reply-1", pause=pauses
     )
 
-    assert pauses.calls == [(PAUSE_SECONDS, True), (PAUSE_SECONDS, True)]
-    assert [r.typing for r in result.results] == [None, ActionResult(True), ActionResult(True)]
+    assert [(PAUSE_SECONDS, True), (PAUSE_SECONDS, True)] == pauses.calls
+    assert [None, ActionResult(True), ActionResult(True)] == [r.typing for r in result.results]
     assert not pauses.typing_now()  # sending the last bubble cleared it
 
 
@@ -114,7 +114,7 @@ async def test_the_pause_length_is_the_callers() -> None:
         pause_seconds=0.25,
     )
 
-    assert pauses.calls == [(0.25, True)]
+    assert [(0.25, True)] == pauses.calls
 
 
 async def test_one_bubble_is_sent_without_typing_or_pause() -> None:
@@ -125,10 +125,10 @@ async def test_one_bubble_is_sent_without_typing_or_pause() -> None:
         transport, conversation_id, "See you at 3.", idempotency_key="reply-1", pause=pauses
     )
 
-    assert pauses.calls == []
-    assert result.results == (
+    assert [] == pauses.calls
+    assert (
         BubbleResult(0, "See you at 3.", "reply-1:bubble:0", transport.receipts[0]),
-    )
+    ) == result.results
 
 
 async def test_typing_on_sms_is_skipped_and_reported_but_the_pause_is_kept() -> None:
@@ -140,14 +140,14 @@ async def test_typing_on_sms_is_skipped_and_reported_but_the_pause_is_kept() -> 
     )
 
     assert result.completed
-    assert pauses.calls == [(PAUSE_SECONDS, False)]
+    assert [(PAUSE_SECONDS, False)] == pauses.calls
     typing = result.results[1].typing
     assert typing is not None
     assert not typing.performed
-    assert [str(d) for d in typing.degradations] == [
-        "typing indicator skipped: SMS has no typing indicators"
+    assert ["typing indicator skipped: SMS has no typing indicators"] == [
+        str(d) for d in typing.degradations
     ]
-    assert {r.service for r in result.receipts} == {Service.SMS}
+    assert {Service.SMS} == {r.service for r in result.receipts}
 
 
 async def test_the_preference_applies_to_every_bubble() -> None:
@@ -162,7 +162,7 @@ async def test_the_preference_applies_to_every_bubble() -> None:
         preference=ServicePreference.SMS,
     )
 
-    assert [r.service for r in result.receipts] == [Service.SMS] * 3
+    assert [Service.SMS] * 3 == [r.service for r in result.receipts]
 
 
 async def test_a_failing_first_bubble_is_reported_and_nothing_else_is_tried() -> None:
@@ -174,14 +174,14 @@ async def test_a_failing_first_bubble_is_reported_and_nothing_else_is_tried() ->
     )
 
     assert not result.completed
-    assert len(result.results) == 1
+    assert 1 == len(result.results)
     failure = result.failure
     assert failure is not None
-    assert (failure.index, failure.receipt) == (0, None)
+    assert (0, None) == (failure.index, failure.receipt)
     assert isinstance(failure.error, NotFoundError)
     assert result.unsent == result.bubbles
-    assert pauses.calls == []
-    assert transport.sent == []
+    assert [] == pauses.calls
+    assert [] == transport.sent
 
 
 def _switch_to_android_on_pause(transport: InMemoryTransport, at_call: int) -> Pauses:
@@ -209,10 +209,10 @@ async def test_sending_stops_at_the_first_failure_and_says_which_bubbles_went_ou
         preference=ServicePreference.IMESSAGE,
     )
 
-    assert [(r.index, r.sent) for r in result.results] == [(0, True), (1, True), (2, False)]
+    assert [(0, True), (1, True), (2, False)] == [(r.index, r.sent) for r in result.results]
     assert isinstance(result.results[2].error, UnsupportedError)
-    assert [m.text for m in transport.sent] == ["Step 1.", "Step 2."]
-    assert result.unsent == ("Step 3.", "Step 4.")
+    assert ["Step 1.", "Step 2."] == [m.text for m in transport.sent]
+    assert ("Step 3.", "Step 4.") == result.unsent
     assert not result.completed
 
 
@@ -239,7 +239,7 @@ async def test_running_again_after_a_failure_sends_only_the_rest() -> None:
     )
 
     assert result.completed
-    assert [m.text for m in transport.sent] == ["Step 1.", "Step 2.", "Step 3.", "Step 4."]
+    assert ["Step 1.", "Step 2.", "Step 3.", "Step 4."] == [m.text for m in transport.sent]
     assert [r.message_id for r in result.receipts] == [m.id for m in transport.sent]
 
 
@@ -254,8 +254,8 @@ async def test_running_again_with_the_same_key_sends_no_duplicates() -> None:
         transport, conversation_id, THREE_PARAGRAPHS, idempotency_key="reply-1", pause=pauses
     )
 
-    assert len(transport.sent) == 3
-    assert len(transport.world.messages) == 3
+    assert 3 == len(transport.sent)
+    assert 3 == len(transport.world.messages)
     assert [r.message_ids for r in again.receipts] == [r.message_ids for r in first.receipts]
 
 
@@ -267,7 +267,7 @@ async def test_a_different_key_sends_the_reply_again() -> None:
             transport, conversation_id, THREE_PARAGRAPHS, idempotency_key=key, pause=pauses
         )
 
-    assert len(transport.sent) == 6
+    assert 6 == len(transport.sent)
 
 
 class _TypingDown(InMemoryTransport):
@@ -293,7 +293,7 @@ async def test_a_failing_typing_indicator_is_recorded_and_the_bubble_still_sent(
 
     assert result.completed
     second = result.results[1]
-    assert (second.typing, second.sent) == (None, True)
+    assert (None, True) == (second.typing, second.sent)
     assert isinstance(second.typing_error, UnreachableError)
 
 
@@ -320,8 +320,8 @@ async def test_bad_input_is_refused_naming_the_field_before_any_io(
     with pytest.raises(ValidationError) as caught:
         await send_bubbles(transport, conversation_id, text, idempotency_key=key, pause=pauses)
 
-    assert caught.value.field == field
-    assert (transport.sent, pauses.calls) == ([], [])
+    assert field == caught.value.field
+    assert ([], []) == (transport.sent, pauses.calls)
 
 
 async def test_a_key_short_enough_for_its_derived_keys_is_accepted() -> None:
@@ -335,7 +335,7 @@ async def test_a_key_short_enough_for_its_derived_keys_is_accepted() -> None:
         pause=Pauses(transport, conversation_id),
     )
 
-    assert len(result.results[0].idempotency_key) == 255
+    assert 255 == len(result.results[0].idempotency_key)
 
 
 async def test_a_too_long_key_error_says_why() -> None:
@@ -354,7 +354,7 @@ async def test_a_negative_pause_is_refused(seconds: float) -> None:
             transport, conversation_id, "Hi.", idempotency_key="reply-1", pause_seconds=seconds
         )
 
-    assert caught.value.field == "pause_seconds"
+    assert "pause_seconds" == caught.value.field
 
 
 async def test_a_fifth_bubble_over_10000_characters_is_refused_before_anything_is_sent() -> None:
@@ -364,9 +364,9 @@ async def test_a_fifth_bubble_over_10000_characters_is_refused_before_anything_i
     with pytest.raises(ValidationError) as caught:
         await send_bubbles(transport, conversation_id, text, idempotency_key="reply-1")
 
-    assert caught.value.field == "text"
+    assert "text" == caught.value.field
     assert "bubble 5 of 5 has 15000 characters; at most 10000" in str(caught.value)
-    assert transport.sent == []
+    assert [] == transport.sent
 
 
 async def test_bad_input_is_refused_even_for_an_unknown_conversation() -> None:

@@ -39,24 +39,24 @@ def test_split_text_on_any_text_loses_no_character_but_whitespace(text: str, lim
 
 
 def test_text_within_the_limit_is_one_piece_unchanged() -> None:
-    assert split_text(" Hello  there ", 20) == [" Hello  there "]
+    assert [" Hello  there "] == split_text(" Hello  there ", 20)
 
 
 def test_text_splits_at_the_last_space_within_the_limit() -> None:
-    assert split_text("one two three", 9) == ["one two", "three"]
+    assert ["one two", "three"] == split_text("one two three", 9)
 
 
 def test_text_splits_at_tabs_and_newlines_too() -> None:
-    assert split_text("one\ttwo\tthree", 9) == ["one\ttwo", "three"]
-    assert split_text("one\ntwo\nthree", 5) == ["one", "two", "three"]
+    assert ["one\ttwo", "three"] == split_text("one\ttwo\tthree", 9)
+    assert ["one", "two", "three"] == split_text("one\ntwo\nthree", 5)
 
 
 def test_a_word_exactly_at_the_limit_after_a_double_space_is_not_cut() -> None:
-    assert split_text("ab  cdefg", 5) == ["ab ", "cdefg"]
+    assert ["ab ", "cdefg"] == split_text("ab  cdefg", 5)
 
 
 def test_a_word_longer_than_the_limit_is_cut() -> None:
-    assert split_text("abcdefghij", 4) == ["abcd", "efgh", "ij"]
+    assert ["abcd", "efgh", "ij"] == split_text("abcdefghij", 4)
 
 
 def test_a_non_positive_limit_is_refused() -> None:
