@@ -93,6 +93,8 @@ def parse_delivery(body: bytes) -> InboundEvent:
         ProtocolError: when the body is not UTF-8, not JSON, not a JSON object,
             not an envelope, or a known event lacks what it needs.
     """
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise TypeError(f"body must be the raw bytes, not {type(body).__name__}")
     try:
         text = bytes(body).decode("utf-8")
     except UnicodeDecodeError:
