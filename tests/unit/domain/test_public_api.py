@@ -1,0 +1,32 @@
+"""The package's public names: a sorted ``__all__`` whose every name exists."""
+
+from __future__ import annotations
+
+import caresupport_transport
+
+
+def _isort_order(name: str) -> tuple[int, str]:
+    """Constants first, then classes, then functions, as ruff's RUF022 sorts ``__all__``."""
+    if name.isupper():
+        return 0, name
+    if name[:1].isupper():
+        return 1, name
+    return 2, name
+
+
+def test_all_is_sorted() -> None:
+    expected = sorted(caresupport_transport.__all__, key=_isort_order)
+
+    assert expected == caresupport_transport.__all__
+
+
+def test_every_public_name_exists_once() -> None:
+    names = caresupport_transport.__all__
+
+    assert len(set(names)) == len(names)
+    assert [] == [name for name in names if not hasattr(caresupport_transport, name)]
+
+
+def test_bubble_sequencing_is_public() -> None:
+    for name in ("BubbleResult", "BubbleSendResult", "send_bubbles", "split_bubbles"):
+        assert name in caresupport_transport.__all__
