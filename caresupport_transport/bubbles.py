@@ -46,7 +46,7 @@ PAUSE_SECONDS = 1.2
 _PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _KEY_SUFFIX = ":bubble:{index}"
-# The longest suffix a key can get: bubble indexes are single digits.
+# The longest suffix a key gets: with at most 5 bubbles, indexes are single digits.
 _MAX_CALLER_KEY_LENGTH = limits.MAX_IDEMPOTENCY_KEY_LENGTH - len(_KEY_SUFFIX.format(index=0))
 
 _Span = tuple[int, int]
@@ -102,8 +102,9 @@ def split_bubbles(text: str) -> list[str]:
     followed by whitespace), sentences packed into bubbles of up to that size (a
     single longer sentence stays whole); a last piece of a split paragraph shorter
     than ``MIN_TAIL_CHARS`` merges back into the bubble before it; the fifth
-    bubble takes all the rest. Bubbles are trimmed and never empty; the text
-    inside and between them is kept exactly as written.
+    bubble takes all the rest. Bubbles are trimmed and never empty; each is a
+    slice of ``text`` exactly as written: only whitespace at the splits is dropped.
+    The same text always gives the same bubbles, which the derived keys rely on.
 
     Returns:
         The bubbles in order; an empty list for blank text.
