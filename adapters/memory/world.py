@@ -30,9 +30,15 @@ from adapters.memory.recipients import RecipientKind
 from caresupport_transport.capabilities import Service, ServicePreference, capabilities_of
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
 from caresupport_transport.errors import ValidationError
-from caresupport_transport.events import MessageReceived
+from caresupport_transport.events import ConversationUpdated, MessageEdited, MessageReceived
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
+from caresupport_transport.model import (
+    Attachment,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+)
 
 __all__ = ["DEFAULT_OWNER", "DEFAULT_START", "MIN_GROUP_SIZE", "ReactionRecord", "World"]
 
@@ -210,3 +216,83 @@ class World(SocialMixin, MembershipMixin):
         if who not in conversation.participants:
             raise ValidationError("actor", f"{who} is not in conversation {conversation.id}")
         return self.react(message_id, reaction, actor=who, part_index=part_index)
+
+    # -- provider-side changes a provider simulator serves (edit, rename, upload) --
+
+    def edit(self, message_id: str, part_index: int, text: str) -> Message:
+        """Replace the text of one text part of a message, recording ``MessageEdited``.
+
+        Raises:
+            NotFoundError: unknown message.
+            ValidationError: ``part_index`` is not a text part, or ``text`` is not valid text.
+        """
+        message = self.message(message_id)
+        if not 0 <= part_index < len(message.parts) or not isinstance(
+            message.parts[part_index], TextPart
+        ):
+            raise ValidationError("part_index", f"{part_index} is not a text part of the message")
+        new_part = TextPart(text)
+        parts = (*message.parts[:part_index], new_part, *message.parts[part_index + 1 :])
+        updated = attrs.evolve(message, parts=parts)
+        self.messages[message_id] = updated
+        self.outbox.append(
+            MessageEdited(
+                self._event_id(),
+                self._now,
+                message.conversation_id,
+                message_id,
+                (new_part,),
+                part_index=part_index,
+            )
+        )
+        return updated
+
+    def rename(self, conversation_id: str, display_name: str) -> Conversation:
+        """Give a group a new name, recording ``ConversationUpdated(change="name")``.
+
+        Raises:
+            ValidationError: the conversation is not a group.
+        """
+        conversation = self.conversation(conversation_id)
+        if not conversation.is_group:
+            raise ValidationError("conversation_id", "only a group chat has a name")
+        updated = attrs.evolve(conversation, display_name=display_name)
+        self.conversations[conversation_id] = updated
+        self.outbox.append(
+            ConversationUpdated(
+                self._event_id(), self._now, conversation_id, "name", value=display_name
+            )
+        )
+        return updated
+
+    def change_icon(self, conversation_id: str, icon_url: str) -> None:
+        """Record a group's new icon as ``ConversationUpdated(change="icon")``."""
+        conversation = self.conversation(conversation_id)
+        if not conversation.is_group:
+            raise ValidationError("conversation_id", "only a group chat has an icon")
+        self.outbox.append(
+            ConversationUpdated(
+                self._event_id(), self._now, conversation_id, "icon", value=icon_url
+            )
+        )
+
+    def store_upload(
+        self,
+        attachment_id: str,
+        data: bytes,
+        *,
+        filename: str,
+        content_type: str,
+        download_url: str | None = None,
+    ) -> Attachment:
+        """Like :meth:`upload`, under an id the provider announced before the bytes came."""
+        attachment = Attachment(
+            attachment_id,
+            filename,
+            content_type,
+            len(data),
+            download_url=download_url or f"https://attachments.invalid/{attachment_id}/{filename}",
+        )
+        self.attachments[attachment_id] = attachment
+        self.attachment_data[attachment_id] = bytes(data)
+        return attachment

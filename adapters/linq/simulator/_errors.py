@@ -1,0 +1,115 @@
+"""Linq's error codes and the error body every refusal carries.
+
+A route refuses by raising a :class:`~caresupport_transport.errors.ProviderError`
+(or a subclass) with the HTTP status and Linq code; the app turns it into
+``{"success": false, "error": {"status", "code", "message"}, "trace_id"}``.
+Codes marked *simulator's choice* are not in the published description.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caresupport_transport.errors import (
+    ConflictError,
+    NotFoundError,
+    ProviderError,
+    RateLimitedError,
+)
+
+__all__ = [
+    "BLOCKED",
+    "CONFLICT",
+    "FORBIDDEN",
+    "INTERNAL",
+    "INVALID_PHONE",
+    "INVALID_REQUEST",
+    "NOT_FOUND",
+    "OPTED_OUT",
+    "PAYLOAD_TOO_LARGE",
+    "RATE_LIMITED",
+    "UNAUTHORIZED",
+    "UNPROCESSABLE",
+    "UPSTREAM_UNAVAILABLE",
+    "URL_IN_FIRST_MESSAGE",
+    "bad_request",
+    "conflict",
+    "error_body",
+    "forbidden",
+    "method_not_allowed",
+    "not_found",
+    "payload_too_large",
+    "rate_limited",
+    "unauthorized",
+]
+
+INVALID_REQUEST = 1001
+"""Any other malformed request (simulator's choice)."""
+INVALID_PHONE = 1002
+UNPROCESSABLE = 1003
+URL_IN_FIRST_MESSAGE = 1005
+NOT_FOUND = 2001
+UNAUTHORIZED = 2004
+FORBIDDEN = 2005
+CONFLICT = 2014
+"""Seen from Linq for a contact card that already exists; used for every 409."""
+OPTED_OUT = 2024
+BLOCKED = 2026
+INTERNAL = 3006
+RATE_LIMITED = 4001
+UPSTREAM_UNAVAILABLE = 4004
+PAYLOAD_TOO_LARGE = 5001
+
+
+def bad_request(message: str, code: int = INVALID_REQUEST) -> ProviderError:
+    return ProviderError(message, status=400, code=code)
+
+
+def unauthorized() -> ProviderError:
+    return ProviderError(
+        "Unauthorized - missing or invalid authentication token", status=401, code=UNAUTHORIZED
+    )
+
+
+def forbidden(
+    message: str = "Access denied - insufficient permissions for this resource",
+) -> ProviderError:
+    return ProviderError(message, status=403, code=FORBIDDEN)
+
+
+def not_found(what: str = "Resource") -> NotFoundError:
+    return NotFoundError(f"{what} not found", status=404, code=NOT_FOUND)
+
+
+def method_not_allowed() -> ProviderError:
+    return ProviderError("Method not allowed on this path", status=405, code=INVALID_REQUEST)
+
+
+def conflict(message: str) -> ConflictError:
+    return ConflictError(message, status=409, code=CONFLICT)
+
+
+def payload_too_large(message: str) -> ProviderError:
+    return ProviderError(message, status=413, code=PAYLOAD_TOO_LARGE)
+
+
+def rate_limited(retry_after: float) -> RateLimitedError:
+    return RateLimitedError(
+        "Rate limit exceeded. Try again in a few seconds.",
+        retry_after=retry_after,
+        status=429,
+        code=RATE_LIMITED,
+    )
+
+
+def error_body(error: ProviderError, trace_id: str) -> dict[str, Any]:
+    """The JSON body of a refusal, as the published ``ErrorResponse`` schema has it."""
+    return {
+        "success": False,
+        "error": {
+            "status": error.status or 500,
+            "code": error.code or INTERNAL,
+            "message": error.message,
+        },
+        "trace_id": trace_id,
+    }

@@ -1,0 +1,284 @@
+"""Domain events from the World, as Linq webhook payloads in either payload version.
+
+Only message events differ between versions: ``2025-01-01`` nests the message
+in ``data.message`` with ``is_from_me`` / ``from_handle`` / ``chat_id`` at the
+top; ``2026-02-03`` is flat with ``direction``, ``sender_handle`` and
+``chat{id, is_group, owner_handle}``. A status event shows the message as it
+stood at that status (``message.sent`` has ``delivered_at: null`` even when the
+message was delivered since). ``message.edited`` goes to ``2026-02-03``
+subscriptions only, as Linq does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from adapters.linq.simulator import _wire
+from adapters.linq.simulator.state import Backend, LineEvent
+from adapters.memory.world import World
+from caresupport_transport.content import TextPart
+from caresupport_transport.events import (
+    ConversationCreated,
+    ConversationUpdated,
+    InboundEvent,
+    MessageEdited,
+    MessageReceived,
+    MessageStatusChanged,
+    ParticipantAdded,
+    ParticipantRemoved,
+    ReactionAdded,
+    ReactionRemoved,
+    TypingStarted,
+    TypingStopped,
+)
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import DeliveryStatus, Direction, Message
+
+__all__ = ["build_payload", "event_type_of"]
+
+JSON = dict[str, Any]
+_V2025 = "2025-01-01"
+_STATUS_TYPES = {
+    DeliveryStatus.SENT: "message.sent",
+    DeliveryStatus.DELIVERED: "message.delivered",
+    DeliveryStatus.READ: "message.read",
+    DeliveryStatus.FAILED: "message.failed",
+}
+
+
+def event_type_of(event: InboundEvent) -> str | None:
+    """The webhook ``event_type`` a domain event becomes, or ``None`` if Linq sends none."""
+    if isinstance(event, MessageReceived):
+        return "message.received"
+    if isinstance(event, MessageStatusChanged):
+        return _STATUS_TYPES.get(event.status)
+    if isinstance(event, ConversationUpdated):
+        kind = "name" if event.change == "name" else "icon"
+        return f"chat.group_{kind}_update{'_failed' if event.failed else 'd'}"
+    return {
+        MessageEdited: "message.edited",
+        ReactionAdded: "reaction.added",
+        ReactionRemoved: "reaction.removed",
+        ParticipantAdded: "participant.added",
+        ParticipantRemoved: "participant.removed",
+        ConversationCreated: "chat.created",
+        TypingStarted: "chat.typing_indicator.started",
+        TypingStopped: "chat.typing_indicator.stopped",
+    }.get(type(event))
+
+
+def _as_of(message: Message, status: DeliveryStatus | None) -> tuple[Any, Any, Any]:
+    """``(sent_at, delivered_at, read_at)`` as they stood when ``status`` was reached."""
+    if status is None or message.direction is Direction.INBOUND:
+        return message.sent_at, message.delivered_at, message.read_at
+    sent = message.sent_at or message.created_at
+    delivered = message.delivered_at if status.rank >= DeliveryStatus.DELIVERED.rank else None
+    read = message.read_at if status is DeliveryStatus.READ else None
+    return sent, delivered, read
+
+
+def _message_data(
+    backend: Backend,
+    line: str,
+    world: World,
+    message: Message,
+    version: str,
+    status: DeliveryStatus | None,
+) -> JSON:
+    conversation = world.conversation(message.conversation_id)
+    sent, delivered, read = _as_of(message, status)
+    outbound = message.direction is Direction.OUTBOUND
+    meta = backend.message_meta.get(message.id)
+    sender = _wire.from_handle_json(backend, line, world, message)
+    line_handle = _wire.line_handle_json(backend, line, world, conversation)
+    parts = _wire.parts_json(backend, world, message, line, reactions=False)
+    preferred = _wire.service_label(meta.preferred_service) if meta else None
+    if version == _V2025:
+        data: JSON = {
+            "chat_id": conversation.id,
+            "is_group": conversation.is_group,
+            "idempotency_key": meta.idempotency_key if meta else None,
+            "from": _wire.sender_value(line, message),
+            "from_handle": sender,
+            "is_from_me": outbound,
+            "message": {
+                "id": message.id,
+                "parts": parts,
+                "effect": _wire.effect_json(message.effect),
+                "reply_to": _wire.reply_json(message.reply_to),
+                "is_delivered": delivered is not None,
+                "is_read": read is not None,
+                "created_at": _wire.iso(message.created_at),
+                "updated_at": _wire.iso(message.created_at),
+                "sent_at": _wire.iso_or_none(sent),
+                "delivered_at": _wire.iso_or_none(delivered),
+                "read_at": _wire.iso_or_none(read),
+            },
+            "received_at": None if outbound else _wire.iso_or_none(message.created_at),
+            "recipient_handle": None if outbound else line_handle,
+            "recipient_phone": None,
+            "service": _wire.service_label(message.service),
+            "preferred_service": preferred,
+        }
+        if status is DeliveryStatus.DELIVERED:
+            data.update(message_id=message.id, delivered_at=_wire.iso_or_none(delivered))
+        elif status is DeliveryStatus.READ:
+            data.update(message_id=message.id, read_at=_wire.iso_or_none(read))
+        return data
+    return {
+        "chat": {
+            "id": conversation.id,
+            "is_group": conversation.is_group,
+            "owner_handle": line_handle,
+        },
+        "id": message.id,
+        "idempotency_key": meta.idempotency_key if meta else None,
+        "direction": message.direction.value,
+        "sender_handle": sender,
+        "parts": parts,
+        "effect": _wire.effect_json(message.effect),
+        "reply_to": _wire.reply_json(message.reply_to),
+        "sent_at": _wire.iso_or_none(sent),
+        "delivered_at": _wire.iso_or_none(delivered),
+        "read_at": _wire.iso_or_none(read),
+        "service": _wire.service_label(message.service),
+        "preferred_service": preferred,
+    }
+
+
+def _failure_code(reason: str | None) -> int:
+    # 4005: the recipient cannot take this kind of message; 3007: anything else upstream.
+    return 4005 if reason and "cannot receive" in reason else 3007
+
+
+def _handle(
+    backend: Backend, line: str, world: World, chat_id: str, handle: Handle | None, at: datetime
+) -> JSON | None:
+    if handle is None:
+        return None
+    conversation = world.conversations.get(chat_id)
+    is_me = handle == world.owner
+    return _wire.handle_json(
+        backend,
+        chat_id,
+        Handle(line) if is_me else handle,
+        service=conversation.service if conversation else None,
+        is_me=is_me,
+        joined_at=backend.joined_at.get((chat_id, handle), at),
+    )
+
+
+def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
+    line, event = item.line, item.event
+    world = backend.lines[line]
+    at = event.occurred_at
+    if isinstance(event, MessageReceived):
+        return _message_data(backend, line, world, event.message, version, None)
+    if isinstance(event, MessageStatusChanged):
+        if event.status is DeliveryStatus.FAILED:
+            return {
+                "chat_id": event.conversation_id,
+                "message_id": event.message_id,
+                "code": _failure_code(event.reason),
+                "reason": event.reason,
+                "failed_at": _wire.iso(at),
+                "service": _wire.service_label(event.service),
+            }
+        message = world.messages[event.message_id]
+        return _message_data(backend, line, world, message, version, event.status)
+    if isinstance(event, MessageEdited):
+        if version == _V2025:
+            return None
+        message = world.messages[event.message_id]
+        conversation = world.conversation(event.conversation_id)
+        text = next((p.text for p in event.parts if isinstance(p, TextPart)), "")
+        return {
+            "id": event.message_id,
+            "chat": {
+                "id": conversation.id,
+                "is_group": conversation.is_group,
+                "owner_handle": _wire.line_handle_json(backend, line, world, conversation),
+            },
+            "direction": message.direction.value,
+            "edited_at": _wire.iso(at),
+            "part": {"index": event.part_index or 0, "text": text},
+            "sender_handle": _wire.from_handle_json(backend, line, world, message),
+        }
+    if isinstance(event, ReactionAdded | ReactionRemoved):
+        chat = world.conversations.get(event.conversation_id)
+        actor = event.actor
+        return {
+            "chat_id": event.conversation_id,
+            "message_id": event.message_id,
+            "part_index": event.part_index,
+            "from": line if event.is_from_me or actor is None else actor.value,
+            "from_handle": _handle(backend, line, world, event.conversation_id, actor, at),
+            "reaction_type": event.reaction.kind.value,
+            "custom_emoji": event.reaction.emoji,
+            "is_from_me": event.is_from_me,
+            "service": _wire.service_label(chat.service if chat else None),
+            "reacted_at": _wire.iso(at),
+            "sticker": None,
+        }
+    if isinstance(event, ParticipantAdded | ParticipantRemoved):
+        added = isinstance(event, ParticipantAdded)
+        participant = _handle(backend, line, world, event.conversation_id, event.handle, at)
+        assert participant is not None
+        if not added:
+            participant.update(status="removed", left_at=_wire.iso(at))
+        return {
+            "chat_id": event.conversation_id,
+            "handle": event.handle.value,
+            "participant": participant,
+            ("added_at" if added else "removed_at"): _wire.iso(at),
+        }
+    if isinstance(event, ConversationCreated):
+        conversation = world.conversations.get(event.conversation_id, event.conversation)
+        return {
+            **_wire.chat_json(backend, line, world, conversation),
+            "created_at": _wire.iso(at),
+            "updated_at": _wire.iso(at),
+        }
+    if isinstance(event, ConversationUpdated):
+        if event.failed:
+            return {
+                "chat_id": event.conversation_id,
+                "error_code": 3007,
+                "failed_at": _wire.iso(at),
+            }
+        return {
+            "chat_id": event.conversation_id,
+            "old_value": None,
+            "new_value": event.value,
+            "changed_by_handle": _handle(
+                backend, line, world, event.conversation_id, world.owner, at
+            ),
+            "updated_at": _wire.iso(at),
+        }
+    if isinstance(event, TypingStarted | TypingStopped):
+        return {
+            "chat_id": event.conversation_id,
+            "from_handle": _handle(backend, line, world, event.conversation_id, event.handle, at),
+        }
+    return None
+
+
+def build_payload(backend: Backend, item: LineEvent, version: str) -> tuple[str, JSON] | None:
+    """``(event_type, envelope)`` for one event in one payload version, or ``None``."""
+    event_type = event_type_of(item.event)
+    if event_type is None:
+        return None
+    data = _data(backend, item, version)
+    if data is None:
+        return None
+    return event_type, {
+        "api_version": "v3",
+        "webhook_version": version,
+        "event_type": event_type,
+        "event_id": item.event.event_id,
+        "created_at": _wire.iso(item.event.occurred_at),
+        "trace_id": backend.ids.trace(),
+        "partner_id": backend.partner_id,
+        "data": data,
+    }

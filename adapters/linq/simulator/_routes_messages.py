@@ -1,0 +1,240 @@
+"""Messages: send (to a chat or by handle), list, thread, get, edit, delete, react, voice memo."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from adapters.linq.simulator import _wire
+from adapters.linq.simulator._errors import bad_request, forbidden
+from adapters.linq.simulator._http import Response
+from adapters.linq.simulator._parse import (
+    keyset_cursor,
+    parse_content,
+    parse_handle,
+    parse_limit,
+    parse_offset_cursor,
+    read_keyset_cursor,
+)
+from adapters.linq.simulator._routing import Call, Route
+from adapters.linq.simulator._sending import send_content
+from adapters.linq.simulator._voice_memo import send_voice_memo
+from caresupport_transport import limits
+from caresupport_transport.capabilities import capabilities_of
+from caresupport_transport.content import Reaction, ReactionKind
+from caresupport_transport.model import Direction, Message
+
+__all__ = ["MESSAGE_ROUTES"]
+
+MAX_EDITS = 5
+EDIT_WINDOW = timedelta(minutes=15)
+
+
+def send_to_chat(call: Call) -> Response:
+    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    content = parse_content(call.body().get("message"), call.backend, first_message=False)
+    message, _ = send_content(call.backend, world, conversation, content)
+    return call.json(
+        202,
+        {
+            "chat_id": conversation.id,
+            "message": _wire.sent_message_json(call.backend, line, world, message),
+        },
+    )
+
+
+def send_by_handle(call: Call) -> Response:
+    """``POST /v3/messages``: Linq picks the line and reuses or creates the chat."""
+    body = call.body()
+    raw_to = body.get("to")
+    if not isinstance(raw_to, list) or not 1 <= len(raw_to) <= limits.MAX_RECIPIENTS:
+        raise bad_request(f"to: give 1 to {limits.MAX_RECIPIENTS} recipient handles")
+    handles = [parse_handle(value, f"to[{i}]") for i, value in enumerate(raw_to)]
+    excluded = body.get("exclude_from") or []
+    if not isinstance(excluded, list):
+        raise bad_request("exclude_from must be an array of E.164 numbers")
+    content = parse_content(
+        body.get("message"),
+        call.backend,
+        first_message=False,
+        idempotency_key=call.request.headers.get("idempotency-key"),
+    )
+    backend = call.backend
+    wanted = frozenset(handles)
+    for line in call.account.phone_numbers:
+        world = backend.lines[line]
+        existing = next(
+            (c for c in world.conversations.values() if frozenset(c.participants) == wanted),
+            None,
+        )
+        if existing is not None:
+            conversation, created = existing, False
+            break
+    else:
+        usable = [n for n in call.account.phone_numbers if n not in excluded]
+        if not usable:
+            raise bad_request("exclude_from: every line of this token is excluded")
+        line = usable[0]
+        world = backend.lines[line]
+        conversation, created = world.create_conversation(handles), True
+    message, _ = send_content(backend, world, conversation, content)
+    conversation = world.conversation(conversation.id)
+    service = message.service or conversation.service
+    return call.json(
+        202,
+        {
+            "chat_id": conversation.id,
+            "created_new_chat": created,
+            "from": line,
+            "from_selection": {
+                "reason": "new_best_number" if created else "reused_active_chat",
+                "reused_existing_chat": not created,
+            },
+            "handles": _wire.handles_json(backend, line, world, conversation)[1:],
+            "is_group": conversation.is_group,
+            "message": _wire.sent_message_json(backend, line, world, message),
+            "service": _wire.service_label(service),
+            "previous_chat_id": None,
+        },
+    )
+
+
+def _visible(call: Call, messages: list[Message]) -> list[Message]:
+    return [m for m in messages if m.id not in call.backend.deleted_messages]
+
+
+def list_messages(call: Call) -> Response:
+    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    limit = parse_limit(call.request.query_one("limit"), 50)
+    after = read_keyset_cursor(call.request.query_one("cursor"))
+    history = _visible(call, world.history(conversation.id))
+    start = 0
+    if after is not None:
+        ids = [m.id for m in history]
+        if after not in ids:
+            raise bad_request("cursor: it names a message that is no longer listed")
+        start = ids.index(after) + 1
+    page = history[start : start + limit]
+    more = start + limit < len(history)
+    return call.json(
+        200,
+        {
+            "messages": [_wire.message_json(call.backend, line, world, m) for m in page],
+            "next_cursor": (
+                keyset_cursor(page[-1].id, page[-1].created_at.timestamp()) if more else None
+            ),
+        },
+    )
+
+
+def get_thread(call: Call) -> Response:
+    line, world, message = call.backend.message(call.params["messageId"], call.account)
+    order = call.request.query_one("order") or "asc"
+    if order not in ("asc", "desc"):
+        raise bad_request("order must be asc or desc")
+    limit = parse_limit(call.request.query_one("limit"), 50)
+    start = parse_offset_cursor(call.request.query_one("cursor"))
+    root_id = message.reply_to.message_id if message.reply_to is not None else message.id
+    thread = [
+        m
+        for m in _visible(call, world.history(message.conversation_id))[::-1]
+        if m.id == root_id or (m.reply_to is not None and m.reply_to.message_id == root_id)
+    ]
+    if order == "desc":
+        thread.reverse()
+    page = thread[start : start + limit]
+    following = start + limit
+    return call.json(
+        200,
+        {
+            "messages": [_wire.message_json(call.backend, line, world, m) for m in page],
+            "next_cursor": str(following) if following < len(thread) else None,
+        },
+    )
+
+
+def get_message(call: Call) -> Response:
+    line, world, message = call.backend.message(call.params["messageId"], call.account)
+    return call.json(200, _wire.message_json(call.backend, line, world, message))
+
+
+def edit_message(call: Call) -> Response:
+    backend = call.backend
+    line, world, message = backend.message(call.params["messageId"], call.account)
+    body = call.body()
+    part_index = body.get("part_index", 0)
+    text = body.get("text")
+    if isinstance(part_index, bool) or not isinstance(part_index, int) or part_index < 0:
+        raise bad_request("part_index must be a non-negative integer")
+    if not isinstance(text, str) or not text.strip() or len(text) > limits.MAX_TEXT_CHARS:
+        raise bad_request(f"text must be 1 to {limits.MAX_TEXT_CHARS} characters")
+    if message.direction is not Direction.OUTBOUND:
+        raise forbidden("Only messages you sent can be edited")
+    if message.service is None or not capabilities_of(message.service).edits:
+        raise bad_request("Only iMessage messages can be edited")
+    meta = backend.meta(message.id)
+    if meta.edits >= MAX_EDITS:
+        raise bad_request(f"A message can be edited at most {MAX_EDITS} times")
+    if world.now - message.created_at > EDIT_WINDOW:
+        raise bad_request("A message can only be edited within 15 minutes of sending")
+    updated = world.edit(message.id, part_index, text)
+    meta.edits += 1
+    meta.updated_at = world.now
+    return call.json(200, _wire.message_json(backend, line, world, updated))
+
+
+def delete_message(call: Call) -> Response:
+    _, _, message = call.backend.message(call.params["messageId"], call.account)
+    chat_id = call.body().get("chat_id")
+    if not isinstance(chat_id, str) or not chat_id:
+        raise bad_request("chat_id is required")
+    if chat_id != message.conversation_id:
+        raise bad_request("chat_id does not match the message's chat")
+    call.backend.deleted_messages.add(message.id)
+    return Response.empty()
+
+
+def _reaction(body: dict[str, Any]) -> Reaction:
+    raw_type = body.get("type")
+    try:
+        kind = ReactionKind(raw_type)
+    except ValueError:
+        raise bad_request(f"type: {raw_type!r} is not a reaction type") from None
+    emoji = body.get("custom_emoji")
+    if emoji is not None and not isinstance(emoji, str):
+        raise bad_request("custom_emoji must be a string")
+    return Reaction(kind, emoji if kind is ReactionKind.CUSTOM else None)
+
+
+def react(call: Call) -> Response:
+    _, world, message = call.backend.message(call.params["messageId"], call.account)
+    body = call.body()
+    operation = body.get("operation")
+    if operation not in ("add", "remove"):
+        raise bad_request("operation must be add or remove")
+    reaction = _reaction(body)
+    if reaction.kind is ReactionKind.STICKER:
+        raise bad_request("sticker reactions cannot be sent")
+    part_index = body.get("part_index", 0)
+    if isinstance(part_index, bool) or not isinstance(part_index, int):
+        raise bad_request("part_index must be an integer")
+    if message.service is not None and not capabilities_of(message.service).tapbacks:
+        raise bad_request(f"{message.service.label} messages cannot carry reactions")
+    if operation == "add":
+        world.react(message.id, reaction, part_index=part_index)
+    else:
+        world.unreact(message.id, reaction, part_index=part_index)
+    return call.json(202, {"status": "accepted", "message": "Reaction processed"})
+
+
+MESSAGE_ROUTES = (
+    Route("POST", "/v3/chats/{chatId}/messages", send_to_chat),
+    Route("GET", "/v3/chats/{chatId}/messages", list_messages),
+    Route("POST", "/v3/chats/{chatId}/voicememo", send_voice_memo),
+    Route("POST", "/v3/messages", send_by_handle),
+    Route("GET", "/v3/messages/{messageId}", get_message),
+    Route("PATCH", "/v3/messages/{messageId}", edit_message),
+    Route("DELETE", "/v3/messages/{messageId}", delete_message),
+    Route("GET", "/v3/messages/{messageId}/thread", get_thread),
+    Route("POST", "/v3/messages/{messageId}/reactions", react),
+)

@@ -1,0 +1,87 @@
+"""Sending through the World the way Linq does: idempotency, opt-outs, left chats."""
+
+from __future__ import annotations
+
+from adapters.linq.simulator._errors import BLOCKED, OPTED_OUT, conflict, not_found
+from adapters.linq.simulator._parse import MessageContent
+from adapters.linq.simulator.state import Backend, MessageMeta
+from adapters.memory.world import World
+from caresupport_transport.errors import ProviderError
+from caresupport_transport.model import Conversation, Message
+
+__all__ = ["check_reachable", "send_content"]
+
+
+def check_reachable(backend: Backend, conversation: Conversation) -> None:
+    """403 before anything is queued when a participant opted out or blocked the line."""
+    for handle in conversation.participants:
+        if handle in backend.opted_out:
+            raise ProviderError(
+                f"{handle} has opted out of messages from this line",
+                status=403,
+                code=OPTED_OUT,
+            )
+        if handle in backend.blocked:
+            raise ProviderError(f"{handle} has blocked this line", status=403, code=BLOCKED)
+    if conversation.id in backend.left_chats:
+        raise conflict("You have left this chat; start a new one")
+
+
+def replay(backend: Backend, world: World, content: MessageContent, chat_id: str) -> Message | None:
+    """The message first sent under ``content``'s idempotency key, if any.
+
+    Raises:
+        ProviderError: 404 when that message was deleted (it is never resent),
+            409 when the key was used for another chat or other content.
+    """
+    key = content.idempotency_key
+    if key is None or key not in world.idempotency_keys:
+        return None
+    original_id = world.idempotency_keys[key]
+    if original_id in backend.deleted_messages:
+        raise not_found("Message")
+    original = world.messages[original_id]
+    meta = backend.message_meta.get(original_id)
+    if original.conversation_id != chat_id or (
+        meta is not None and meta.fingerprint not in (None, content.fingerprint)
+    ):
+        raise conflict(f"idempotency_key {key!r} was already used for a different message")
+    return original
+
+
+def send_content(
+    backend: Backend,
+    world: World,
+    conversation: Conversation,
+    content: MessageContent,
+    *,
+    voice_memo: bool = False,
+) -> tuple[Message, bool]:
+    """Send ``content`` into ``conversation``: ``(message, created)``.
+
+    A repeated idempotency key returns the original message with ``created``
+    false; nothing new is created and nothing counted.
+    """
+    original = replay(backend, world, content, conversation.id)
+    if original is not None:
+        return original, False
+    check_reachable(backend, conversation)
+    outgoing = content.message
+    message = world.send(
+        conversation.id,
+        outgoing.parts,
+        effect=outgoing.effect,
+        reply_to=outgoing.reply_to,
+        preference=content.preference,
+        idempotency_key=content.idempotency_key,
+        voice_memo=voice_memo,
+    )
+    backend.message_meta[message.id] = MessageMeta(
+        preferred_service=content.preference.service,
+        idempotency_key=content.idempotency_key,
+        fingerprint=content.fingerprint,
+    )
+    if content.idempotency_key is not None:
+        backend.counters.messages_by_idempotency_key[content.idempotency_key] += 1
+    backend.counters.messages_created += 1
+    return message, True

@@ -1,0 +1,65 @@
+"""Where the simulator may deliver webhooks, and which payload version a target asks for.
+
+A subscription's target must be on loopback (``127.0.0.0/8``, ``localhost``,
+``::1``): the simulator never posts anywhere else. ``?version=`` on the target
+picks the payload version (``2025-01-01`` or ``2026-02-03``, the default).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import parse_qs, urlsplit
+
+from adapters.linq.simulator._errors import bad_request
+
+__all__ = ["DEFAULT_VERSION", "EVENT_TYPES", "VERSIONS", "is_loopback_url", "version_of"]
+
+EVENT_TYPES = (
+    "message.sent",
+    "message.received",
+    "message.read",
+    "message.delivered",
+    "message.failed",
+    "message.edited",
+    "reaction.added",
+    "reaction.removed",
+    "participant.added",
+    "participant.removed",
+    "chat.created",
+    "chat.group_name_updated",
+    "chat.group_icon_updated",
+    "chat.group_name_update_failed",
+    "chat.group_icon_update_failed",
+    "chat.typing_indicator.started",
+    "chat.typing_indicator.stopped",
+    "phone_number.status_updated",
+)
+VERSIONS = ("2025-01-01", "2026-02-03")
+DEFAULT_VERSION = "2026-02-03"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` is http(s) to 127.0.0.0/8, ``localhost`` or ``::1``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def version_of(url: str) -> str:
+    """The payload version a target URL asks for; 400 for a version that does not exist."""
+    asked = parse_qs(urlsplit(url).query).get("version")
+    if not asked:
+        return DEFAULT_VERSION
+    if asked[-1] not in VERSIONS:
+        raise bad_request(f"target_url: version must be one of {', '.join(VERSIONS)}")
+    return asked[-1]

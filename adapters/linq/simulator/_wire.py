@@ -1,0 +1,288 @@
+"""Domain objects from the World, in Linq's JSON shapes (chats, handles, messages, parts).
+
+Rules: timestamps are ISO 8601 UTC with milliseconds and ``Z``; services read
+``iMessage`` / ``RCS`` / ``SMS``; the line's own handle comes first with
+``is_me: true``; participant handle ids are stable per chat and handle.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from adapters.linq.simulator.state import Backend
+from adapters.memory.world import World
+from caresupport_transport.capabilities import Service
+from caresupport_transport.content import Effect, MediaPart, Part, ReplyTo, TextPart
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
+
+__all__ = [
+    "chat_json",
+    "effect_json",
+    "handle_json",
+    "iso",
+    "message_json",
+    "parts_json",
+    "sent_message_json",
+    "service_label",
+    "status_label",
+]
+
+JSON = dict[str, Any]
+
+
+def iso(moment: datetime) -> str:
+    """``2026-01-01T09:00:00.000Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
+def service_label(service: Service | None) -> str | None:
+    return None if service is None else service.label
+
+
+def status_label(status: DeliveryStatus) -> str:
+    return status.value
+
+
+def handle_json(
+    backend: Backend,
+    chat_id: str,
+    handle: Handle,
+    *,
+    service: Service | None,
+    is_me: bool,
+    joined_at: datetime,
+) -> JSON:
+    """A ``ChatHandle``."""
+    return {
+        "id": backend.ids.stable("handle", chat_id, handle.value),
+        "handle": handle.value,
+        "service": service_label(service or Service.IMESSAGE),
+        "status": "active",
+        "joined_at": iso(joined_at),
+        "left_at": None,
+        "is_me": is_me,
+    }
+
+
+def line_handle_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
+    created = backend.created_at(conversation.id, world)
+    return handle_json(
+        backend,
+        conversation.id,
+        Handle(line),
+        service=conversation.service,
+        is_me=True,
+        joined_at=created,
+    )
+
+
+def participant_json(
+    backend: Backend, world: World, conversation: Conversation, handle: Handle
+) -> JSON:
+    created = backend.created_at(conversation.id, world)
+    return handle_json(
+        backend,
+        conversation.id,
+        handle,
+        service=conversation.service,
+        is_me=False,
+        joined_at=backend.joined_at.get((conversation.id, handle), created),
+    )
+
+
+def handles_json(
+    backend: Backend, line: str, world: World, conversation: Conversation
+) -> list[JSON]:
+    """The line's own handle, then every participant."""
+    return [
+        line_handle_json(backend, line, world, conversation),
+        *(participant_json(backend, world, conversation, h) for h in conversation.participants),
+    ]
+
+
+def chat_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
+    """A ``Chat``."""
+    created = backend.created_at(conversation.id, world)
+    history = [m for m in world.history(conversation.id) if m.id not in backend.deleted_messages]
+    updated = max([created, *(m.created_at for m in history[:1])])
+    return {
+        "id": conversation.id,
+        "display_name": conversation.display_name,
+        "service": service_label(conversation.service),
+        "handles": handles_json(backend, line, world, conversation),
+        "is_archived": False,
+        "is_group": conversation.is_group,
+        "created_at": iso(created),
+        "updated_at": iso(updated),
+    }
+
+
+def effect_json(effect: Effect | None) -> JSON | None:
+    return None if effect is None else {"type": effect.kind.value, "name": effect.name}
+
+
+def reply_json(reply_to: ReplyTo | None) -> JSON | None:
+    if reply_to is None:
+        return None
+    return {"message_id": reply_to.message_id, "part_index": reply_to.part_index}
+
+
+def _reactions(
+    backend: Backend, world: World, message: Message, part_index: int, line: str
+) -> list[JSON]:
+    conversation = world.conversation(message.conversation_id)
+    created = backend.created_at(conversation.id, world)
+    found = []
+    for record in world.reactions_on(message.id):
+        if record.part_index != part_index:
+            continue
+        is_me = record.actor == world.owner
+        found.append(
+            {
+                "is_me": is_me,
+                "handle": handle_json(
+                    backend,
+                    conversation.id,
+                    Handle(line) if is_me else record.actor,
+                    service=conversation.service,
+                    is_me=is_me,
+                    joined_at=created,
+                ),
+                "type": record.reaction.kind.value,
+                "custom_emoji": record.reaction.emoji,
+                "sticker": None,
+            }
+        )
+    return found
+
+
+def _media_json(
+    backend: Backend, world: World, message_id: str, index: int, part: MediaPart
+) -> JSON:
+    if part.attachment_id is not None:
+        attachment = world.attachments.get(part.attachment_id)
+        upload = backend.uploads.get(part.attachment_id)
+        if attachment is not None:
+            return {
+                "type": "media",
+                "id": attachment.id,
+                "url": upload.download_url if upload else attachment.download_url or "",
+                "filename": attachment.filename,
+                "mime_type": attachment.content_type,
+                "size_bytes": attachment.size_bytes,
+            }
+        if upload is not None:
+            return {
+                "type": "media",
+                "id": upload.id,
+                "url": upload.download_url,
+                "filename": upload.filename,
+                "mime_type": upload.content_type,
+                "size_bytes": upload.size_bytes,
+            }
+    url = part.url or ""
+    filename = part.filename or posixpath.basename(urlsplit(url).path) or "attachment"
+    mime = part.content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return {
+        "type": "media",
+        "id": part.attachment_id or backend.ids.stable("part", message_id, str(index)),
+        "url": url,
+        "filename": filename,
+        "mime_type": mime,
+        "size_bytes": part.size_bytes or 0,
+    }
+
+
+def parts_json(
+    backend: Backend,
+    world: World,
+    message: Message,
+    line: str,
+    *,
+    reactions: bool = True,
+    parts: tuple[Part, ...] | None = None,
+) -> list[JSON]:
+    """``TextPartResponse`` / ``MediaPartResponse`` items (webhooks omit ``reactions``)."""
+    found: list[JSON] = []
+    for index, part in enumerate(message.parts if parts is None else parts):
+        if isinstance(part, TextPart):
+            item: JSON = {"type": "text", "value": part.text}
+        else:
+            item = _media_json(backend, world, message.id, index, part)
+        if reactions:
+            item["reactions"] = _reactions(backend, world, message, index, line)
+        found.append(item)
+    return found
+
+
+def from_handle_json(backend: Backend, line: str, world: World, message: Message) -> JSON | None:
+    conversation = world.conversation(message.conversation_id)
+    if message.direction is Direction.OUTBOUND:
+        return line_handle_json(backend, line, world, conversation)
+    if message.sender is None:
+        return None
+    return participant_json(backend, world, conversation, message.sender)
+
+
+def sender_value(line: str, message: Message) -> str | None:
+    if message.direction is Direction.OUTBOUND:
+        return line
+    return None if message.sender is None else message.sender.value
+
+
+def message_json(backend: Backend, line: str, world: World, message: Message) -> JSON:
+    """A ``Message``."""
+    meta = backend.message_meta.get(message.id)
+    status = message.status
+    return {
+        "id": message.id,
+        "chat_id": message.conversation_id,
+        "service": service_label(message.service),
+        "preferred_service": service_label(meta.preferred_service) if meta else None,
+        "from": sender_value(line, message),
+        "from_handle": from_handle_json(backend, line, world, message),
+        "parts": parts_json(backend, world, message, line),
+        "reply_to": reply_json(message.reply_to),
+        "is_from_me": message.direction is Direction.OUTBOUND,
+        "is_delivered": status.rank >= DeliveryStatus.DELIVERED.rank
+        and status is not DeliveryStatus.FAILED,
+        "is_read": status is DeliveryStatus.READ,
+        "created_at": iso(message.created_at),
+        "updated_at": iso((meta.updated_at if meta else None) or message.created_at),
+        "sent_at": iso_or_none(message.sent_at),
+        "delivered_at": iso_or_none(message.delivered_at),
+        "read_at": iso_or_none(message.read_at),
+        "effect": effect_json(message.effect),
+    }
+
+
+def sent_message_json(backend: Backend, line: str, world: World, message: Message) -> JSON:
+    """A ``SentMessage`` (the message in a send's answer).
+
+    ``sent_at`` is required by the published schema; until the message is sent
+    it carries the time the message was accepted.
+    """
+    meta = backend.message_meta.get(message.id)
+    return {
+        "id": message.id,
+        "service": service_label(message.service),
+        "preferred_service": service_label(meta.preferred_service) if meta else None,
+        "parts": parts_json(backend, world, message, line),
+        "created_at": iso(message.created_at),
+        "sent_at": iso(message.sent_at or message.created_at),
+        "delivered_at": iso_or_none(message.delivered_at),
+        "delivery_status": status_label(message.status),
+        "is_read": message.status is DeliveryStatus.READ,
+        "effect": effect_json(message.effect),
+        "from_handle": from_handle_json(backend, line, world, message),
+        "reply_to": reply_json(message.reply_to),
+    }

@@ -1,0 +1,25 @@
+"""Every API route the simulator serves, by method and path template under ``/api/partner``."""
+
+from __future__ import annotations
+
+from adapters.linq.simulator._routes_account import ACCOUNT_ROUTES
+from adapters.linq.simulator._routes_chats import CHAT_ROUTES
+from adapters.linq.simulator._routes_messages import MESSAGE_ROUTES
+from adapters.linq.simulator._routes_webhooks import WEBHOOK_ROUTES
+from adapters.linq.simulator._routing import Route
+from adapters.linq.simulator._uploads import UPLOAD_ROUTES
+
+__all__ = ["ROUTES", "route_keys"]
+
+ROUTES: tuple[Route, ...] = (
+    *CHAT_ROUTES,
+    *MESSAGE_ROUTES,
+    *UPLOAD_ROUTES,
+    *ACCOUNT_ROUTES,
+    *WEBHOOK_ROUTES,
+)
+
+
+def route_keys() -> list[str]:
+    """``"POST /v3/chats"`` and so on: the names faults and counters use."""
+    return [route.key for route in ROUTES]

@@ -1,0 +1,288 @@
+"""What the simulator keeps beside the World: accounts, lines, uploads, subscriptions.
+
+Messaging itself (recipients, conversations, messages, delivery progression) lives
+in :class:`~adapters.memory.world.World`. Each sender number (a Linq *line*) is
+its own World, as each line is its own phone; the lines share one registry of
+recipients and attachments, since a person's reachability and an uploaded file
+do not depend on which line is used. Everything here is Linq's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+
+import attrs
+
+from adapters.linq.simulator._errors import not_found, unauthorized
+from adapters.linq.simulator._ids import SimulatorIds
+from adapters.linq.simulator._targets import is_loopback_url, version_of
+from adapters.linq.simulator.counters import Counters
+from adapters.memory.world import World
+from caresupport_transport.capabilities import Service
+from caresupport_transport.errors import ValidationError
+from caresupport_transport.events import ConversationCreated, InboundEvent, ParticipantAdded
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Conversation, Message
+
+__all__ = [
+    "Account",
+    "Backend",
+    "ContactCard",
+    "LineEvent",
+    "MessageMeta",
+    "Subscription",
+    "Upload",
+]
+
+
+def _numbers(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(repr=False)
+class Account:
+    """One bearer token and the sender numbers it may use."""
+
+    token: str
+    phone_numbers: tuple[str, ...] = attrs.field(converter=_numbers)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.token.strip():
+            raise ValidationError("token", "must not be blank")
+        if not self.phone_numbers:
+            raise ValidationError("phone_numbers", "a token needs at least one sender number")
+        for number in self.phone_numbers:
+            if not Handle(number).is_phone:
+                raise ValidationError("phone_numbers", f"{number!r} is not an E.164 number")
+
+    def __repr__(self) -> str:
+        return f"Account(token=<hidden>, phone_numbers={self.phone_numbers!r})"
+
+    def owns(self, number: str) -> bool:
+        return number in self.phone_numbers
+
+
+@attrs.define
+class MessageMeta:
+    """Linq-only facts about a message sent through the API."""
+
+    preferred_service: Service | None = None
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+    edits: int = 0
+    updated_at: datetime | None = None
+
+
+@attrs.define
+class Upload:
+    """A pre-upload: announced by ``POST /v3/attachments``, complete after the PUT."""
+
+    id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    created_at: datetime
+    expires_at: datetime
+    signature: str
+    download_url: str
+    complete: bool = False
+
+
+@attrs.define
+class Subscription:
+    """A webhook subscription; ``secret`` is shown once, at creation."""
+
+    id: str
+    target_url: str
+    secret: str = attrs.field(repr=False)
+    events: tuple[str, ...]
+    version: str
+    created_at: datetime
+    updated_at: datetime
+    is_active: bool = True
+
+
+@attrs.define
+class ContactCard:
+    phone_number: str
+    first_name: str
+    last_name: str | None = None
+    image_url: str | None = None
+    is_active: bool = True
+
+
+@attrs.frozen
+class LineEvent:
+    """A domain event and the line (sender number) it happened on."""
+
+    line: str
+    event: InboundEvent
+
+
+@attrs.define
+class Backend:
+    """The simulator's state: lines (Worlds), accounts and Linq's own records."""
+
+    lines: dict[str, World]
+    accounts: dict[str, Account] = attrs.field(repr=False)
+    ids: SimulatorIds
+    partner_id: str = "sim-partner"
+    deterministic_secrets: bool = True
+    counters: Counters = attrs.Factory(Counters)
+    message_meta: dict[str, MessageMeta] = attrs.Factory(dict)
+    chat_created_at: dict[str, datetime] = attrs.Factory(dict)
+    joined_at: dict[tuple[str, Handle], datetime] = attrs.Factory(dict)
+    group_icons: dict[str, str] = attrs.Factory(dict)
+    left_chats: set[str] = attrs.Factory(set)
+    deleted_messages: set[str] = attrs.Factory(set)
+    uploads: dict[str, Upload] = attrs.Factory(dict)
+    subscriptions: dict[str, Subscription] = attrs.Factory(dict)
+    contact_cards: dict[str, ContactCard] = attrs.Factory(dict)
+    capability_unknown: set[Handle] = attrs.Factory(set)
+    opted_out: set[Handle] = attrs.Factory(set)
+    blocked: set[Handle] = attrs.Factory(set)
+    events: list[LineEvent] = attrs.Factory(list)
+    """Events seen (drained from the Worlds or made here) and not yet turned into deliveries."""
+
+    @classmethod
+    def create(
+        cls,
+        accounts: Sequence[Account],
+        *,
+        world: World | None = None,
+        seed: int = 0,
+        partner_id: str = "sim-partner",
+        deterministic_secrets: bool = True,
+    ) -> Backend:
+        """Lines for every number of every account; ``world`` (if given) is the first line's."""
+        numbers: list[str] = []
+        for account in accounts:
+            numbers.extend(n for n in account.phone_numbers if n not in numbers)
+        if not numbers:
+            raise ValidationError("tokens", "configure at least one token with a number")
+        primary = world or World(owner=numbers[0], seed=seed)
+        if str(primary.owner) not in numbers:
+            raise ValidationError(
+                "world", f"the world's owner {primary.owner} is not a number of any token"
+            )
+        lines = {str(primary.owner): primary}
+        for index, number in enumerate(n for n in numbers if n not in lines):
+            lines[number] = World(
+                owner=number,
+                seed=primary.seed + 7919 * (index + 1),
+                delays=primary.delays,
+                start=primary.now,
+                default_kind=primary.default_kind,
+                recipients=primary.recipients,
+                attachments=primary.attachments,
+                attachment_data=primary.attachment_data,
+            )
+        tokens = {account.token: account for account in accounts}
+        if len(tokens) != len(accounts):
+            raise ValidationError("tokens", "two accounts share a token")
+        return cls(
+            lines,
+            tokens,
+            SimulatorIds(seed),
+            partner_id=partner_id,
+            deterministic_secrets=deterministic_secrets,
+            # As if each line's card had been set up on Linq's dashboard.
+            contact_cards={n: ContactCard(n, "CareSupport") for n in lines},
+        )
+
+    # -- who is asking ---------------------------------------------------------
+
+    def account_for(self, authorization: str | None) -> Account:
+        """The account of an ``Authorization: Bearer`` header; 401 / 2004 otherwise."""
+        if not authorization:
+            raise unauthorized()
+        scheme, _, token = authorization.strip().partition(" ")
+        account = self.accounts.get(token.strip()) if scheme.lower() == "bearer" else None
+        if account is None:
+            raise unauthorized()
+        return account
+
+    # -- lines and lookups -----------------------------------------------------
+
+    @property
+    def primary(self) -> World:
+        return next(iter(self.lines.values()))
+
+    def worlds(self) -> Iterator[tuple[str, World]]:
+        return iter(self.lines.items())
+
+    def chat(self, chat_id: str, account: Account) -> tuple[str, World, Conversation]:
+        """``(line, world, conversation)`` of a chat the account may see; 404 otherwise."""
+        for line, world in self.lines.items():
+            conversation = world.conversations.get(chat_id)
+            if conversation is not None and account.owns(line):
+                return line, world, conversation
+        raise not_found("Chat")
+
+    def message(self, message_id: str, account: Account) -> tuple[str, World, Message]:
+        """``(line, world, message)`` of a message the account may see; 404 otherwise."""
+        if message_id not in self.deleted_messages:
+            for line, world in self.lines.items():
+                message = world.messages.get(message_id)
+                if message is not None and account.owns(line):
+                    return line, world, message
+        raise not_found("Message")
+
+    def meta(self, message_id: str) -> MessageMeta:
+        return self.message_meta.setdefault(message_id, MessageMeta())
+
+    def created_at(self, chat_id: str, world: World) -> datetime:
+        return self.chat_created_at.setdefault(chat_id, world.now)
+
+    def make_secret(self, size: int = 24) -> bytes:
+        """Secret bytes: from the seed in tests (reproducible), else from the OS."""
+        if self.deterministic_secrets:
+            return self.ids.token("secret", size)
+        return secrets.token_bytes(size)
+
+    def subscribe(self, target_url: str, events: Sequence[str], secret: str) -> Subscription:
+        """Record a webhook subscription to a loopback ``target_url``.
+
+        Raises:
+            ValidationError: a target that is not on loopback.
+            ProviderError: 400 for a ``?version=`` that does not exist.
+        """
+        if not is_loopback_url(target_url):
+            raise ValidationError("target_url", f"{target_url!r} is not on loopback")
+        now = self.primary.now
+        subscription = Subscription(
+            id=self.ids.next("subscription"),
+            target_url=target_url,
+            secret=secret,
+            events=tuple(events),
+            version=version_of(target_url),
+            created_at=now,
+            updated_at=now,
+        )
+        self.subscriptions[subscription.id] = subscription
+        return subscription
+
+    # -- events ------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Drain every World's outbox into :attr:`events`, noting chat and member times."""
+        drained: list[LineEvent] = []
+        for line, world in self.lines.items():
+            drained.extend(LineEvent(line, event) for event in world.drain())
+        drained.sort(key=lambda item: item.event.occurred_at)
+        for item in drained:
+            self._note(item.event)
+        self.events.extend(drained)
+
+    def _note(self, event: InboundEvent) -> None:
+        if isinstance(event, ConversationCreated):
+            self.chat_created_at.setdefault(event.conversation_id, event.occurred_at)
+        elif isinstance(event, ParticipantAdded):
+            self.joined_at[(event.conversation_id, event.handle)] = event.occurred_at
+
+    def take_events(self) -> list[LineEvent]:
+        self.sync()
+        taken, self.events = self.events, []
+        return taken

@@ -1,0 +1,175 @@
+"""Chat and message actions: groups, typing, read, contact card, leave, rename, edit, react."""
+
+from __future__ import annotations
+
+import httpx
+
+from adapters.linq.simulator import Simulator
+from caresupport_transport.content import ReactionKind, TextPart
+
+from .support import AUNT, COUSIN, GRANDMA, SON, UNCLE, create_chat, error_of, text_message
+
+
+async def test_a_chat_lists_the_line_first_then_the_participants(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    got = (await api.get(f"/v3/chats/{chat['id']}")).json()
+    assert [(sim.phone, True), (GRANDMA, False)] == [
+        (h["handle"], h["is_me"]) for h in got["handles"]
+    ]
+    assert (False, "iMessage") == (got["is_group"], got["service"])
+
+
+async def test_participants_are_added_to_and_removed_from_a_big_enough_group(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
+    path = f"/v3/chats/{chat['id']}/participants"
+    added = await api.post(path, json={"handle": GRANDMA})
+    assert (202, "accepted") == (added.status_code, added.json()["status"])
+    removed = await api.request("DELETE", path, json={"handle": UNCLE})
+    assert 202 == removed.status_code
+    assert (AUNT, COUSIN, GRANDMA) == tuple(
+        str(h) for h in sim.world.conversations[chat["id"]].participants
+    )
+
+
+async def test_adding_to_a_group_of_two_is_400(api: httpx.AsyncClient, sim: Simulator) -> None:
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE)
+    response = await api.post(f"/v3/chats/{chat['id']}/participants", json={"handle": GRANDMA})
+    assert 400 == error_of(response)[0]
+
+
+async def test_typing_read_and_contact_card_answer_204_in_an_imessage_chat(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    base = f"/v3/chats/{chat['id']}"
+    statuses = [
+        (await api.post(f"{base}/typing")).status_code,
+        (await api.delete(f"{base}/typing")).status_code,
+        (await api.post(f"{base}/read")).status_code,
+        (await api.post(f"{base}/share_contact_card")).status_code,
+        (await api.post(f"/v3/my_cards/{chat['id']}/share")).status_code,
+    ]
+    assert [204] * 5 == statuses
+    assert [chat["id"], chat["id"]] == sim.world.contact_cards_shared
+
+
+async def test_typing_in_a_group_or_an_sms_chat_is_400(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    group = await create_chat(api, sim.phone, AUNT, UNCLE)
+    sms = await create_chat(api, sim.phone, SON)
+    assert 400 == error_of(await api.post(f"/v3/chats/{group['id']}/typing"))[0]
+    assert 400 == error_of(await api.post(f"/v3/chats/{sms['id']}/typing"))[0]
+
+
+async def test_sharing_a_contact_card_needs_one_set_up(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    sim.backend.contact_cards.clear()
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    response = await api.post(f"/v3/chats/{chat['id']}/share_contact_card")
+    assert (400, 2012) == error_of(response)
+
+
+async def test_a_contact_card_is_read_and_updated(api: httpx.AsyncClient, sim: Simulator) -> None:
+    patched = await api.patch(
+        "/v3/contact_card", json={"phone_number": sim.phone, "first_name": "Care Team"}
+    )
+    assert "Care Team" == patched.json()["first_name"]
+    cards = (await api.get("/v3/contact_card")).json()["contact_cards"]
+    legacy = (await api.get("/v3/my_cards", params={"phone_number": sim.phone})).json()
+    assert ["Care Team"] == [c["first_name"] for c in cards]
+    assert ["Care Team"] == [c["first_name"] for c in legacy["my_cards"]]
+
+
+async def test_renaming_a_group_changes_its_display_name(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE)
+    response = await api.put(f"/v3/chats/{chat['id']}", json={"display_name": "Mum's care team"})
+    assert "Mum's care team" == response.json()["display_name"]
+
+
+async def test_a_left_group_refuses_new_messages_with_409(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE)
+    assert 204 == (await api.post(f"/v3/chats/{chat['id']}/leave")).status_code
+    response = await api.post(f"/v3/chats/{chat['id']}/messages", json={"message": text_message()})
+    assert 409 == error_of(response)[0]
+
+
+async def test_an_imessage_message_is_edited_at_most_five_times(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA, text="Appointment at 3")
+    path = f"/v3/messages/{chat['message']['id']}"
+    statuses = [
+        (await api.patch(path, json={"part_index": 0, "text": f"Appointment at {h}"})).status_code
+        for h in range(4, 10)
+    ]
+    assert [200, 200, 200, 200, 200, 400] == statuses
+    assert (TextPart("Appointment at 8"),) == sim.world.messages[chat["message"]["id"]].parts
+
+
+async def test_an_edit_after_15_minutes_is_400(api: httpx.AsyncClient, sim: Simulator) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA, text="Appointment at 3")
+    await sim.advance(15 * 60 + 1)
+    response = await api.patch(f"/v3/messages/{chat['message']['id']}", json={"text": "at 4"})
+    assert 400 == error_of(response)[0]
+
+
+async def test_a_received_message_cannot_be_edited(api: httpx.AsyncClient, sim: Simulator) -> None:
+    inbound = sim.inject_inbound_text(GRANDMA, "I took it")
+    response = await api.patch(f"/v3/messages/{inbound.id}", json={"text": "I did not"})
+    assert (403, 2005) == error_of(response)
+
+
+async def test_a_deleted_message_disappears_from_the_api_only(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    message_id = chat["message"]["id"]
+    mismatch = await api.request("DELETE", f"/v3/messages/{message_id}", json={"chat_id": "x"})
+    assert 400 == error_of(mismatch)[0]
+    deleted = await api.request(
+        "DELETE", f"/v3/messages/{message_id}", json={"chat_id": chat["id"]}
+    )
+    assert 204 == deleted.status_code
+    assert (404, 2001) == error_of(await api.get(f"/v3/messages/{message_id}"))
+    assert message_id in sim.world.messages
+
+
+async def test_reactions_are_added_and_removed(api: httpx.AsyncClient, sim: Simulator) -> None:
+    inbound = sim.inject_inbound_text(GRANDMA, "I took my pills")
+    path = f"/v3/messages/{inbound.id}/reactions"
+    added = await api.post(path, json={"operation": "add", "type": "love"})
+    assert (202, "accepted") == (added.status_code, added.json()["status"])
+    listed = (await api.get(f"/v3/messages/{inbound.id}")).json()
+    assert ["love"] == [r["type"] for r in listed["parts"][0]["reactions"]]
+    await api.post(path, json={"operation": "remove", "type": "love"})
+    assert [] == sim.world.reactions_on(inbound.id)
+
+
+async def test_a_custom_reaction_needs_an_emoji_and_a_sticker_cannot_be_sent(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    inbound = sim.inject_inbound_text(GRANDMA, "Good morning")
+    path = f"/v3/messages/{inbound.id}/reactions"
+    assert 400 == error_of(await api.post(path, json={"operation": "add", "type": "custom"}))[0]
+    assert 400 == error_of(await api.post(path, json={"operation": "add", "type": "sticker"}))[0]
+    custom = {"operation": "add", "type": "custom", "custom_emoji": "🌷"}
+    assert 202 == (await api.post(path, json=custom)).status_code
+    assert [ReactionKind.CUSTOM] == [r.reaction.kind for r in sim.world.reactions_on(inbound.id)]
+
+
+async def test_a_reaction_on_an_sms_message_is_400(api: httpx.AsyncClient, sim: Simulator) -> None:
+    inbound = sim.inject_inbound_text(SON, "ok")
+    response = await api.post(
+        f"/v3/messages/{inbound.id}/reactions", json={"operation": "add", "type": "like"}
+    )
+    assert 400 == error_of(response)[0]
