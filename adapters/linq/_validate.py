@@ -82,20 +82,22 @@ def phone(field: str, value: Handle | str) -> Handle:
     return checked
 
 
-def sender(value: Handle | str | None, default: Handle | None) -> str:
-    """The ``from`` line: the caller's, else the configured one; one is required."""
-    line = optional_sender(value, default)
+def sender(value: Handle | str | None, default: Handle | None, *, field: str = "from_") -> str:
+    """A line of the partner: the caller's, else the configured one; one is required."""
+    line = optional_sender(value, default, field=field)
     if line is None:
         raise ValidationError(
-            "from_", "no sender line: pass from_ or configure phone_number (LINQ_PHONE_NUMBER)"
+            field, f"no line given: pass {field} or configure phone_number (LINQ_PHONE_NUMBER)"
         )
     return line
 
 
-def optional_sender(value: Handle | str | None, default: Handle | None) -> str | None:
-    """The ``from`` line: the caller's, else the configured one, else ``None``."""
+def optional_sender(
+    value: Handle | str | None, default: Handle | None, *, field: str = "from_"
+) -> str | None:
+    """A line of the partner: the caller's, else the configured one, else ``None``."""
     if value is not None:
-        return phone("from_", value).value
+        return phone(field, value).value
     return default.value if default is not None else None
 
 

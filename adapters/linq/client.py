@@ -11,14 +11,17 @@ from types import TracebackType
 import httpx
 
 from adapters.linq._http import Requester
+from adapters.linq._ops_account import AccountOperations
+from adapters.linq._ops_attachments import AttachmentOperations
 from adapters.linq._ops_chats import ChatOperations
+from adapters.linq._ops_messages import MessageOperations
 from adapters.linq._validate import KeyFactory, new_idempotency_key
 from adapters.linq.config import LinqConfig
 
 __all__ = ["LinqClient"]
 
 
-class LinqClient(ChatOperations):
+class LinqClient(ChatOperations, MessageOperations, AttachmentOperations, AccountOperations):
     """A typed async client for Linq Partner API V3 (one pooled connection pool).
 
     Every method validates its arguments before any request and raises

@@ -61,6 +61,15 @@ class LinqSchema:
         # A literal segment beats a parameter: /v3/phone_numbers over /v3/{x}.
         return min(matches, key=lambda t: t.count("{"), default=None)
 
+    def operations(self) -> set[tuple[str, str]]:
+        """Every documented ``(METHOD, path template)``."""
+        return {
+            (method.upper(), template)
+            for template, item in self._document["paths"].items()
+            for method in item
+            if method in ("get", "put", "post", "delete", "patch", "head", "options")
+        }
+
     def has(self, method: str, path: str) -> bool:
         return self.template(method, path) is not None
 
