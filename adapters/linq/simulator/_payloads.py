@@ -105,8 +105,11 @@ def _message_data(
             "message": {
                 "id": message.id,
                 "parts": parts,
-                "effect": _wire.effect_json(message.effect),
-                "reply_to": _wire.reply_json(message.reply_to),
+                # 2025-01-01 types these as objects: absent, never null.
+                **_present(
+                    effect=_wire.effect_json(message.effect),
+                    reply_to=_wire.reply_json(message.reply_to),
+                ),
                 "is_delivered": delivered is not None,
                 "is_read": read is not None,
                 "created_at": _wire.iso(message.created_at),
@@ -145,6 +148,10 @@ def _message_data(
         "service": _wire.service_label(message.service),
         "preferred_service": preferred,
     }
+
+
+def _present(**values: Any) -> JSON:
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _failure_code(reason: str | None) -> int:

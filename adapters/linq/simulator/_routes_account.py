@@ -42,7 +42,7 @@ def list_phone_numbers_deprecated(call: Call) -> Response:
                     "id": ids.stable("line", n),
                     "phone_number": n,
                     "type": "APPLE_ID",
-                    "country_code": "US" if n.startswith("+1") else None,
+                    **({"country_code": "US"} if n.startswith("+1") else {}),
                     "capabilities": {"sms": True, "mms": True, "voice": False},
                 }
                 for n in call.account.phone_numbers
@@ -78,11 +78,12 @@ def check_rcs(call: Call) -> Response:
 
 
 def _card_json(card: ContactCard) -> dict[str, Any]:
+    # The published schema types last_name and image_url as strings: absent, never null.
+    optional = {"last_name": card.last_name, "image_url": card.image_url}
     return {
         "phone_number": card.phone_number,
         "first_name": card.first_name,
-        "last_name": card.last_name,
-        "image_url": card.image_url,
+        **{key: value for key, value in optional.items() if value is not None},
         "is_active": card.is_active,
     }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Iterable
 
 import attrs
 
@@ -61,6 +62,10 @@ def _non_negative(instance: object, attribute: attrs.Attribute[float], value: fl
         raise ValidationError(f"faults.{attribute.name}", "must not be negative")
 
 
+def _routes(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
 @attrs.frozen
 class Faults:
     """How often each fault happens; all zero (the default) is a well-behaved server.
@@ -88,9 +93,7 @@ class Faults:
     rate_drop: float = attrs.field(default=0.0, validator=_rate)
     rate_malformed: float = attrs.field(default=0.0, validator=_rate)
     timing: FaultTiming = FaultTiming.EITHER
-    routes: frozenset[str] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(frozenset)
-    )
+    routes: frozenset[str] | None = attrs.field(default=None, converter=_routes)
     webhook_duplicate_rate: float = attrs.field(default=0.0, validator=_rate)
     webhook_reorder_rate: float = attrs.field(default=0.0, validator=_rate)
     seed: int = 0
