@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_MODULES: tuple[str, ...] = ("demo", "webhooks")
+_COMMAND_MODULES: tuple[str, ...] = ("demo", "webhooks", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,8 @@
 
 Also served, outside the API: ``PUT /uploads/{id}?signature=...`` (the
 presigned upload URL ``POST /v3/attachments`` hands out), ``GET
-/files/{id}/{filename}`` (its download URL) and ``GET /`` (a health line).
+/files/{id}/{filename}`` (its download URL), ``/_simulator/...`` (control
+endpoints, see ``control.py``) and ``GET /`` (a health line).
 
 Each API request is, in order: matched to a route (404 / 405 otherwise),
 counted, authenticated (401 / 2004), given any fault due *before* it takes
@@ -47,6 +48,8 @@ class SimulatorApp:
     faults: FaultInjector = attrs.Factory(FaultInjector)
     sleep: Sleep = asyncio.sleep
     router: Router = attrs.Factory(lambda: Router(ROUTES))
+    control: Callable[[Request], Response] | None = None
+    """Serves ``/_simulator/...`` (see ``control.py``) when set."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -61,6 +64,11 @@ class SimulatorApp:
             await self._plain(scope, receive, send, MAX_UPLOAD_BYTES + 1, serve_upload)
         elif path.startswith("/files/"):
             await self._plain(scope, receive, send, 0, serve_download)
+        elif path.startswith("/_simulator/") and self.control is not None:
+            control = self.control
+            await self._plain(
+                scope, receive, send, MAX_JSON_BODY_BYTES, lambda _, request: control(request)
+            )
         elif path == "/":
             await Response.json(200, {"service": "linq-simulator", "base_path": BASE_PATH}).send(
                 send

@@ -18,10 +18,12 @@ import httpx
 
 from adapters.linq.simulator._targets import EVENT_TYPES
 from adapters.linq.simulator.app import BASE_PATH, SimulatorApp
+from adapters.linq.simulator.control import handle_control
 from adapters.linq.simulator.counters import Counters
 from adapters.linq.simulator.deliveries import DeliveryOutcome, SigningScheme, WebhookDeliverer
 from adapters.linq.simulator.faults import FaultInjector, Faults
 from adapters.linq.simulator.state import Account, Backend, Subscription
+from adapters.linq.webhooks import WebhookVerifier
 from adapters.memory.recipients import RecipientKind
 from adapters.memory.world import World
 from caresupport_transport.content import Part, Reaction, ReactionKind, TextPart
@@ -40,8 +42,10 @@ __all__ = [
 
 DEFAULT_TOKEN = "sim-token-caresupport"
 DEFAULT_PHONE = "+15550100000"
-IN_PROCESS_BASE_URL = "http://127.0.0.1:8787" + BASE_PATH
-"""The base URL ``client()`` uses; any host works in-process."""
+IN_PROCESS_BASE_URL = "https://simulator.linq.test" + BASE_PATH
+"""The base URL ``client()`` uses in-process (no network: any host works). It is
+``https`` because upload URLs are handed out on the origin the client used, and
+``LinqClient`` sends file bytes only to an ``https://`` upload URL."""
 OPT_OUT_KEYWORDS = frozenset({"STOP", "UNSUBSCRIBE", "OPTOUT", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "OPTIN", "UNSTOP"})
 
@@ -91,7 +95,9 @@ class Simulator:
             deterministic_secrets=deterministic_secrets,
         )
         self.faults = FaultInjector(faults or Faults(seed=seed))
-        self.app = SimulatorApp(self.backend, self.faults, sleep)
+        self.app = SimulatorApp(
+            self.backend, self.faults, sleep, control=lambda request: handle_control(self, request)
+        )
         self.deliverer = WebhookDeliverer(
             self.backend,
             self.faults,
@@ -264,6 +270,7 @@ class Simulator:
         chosen = secret
         if chosen is None:
             chosen = "whsec_" + base64.b64encode(self.backend.make_secret()).decode()
+        WebhookVerifier(chosen)  # refuses a secret nobody could verify with (ConfigurationError)
         unknown = [e for e in events if e not in EVENT_TYPES]
         if unknown:
             raise ValidationError("events", f"unknown event types {unknown}")
@@ -279,6 +286,38 @@ class Simulator:
             world.advance(seconds)
         self.backend.sync()
         return await self.deliver_webhooks()
+
+    async def run(
+        self,
+        *,
+        tick: float = 1.0,
+        speed: float = 1.0,
+        wall_sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Run in real time until cancelled (what ``caresupport-transport simulate`` does).
+
+        Every ``tick`` real seconds the clock moves on ``tick * speed`` seconds;
+        webhook deliveries run beside it, so a receiver being retried does not
+        stop time.
+        """
+        if tick <= 0 or speed <= 0:
+            raise ValidationError("tick", "tick and speed must be positive")
+
+        async def clock() -> None:
+            while True:
+                await wall_sleep(tick)
+                for world in self.backend.lines.values():
+                    world.advance(tick * speed)
+                self.backend.sync()
+
+        async def deliveries() -> None:
+            while True:
+                await self.deliver_webhooks()
+                await wall_sleep(min(tick, 0.2))
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(clock())
+            group.create_task(deliveries())
 
     async def aclose(self) -> None:
         await self.deliverer.aclose()
