@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -77,7 +78,7 @@ class AttachmentOperations(Operations):
                 )
         _content_type(content_type)
         _size(size)
-        data = origin if isinstance(origin, bytes) else await asyncio.to_thread(origin.read_bytes)
+        data = origin if isinstance(origin, bytes) else await _read(origin)
         _size(len(data))  # the file may have grown since it was measured
         ticket = await self.request_upload(filename, content_type, len(data))
         await self._put(ticket, data)
@@ -116,11 +117,21 @@ class AttachmentOperations(Operations):
         await self._requester.send(call)
 
 
-def _size_on_disk(path: Path) -> int:
+async def _read(path: Path) -> bytes:
     try:
-        return path.stat().st_size
+        return await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
         raise ValidationError("source", f"cannot read {path} ({exc.strerror})") from None
+
+
+def _size_on_disk(path: Path) -> int:
+    try:
+        status = path.stat()
+    except OSError as exc:
+        raise ValidationError("source", f"cannot read {path} ({exc.strerror})") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ValidationError("source", f"{path} is not a regular file")
+    return status.st_size
 
 
 def _content_type(value: str) -> str:

@@ -215,3 +215,17 @@ async def test_delete_attachment_deletes_it(client: LinqClient, linq: FakeLinq) 
     await client.delete_attachment(ATTACHMENT_ID)
 
     assert ("DELETE", f"/v3/attachments/{ATTACHMENT_ID}") == (linq.last.method, path_of(linq.last))
+
+
+async def test_a_path_that_cannot_be_read_is_refused_naming_the_source(
+    client: LinqClient, linq: FakeLinq, tmp_path: Path
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        await client.upload(tmp_path / "missing.pdf")
+
+    assert ("source", []) == (caught.value.field, linq.requests)
+
+    with pytest.raises(ValidationError) as caught:
+        await client.upload(tmp_path, "folder.pdf")  # a directory
+
+    assert ("source", []) == (caught.value.field, linq.requests)
