@@ -239,6 +239,12 @@ def sender_value(line: str, message: Message) -> str | None:
     return None if message.sender is None else message.sender.value
 
 
+def _message_status(message: Message) -> str:
+    if message.direction is Direction.INBOUND and message.status is DeliveryStatus.DELIVERED:
+        return "received"  # newer Linq's word for a message that reached our line
+    return status_label(message.status)
+
+
 def message_json(backend: Backend, line: str, world: World, message: Message) -> JSON:
     """A ``Message``."""
     meta = backend.message_meta.get(message.id)
@@ -253,6 +259,8 @@ def message_json(backend: Backend, line: str, world: World, message: Message) ->
         "parts": parts_json(backend, world, message, line),
         "reply_to": reply_json(message.reply_to),
         "is_from_me": message.direction is Direction.OUTBOUND,
+        # Newer than the published schema, which has only is_delivered / is_read.
+        "delivery_status": _message_status(message),
         "is_delivered": status.rank >= DeliveryStatus.DELIVERED.rank
         and status is not DeliveryStatus.FAILED,
         "is_read": status is DeliveryStatus.READ,

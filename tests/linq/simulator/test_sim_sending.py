@@ -60,7 +60,18 @@ async def test_a_pinned_service_the_recipient_lacks_makes_the_message_fail(
         chat["message"]["delivery_status"],
     )
     await sim.advance(10)
-    assert "failed" == sim.world.messages[chat["message"]["id"]].status.value
+    fetched = (await api.get(f"/v3/messages/{chat['message']['id']}")).json()
+    assert ("failed", False) == (fetched["delivery_status"], fetched["is_delivered"])
+
+
+async def test_a_received_message_reads_as_received(api: httpx.AsyncClient, sim: Simulator) -> None:
+    inbound = sim.inject_inbound_text(GRANDMA, "Good morning")
+    fetched = (await api.get(f"/v3/messages/{inbound.id}")).json()
+    assert ("received", False, GRANDMA) == (
+        fetched["delivery_status"],
+        fetched["is_from_me"],
+        fetched["from"],
+    )
 
 
 async def test_a_pinned_service_the_recipient_has_is_used_without_fallback(

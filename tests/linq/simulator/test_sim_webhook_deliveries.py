@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -327,3 +330,31 @@ def test_a_subscription_made_without_the_api_must_still_be_on_loopback(sim: Simu
 
     with pytest.raises(ValidationError, match="loopback"):
         sim.subscribe("https://hooks.example.org/linq")
+
+
+async def test_running_in_real_time_moves_the_clock_and_delivers_what_happens(
+    api: httpx.AsyncClient, sim: Simulator, recorder: Recorder
+) -> None:
+    sim.subscribe(WEBHOOK_URL, events=["message.delivered"])
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    started = sim.world.now
+    waits: list[float] = []
+    enough = asyncio.Event()
+
+    async def wall_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) >= 40:
+            enough.set()
+        await asyncio.sleep(0)  # yield to the other loop; no real waiting
+
+    running = asyncio.create_task(sim.run(tick=1.0, speed=2.0, wall_sleep=wall_sleep))
+    await enough.wait()
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    delivered = [parse_delivery(d.body) for d in recorder.received]
+    assert [chat["message"]["id"]] == [
+        e.message_id for e in delivered if isinstance(e, MessageStatusChanged)
+    ]
+    assert sim.world.now - started >= timedelta(seconds=10)
+    assert {1.0, 0.2} == set(waits)

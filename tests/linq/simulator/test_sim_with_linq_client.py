@@ -8,6 +8,7 @@ import pytest
 
 from adapters.linq import LinqClient, LinqConfig
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, FaultKind, FaultTiming, Simulator
+from adapters.linq.wire_account import AttachmentStatus
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import MediaPart, OutgoingMessage, Reaction, ReactionKind
 from caresupport_transport.errors import NotFoundError, ProviderError
@@ -73,9 +74,9 @@ async def test_the_client_uploads_a_file_and_sends_it(linq: LinqClient, sim: Sim
     chat = await linq.create_chat([GRANDMA], OutgoingMessage.of_text("Here is the plan"))
     await linq.send_message(chat.id, OutgoingMessage((MediaPart(attachment_id=attachment.id),)))
     info = await linq.get_attachment(attachment.id)
-    assert (b"%PDF-1.7 care plan", "complete") == (
+    assert (b"%PDF-1.7 care plan", AttachmentStatus.COMPLETE) == (
         sim.world.attachment_data[attachment.id],
-        info.status.value,
+        info.status,
     )
 
 
