@@ -159,13 +159,19 @@ class TypingStopped:
 
 @attrs.frozen
 class UnknownEvent:
-    """An event type this version does not model; the raw payload is kept."""
+    """An event this version cannot model; the raw payload is kept so nothing is lost.
+
+    ``problem`` is ``None`` for an event type this version does not know, and
+    says what could not be read when a known type came in a shape it cannot
+    model (a sender that is not a valid handle, say).
+    """
 
     event_id: str
     occurred_at: datetime
     event_type: str
     payload: Mapping[str, Any]
     conversation_id: str | None = None
+    problem: str | None = None
 
 
 InboundEvent = (

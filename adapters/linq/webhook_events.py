@@ -20,9 +20,13 @@ Event types and what they become:
 - ``phone_number.status_updated`` and any other type: ``UnknownEvent``, payload kept
 
 Unknown keys are ignored and unknown event types never raise (Linq keeps adding
-both). What a known event cannot do without (its ids, a participant's handle)
-raises :class:`~caresupport_transport.errors.ProtocolError` naming the field,
-with the delivery's ``trace_id`` when it could be read.
+both). A body that is not an envelope raises
+:class:`~caresupport_transport.errors.ProtocolError` naming the field, with the
+delivery's ``trace_id`` when it could be read. A valid envelope of a known type
+whose data cannot be modelled (a short-code sender that is no handle, a missing
+id) becomes an ``UnknownEvent`` whose ``problem`` names the field: a verified
+delivery is never refused, since a refused delivery is lost once Linq stops
+retrying.
 """
 
 from __future__ import annotations
@@ -143,8 +147,9 @@ def parse_envelope(payload: Mapping[str, Any]) -> InboundEvent:
     """Turn one decoded delivery into a domain event; see the module docstring.
 
     Raises:
-        ProtocolError: when ``payload`` is not an envelope or a known event lacks
-            what it needs. An unknown ``event_type`` never raises.
+        ProtocolError: when ``payload`` is not an envelope. An unknown
+            ``event_type``, or a known one whose data cannot be modelled, becomes
+            an ``UnknownEvent`` instead.
     """
     envelope = read_envelope(payload)
     context = EventContext(
@@ -157,22 +162,18 @@ def parse_envelope(payload: Mapping[str, Any]) -> InboundEvent:
     parser = _PARSERS.get(envelope.event_type)
     if parser is None:
         return _unknown(context, envelope.data)
-    where = f"(in a {envelope.event_type} event)"
-    if not isinstance(envelope.data, Mapping):
-        raise ProtocolError(
-            f"data: must be an object, not {_json_kind(envelope.data)} {where}",
-            trace_id=envelope.trace_id,
-        )
     try:
+        if not isinstance(envelope.data, Mapping):
+            raise ProtocolError(f"data: must be an object, not {_json_kind(envelope.data)}")
         return parser(context, envelope.data)
-    except ProtocolError as exc:
-        raise ProtocolError(f"{exc} {where}", trace_id=envelope.trace_id) from None
-    except ValidationError as exc:
-        # A domain value refused what the wire carried: still the wire's fault.
-        raise ProtocolError(f"data: {exc} {where}", trace_id=envelope.trace_id) from None
+    except (ProtocolError, ValidationError) as exc:
+        # A verified delivery of a known type whose data we cannot model (a short-code
+        # sender, a newer shape): hand it over raw rather than refuse it, because a
+        # refused delivery is a lost message once Linq stops retrying.
+        return _unknown(context, envelope.data, problem=str(exc))
 
 
-def _unknown(context: EventContext, data: object) -> UnknownEvent:
+def _unknown(context: EventContext, data: object, problem: str | None = None) -> UnknownEvent:
     conversation_id: str | None = None
     if isinstance(data, Mapping):
         try:
@@ -185,6 +186,7 @@ def _unknown(context: EventContext, data: object) -> UnknownEvent:
         event_type=context.event_type,
         payload=context.payload,
         conversation_id=conversation_id,
+        problem=problem,
     )
 
 
