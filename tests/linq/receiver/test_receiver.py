@@ -226,6 +226,21 @@ async def test_unknown_event_type_is_200_and_handler_gets_an_unknown_event() -> 
     assert "msg-1" == event.payload["data"]["id"]
 
 
+async def test_message_from_a_short_code_reaches_the_handler_raw_instead_of_being_lost() -> None:
+    payload = envelope("evt-short")
+    payload["data"]["sender_handle"] = {"handle": "72345"}
+    body = encode(payload)
+    async with harness() as h:
+        response = await h.post(body, standard_headers(body))
+
+    assert 200 == response.status_code
+    [event] = h.handler.handled
+    assert isinstance(event, UnknownEvent)
+    assert ("message.received", "chat-1") == (event.event_type, event.conversation_id)
+    assert event.problem is not None
+    assert "sender_handle" in event.problem
+
+
 async def test_duplicate_event_id_with_a_different_body_is_handled_once() -> None:
     first = encode(envelope("evt-7", text="first words", message_id="msg-a"))
     second = encode(envelope("evt-7", text="other words", message_id="msg-b"))
