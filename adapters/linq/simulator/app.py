@@ -15,6 +15,7 @@ Linq's error body and every JSON answer a ``trace_id`` (also sent as
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -162,11 +163,12 @@ class SimulatorApp:
                 trace_id,
             )
         elif kind is FaultKind.MALFORMED:
-            real = response.body if response is not None and response.body else b'{"chat":'
-            status = response.status if response is not None else 200
-            answer = Response(
-                status, real[: max(1, len(real) // 2)], (("content-type", "application/json"),)
-            )
+            if response is None or not response.body:
+                # Nothing real to break (a 204 cannot carry a body): a gateway's garbage.
+                answer = Response(200, b'{"chat":', (("content-type", "application/json"),))
+            else:
+                half = response.body[: len(response.body) // 2]
+                answer = Response(response.status, half, (("content-type", "application/json"),))
         elif kind is FaultKind.HANG:
             await self.sleep(fault.hang_seconds)
             # The client has given up by now; in-process it sees what a timeout looks like.
@@ -178,7 +180,8 @@ class SimulatorApp:
 
 
 def _seconds(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    """``Retry-After`` is whole seconds in HTTP: a fraction is rounded up."""
+    return str(math.ceil(value))
 
 
 def _error_response(error: ProviderError, trace_id: str) -> Response:

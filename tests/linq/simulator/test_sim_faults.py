@@ -173,3 +173,22 @@ def test_impossible_fault_rates_are_refused_naming_the_field(
 def test_a_rate_limit_cannot_strike_after_the_request_took_effect(sim: Simulator) -> None:
     with pytest.raises(ValidationError, match="never takes effect"):
         sim.faults.script(FaultKind.RATE_LIMIT, timing=FaultTiming.AFTER)
+
+
+async def test_a_malformed_answer_to_a_204_route_is_garbage_with_200(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    sim.faults.script(FaultKind.MALFORMED, timing=FaultTiming.AFTER)
+    response = await api.post(f"/v3/chats/{chat['id']}/read")
+    assert 200 == response.status_code
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+async def test_a_fractional_retry_after_is_rounded_up_to_whole_seconds(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    sim.faults.script(FaultKind.RATE_LIMIT, retry_after=0.4)
+    response = await api.get("/v3/phone_numbers")
+    assert "1" == response.headers["retry-after"]
