@@ -242,6 +242,12 @@ class Simulator:
                 return
         raise ValidationError("conversation_id", f"{conversation_id!r} is not a chat of any line")
 
+    def fail_next_send(
+        self, handle: Handle | str, reason: str = "delivery failed", *, line: str | None = None
+    ) -> None:
+        """The next message to a chat with ``handle`` (on ``line``) is accepted, then fails."""
+        self._line(line).fail_next_send(handle, reason)
+
     def opt_out(self, handle: Handle | str) -> None:
         """Sends to ``handle`` are refused with 403 / 2024 until :meth:`opt_in`."""
         self.backend.opted_out.add(Handle(handle) if isinstance(handle, str) else handle)

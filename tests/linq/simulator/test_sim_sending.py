@@ -204,3 +204,15 @@ async def test_send_by_handle_may_carry_a_link_in_a_new_chats_first_message(
     body = {"to": [GRANDMA], "message": text_message("Forms: https://example.org/forms")}
     response = await api.post("/v3/messages", json=body)
     assert 202 == response.status_code
+
+
+async def test_a_failure_injected_for_the_next_send_is_reported_after_acceptance(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    sim.fail_next_send(GRANDMA, "phone switched off")
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    assert "pending" == chat["message"]["delivery_status"]
+    await sim.advance(10)
+    fetched = (await api.get(f"/v3/messages/{chat['message']['id']}")).json()
+    assert "failed" == fetched["delivery_status"]
+    assert "phone switched off" == sim.world.failure_reasons[chat["message"]["id"]]
