@@ -96,7 +96,6 @@ def update_chat(call: Call) -> Response:
         conversation = world.rename(conversation.id, name)
     if icon is not None:
         world.change_icon(conversation.id, icon)
-        call.backend.group_icons[conversation.id] = icon
     return call.json(200, _wire.chat_json(call.backend, line, world, conversation))
 
 

@@ -86,6 +86,8 @@ class Simulator:
         if tokens is None:
             owner = str(world.owner) if world is not None else DEFAULT_PHONE
             tokens = {DEFAULT_TOKEN: (owner,)}
+        if any(isinstance(numbers, str) for numbers in tokens.values()):
+            raise ValidationError("tokens", "map each token to a list of sender numbers")
         accounts = [Account(token, tuple(numbers)) for token, numbers in tokens.items()]
         self.backend = Backend.create(
             accounts,

@@ -134,7 +134,6 @@ class Backend:
     message_meta: dict[str, MessageMeta] = attrs.Factory(dict)
     chat_created_at: dict[str, datetime] = attrs.Factory(dict)
     joined_at: dict[tuple[str, Handle], datetime] = attrs.Factory(dict)
-    group_icons: dict[str, str] = attrs.Factory(dict)
     left_chats: set[str] = attrs.Factory(set)
     deleted_messages: set[str] = attrs.Factory(set)
     uploads: dict[str, Upload] = attrs.Factory(dict)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.linq.simulator import FaultKind, Simulator
+from adapters.memory import World
+from caresupport_transport.errors import ValidationError
 
 from .support import GRANDMA, create_chat, error_of, text_message
 
@@ -93,3 +95,15 @@ async def test_a_token_is_checked_before_any_fault_is_injected(sim: Simulator) -
         response = await stranger.get("/v3/phone_numbers")
     assert 401 == response.status_code
     assert {} == sim.counters.faults
+
+
+def test_a_token_mapped_to_a_bare_string_is_refused_naming_tokens() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Simulator(tokens={"tok": "+15550100000"})  # type: ignore[dict-item]
+    assert "tokens" == raised.value.field
+
+
+def test_a_given_world_must_belong_to_a_configured_number() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Simulator(tokens={"tok": ["+15550100000"]}, world=World(owner="+15550100042"))
+    assert "world" == raised.value.field
