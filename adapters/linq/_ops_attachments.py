@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import mimetypes
 import os
 import stat
@@ -103,9 +104,11 @@ class AttachmentOperations(Operations):
     async def _put(self, ticket: UploadTicket, data: bytes) -> None:
         if ticket.http_method.upper() != "PUT":
             raise ProtocolError(f"upload: Linq asked for {ticket.http_method!r}; only PUT is known")
-        target = urlsplit(ticket.upload_url)
-        if target.scheme != "https" or not target.netloc:
-            raise ProtocolError("upload: the upload_url is not an https:// URL; bytes not sent")
+        if not _safe_upload_target(ticket.upload_url):
+            raise ProtocolError(
+                "upload: the upload_url is not an https:// URL (plain http:// is allowed "
+                "only on loopback, for the local simulator); bytes not sent"
+            )
         call = Call(
             "upload",
             "PUT",
@@ -115,6 +118,24 @@ class AttachmentOperations(Operations):
             authorized=False,
         )
         await self._requester.send(call)
+
+
+def _safe_upload_target(url: str) -> bool:
+    """https anywhere; plain http only to a loopback host (the local simulator)."""
+    target = urlsplit(url)
+    if not target.netloc or not target.hostname:
+        return False
+    if target.scheme == "https":
+        return True
+    if target.scheme != "http":
+        return False
+    host = target.hostname
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _read(path: Path) -> bytes:

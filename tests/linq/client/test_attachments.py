@@ -145,6 +145,36 @@ async def test_an_upload_url_that_is_not_https_gets_no_bytes(
     assert 1 == len(linq.requests)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8787/uploads/x", "http://localhost:8787/uploads/x", "http://[::1]/u"]
+)
+async def test_a_plain_http_upload_url_on_loopback_gets_the_bytes(
+    client: LinqClient, linq: FakeLinq, url: str
+) -> None:
+    linq.answer(200, ticket_json(upload_url=url))
+    linq.answer(200, {})
+
+    await client.upload(b"abc", "a.txt", "text/plain")
+
+    assert ("PUT", url, b"abc") == (
+        linq.requests[1].method,
+        str(linq.requests[1].url),
+        linq.requests[1].content,
+    )
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/x", "ftp://127.0.0.1/x", "https:///x"])
+async def test_an_upload_url_off_loopback_without_https_gets_no_bytes(
+    client: LinqClient, linq: FakeLinq, url: str
+) -> None:
+    linq.answer(200, ticket_json(upload_url=url))
+
+    with pytest.raises(ProtocolError):
+        await client.upload(b"abc", "a.txt", "text/plain")
+
+    assert 1 == len(linq.requests)
+
+
 async def test_a_file_over_100_mb_is_refused_before_reading_or_any_request(
     client: LinqClient, linq: FakeLinq, tmp_path: Path
 ) -> None:
