@@ -238,6 +238,8 @@ class Message:
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     effect: MessageEffect | None = None
+    delivery_status: LinqDeliveryStatus | None = None
+    """Newer than the published schema (which has only ``is_delivered`` / ``is_read``)."""
 
 
 @attrs.frozen

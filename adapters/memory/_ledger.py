@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import attrs
 
 from adapters.memory.world import World
-from caresupport_transport import limits
 from caresupport_transport.capabilities import Service
 from caresupport_transport.model import Degradation, DeliveryStatus, Message, SendReceipt
+from caresupport_transport.sending import overall_status as shared_overall_status
+from caresupport_transport.sending import split_key as bubble_key
 
 __all__ = ["SendLedger", "bubble_key", "overall_status"]
 
 
-def bubble_key(key: str, index: int, count: int) -> str:
-    """The idempotency key of bubble ``index`` of ``count`` sent under the caller's ``key``.
-
-    One bubble keeps the caller's key; several get ``key:1``, ``key:2``...
-    (hashed first if that would pass the provider's 255-character limit).
-    """
-    if count == 1:
-        return key
-    suffix = f":{index + 1}"
-    if len(key) + len(suffix) > limits.MAX_IDEMPOTENCY_KEY_LENGTH:
-        key = hashlib.sha256(key.encode()).hexdigest()
-    return key + suffix
-
-
 def overall_status(messages: Sequence[Message]) -> DeliveryStatus:
     """Failed if any bubble failed, else the least advanced bubble's status."""
-    if any(m.status is DeliveryStatus.FAILED for m in messages):
-        return DeliveryStatus.FAILED
-    return min((m.status for m in messages), key=lambda s: s.rank)
+    return shared_overall_status(m.status for m in messages)
 
 
 @attrs.define

@@ -9,7 +9,10 @@ import pytest
 from caresupport_transport import Transport
 
 from .harness import HARNESS_FACTORIES, Harness
+from .linq_harness import linq_harness
 from .support import arrange
+
+HARNESS_FACTORIES["linq"] = linq_harness
 
 
 @pytest.fixture(params=sorted(HARNESS_FACTORIES))

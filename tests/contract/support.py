@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator, Sequence
 
 from adapters.memory import RecipientKind
@@ -10,11 +11,14 @@ from caresupport_transport import (
     DeliveryStatus,
     Handle,
     InboundEvent,
+    MediaPart,
     Message,
     MessageStatusChanged,
     OutgoingMessage,
+    TextPart,
     Transport,
 )
+from caresupport_transport.content import Part
 
 from .harness import Harness
 
@@ -75,4 +79,22 @@ def statuses_of(events: Sequence[InboundEvent], message_id: str) -> list[Deliver
         e.status
         for e in events
         if isinstance(e, MessageStatusChanged) and e.message_id == message_id
+    ]
+
+
+def _media_kind(part: MediaPart) -> str:
+    content_type = part.content_type or mimetypes.guess_type(part.filename or part.url or "")[0]
+    return content_type.split("/", 1)[0] if content_type else "unknown"
+
+
+def outline(parts: Sequence[Part]) -> list[tuple[str, str]]:
+    """What a message carries, provider-neutrally: text as sent, media by kind.
+
+    A provider hands media back under its own download URL, name and content
+    type (``audio/m4a`` may come back as ``audio/mp4``), so media compares by
+    its kind (``image``, ``audio``): ``[("text", "Chart"), ("media", "image")]``.
+    """
+    return [
+        ("text", part.text) if isinstance(part, TextPart) else ("media", _media_kind(part))
+        for part in parts
     ]

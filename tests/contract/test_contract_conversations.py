@@ -97,3 +97,13 @@ async def test_history_pages_newest_first(transport: Transport) -> None:
 async def test_history_of_an_unknown_conversation_is_not_found(transport: Transport) -> None:
     with pytest.raises(NotFoundError):
         await history(transport, "00000000-0000-4000-8000-000000000000")
+
+
+async def test_a_conversation_from_conversation_for_takes_its_first_message(
+    transport: Transport,
+) -> None:
+    conversation = await transport.conversation_for(NURSE)
+    receipt = await transport.send_message(conversation.id, OutgoingMessage.of_text("Hello"))
+    assert ["Hello"] == [m.text for m in await history(transport, conversation.id)]
+    assert (NURSE,) == (await transport.get_conversation(conversation.id)).participants
+    assert receipt.conversation_id == (await transport.conversation_for(NURSE)).id

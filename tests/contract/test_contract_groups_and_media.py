@@ -15,7 +15,17 @@ from caresupport_transport import (
     ValidationError,
 )
 
-from .support import AUNT, CAREGIVER, DAUGHTER, GRANDSON, NEIGHBOUR, NURSE, OLD_NUMBER, start
+from .support import (
+    AUNT,
+    CAREGIVER,
+    DAUGHTER,
+    GRANDSON,
+    NEIGHBOUR,
+    NURSE,
+    OLD_NUMBER,
+    outline,
+    start,
+)
 
 
 async def test_adding_to_a_group_of_three_works(transport: Transport) -> None:
@@ -65,7 +75,8 @@ async def test_an_uploaded_attachment_can_be_sent(transport: Transport) -> None:
     receipt = await transport.send_message(
         conversation.id, OutgoingMessage((TextPart("Chart"), media))
     )
-    assert media == (await transport.get_message(receipt.message_id)).parts[1]
+    sent = await transport.get_message(receipt.message_id)
+    assert [("text", "Chart"), ("media", "image")] == outline(sent.parts)
 
 
 async def test_sending_an_attachment_that_was_never_uploaded_is_not_found(

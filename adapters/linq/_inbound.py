@@ -1,0 +1,79 @@
+"""Between the inbound dispatcher and the care logic's handler, for ``LinqTransport`` (private).
+
+Linq says "your message was sent" with a ``message.sent`` event carrying the
+whole message (an outbound echo). Unless the care logic asked for echoes, the
+relay hands it over as what it means, a ``MessageStatusChanged(SENT)``, so the
+care logic hears ``sent``, ``delivered``, ``read`` from Linq as from any
+adapter. A ``message.failed`` about a recent send is re-sent on the next service
+first when the policy says so. With no handler registered the relay raises, so
+the event is not acknowledged and is delivered again later: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from adapters.linq._http import LOGGER_NAME
+from caresupport_transport.errors import ConfigurationError, TransportError
+from caresupport_transport.events import InboundEvent, MessageReceived, MessageStatusChanged
+from caresupport_transport.model import DeliveryStatus, Direction, SendReceipt
+from caresupport_transport.port import InboundHandler
+
+__all__ = ["InboundRelay", "as_sent_status"]
+
+_log = logging.getLogger(LOGGER_NAME)
+
+
+def as_sent_status(event: MessageReceived) -> MessageStatusChanged:
+    """An outbound echo read as the status change it reports."""
+    return MessageStatusChanged(
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        conversation_id=event.conversation_id,
+        message_id=event.message.id,
+        status=DeliveryStatus.SENT,
+        service=event.message.service,
+    )
+
+
+@attrs.frozen
+class InboundRelay:
+    """The dispatcher's handler: adapts Linq's events, then calls the current care handler.
+
+    Args:
+        handler: returns the care logic's handler registered now (``None`` if none).
+        include_outbound: hand outbound echoes over as messages instead of statuses.
+        resend_failed: re-sends a failed recent send (``None``: never).
+    """
+
+    handler: Callable[[], InboundHandler | None]
+    include_outbound: bool = False
+    resend_failed: Callable[[str], Awaitable[SendReceipt | None]] | None = None
+
+    async def __call__(self, event: InboundEvent) -> None:
+        if (
+            isinstance(event, MessageReceived)
+            and event.message.direction is Direction.OUTBOUND
+            and not self.include_outbound
+        ):
+            event = as_sent_status(event)
+        if (
+            self.resend_failed is not None
+            and isinstance(event, MessageStatusChanged)
+            and event.status is DeliveryStatus.FAILED
+        ):
+            try:
+                await self.resend_failed(event.message_id)
+            except TransportError:
+                # The care logic still hears of the failure below; the re-send was extra.
+                _log.exception("re-sending failed message %s did not work", event.message_id)
+        handler = self.handler()
+        if handler is None:
+            raise ConfigurationError(
+                "no inbound handler registered (call on_inbound first); "
+                "the event is not acknowledged and will be delivered again"
+            )
+        await handler(event)

@@ -1,0 +1,202 @@
+"""Input checks every adapter runs on the port's arguments, before any I/O.
+
+Each raises :class:`~caresupport_transport.errors.ValidationError` naming the
+field and the rule, so every adapter refuses the same input with the same error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from caresupport_transport import limits
+from caresupport_transport.capabilities import ServicePreference
+from caresupport_transport.content import (
+    MediaPart,
+    OutgoingMessage,
+    Reaction,
+    VoiceMemo,
+    check_content_type,
+)
+from caresupport_transport.errors import InvalidHandleError, ValidationError
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Conversation
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "MIN_GROUP_SIZE",
+    "attachment_ids",
+    "check_can_add",
+    "check_can_remove",
+    "check_first_message",
+    "check_handle",
+    "check_idempotency_key",
+    "check_message",
+    "check_page_size",
+    "check_part_index",
+    "check_participants",
+    "check_preference",
+    "check_reaction",
+    "check_upload",
+    "check_voice_memo",
+]
+
+MAX_PAGE_SIZE = 100
+"""The provider's largest page."""
+MIN_GROUP_SIZE = 3
+"""Adding needs this many participants already; removing must leave this many."""
+
+
+def check_handle(value: object, field: str = "handle") -> Handle:
+    """``value`` as a Handle; a string is read strictly (E.164 or email)."""
+    if isinstance(value, Handle):
+        return value
+    if isinstance(value, str):
+        try:
+            return Handle(value)
+        except InvalidHandleError as exc:
+            raise InvalidHandleError(value, exc.rule.removeprefix(f"{value!r} "), field) from None
+    raise InvalidHandleError(value, "is not a Handle", field)
+
+
+def check_participants(participants: Sequence[Handle], owner: Handle | None) -> tuple[Handle, ...]:
+    """1 to 31 distinct handles, not including our own line (``owner``, when known)."""
+    if isinstance(participants, str | bytes):
+        raise ValidationError("participants", "must be a sequence of handles, not one string")
+    handles = tuple(
+        check_handle(value, f"participants[{index}]") for index, value in enumerate(participants)
+    )
+    if not 1 <= len(handles) <= limits.MAX_RECIPIENTS:
+        raise ValidationError(
+            "participants",
+            f"has {len(handles)} handles; a conversation takes 1 to {limits.MAX_RECIPIENTS}",
+        )
+    if len(set(handles)) != len(handles):
+        raise ValidationError("participants", "must not repeat a handle")
+    if owner is not None and owner in handles:
+        raise ValidationError("participants", f"must not include our own line {owner}")
+    return handles
+
+
+def check_message(message: object, field: str = "message") -> OutgoingMessage:
+    if not isinstance(message, OutgoingMessage):
+        raise ValidationError(field, "must be an OutgoingMessage")
+    return message
+
+
+def check_first_message(message: object) -> OutgoingMessage:
+    """The first message of a new chat may carry no URL, effect or reply (provider rule)."""
+    checked = check_message(message, "first_message")
+    if checked.effect is not None:
+        raise ValidationError(
+            "first_message.effect", "the first message of a new chat may not carry an effect"
+        )
+    if checked.reply_to is not None:
+        raise ValidationError(
+            "first_message.reply_to", "the first message of a new chat may not be a reply"
+        )
+    if checked.has_url:
+        raise ValidationError(
+            "first_message.parts", "the first message of a new chat may not contain a URL"
+        )
+    return checked
+
+
+def check_idempotency_key(key: object) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError("idempotency_key", "must be a non-empty string")
+    if len(key) > limits.MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValidationError(
+            "idempotency_key",
+            f"has {len(key)} characters; at most {limits.MAX_IDEMPOTENCY_KEY_LENGTH}",
+        )
+    return key
+
+
+def check_preference(preference: object) -> ServicePreference:
+    if not isinstance(preference, ServicePreference):
+        raise ValidationError("preference", "must be a ServicePreference")
+    return preference
+
+
+def check_page_size(page_size: object) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ValidationError("page_size", "must be an integer")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationError("page_size", f"{page_size} is not between 1 and {MAX_PAGE_SIZE}")
+    return page_size
+
+
+def check_part_index(part_index: object) -> int:
+    if isinstance(part_index, bool) or not isinstance(part_index, int) or part_index < 0:
+        raise ValidationError("part_index", "must be a non-negative integer")
+    return part_index
+
+
+def check_reaction(reaction: object) -> Reaction:
+    if not isinstance(reaction, Reaction):
+        raise ValidationError("reaction", "must be a Reaction")
+    reaction.check_sendable()
+    return reaction
+
+
+def check_voice_memo(memo: object) -> VoiceMemo:
+    if not isinstance(memo, VoiceMemo):
+        raise ValidationError("memo", "must be a VoiceMemo")
+    return memo
+
+
+def check_upload(data: object, filename: object, content_type: object) -> bytes:
+    """The bytes of a valid upload: named, of a carried type, 1 byte to 100 MB."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ValidationError("data", "must be bytes")
+    if not isinstance(filename, str) or not filename.strip():
+        raise ValidationError("filename", "must be a non-empty name")
+    if "/" in filename or "\\" in filename:
+        raise ValidationError("filename", f"{filename!r} must be a bare name, not a path")
+    if not isinstance(content_type, str):
+        raise ValidationError("content_type", "must be a MIME type like 'image/png'")
+    check_content_type("content_type", content_type)
+    raw = bytes(data)
+    if not raw:
+        raise ValidationError("data", "must not be empty")
+    if len(raw) > limits.MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            "data",
+            f"{len(raw)} bytes is over the {limits.MAX_UPLOAD_BYTES // limits.MB} MB upload limit",
+        )
+    return raw
+
+
+def attachment_ids(message: OutgoingMessage) -> list[str]:
+    """The ids of the pre-uploaded attachments ``message`` sends."""
+    return [
+        p.attachment_id
+        for p in message.parts
+        if isinstance(p, MediaPart) and p.attachment_id is not None
+    ]
+
+
+def check_can_add(conversation: Conversation, handle: Handle, owner: Handle | None) -> None:
+    """Adding ``handle`` needs a group with 3+ participants that does not have them yet."""
+    if not conversation.is_group or len(conversation.participants) < MIN_GROUP_SIZE:
+        raise ValidationError(
+            "conversation_id",
+            f"adding needs a group with {MIN_GROUP_SIZE}+ participants; "
+            f"this one has {len(conversation.participants)}",
+        )
+    if handle in conversation.participants or handle == owner:
+        raise ValidationError("handle", f"{handle} is already in the conversation")
+
+
+def check_can_remove(conversation: Conversation, handle: Handle) -> None:
+    """Removing ``handle`` must leave a group of 3+ participants."""
+    if handle not in conversation.participants:
+        raise ValidationError("handle", f"{handle} is not in the conversation")
+    left = len(conversation.participants) - 1
+    if not conversation.is_group or left < MIN_GROUP_SIZE:
+        raise ValidationError(
+            "conversation_id",
+            f"removing must leave {MIN_GROUP_SIZE}+ participants in a group; it would leave {left}",
+        )

@@ -1,0 +1,54 @@
+"""Adapter-neutral pieces of a send: derived idempotency keys and a receipt's overall status.
+
+Every adapter derives the keys of split bubbles and of fallback re-sends the same
+way, so a retried send under one caller key finds the same messages whichever
+adapter made them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from caresupport_transport import limits
+from caresupport_transport.capabilities import Service
+from caresupport_transport.model import DeliveryStatus
+
+__all__ = ["fallback_key", "overall_status", "split_key"]
+
+
+def _fit(key: str, suffix: str) -> str:
+    """``key + suffix``, hashing ``key`` first if that would pass the 255-character limit."""
+    if len(key) + len(suffix) > limits.MAX_IDEMPOTENCY_KEY_LENGTH:
+        key = hashlib.sha256(key.encode()).hexdigest()
+    return key + suffix
+
+
+def split_key(key: str, index: int, count: int) -> str:
+    """The idempotency key of bubble ``index`` of ``count`` sent under the caller's ``key``.
+
+    One bubble keeps the caller's key; several get ``key:1``, ``key:2``...
+    (hashed first if that would pass the provider's 255-character limit).
+    """
+    if count == 1:
+        return key
+    return _fit(key, f":{index + 1}")
+
+
+def fallback_key(key: str, service: Service) -> str:
+    """The key of a re-send on ``service`` after the send under ``key`` failed.
+
+    ``key:fallback:rcs``: deterministic, so repeating the re-send (a retry, a
+    redelivered failure event, another worker) creates nothing new.
+    """
+    return _fit(key, f":fallback:{service.value}")
+
+
+def overall_status(statuses: Iterable[DeliveryStatus]) -> DeliveryStatus:
+    """Failed if any bubble failed, else the least advanced bubble's status."""
+    found = list(statuses)
+    if not found:
+        raise ValueError("overall_status needs at least one status")
+    if DeliveryStatus.FAILED in found:
+        return DeliveryStatus.FAILED
+    return min(found, key=lambda s: s.rank)
