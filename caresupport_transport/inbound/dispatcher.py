@@ -48,8 +48,15 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_LEASE = timedelta(seconds=60)
-"""How long a claim lives without renewal; renewed every third of it while the handler runs."""
+DEFAULT_LEASE = timedelta(seconds=20)
+"""How long a claim lives without renewal; renewed every third of it while the handler runs.
+
+Short on purpose: a worker that dies mid-handler leaves its claim behind, and
+every redelivery is answered "in progress" until the claim runs out. Linq
+retries for about a minute (attempts 2, 4, 8, 16 and 30 seconds apart), so a
+claim must run out within the last gap (30 s), or a death during a redelivery
+loses the event.
+"""
 
 DEFAULT_PRUNE_INTERVAL = timedelta(hours=1)
 """How often ``dispatch`` asks the store to forget expired keys."""
