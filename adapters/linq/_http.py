@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import attrs
@@ -108,6 +109,11 @@ class Requester:
         self._clock = clock
         self._slots = asyncio.Semaphore(config.max_in_flight)
         token = config.api_token.reveal()
+        self._api_headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": _USER_AGENT,
+        }
         self._scrub: Callable[[str], str] = lambda text: text.replace(token, "***")
 
     async def aclose(self) -> None:
@@ -228,16 +234,12 @@ class Requester:
             self._slots.release()
 
     def _build(self, call: Call, *, timeout: float) -> httpx.Request:
+        url: str | httpx.URL
         if call.authorized:
-            url = self._config.base_url + call.path
-            headers = {
-                "Authorization": f"Bearer {self._config.api_token.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": _USER_AGENT,
-                **dict(call.headers),
-            }
+            url = _api_url(self._config.base_url + call.path)
+            headers = {**self._api_headers, **dict(call.headers)}
         else:
-            url = call.path
+            url = call.path  # a presigned URL: used once, and never kept
             headers = dict(call.headers)
         request = self._http.build_request(
             call.method,
@@ -287,6 +289,17 @@ def _pooled_client(config: LinqConfig) -> httpx.AsyncClient:
         max_connections=config.max_in_flight, max_keepalive_connections=config.max_in_flight
     )
     return httpx.AsyncClient(limits=limits, timeout=config.timeout_seconds)
+
+
+@lru_cache(maxsize=1024)
+def _api_url(text: str) -> httpx.URL:
+    """The parsed URL of an API path.
+
+    Parsing a URL is a sizeable part of httpx's work per request; API URLs repeat
+    (the same chats, the same operations) and ``httpx.URL`` is immutable, so each
+    is parsed once.
+    """
+    return httpx.URL(text)
 
 
 def _decode_json(content: bytes) -> object:
