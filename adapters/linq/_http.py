@@ -215,23 +215,29 @@ class Requester:
         )
 
     async def _attempt(self, call: Call) -> httpx.Response:
-        """One attempt; waiting for a slot counts against the attempt's timeout."""
+        """One attempt; waiting for a slot counts against the attempt's timeout.
+
+        One timeout scope covers both the wait for a slot and the request (a
+        scope costs a timer per request); which of the two ran out is told by
+        whether the request was built.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._config.timeout_seconds
+        request: httpx.Request | None = None
+        acquired = False
         try:
             async with asyncio.timeout_at(deadline):
                 await self._slots.acquire()
+                acquired = True
+                request = self._build(call, timeout=max(deadline - loop.time(), 0.001))
+                return await self._http.send(request)
         except TimeoutError:
-            raise SlotTimeout() from None
-        try:
-            request = self._build(call, timeout=max(deadline - loop.time(), 0.001))
-            try:
-                async with asyncio.timeout_at(deadline):
-                    return await self._http.send(request)
-            except TimeoutError:
-                raise httpx.ReadTimeout("no complete answer in time", request=request) from None
+            if request is None:
+                raise SlotTimeout() from None
+            raise httpx.ReadTimeout("no complete answer in time", request=request) from None
         finally:
-            self._slots.release()
+            if acquired:
+                self._slots.release()
 
     def _build(self, call: Call, *, timeout: float) -> httpx.Request:
         url: str | httpx.URL
