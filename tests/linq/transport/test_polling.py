@@ -1,0 +1,205 @@
+"""Polling: every chat and page, cursors that move only past what was handled, no duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from adapters.linq import LinqTransport
+from caresupport_transport import (
+    DispatchOutcome,
+    InboundEvent,
+    MediaPart,
+    MessageReceived,
+    SqliteEventStore,
+)
+from caresupport_transport.inbound import MemoryEventStore
+
+from .history import NOW, History
+from .support import GRANDMA, NURSE, RoutedLinq, make_transport
+
+
+@attrs.define
+class Care:
+    """The care logic's handler: records message texts, fails on the texts it is told to."""
+
+    texts: list[str] = attrs.Factory(list)
+    events: list[MessageReceived] = attrs.Factory(list)
+    fail_on: set[str] = attrs.Factory(set)
+
+    async def __call__(self, event: InboundEvent) -> None:
+        assert isinstance(event, MessageReceived)
+        if event.message.text in self.fail_on:
+            raise RuntimeError("the care logic's database is briefly down")
+        self.events.append(event)
+        self.texts.append(event.message.text)
+
+
+@pytest.fixture
+def history(linq: RoutedLinq) -> History:
+    made = History()
+    made.install(linq)
+    return made
+
+
+@pytest.fixture
+def care() -> Care:
+    return Care()
+
+
+@pytest.fixture
+async def poller(linq: RoutedLinq, care: Care) -> AsyncIterator[LinqTransport]:
+    transport, http = make_transport(linq, wall_clock=lambda: NOW)
+    transport.on_inbound(care)
+    async with http:
+        yield transport
+
+
+def message_listings(linq: RoutedLinq) -> int:
+    return len(linq.sent("GET", "/v3/chats/[^/]+/messages"))
+
+
+async def test_every_chat_and_every_page_is_polled(
+    history: History, poller: LinqTransport, care: Care, linq: RoutedLinq
+) -> None:
+    for n in range(205):
+        history.add_chat(f"chat-{n:03d}", f"+1651555{n:04d}")
+        history.add_message(f"chat-{n:03d}", f"hello {n}")
+    for n in range(119):
+        history.add_message("chat-000", f"more {n}", ago=timedelta(minutes=4, seconds=-n))
+    report = await poller.poll_once(MemoryEventStore())
+    assert (205, 324) == (report.chats, report.handled)
+    assert 3 == len(linq.sent("GET", "/v3/chats"))
+    from_first_chat = [t for t in care.texts if t.startswith(("hello 0", "more"))]
+    assert ["hello 0", *(f"more {n}" for n in range(119))] == from_first_chat
+
+
+async def test_a_second_poll_delivers_only_what_is_new(
+    history: History, poller: LinqTransport, care: Care, linq: RoutedLinq
+) -> None:
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    history.add_chat("chat-2", NURSE)
+    history.add_message("chat-1", "Did I take my pills?")
+    await poller.poll_once(store)
+    history.add_message("chat-2", "Running late", ago=timedelta(minutes=1))
+    before = message_listings(linq)
+    report = await poller.poll_once(store)
+    assert (["Did I take my pills?", "Running late"], 1) == (care.texts, report.handled)
+    assert 2 == message_listings(linq) - before  # one page per chat: the cursor is on it
+
+
+async def test_a_media_only_message_is_delivered(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", media_url="https://cdn.example/rash.jpg")
+    await poller.poll_once(MemoryEventStore())
+    [event] = care.events
+    assert [
+        MediaPart(
+            url="https://cdn.example/rash.jpg",
+            content_type="image/jpeg",
+            size_bytes=2048,
+            filename="photo.jpg",
+        )
+    ] == list(event.message.parts)
+
+
+async def test_a_failing_handler_keeps_the_cursor_and_the_next_poll_resumes(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    for n, text in enumerate(["one", "two", "three", "four"]):
+        history.add_message("chat-1", text, ago=timedelta(minutes=10 - n))
+    care.fail_on = {"three"}
+    first = await poller.poll_once(store)
+    care.fail_on = set()
+    second = await poller.poll_once(store)
+    assert (("chat-1",), ()) == (first.failed_chats, second.failed_chats)
+    assert ["one", "two", "three", "four"] == care.texts
+
+
+async def test_a_restart_with_sqlite_resumes_without_redelivering(
+    history: History, linq: RoutedLinq, care: Care, tmp_path: Path
+) -> None:
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "before the restart", ago=timedelta(minutes=9))
+    for _ in range(2):  # two processes, one after the other, on one database file
+        store = SqliteEventStore(tmp_path / "events.sqlite")
+        transport, http = make_transport(linq, wall_clock=lambda: NOW)
+        transport.on_inbound(care)
+        async with http:
+            await transport.poll_once(store)
+        await store.close()
+        history.add_message("chat-1", "after the restart", ago=timedelta(minutes=1))
+    assert ["before the restart", "after the restart"] == care.texts
+
+
+async def test_the_first_poll_of_a_chat_reads_the_last_day_only(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "last week", ago=timedelta(days=7))
+    history.add_message("chat-1", "this morning", ago=timedelta(hours=3))
+    await poller.poll_once(store)
+    await poller.poll_once(store)
+    assert ["this morning"] == care.texts
+
+
+async def test_our_own_messages_are_not_delivered_by_polling(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "Reminder: pills at 8", ago=timedelta(minutes=3), from_me=True)
+    history.add_message("chat-1", "Done!", ago=timedelta(minutes=2))
+    await poller.poll_once(store)
+    history.add_message("chat-1", "Thanks", ago=timedelta(minutes=1), from_me=True)
+    await poller.poll_once(store)
+    assert ["Done!"] == care.texts
+
+
+async def test_a_message_seen_by_webhook_is_not_delivered_again_by_polling(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "Is the nurse coming?")
+    dispatcher = poller.inbound_dispatcher(MemoryEventStore())
+    await poller.poll_once(dispatcher)
+    [polled] = care.events
+    webhook_copy = attrs.evolve(polled, event_id="evt-from-webhook")
+    assert DispatchOutcome.DUPLICATE == await dispatcher.dispatch(webhook_copy)
+    assert ["Is the nurse coming?"] == care.texts
+
+
+async def test_a_chat_that_cannot_be_read_does_not_stop_the_others(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    history.add_chat("chat-1", GRANDMA)
+    history.add_chat("chat-2", NURSE)
+    history.add_message("chat-1", "lost for now")
+    history.add_message("chat-2", "still heard")
+    history.broken.add("chat-1")
+    report = await poller.poll_once(MemoryEventStore())
+    assert (("chat-1",), ["still heard"]) == (report.failed_chats, care.texts)
+
+
+async def test_poll_forever_polls_every_interval(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        history.add_message("chat-1", f"message {len(waits)}", ago=timedelta(seconds=10))
+
+    history.add_chat("chat-1", GRANDMA)
+    await poller.poll_forever(MemoryEventStore(), interval=15, sleep=sleep, rounds=3)
+    assert ([15, 15], ["message 1", "message 2"]) == (waits, care.texts)
