@@ -1,0 +1,10 @@
+"""The benchmark package lives at the repository root, beside ``tests/``: put it on the path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
