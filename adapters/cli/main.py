@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 __all__ = ["build_parser", "main"]
 
-_COMMAND_MODULES: tuple[str, ...] = ("demo", "webhooks", "simulate")
+_COMMAND_MODULES: tuple[str, ...] = ("demo", "webhooks", "simulate", "linq")
 
 
 def build_parser() -> argparse.ArgumentParser:

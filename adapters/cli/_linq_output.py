@@ -1,0 +1,196 @@
+"""What the ``linq`` commands print: readable lines, or JSON with ``--json`` (private).
+
+Every command's result is an :class:`Output`: lines for people and the same
+facts as JSON (Linq's own field names, from the client's converter). Nothing
+here ever sees the API token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+import attrs
+
+from adapters.linq._convert import converter
+from adapters.linq.wire_account import (
+    Accepted,
+    CreatedWebhookSubscription,
+    PhoneNumber,
+    WebhookSubscription,
+)
+from adapters.linq.wire_chats import (
+    Chat,
+    ChatHandle,
+    CreatedChat,
+    Message,
+    MessageMediaPart,
+    MessagePart,
+    MessageSent,
+    MessageTextPart,
+)
+from caresupport_transport.errors import ProtocolError, ProviderError, TransportError
+from caresupport_transport.model import Attachment
+
+__all__ = [
+    "Output",
+    "accepted",
+    "attachment",
+    "chats",
+    "created_chat",
+    "describe_error",
+    "messages",
+    "phones",
+    "sent",
+    "subscription_created",
+    "subscriptions",
+]
+
+
+@attrs.frozen
+class Output:
+    """A command's result: ``lines`` for people, ``data`` for ``--json``."""
+
+    lines: tuple[str, ...]
+    data: Any
+
+    def write(self, out: TextIO, *, as_json: bool) -> None:
+        if as_json:
+            print(json.dumps(self.data, indent=2, ensure_ascii=False, default=str), file=out)
+        else:
+            for line in self.lines:
+                print(line, file=out)
+
+
+def _json(value: Any) -> Any:
+    return converter().unstructure(value)
+
+
+def _others(handles: Iterable[ChatHandle]) -> str:
+    return ", ".join(h.handle for h in handles if not h.is_me) or "-"
+
+
+def _label(service: object) -> str:
+    label = getattr(service, "label", None)
+    return label if isinstance(label, str) else "-"
+
+
+def _chat_line(chat: Chat | CreatedChat) -> str:
+    kind = "group" if chat.is_group else "1:1"
+    name = f'  "{chat.display_name}"' if chat.display_name else ""
+    return f"{chat.id}  {_label(chat.service):<8} {kind:<5}  {_others(chat.handles)}{name}"
+
+
+def chats(found: Sequence[Chat]) -> Output:
+    lines = tuple(_chat_line(c) for c in found) or ("(no chats)",)
+    return Output(lines, [_json(c) for c in found])
+
+
+def created_chat(chat: CreatedChat, notes: Sequence[str] = ()) -> Output:
+    message = chat.message
+    lines = (
+        f"chat {chat.id} created ({_label(chat.service)}, {'group' if chat.is_group else '1:1'})",
+        f"message {message.id}: {message.delivery_status.value}",
+        f"idempotency key: {chat.idempotency_key}",
+        *notes,
+    )
+    return Output(lines, _json(chat))
+
+
+def sent(answer: MessageSent) -> Output:
+    message = answer.message
+    lines = (
+        f"message {message.id} in chat {answer.chat_id}: {message.delivery_status.value} "
+        f"({_label(message.service)})",
+        f"idempotency key: {answer.idempotency_key}",
+    )
+    return Output(lines, _json(answer))
+
+
+def _part_text(part: MessagePart) -> str:
+    if isinstance(part, MessageTextPart):
+        return part.value
+    if isinstance(part, MessageMediaPart):
+        return f"[{part.mime_type or 'media'}: {part.filename or part.url}]"
+    return f"[{part.type}]"
+
+
+def _message_line(message: Message) -> str:
+    arrow = "->" if message.is_from_me else "<-"
+    who = message.from_ or (message.from_handle.handle if message.from_handle else "?")
+    status = (
+        message.delivery_status.value
+        if message.delivery_status
+        else ("read" if message.is_read else "delivered" if message.is_delivered else "sent")
+    )
+    text = " ".join(_part_text(p) for p in message.parts or ()) or "(empty)"
+    when = message.created_at.strftime("%Y-%m-%d %H:%M")
+    return f"{when}  {arrow} {who}  [{_label(message.service)}, {status}]  {text}  ({message.id})"
+
+
+def messages(found: Sequence[Message]) -> Output:
+    lines = tuple(_message_line(m) for m in found) or ("(no messages)",)
+    return Output(lines, [_json(m) for m in found])
+
+
+def phones(found: Sequence[PhoneNumber]) -> Output:
+    lines = tuple(f"{p.phone_number}  ({p.id})" for p in found) or ("(no lines)",)
+    return Output(lines, [_json(p) for p in found])
+
+
+def accepted(what: str, answer: Accepted | None = None) -> Output:
+    data = _json(answer) if answer is not None else {}
+    return Output((f"{what}: done",), {"status": "ok", **data})
+
+
+def attachment(uploaded: Attachment) -> Output:
+    lines = (
+        f"attachment {uploaded.id}: {uploaded.filename} ({uploaded.content_type}, "
+        f"{uploaded.size_bytes} bytes)",
+        f"send it with: MediaPart(attachment_id={uploaded.id!r})",
+    )
+    data = {
+        "id": uploaded.id,
+        "filename": uploaded.filename,
+        "content_type": uploaded.content_type,
+        "size_bytes": uploaded.size_bytes,
+        "download_url": uploaded.download_url,
+    }
+    return Output(lines, data)
+
+
+def _subscription_line(item: WebhookSubscription | CreatedWebhookSubscription) -> str:
+    state = "active" if item.is_active else "paused"
+    return f"{item.id}  {state:<6}  {item.target_url}  {', '.join(item.subscribed_events)}"
+
+
+def subscriptions(found: Sequence[WebhookSubscription]) -> Output:
+    lines = tuple(_subscription_line(s) for s in found) or ("(no webhook subscriptions)",)
+    return Output(lines, [_json(s) for s in found])
+
+
+def subscription_created(created: CreatedWebhookSubscription) -> Output:
+    lines = (
+        _subscription_line(created),
+        f"signing secret: {created.signing_secret.reveal()}",
+        "store it now (LINQ_WEBHOOK_SIGNING_SECRET): Linq never shows it again",
+    )
+    return Output(lines, _json(created))
+
+
+def describe_error(exc: TransportError) -> list[str]:
+    """The message, Linq's code and the trace id, one per line (never a credential)."""
+    if not isinstance(exc, ProviderError):
+        lines = [f"error: {exc}"]
+    else:
+        lines = [f"error: {exc.message}"]
+        if exc.status is not None:
+            lines.append(f"status: {exc.status}")
+        if exc.code is not None:
+            lines.append(f"code: {exc.code}")
+        if exc.trace_id:
+            lines.append(f"trace id: {exc.trace_id}")
+    if isinstance(exc, ProtocolError) and exc.trace_id:
+        lines.append(f"trace id: {exc.trace_id}")
+    return lines
