@@ -25,7 +25,7 @@ from caresupport_transport.errors import (
     UnreachableError,
 )
 
-__all__ = ["error_for_exception", "error_for_reply", "trace_id_of"]
+__all__ = ["error_for_exception", "error_for_reply", "scrub_exception", "trace_id_of"]
 
 _MAX_MESSAGE_CHARS = 500
 
@@ -89,3 +89,18 @@ def error_for_exception(
         return TransportTimeoutError(f"{what}: no answer from Linq in time ({type(exc).__name__})")
     detail = scrub(str(exc))[:_MAX_MESSAGE_CHARS]
     return UnreachableError(f"{what}: no answer from Linq ({type(exc).__name__}: {detail})")
+
+
+def scrub_exception(exc: BaseException, scrub: Callable[[str], str]) -> None:
+    """Remove credentials from the text of ``exc`` and of the exceptions it chains.
+
+    Our errors are raised ``from`` the httpx error; a traceback (``logging.exception``,
+    an unhandled error) prints that error's own text, which a proxy or a custom
+    transport may have filled with request headers.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(scrub(a) if isinstance(a, str) else a for a in current.args)
+        current = current.__cause__ or current.__context__

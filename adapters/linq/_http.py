@@ -20,7 +20,12 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
-from adapters.linq._errors import error_for_exception, error_for_reply, trace_id_of
+from adapters.linq._errors import (
+    error_for_exception,
+    error_for_reply,
+    scrub_exception,
+    trace_id_of,
+)
 from adapters.linq._retry import (
     Replay,
     SlotTimeout,
@@ -162,6 +167,8 @@ class Requester:
         self, call: Call, attempt: int, waited: float, exc: httpx.RequestError | SlotTimeout
     ) -> float:
         """The wait before retrying a call that got no answer; raises when it may not be."""
+        # The error is raised ``from exc``: a traceback prints exc's text too.
+        scrub_exception(exc, self._scrub)
         if isinstance(exc, httpx.DecodingError | httpx.TooManyRedirects):
             raise ProtocolError(f"{call.what}: unreadable answer ({type(exc).__name__})") from exc
         error = error_for_exception(call.what, exc, scrub=self._scrub)

@@ -81,12 +81,24 @@ def _to_phone(value: Handle | str | None) -> Handle | None:
     try:
         handle = value if isinstance(value, Handle) else Handle(value)
     except InvalidHandleError as exc:
-        raise ConfigurationError(f"phone_number: {exc.rule}") from None
+        if isinstance(value, str) and _looks_like_a_number(value):
+            raise ConfigurationError(f"phone_number: {exc.rule}") from None
+        # Not even number-like: perhaps the token in the wrong variable; not repeated.
+        raise ConfigurationError(
+            "phone_number: is not an E.164 phone number (+ then 2 to 15 digits)"
+        ) from None
     if not handle.is_phone:
         raise ConfigurationError(
             f"phone_number: {handle.value!r} is not an E.164 phone number (the sender line)"
         )
     return handle
+
+
+_NUMBER_CHARACTERS = frozenset("0123456789+-(). ")
+
+
+def _looks_like_a_number(value: str) -> bool:
+    return len(value) <= 32 and set(value) <= _NUMBER_CHARACTERS
 
 
 def _normalise_base_url(value: str) -> str:
@@ -97,10 +109,18 @@ def _normalise_base_url(value: str) -> str:
     if url.endswith("/v3"):
         url = url[: -len("/v3")].rstrip("/")
     parts = urlsplit(url)
+    # The messages never repeat the value: a URL carrying credentials, or the token
+    # pasted into the wrong variable, would end up in a log.
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            "base_url: must not carry credentials (user@ or user:password@); "
+            "the API token goes in api_token"
+        )
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ConfigurationError(f"base_url: {value!r} is not an http(s) URL")
+        scheme = f"its scheme is {parts.scheme!r}" if parts.scheme else "it has no scheme"
+        raise ConfigurationError(f"base_url: is not an http(s) URL with a host ({scheme})")
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"base_url: {value!r} must not carry a query or a fragment")
+        raise ConfigurationError("base_url: must not carry a query or a fragment")
     return url
 
 
