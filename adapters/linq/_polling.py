@@ -219,7 +219,9 @@ class Poller:
         cursor: _Cursor | None,
     ) -> _Cursor | None:
         if not fresh:
-            return _Cursor.of(newest)  # nothing new: remember where history stands
+            # Nothing new. A first poll remembers where history stands; a cursor
+            # never moves back (its message may have been deleted since).
+            return _Cursor.of(newest) if cursor is None else cursor
         settled = {m.id for m, o in zip(wanted, outcomes, strict=False) if o in _DONE}
         wanted_ids = {m.id for m in wanted}
         position = cursor

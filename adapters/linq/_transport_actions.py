@@ -98,7 +98,8 @@ class ActionsMixin(TransportCore):
 
     async def _service_of_chat(self, chat_id: str) -> Service:
         service = await self._service_for(await self.get_conversation(chat_id))
-        return service or Service.SMS
+        # As for other actions, an unknown service is left to Linq: try the tapback.
+        return service or Service.IMESSAGE
 
     # -- contentless actions -----------------------------------------------------------
 

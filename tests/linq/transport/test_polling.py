@@ -203,3 +203,17 @@ async def test_poll_forever_polls_every_interval(
     history.add_chat("chat-1", GRANDMA)
     await poller.poll_forever(MemoryEventStore(), interval=15, sleep=sleep, rounds=3)
     assert ([15, 15], ["message 1", "message 2"]) == (waits, care.texts)
+
+
+async def test_a_cursor_never_moves_back_when_its_message_is_deleted(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "older", ago=timedelta(minutes=10))
+    history.add_message("chat-1", "newest", ago=timedelta(minutes=5))
+    await poller.poll_once(store)
+    cursor = store.cursors["chat:chat-1"]
+    history.chats["chat-1"].pop()  # deleted from Linq's records since
+    await poller.poll_once(store)
+    assert (cursor, ["older", "newest"]) == (store.cursors["chat:chat-1"], care.texts)
