@@ -9,10 +9,10 @@ import pytest
 from caresupport_transport import Transport
 
 from .harness import HARNESS_FACTORIES, Harness
-from .linq_harness import linq_harness
+from .linq_harness import LINQ_HARNESSES
 from .support import arrange
 
-HARNESS_FACTORIES["linq"] = linq_harness
+HARNESS_FACTORIES.update(LINQ_HARNESSES)
 
 
 @pytest.fixture(params=sorted(HARNESS_FACTORIES))

@@ -22,10 +22,10 @@ from adapters.memory import RecipientKind, World
 from caresupport_transport import Handle, InboundEvent, Reaction, Transport
 from caresupport_transport.inbound import MemoryEventStore
 
-__all__ = ["LinqHarness", "linq_harness"]
+__all__ = ["LINQ_HARNESSES", "LinqHarness", "linq_harness"]
 
 SECRET = "whsec_Y29udHJhY3Qtc3VpdGUtbGlucS1oYXJuZXNz"
-WEBHOOK_URL = "http://127.0.0.1:8788/linq/webhooks"
+WEBHOOK_URL = "http://127.0.0.1:8788/linq/webhooks?version={version}"
 SIGNING_NOW = 1_780_000_000.0
 """Both ends sign and check with this clock: deliveries are never stale."""
 
@@ -88,7 +88,8 @@ class _Receiver:
 
 
 @contextlib.asynccontextmanager
-async def linq_harness() -> AsyncIterator[LinqHarness]:
+async def linq_harness(version: str = "2026-02-03") -> AsyncIterator[LinqHarness]:
+    """The harness; webhooks come in payload ``version`` (``2025-01-01`` or ``2026-02-03``)."""
     receiver = _Receiver()
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver)) as webhook_http,
@@ -108,5 +109,13 @@ async def linq_harness() -> AsyncIterator[LinqHarness]:
         receiver.app = transport.webhook_app(
             MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW
         )
-        simulator.subscribe(WEBHOOK_URL, secret=SECRET)
+        simulator.subscribe(WEBHOOK_URL.format(version=version), secret=SECRET)
         yield LinqHarness(simulator, transport)
+
+
+def _older_payloads() -> contextlib.AbstractAsyncContextManager[LinqHarness]:
+    return linq_harness("2025-01-01")
+
+
+LINQ_HARNESSES = {"linq": linq_harness, "linq-2025-payloads": _older_payloads}
+"""The Linq targets: webhooks in the current payload version, and in the older one."""
