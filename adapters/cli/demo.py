@@ -2,18 +2,21 @@
 
 The scenario is :func:`run_scenario`, written against the ``Transport`` port and
 a small :class:`DemoWorld` that plays the people on the other end, so the same
-script can run over any adapter whose world can be driven (``DEMO_SETUPS``).
+script runs over any adapter whose world can be driven (``DEMO_SETUPS``): by
+default the real ``LinqTransport`` over HTTP into the Linq simulator, with its
+webhooks coming back through the real receiver; ``--transport memory`` runs it
+on ``InMemoryTransport``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
-from adapters.memory import InMemoryTransport, RecipientKind, World
+from adapters.cli._demo_worlds import DemoSetup, DemoWorld, linq_setup, memory_setup
+from adapters.memory import RecipientKind
 from caresupport_transport import (
     ActionResult,
     Direction,
@@ -27,52 +30,17 @@ from caresupport_transport import (
     Reaction,
     ReactionKind,
     SendReceipt,
+    Service,
     Transport,
     VoiceMemo,
 )
 
-__all__ = ["DEMO_SETUPS", "DemoWorld", "register", "run_scenario"]
+__all__ = ["DEFAULT_SETUP", "DEMO_SETUPS", "DemoSetup", "DemoWorld", "register", "run_scenario"]
 
 
-class DemoWorld(Protocol):
-    """The people on the other end, as the demo drives them."""
-
-    def add_recipient(self, handle: Handle, kind: RecipientKind) -> None: ...
-
-    async def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of (virtual) time pass and deliver what happened."""
-        ...
-
-    async def inject_inbound_text(
-        self, sender: Handle, conversation_id: str | None, text: str
-    ) -> None: ...
-
-
-class _MemoryDemoWorld:
-    def __init__(self, transport: InMemoryTransport) -> None:
-        self._transport = transport
-
-    def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
-        self._transport.world.add_recipient(handle, kind)
-
-    async def advance(self, seconds: float) -> None:
-        await self._transport.advance(seconds)
-
-    async def inject_inbound_text(
-        self, sender: Handle, conversation_id: str | None, text: str
-    ) -> None:
-        await self._transport.inject_message(sender, text, conversation_id=conversation_id)
-
-
-@contextlib.asynccontextmanager
-async def _memory_setup() -> AsyncIterator[tuple[Transport, DemoWorld]]:
-    transport = InMemoryTransport(World(seed=2026))
-    yield transport, _MemoryDemoWorld(transport)
-
-
-DemoSetup = Callable[[], contextlib.AbstractAsyncContextManager[tuple[Transport, DemoWorld]]]
-DEMO_SETUPS: dict[str, DemoSetup] = {"memory": _memory_setup}
+DEMO_SETUPS: dict[str, DemoSetup] = {"linq": linq_setup, "memory": memory_setup}
 """``--transport`` choice -> a context manager yielding the transport and its world."""
+DEFAULT_SETUP = "linq"
 
 INGRID = Handle("+16515550101")
 ERIK = Handle("+16515550102")
@@ -106,8 +74,8 @@ class Transcript:
     def __init__(self, transport: Transport, out: Callable[[str], None]) -> None:
         self.transport = transport
         self.out = out
-        self.names: dict[str, str] = {}
         self.snippets: dict[str, str] = {}
+        self.fallbacks_told: set[str] = set()
 
     def heading(self, text: str) -> None:
         self.out("")
@@ -121,8 +89,17 @@ class Transcript:
         for number, message_id in enumerate(receipt.message_ids, start=1):
             part = f" (bubble {number}/{bubbles})" if bubbles > 1 else ""
             self.snippets[message_id] = f"{to}: {_snippet(what)}{part}"
+        self._tell_fallback(to, receipt.service)
         for degradation in receipt.degradations:
             self.out(f"   degradation: {degradation}")
+
+    def _tell_fallback(self, to: str, service: Service | None) -> None:
+        """Say once per person why a send did not go by iMessage (AUTO's first choice)."""
+        if service in (None, Service.IMESSAGE) or to in self.fallbacks_told:
+            return
+        self.fallbacks_told.add(to)
+        lacking = "iMessage" if service is Service.RCS else "iMessage or RCS"
+        self.out(f"   fallback: no {lacking} for {to}, so {service.label if service else '?'}")
 
     def action(self, what: str, result: ActionResult) -> None:
         done = "done" if result.performed else "skipped"
@@ -155,6 +132,13 @@ class Transcript:
             self.sent(name, answer.text, receipt)
 
 
+def _duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+
+
 def _snippet(text: str, width: int = 48) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
@@ -166,7 +150,15 @@ async def run_scenario(
     """Play the care conversation over ``transport`` and print it as it happens."""
     transcript = Transcript(transport, out)
     transport.on_inbound(transcript.handle)
+
+    async def later(seconds: float) -> None:
+        out(f"   ({_duration(seconds)} later)")
+        await world.advance(seconds)
+
     out("CareSupport demo: the Lindqvist family, caring for Astrid")
+    for line in world.carrier:
+        out(line)
+    out("")
     for handle, name, kind, description in _PEOPLE:
         world.add_recipient(handle, kind)
         out(f"  {name:<9} {handle}  {description}")
@@ -179,9 +171,9 @@ async def run_scenario(
     transcript.action("typing indicator", await transport.start_typing(ingrid_chat))
     receipt = await transport.send_message(ingrid_chat, CELEBRATION)
     transcript.sent("Ingrid", f"{CELEBRATION.text} (asked for: confetti effect)", receipt)
-    await world.advance(5)
+    await later(5)
     await world.inject_inbound_text(INGRID, ingrid_chat, "Wonderful! Did she take the 2pm pill?")
-    await world.advance(120)
+    await later(120)
 
     transcript.heading("Erik (SMS only): the same care, degraded")
     hello_erik = OutgoingMessage.of_text("Hi Erik, this is CareSupport for your grandma Astrid.")
@@ -195,17 +187,19 @@ async def run_scenario(
     transcript.sent("Erik", f"the care plan ({len(CARE_PLAN)} characters)", receipt)
     receipt = await transport.send_voice_memo(erik_chat, GOODNIGHT)
     transcript.sent("Erik", "a voice memo from Astrid", receipt)
-    await world.advance(5)
+    await later(5)
     await world.inject_inbound_text(ERIK, erik_chat, "Did gran take her pill?")
-    await world.advance(120)
+    await later(120)
 
     transcript.heading("The old landline: a delivery failure")
     hello_landline = OutgoingMessage.of_text("Hello, this is CareSupport for Astrid Lindqvist.")
     started = await transport.start_conversation([LANDLINE], hello_landline)
     transcript.sent("Landline", hello_landline.text, started.receipt)
-    await world.advance(120)
+    await later(120)
     out("")
     out("Done: every change a service forced is listed as a degradation above.")
+    for line in world.traffic():
+        out(line)
 
 
 async def _run(setup_name: str) -> None:
@@ -223,18 +217,31 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="play a scripted care conversation and print the transcript",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Play a scripted care conversation: a caregiver on iMessage (effects, "
-            "tapbacks, typing), a grandson on an SMS-only phone (the same messages, "
-            "degraded), and a disconnected number (a delivery failure). The transcript "
-            "shows the service used, each delivery status and every degradation. "
-            "Nothing leaves this machine."
+            "Play a scripted care conversation: a caregiver on iMessage (effects,\n"
+            "tapbacks, typing), a grandson on an SMS-only phone (the same messages,\n"
+            "degraded), and a disconnected number (a delivery failure). The transcript\n"
+            "shows the service used, the fallbacks, every degradation and each delivery\n"
+            "status as time passes. Nothing leaves this machine; no account is needed.\n"
+            "\n"
+            "--transport linq (the default) runs the real LinqTransport over HTTP into\n"
+            "the Linq simulator, started in-process (no socket, no network). The\n"
+            "simulator falls back between services as Linq does, moves deliveries on\n"
+            "with its clock and reports them as signed message.* webhooks, which come\n"
+            "back through the project's webhook receiver and dispatcher to the care\n"
+            "handler. The transcript ends with the HTTP requests made.\n"
+            "\n"
+            "--transport memory runs the same script on InMemoryTransport, with no HTTP."
         ),
     )
     parser.add_argument(
         "--transport",
         choices=sorted(DEMO_SETUPS),
-        default="memory",
-        help="which transport carries the conversation (default: %(default)s, in memory)",
+        default=DEFAULT_SETUP,
+        help=(
+            "linq: LinqTransport over HTTP into the in-process Linq simulator; "
+            "memory: InMemoryTransport (default: %(default)s)"
+        ),
     )
     parser.set_defaults(func=_main)

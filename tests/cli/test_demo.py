@@ -1,15 +1,32 @@
-"""``caresupport-transport demo``: the scripted care conversation and its transcript."""
+"""``caresupport-transport demo``: the scripted care conversation and its transcript.
+
+Every transcript test runs twice: over the real ``LinqTransport`` into the
+in-process Linq simulator (the default), and over ``InMemoryTransport``.
+"""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
+from adapters.cli._demo_worlds import LinqDemoWorld
 from adapters.cli.demo import DEMO_SETUPS, run_scenario
 from adapters.cli.main import main
 
+MODES = ["linq", "memory"]
 
-def run_demo(capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["demo"]) == 0
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+def run_demo(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(["demo", *argv]) == 0
     return capsys.readouterr().out
 
 
@@ -20,8 +37,17 @@ def section(transcript: str, title: str) -> str:
     return transcript[start : end if end != -1 else None]
 
 
-def test_demo_exits_zero_and_prints_the_three_scenes(capsys: pytest.CaptureFixture[str]) -> None:
-    transcript = run_demo(capsys)
+async def play(mode: str) -> list[str]:
+    lines: list[str] = []
+    async with DEMO_SETUPS[mode]() as (transport, world):
+        await run_scenario(transport, world, lines.append)
+    return lines
+
+
+def test_demo_exits_zero_and_prints_the_three_scenes(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = run_demo(capsys, "--transport", mode)
     assert [f"== {title}" in transcript for title in ("Ingrid", "Erik", "The old landline")] == [
         True,
         True,
@@ -29,22 +55,32 @@ def test_demo_exits_zero_and_prints_the_three_scenes(capsys: pytest.CaptureFixtu
     ]
 
 
-def test_the_imessage_caregiver_gets_everything_undegraded(
+def test_by_default_the_demo_goes_over_http_into_the_linq_simulator(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    ingrid = section(run_demo(capsys), "Ingrid")
+    transcript = run_demo(capsys)
+    assert "Carried by LinqTransport over HTTP into the Linq simulator" in transcript
+    assert "API requests from LinqTransport to the Linq simulator" in transcript
+
+
+def test_the_imessage_caregiver_gets_everything_undegraded(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ingrid = section(run_demo(capsys, "--transport", mode), "Ingrid")
     assert "-> Ingrid via iMessage" in ingrid
     assert "typing indicator: done" in ingrid
     assert "tapback 'love': done" in ingrid
     assert "degradation" not in ingrid
+    assert "fallback" not in ingrid
     assert "status read" in ingrid
 
 
-def test_the_sms_only_grandson_gets_every_degradation_reported(
-    capsys: pytest.CaptureFixture[str],
+def test_the_sms_only_grandson_is_reached_by_fallback_with_every_degradation_reported(
+    mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    erik = section(run_demo(capsys), "Erik")
+    erik = section(run_demo(capsys, "--transport", mode), "Erik")
     expected = [
+        "fallback: no iMessage or RCS for Erik, so SMS",
         "degradation: typing indicator skipped: SMS has no typing indicators",
         "degradation: effect dropped: SMS has no effects",
         "degradation: long text split:",
@@ -52,39 +88,116 @@ def test_the_sms_only_grandson_gets_every_degradation_reported(
         "degradation: tapback converted: sent as text: SMS has no tapbacks",
     ]
     assert [line for line in expected if line not in erik] == []
+    assert 1 == erik.count("fallback:")
     assert '-> Erik via SMS: Loved "Did gran take her pill?"' in erik
     assert "via iMessage" not in erik
+    assert "status delivered" in erik
     assert "status read" not in erik
 
 
 def test_the_disconnected_number_shows_a_failed_delivery(
-    capsys: pytest.CaptureFixture[str],
+    mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    landline = section(run_demo(capsys), "The old landline")
+    landline = section(run_demo(capsys, "--transport", mode), "The old landline")
     assert "status failed" in landline
     assert "unreachable" in landline
 
 
-def test_the_inbound_replies_are_handled_and_answered(capsys: pytest.CaptureFixture[str]) -> None:
-    transcript = run_demo(capsys)
+def test_the_inbound_replies_are_handled_and_answered(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = run_demo(capsys, "--transport", mode)
     assert transcript.count("care handler: answering and acknowledging") == 2
     assert "<- Ingrid via iMessage: Wonderful! Did she take the 2pm pill?" in transcript
     assert "<- Erik via SMS: Did gran take her pill?" in transcript
 
 
-async def test_the_scenario_is_deterministic() -> None:
-    async def play() -> list[str]:
-        lines: list[str] = []
-        async with DEMO_SETUPS["memory"]() as (transport, world):
-            await run_scenario(transport, world, lines.append)
-        return lines
+def test_both_transports_tell_the_same_conversation(capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the carrier lines at the top and the traffic lines at the end differ."""
 
-    first = await play()
-    assert first == await play()
+    def body(transcript: str) -> str:
+        return transcript[transcript.index("  Ingrid") : transcript.index("Done:")]
+
+    assert body(run_demo(capsys, "--transport", "memory")) == body(
+        run_demo(capsys, "--transport", "linq")
+    )
 
 
-def test_demo_help_names_the_transport_option(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_the_linq_demo_counts_the_http_requests_the_simulator_saw() -> None:
+    lines: list[str] = []
+    async with DEMO_SETUPS["linq"]() as (transport, world):
+        await run_scenario(transport, world, lines.append)
+    assert isinstance(world, LinqDemoWorld)
+    counters = world.simulator.counters
+    api = counters.total_requests
+    deliveries = sum(counters.deliveries_by_event_id.values())
+    assert (api > 0, deliveries > 0) == (True, True)
+    assert f"HTTP requests: {api + deliveries} in all" in lines
+    assert f"  {api:>3} API requests from LinqTransport to the Linq simulator:" in lines
+    assert any(re.fullmatch(rf"\s+{deliveries} signed webhook deliveries .*", x) for x in lines)
+    assert counters.requests["POST /v3/chats"] == 3
+
+
+async def test_the_linq_demo_statuses_arrive_as_signed_webhooks_the_receiver_accepted() -> None:
+    async with DEMO_SETUPS["linq"]() as (transport, world):
+        await run_scenario(transport, world, lambda line: None)
+        assert isinstance(world, LinqDemoWorld)
+        outcomes = world.simulator.deliveries
+    delivered_types = {o.delivery.event_type for o in outcomes if o.delivered}
+    assert [o for o in outcomes if not o.delivered] == []
+    assert {"message.sent", "message.delivered", "message.read", "message.failed"} <= (
+        delivered_types
+    )
+    assert "message.received" in delivered_types
+
+
+def test_the_memory_demo_says_it_made_no_http_requests(capsys: pytest.CaptureFixture[str]) -> None:
+    transcript = run_demo(capsys, "--transport", "memory")
+    assert "Carried by InMemoryTransport" in transcript
+    assert "HTTP requests: none" in transcript
+
+
+async def test_the_scenario_is_deterministic(mode: str) -> None:
+    first = await play(mode)
+    assert first == await play(mode)
+
+
+def test_demo_help_explains_both_transports(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--help"])
+    out = capsys.readouterr().out
     assert exit_info.value.code == 0
-    assert "--transport {memory}" in capsys.readouterr().out
+    assert "--transport {linq,memory}" in out
+    assert "--transport linq (the default)" in out
+    assert "--transport memory" in out
+    assert "(default: linq)" in " ".join(out.split())
+
+
+_BASE_INSTALL_ONLY = """
+import sys
+
+class OnlyTheBaseInstall:
+    blocked = {"uvicorn", "jsonschema", "referencing", "yaml", "standardwebhooks", "hypothesis"}
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.blocked:
+            raise ImportError(f"{name} is not part of the base install")
+        return None
+
+sys.meta_path.insert(0, OnlyTheBaseInstall())
+from adapters.cli.main import main
+sys.exit(main(["demo"]))
+"""
+
+
+def test_the_linq_demo_needs_only_the_base_install() -> None:
+    """No uvicorn, no dev tools: attrs, cattrs and httpx carry the whole demo."""
+    done = subprocess.run(
+        [sys.executable, "-c", _BASE_INSTALL_ONLY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (0, "") == (done.returncode, done.stderr)
+    assert "API requests from LinqTransport" in done.stdout
