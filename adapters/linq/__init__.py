@@ -1,12 +1,26 @@
-"""The Linq Partner API V3 adapter: ``LinqClient``, ``LinqTransport`` and their configuration."""
+"""The Linq Partner API V3 adapter: ``LinqClient``, ``LinqTransport`` and their configuration.
+
+``LinqTransport`` and ``PollReport`` are loaded on first use: the transport
+brings inbound dispatch, polling and the webhook receiver, which a program that
+only calls ``LinqClient`` need not import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from adapters.linq import codes
-from adapters.linq._polling import PollReport
 from adapters.linq._retry import Replay
 from adapters.linq._validate import new_idempotency_key
 from adapters.linq.client import LinqClient
 from adapters.linq.config import DEFAULT_BASE_URL, LinqConfig, Secret
-from adapters.linq.transport import LinqTransport
+
+if TYPE_CHECKING:
+    # Type checkers see plain imports (and no module __getattr__, so a misspelt
+    # name is still an error); at run time __getattr__ below loads them.
+    from adapters.linq._polling import PollReport
+    from adapters.linq.transport import LinqTransport
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -19,3 +33,21 @@ __all__ = [
     "codes",
     "new_idempotency_key",
 ]
+
+_LOADED_ON_FIRST_USE = {
+    "LinqTransport": "adapters.linq.transport",
+    "PollReport": "adapters.linq._polling",
+}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _LOADED_ON_FIRST_USE.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
