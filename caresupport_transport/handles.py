@@ -93,7 +93,11 @@ def parse_handle(text: str, *, default_country: str = "+1") -> Handle:
         raise InvalidHandleError(text, "is not a string")
     stripped = text.strip()
     if "@" in stripped:
-        return Handle(stripped)
+        try:
+            return Handle(stripped)
+        except InvalidHandleError as exc:
+            # Name what was typed, as the phone branch does, not the stripped value.
+            raise InvalidHandleError(text, exc.rule.removeprefix(f"{stripped!r} ")) from None
     if not re.fullmatch(r"\+[1-9][0-9]{0,2}", default_country):
         raise InvalidHandleError(
             default_country, "is not a country code like '+1'", "default_country"
