@@ -17,8 +17,11 @@ The hierarchy::
     └── WebhookVerificationError                 an inbound delivery failed verification
 
 "No answer came back" (``UnreachableError``) and "the service said no"
-(``ProviderError``) are different classes on purpose: only the first may have
-left a side effect behind whose outcome is unknown.
+(``ProviderError``) are different classes on purpose. Either may follow a
+request that took effect: a 5xx can come after the work was done, and an
+adapter that retries raises what its *last* attempt got (a 429, say) although
+an earlier attempt's answer was lost after the message was created. After any
+failed send, retry under the same idempotency key, never a new one.
 """
 
 from __future__ import annotations
