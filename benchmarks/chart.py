@@ -25,7 +25,24 @@ _SHORT = {
     "ours_legacy": "ours\n(legacy)",
     "standardwebhooks": "standard-\nwebhooks",
 }
-_OURS = {"linq_client", "linq_transport", "ours_standard", "ours_legacy", "adapters.linq"}
+_IMPORT_LABELS = {
+    "caresupport_transport": "caresupport_\ntransport",
+    "adapters.linq": "adapters.linq\n(LinqClient)",
+    "LinqTransport": "LinqTransport",
+    "linq (official SDK)": "linq\n(official SDK)",
+    "httpx (for reference)": "httpx\n(reference)",
+}
+_OURS = {
+    "linq_client",
+    "linq_transport",
+    "ours_standard",
+    "ours_legacy",
+    "caresupport_transport",
+    "adapters.linq",
+    "LinqTransport",
+    "200 chats",
+    "20,000 chats",
+}
 
 
 def _panel(
@@ -35,8 +52,9 @@ def _panel(
     unit: str,
     *,
     log: bool = False,
+    short: Mapping[str, str] = _SHORT,
 ) -> None:
-    labels = [_SHORT.get(name, name) for name in bars]
+    labels = [short.get(name, name) for name in bars]
     medians = [statistics.median(v) if v else 0.0 for v in bars.values()]
     lower = [m - min(v) if v else 0.0 for m, v in zip(medians, bars.values(), strict=True)]
     upper = [max(v) - m if v else 0.0 for m, v in zip(medians, bars.values(), strict=True)]
@@ -97,13 +115,14 @@ def draw(results: dict[str, Any], out: Path) -> None:
     _panel(
         axes[1][1],
         "4. import time over bare start-up",
-        {label.split(" ")[0]: times for label, times in imports.items()},
+        imports,
         "ms",
+        short=_IMPORT_LABELS,
     )
     listing = results.get("listing", {})
     _panel(
         axes[1][2],
-        "5. peak RSS listing chats",
+        "5. peak RSS, LinqClient.list_chats",
         {
             f"{int(total):,} chats": [f["peak_rss_kib"] / 1024 for f in runs]
             for total, runs in sorted(listing.items(), key=lambda item: int(item[0]))

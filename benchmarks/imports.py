@@ -19,6 +19,7 @@ BARE = "pass"
 IMPORTS: dict[str, str] = {
     "caresupport_transport": "import caresupport_transport",
     "adapters.linq": "import adapters.linq",
+    "LinqTransport": "from adapters.linq import LinqTransport",
     "linq (official SDK)": "import linq",
     "httpx (for reference)": "import httpx",
 }

@@ -9,7 +9,8 @@ Usage::
 The first run creates ``benchmarks/.venv`` (git-ignored) with the official SDK
 (``linq-python``), matplotlib, pyinstrument and the project; ``--python`` runs the
 peers on another interpreter instead. ``--profile PEER`` prints a pyinstrument
-profile of one peer's sequential sends (or of ``webhooks:PEER``, ``listing``, ``memory``).
+profile of one peer's sequential sends (or of ``webhooks:PEER``, ``listing``, ``memory``);
+``--json FILE`` keeps the raw figures and ``--render FILE`` rewrites docs/ from them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     cli.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     cli.add_argument("--json", type=Path, help="also save the raw figures to this file")
     cli.add_argument("--profile", metavar="PEER", help="profile one peer instead of a run")
+    cli.add_argument(
+        "--render", type=Path, metavar="JSON", help="rewrite docs/ from figures saved by --json"
+    )
     return cli.parse_args(argv)
 
 
@@ -84,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         _profile(python, args.profile)
         return 0
+    if args.render:
+        _write_docs(python, json.loads(args.render.read_text(encoding="utf-8")))
+        return 0
     settings = Settings.quick(args.repeats) if args.quick else Settings(rounds=args.repeats or 5)
     benches = tuple(args.only.split(",")) if args.only else BENCHES
     unknown = set(benches) - set(BENCHES)
@@ -93,12 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(report.summary(results))
-    if args.no_write or args.only:
-        return 0
+    if not (args.no_write or args.only):
+        _write_docs(python, results)
+    return 0
+
+
+def _write_docs(python: str, results: dict[str, object]) -> None:
     chart = CHART.name if _chart(python, results, CHART) else None
     DOC.write_text(report.render_markdown(results, chart=chart), encoding="utf-8")
     print(f"\nwrote {DOC.relative_to(ROOT)}" + (f" and {CHART.relative_to(ROOT)}" if chart else ""))
-    return 0
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def test_the_report_pairs_ratios_by_round_and_marks_a_missed_target() -> None:
     assert [1.3, 1.1] == pytest.approx(ratios)
     assert "**missed**" == verdicts["LinqClient CPU per sequential send / raw httpx"]
     assert "met" == verdicts["LinqClient CPU per sequential send / official SDK"]
-    assert "not measured" == verdicts["import adapters.linq / import linq"]
+    assert "not measured" == verdicts["import adapters.linq (LinqClient) / import linq"]
     assert "## Targets" in report.render_markdown(results, chart=None)
 
 
