@@ -20,8 +20,10 @@ The hierarchy::
 (``ProviderError``) are different classes on purpose. Either may follow a
 request that took effect: a 5xx can come after the work was done, and an
 adapter that retries raises what its *last* attempt got (a 429, say) although
-an earlier attempt's answer was lost after the message was created. After any
-failed send, retry under the same idempotency key, never a new one.
+an earlier attempt's answer was lost after the message was created. Such an
+error has ``outcome_unknown`` set, and an error from a send carries the
+``idempotency_key`` it was made under: after any failed send, retry under that
+key, never a new one.
 """
 
 from __future__ import annotations
@@ -44,7 +46,19 @@ __all__ = [
 
 
 class TransportError(Exception):
-    """Base class of every error raised by caresupport-transport."""
+    """Base class of every error raised by caresupport-transport.
+
+    Attributes:
+        idempotency_key: set on an error from a send: the key the send was made
+            under (the caller's, or the one generated for it). Send again under
+            it and no message is created twice.
+        outcome_unknown: true when the request may have taken effect although
+            this error was raised (an attempt got no answer, or a 5xx, before a
+            later attempt failed): the message may have been sent.
+    """
+
+    idempotency_key: str | None = None
+    outcome_unknown: bool = False
 
 
 class ValidationError(TransportError, ValueError):

@@ -8,13 +8,15 @@ adapter made them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from caresupport_transport import limits
 from caresupport_transport.capabilities import Service
+from caresupport_transport.errors import TransportError
 from caresupport_transport.model import DeliveryStatus
 
-__all__ = ["fallback_key", "overall_status", "split_key"]
+__all__ = ["fallback_key", "keyed_send", "overall_status", "split_key"]
 
 
 def _fit(key: str, suffix: str) -> str:
@@ -52,3 +54,18 @@ def overall_status(statuses: Iterable[DeliveryStatus]) -> DeliveryStatus:
     if DeliveryStatus.FAILED in found:
         return DeliveryStatus.FAILED
     return min(found, key=lambda s: s.rank)
+
+
+@contextmanager
+def keyed_send(key: str) -> Iterator[None]:
+    """Stamp ``key`` (the caller-level key, not a bubble's) on any error a send raises.
+
+    A caller that let the adapter generate the key learns it from the error, and
+    sending again under it creates nothing twice, even when the failed attempt
+    had in fact been delivered.
+    """
+    try:
+        yield
+    except TransportError as error:
+        error.idempotency_key = key
+        raise

@@ -33,9 +33,10 @@ from adapters.linq._retry import (
     may_retry_exception,
     may_retry_status,
     parse_retry_after,
+    was_surely_unsent,
 )
 from adapters.linq.config import LinqConfig
-from caresupport_transport.errors import ProtocolError, RateLimitedError
+from caresupport_transport.errors import ProtocolError, RateLimitedError, TransportError
 
 __all__ = ["LOGGER_NAME", "Call", "Reply", "Requester"]
 
@@ -137,21 +138,28 @@ class Requester:
         """
         waited = 0.0
         attempt = 0
+        uncertain = False  # whether some attempt may have taken effect
         while True:
             attempt += 1
             started = time.perf_counter()
             try:
-                response = await self._attempt(call)
-            except (httpx.RequestError, SlotTimeout) as exc:
-                self._log_failure(call, attempt, started, exc)
-                delay = self._delay_after_failure(call, attempt, waited, exc)
-            else:
-                payload = _decode_json(response.content)
-                trace_id = trace_id_of(payload)
-                self._log_answer(call, attempt, started, response.status_code, trace_id)
-                if response.is_success:
-                    return Reply(response.status_code, payload, trace_id)
-                delay = self._delay_after_refusal(call, attempt, waited, response, payload)
+                try:
+                    response = await self._attempt(call)
+                except (httpx.RequestError, SlotTimeout) as exc:
+                    self._log_failure(call, attempt, started, exc)
+                    uncertain = uncertain or not was_surely_unsent(exc)
+                    delay = self._delay_after_failure(call, attempt, waited, exc)
+                else:
+                    payload = _decode_json(response.content)
+                    trace_id = trace_id_of(payload)
+                    self._log_answer(call, attempt, started, response.status_code, trace_id)
+                    if response.is_success:
+                        return Reply(response.status_code, payload, trace_id)
+                    uncertain = uncertain or response.status_code >= 500
+                    delay = self._delay_after_refusal(call, attempt, waited, response, payload)
+            except TransportError as error:
+                error.outcome_unknown = uncertain
+                raise
             _log.info(
                 "%s %s: retrying in %.2f s (attempt %d of %d)",
                 call.method,

@@ -56,7 +56,7 @@ class Operations:
         reply = await self._reply(
             what, method, path, query=query, body=body, headers=headers, replay=replay
         )
-        return decode(reply.payload, kind, what=what, status=reply.status, trace_id=reply.trace_id)
+        return _decode_done(reply, kind, what)
 
     async def _accept(
         self,
@@ -71,9 +71,7 @@ class Operations:
         reply = await self._reply(what, method, path, body=body, replay=replay)
         if reply.payload is None:
             return Accepted(trace_id=reply.trace_id)
-        return decode(
-            reply.payload, Accepted, what=what, status=reply.status, trace_id=reply.trace_id
-        )
+        return _decode_done(reply, Accepted, what)
 
     async def _paginate(
         self,
@@ -103,3 +101,12 @@ class Operations:
             if following == cursor:
                 raise ProtocolError(f"{what}: next_cursor {following!r} did not advance")
             cursor = following
+
+
+def _decode_done(reply: Reply, kind: type[T], what: str) -> T:
+    """Decode a successful answer; one that cannot be read still means the call took effect."""
+    try:
+        return decode(reply.payload, kind, what=what, status=reply.status, trace_id=reply.trace_id)
+    except ProtocolError as error:
+        error.outcome_unknown = True
+        raise

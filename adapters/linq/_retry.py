@@ -22,6 +22,7 @@ __all__ = [
     "may_retry_exception",
     "may_retry_status",
     "parse_retry_after",
+    "was_surely_unsent",
 ]
 
 
@@ -59,6 +60,11 @@ _UNKNOWN_OUTCOME_EXCEPTIONS: tuple[type[BaseException], ...] = (
     httpx.NetworkError,
     httpx.RemoteProtocolError,
 )
+
+
+def was_surely_unsent(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` surely never reached Linq."""
+    return isinstance(exc, _NOT_SENT_EXCEPTIONS)
 
 
 def may_retry_status(status: int, replay: Replay) -> bool:

@@ -44,6 +44,7 @@ from caresupport_transport.policy import (
     choose_service,
     plan_voice_memo,
 )
+from caresupport_transport.sending import keyed_send
 
 __all__ = ["LinqTransport"]
 
@@ -80,6 +81,16 @@ class LinqTransport(ActionsMixin, InboundMixin):
         message = checks.check_first_message(first_message)
         checks.check_preference(preference)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            return await self._start(handles, message, preference, key)
+
+    async def _start(
+        self,
+        handles: tuple[Handle, ...],
+        message: OutgoingMessage,
+        preference: ServicePreference,
+        key: str,
+    ) -> StartedConversation:
         plan = await self._sender.plan(handles, message, preference)
         created: list[Conversation] = []
 
@@ -140,6 +151,16 @@ class LinqTransport(ActionsMixin, InboundMixin):
         checked = checks.check_message(message)
         checks.check_preference(preference)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            return await self._send(conversation_id, checked, preference, key)
+
+    async def _send(
+        self,
+        conversation_id: str,
+        checked: OutgoingMessage,
+        preference: ServicePreference,
+        key: str,
+    ) -> SendReceipt:
         conversation = await self.get_conversation(conversation_id)
         if is_pending(conversation.id):
             return await self._first_send(conversation, checked, preference, key)
@@ -231,6 +252,10 @@ class LinqTransport(ActionsMixin, InboundMixin):
         """A voice memo on iMessage; elsewhere the policy sends the audio as media (or fails)."""
         checked = checks.check_voice_memo(memo)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            return await self._send_memo(conversation_id, checked, key)
+
+    async def _send_memo(self, conversation_id: str, checked: VoiceMemo, key: str) -> SendReceipt:
         conversation = await self.get_conversation(conversation_id)
         if is_pending(conversation.id):
             raise ValidationError(

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.linq import LinqClient, LinqConfig
+from adapters.linq import LinqClient, LinqConfig, LinqTransport
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, FaultKind, FaultTiming, Simulator
 from adapters.linq.wire_account import AttachmentStatus
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import MediaPart, OutgoingMessage, Reaction, ReactionKind
-from caresupport_transport.errors import NotFoundError, ProviderError
+from caresupport_transport.errors import NotFoundError, ProviderError, RateLimitedError
 
 from .support import AUNT, COUSIN, GRANDMA, NURSE, SON, UNCLE, WEBHOOK_URL, FakeSleep
 
@@ -117,3 +117,45 @@ async def test_refusals_reach_the_client_as_the_librarys_errors(linq: LinqClient
     with pytest.raises(ProviderError) as refused:
         await linq.start_typing(chat.id)
     assert 400 == refused.value.status
+
+
+async def test_a_send_that_failed_after_taking_effect_says_so_and_names_its_key(
+    linq: LinqClient, sim: Simulator
+) -> None:
+    transport = LinqTransport(linq)
+    chat = await linq.create_chat([SON], OutgoingMessage.of_text("Hello"))
+    route = "POST /v3/chats/{chatId}/messages"
+    sim.faults.script(FaultKind.DROP, timing=FaultTiming.AFTER, route=route)
+    sim.faults.script(FaultKind.RATE_LIMIT, route=route, retry_after=600)
+
+    with pytest.raises(RateLimitedError) as caught:
+        await transport.send_message(chat.id, OutgoingMessage.of_text("Dinner at 6"))
+    error = caught.value
+    assert error.idempotency_key is not None
+    assert (True, 1) == (
+        error.outcome_unknown,
+        sim.counters.messages_by_idempotency_key[error.idempotency_key],
+    )
+
+    receipt = await transport.send_message(
+        chat.id, OutgoingMessage.of_text("Dinner at 6"), idempotency_key=error.idempotency_key
+    )
+    assert 1 == sim.counters.messages_by_idempotency_key[receipt.idempotency_key]
+    assert 2 == len(sim.world.messages)
+
+
+async def test_a_send_refused_before_taking_effect_is_not_flagged_unknown(
+    linq: LinqClient, sim: Simulator
+) -> None:
+    transport = LinqTransport(linq)
+    chat = await linq.create_chat([SON], OutgoingMessage.of_text("Hello"))
+    sim.faults.script(
+        FaultKind.RATE_LIMIT, route="POST /v3/chats/{chatId}/messages", retry_after=600
+    )
+
+    with pytest.raises(RateLimitedError) as caught:
+        await transport.send_message(
+            chat.id, OutgoingMessage.of_text("Dinner at 6"), idempotency_key="dinner-1"
+        )
+    assert ("dinner-1", False) == (caught.value.idempotency_key, caught.value.outcome_unknown)
+    assert 1 == len(sim.world.messages)
