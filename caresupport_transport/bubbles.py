@@ -10,6 +10,7 @@ bubbles that never went out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Callable
 
@@ -234,7 +235,8 @@ async def send_bubbles(
     again with the same text and key after a crash or a failure re-sends nothing
     that already went out (the transport de-duplicates) and carries on where it
     stopped. Before every bubble but the first, a typing indicator is started
-    (best effort: its failure is recorded, not fatal) and ``pause`` is awaited.
+    (best effort: its failure is recorded, not fatal) and ``pause`` is awaited;
+    when that bubble's send then fails, the indicator is stopped again.
 
     Args:
         transport: any adapter of the port.
@@ -271,6 +273,11 @@ async def send_bubbles(
             )
         except TransportError as exc:
             results.append(BubbleResult(index, bubble, key, None, exc, typing, typing_error))
+            if typing is not None and typing.performed:
+                # A send clears the indicator; a failed one does not, so clear it here
+                # rather than leave "typing..." on screen for the next 90 seconds.
+                with contextlib.suppress(TransportError):
+                    await transport.stop_typing(conversation_id)
             break
         results.append(BubbleResult(index, bubble, key, receipt, None, typing, typing_error))
     return BubbleSendResult(bubbles, tuple(results))

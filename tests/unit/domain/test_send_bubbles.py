@@ -216,6 +216,25 @@ async def test_sending_stops_at_the_first_failure_and_says_which_bubbles_went_ou
     assert not result.completed
 
 
+async def test_a_failed_bubble_takes_its_typing_indicator_down() -> None:
+    transport, conversation_id = await _arrange()
+    text = "\n\n".join(f"Step {n}." for n in range(1, 5))
+
+    result = await send_bubbles(
+        transport,
+        conversation_id,
+        text,
+        idempotency_key="reply-typing",
+        pause=_switch_to_android_on_pause(transport, at_call=2),
+        preference=ServicePreference.IMESSAGE,
+    )
+
+    assert result.failure is not None
+    assert result.failure.typing is not None
+    assert result.failure.typing.performed
+    assert transport.world.owner not in transport.world.typing.get(conversation_id, set())
+
+
 async def test_running_again_after_a_failure_sends_only_the_rest() -> None:
     transport, conversation_id = await _arrange()
     text = "\n\n".join(f"Step {n}." for n in range(1, 5))
