@@ -29,7 +29,7 @@ from caresupport_transport.errors import (
     UnreachableError,
 )
 from caresupport_transport.handles import Handle
-from caresupport_transport.inbound._locks import KeyedLocks
+from caresupport_transport.keyed_locks import KeyedLocks
 
 __all__ = ["DEFAULT_CAPABILITY_TTL", "DEFAULT_UNKNOWN_TTL", "CapabilityCache"]
 

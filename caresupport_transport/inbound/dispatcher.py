@@ -33,8 +33,8 @@ import attrs
 
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import InboundEvent, MessageReceived
-from caresupport_transport.inbound._locks import KeyedLocks
 from caresupport_transport.inbound.store import ClaimStatus, EventStore
+from caresupport_transport.keyed_locks import KeyedLocks
 from caresupport_transport.model import Direction
 from caresupport_transport.port import InboundHandler
 

@@ -1,4 +1,8 @@
-"""Named asyncio locks that exist only while someone holds or awaits them."""
+"""Named asyncio locks that exist only while someone holds or awaits them.
+
+Shared by the inbound dispatcher (one lock per conversation and per event key)
+and adapters that serialise work per key (the Linq capability cache, per handle).
+"""
 
 from __future__ import annotations
 
