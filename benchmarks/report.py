@@ -306,6 +306,9 @@ def render_markdown(results: dict[str, Any], *, chart: str | None) -> str:
         "",
         "## Targets",
         "",
+        "A verdict is on the median; where the range crosses the goal, some rounds",
+        "missed it (see the caveats below on this shared machine).",
+        "",
         *_target_table(results),
         "",
     ]

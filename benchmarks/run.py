@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/run.py            # about 5 minutes on 2 cores; writes docs/benchmarks.md
-    python benchmarks/run.py --quick    # about 2 minutes, fewer and shorter rounds
+    python benchmarks/run.py            # 4-5 minutes on 2 cores; writes docs/benchmarks.md
+    python benchmarks/run.py --quick    # about a minute: 3 shorter rounds; prints only
     python benchmarks/run.py --repeats 7 --only send-seq,send-conc --no-write
 
 The first run creates ``benchmarks/.venv`` (git-ignored) with the official SDK
@@ -38,13 +38,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     cli = argparse.ArgumentParser(
         prog="python benchmarks/run.py", description=__doc__.splitlines()[0]
     )
-    cli.add_argument("--quick", action="store_true", help="fewer, shorter rounds (~2 min)")
+    cli.add_argument(
+        "--quick", action="store_true", help="3 shorter rounds (~1 min); prints only unless --write"
+    )
     cli.add_argument("--repeats", type=int, help="rounds (default 5, quick 3)")
     cli.add_argument("--python", help="interpreter for the peers (default benchmarks/.venv)")
     cli.add_argument(
         "--only", help=f"comma-separated subset of {','.join(BENCHES)} (implies --no-write)"
     )
     cli.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    cli.add_argument("--write", action="store_true", help="write docs/ after a --quick run too")
     cli.add_argument("--json", type=Path, help="also save the raw figures to this file")
     cli.add_argument("--profile", metavar="PEER", help="profile one peer instead of a run")
     cli.add_argument(
@@ -100,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(report.summary(results))
-    if not (args.no_write or args.only):
+    if args.write or not (args.no_write or args.only or args.quick):
         _write_docs(python, results)
     return 0
 
