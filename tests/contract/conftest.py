@@ -10,9 +10,10 @@ from caresupport_transport import Transport
 
 from .harness import HARNESS_FACTORIES, Harness
 from .linq_harness import LINQ_HARNESSES
+from .loopback_harness import LOOPBACK_HARNESSES, stop_loopback_servers  # noqa: F401 (fixture)
 from .support import arrange
 
-HARNESS_FACTORIES.update(LINQ_HARNESSES)
+HARNESS_FACTORIES.update(LINQ_HARNESSES, **LOOPBACK_HARNESSES)
 
 
 @pytest.fixture(params=sorted(HARNESS_FACTORIES))
