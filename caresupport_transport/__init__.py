@@ -4,6 +4,8 @@ Care logic depends on :class:`Transport` and the value types here; adapters
 (``adapters.memory``, ``adapters.linq``) implement the port.
 """
 
+import logging
+
 from caresupport_transport.bubbles import (
     BubbleResult,
     BubbleSendResult,
@@ -90,6 +92,10 @@ from caresupport_transport.policy import (
     VoiceMemoFallback,
 )
 from caresupport_transport.port import InboundHandler, Transport
+
+# A library leaves output to the application: without a handler of its own,
+# Python's last-resort handler would print the adapters' warnings to stderr.
+logging.getLogger("caresupport_transport").addHandler(logging.NullHandler())
 
 __all__ = [
     "SERVICE_CAPABILITIES",
