@@ -18,7 +18,14 @@ import attrs
 
 from adapters.linq._http import LOGGER_NAME
 from caresupport_transport.errors import ConfigurationError, TransportError
-from caresupport_transport.events import InboundEvent, MessageReceived, MessageStatusChanged
+from caresupport_transport.events import (
+    ConversationUpdated,
+    InboundEvent,
+    MessageReceived,
+    MessageStatusChanged,
+    ParticipantAdded,
+    ParticipantRemoved,
+)
 from caresupport_transport.model import DeliveryStatus, Direction, SendReceipt
 from caresupport_transport.port import InboundHandler
 
@@ -47,13 +54,20 @@ class InboundRelay:
         handler: returns the care logic's handler registered now (``None`` if none).
         include_outbound: hand outbound echoes over as messages instead of statuses.
         resend_failed: re-sends a failed recent send (``None``: never).
+        conversation_changed: told the id of a chat whose participants or name
+            changed, so the transport reads it afresh for its next send.
     """
 
     handler: Callable[[], InboundHandler | None]
     include_outbound: bool = False
     resend_failed: Callable[[str], Awaitable[SendReceipt | None]] | None = None
+    conversation_changed: Callable[[str], None] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
+        if self.conversation_changed is not None and isinstance(
+            event, ParticipantAdded | ParticipantRemoved | ConversationUpdated
+        ):
+            self.conversation_changed(event.conversation_id)
         if (
             isinstance(event, MessageReceived)
             and event.message.direction is Direction.OUTBOUND

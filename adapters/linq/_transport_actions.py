@@ -97,7 +97,7 @@ class ActionsMixin(TransportCore):
         return sent.message.id
 
     async def _service_of_chat(self, chat_id: str) -> Service:
-        service = await self._service_for(await self.get_conversation(chat_id))
+        service = await self._service_for(await self._known_conversation(chat_id))
         # As for other actions, an unknown service is left to Linq: try the tapback.
         return service or Service.IMESSAGE
 
@@ -107,7 +107,7 @@ class ActionsMixin(TransportCore):
         self, conversation_id: str, feature: Feature
     ) -> tuple[Conversation, ActionResult]:
         """The chat, and whether ``feature`` is performed there (or why it is skipped)."""
-        conversation = await self.get_conversation(conversation_id)
+        conversation = await self._known_conversation(conversation_id)
         if is_pending(conversation.id):
             reason = f"no chat with {handle_of(conversation.id)} yet; its first message opens it"
             skipped = Degradation(feature, DegradationAction.SKIPPED, reason)
@@ -170,9 +170,11 @@ class ActionsMixin(TransportCore):
                 )
         await self._client.add_participant(conversation.id, checked)
         participants = (*conversation.participants, checked)
-        return Conversation(
+        changed = Conversation(
             conversation.id, participants, True, conversation.service, conversation.display_name
         )
+        self._remember_conversation(changed)
+        return changed
 
     async def remove_participant(self, conversation_id: str, handle: Handle) -> Conversation:
         """Remove from a group, leaving 3+ (Linq's rule).
@@ -185,9 +187,11 @@ class ActionsMixin(TransportCore):
         checks.check_can_remove(conversation, checked)
         await self._client.remove_participant(conversation.id, checked)
         participants = tuple(h for h in conversation.participants if h != checked)
-        return Conversation(
+        changed = Conversation(
             conversation.id, participants, True, conversation.service, conversation.display_name
         )
+        self._remember_conversation(changed)
+        return changed
 
     async def upload_attachment(
         self, data: bytes, *, filename: str, content_type: str

@@ -29,9 +29,11 @@ from caresupport_transport.model import Conversation, Message
 from caresupport_transport.policy import FallbackPolicy, choose_service
 from caresupport_transport.port import InboundHandler
 
-__all__ = ["DEFAULT_POLICY", "TransportCore"]
+__all__ = ["DEFAULT_CONVERSATION_TTL", "DEFAULT_POLICY", "TransportCore"]
 
 DEFAULT_POLICY = FallbackPolicy()
+DEFAULT_CONVERSATION_TTL = 30.0
+"""Seconds a chat's participants are trusted for sends and actions (not for group changes)."""
 
 
 def _utc_now() -> datetime:
@@ -48,7 +50,11 @@ class TransportCore:
         capability_ttl: seconds a capability answer (available or not) is trusted.
         unknown_capability_ttl: seconds an *unknown* answer is kept (Linq could not
             tell; a 503 with 4004 / 4009 / 4010).
-        clock: monotonic seconds, for the capability cache.
+        conversation_ttl: seconds a chat read for a send or an action is reused by
+            the next ones, so a burst of sends reads the chat once (``0``: always
+            read it). Group changes always read it fresh; participant events that
+            come in through this transport's dispatcher forget it at once.
+        clock: monotonic seconds, for the capability and conversation caches.
         new_key: makes an idempotency key when the caller gives none.
         poll_lookback: how far back the first poll of a chat reads.
         wall_clock: the current time (aware UTC), for polling.
@@ -62,6 +68,7 @@ class TransportCore:
         policy: FallbackPolicy = DEFAULT_POLICY,
         capability_ttl: float = DEFAULT_CAPABILITY_TTL,
         unknown_capability_ttl: float = DEFAULT_UNKNOWN_TTL,
+        conversation_ttl: float = DEFAULT_CONVERSATION_TTL,
         clock: Callable[[], float] = time.monotonic,
         new_key: KeyFactory = new_idempotency_key,
         poll_lookback: timedelta = DEFAULT_LOOKBACK,
@@ -81,6 +88,9 @@ class TransportCore:
         self._poll_lookback = poll_lookback
         self._wall_clock = wall_clock
         self._handler: InboundHandler | None = None
+        self._clock = clock
+        self._conversation_ttl = conversation_ttl
+        self._conversations: dict[str, tuple[float, Conversation]] = {}
 
     @classmethod
     def from_config(
@@ -125,13 +135,29 @@ class TransportCore:
     # -- lookups every part uses -----------------------------------------------
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
-        """A chat by id; a pending id gives the real chat once it exists."""
+        """A chat by id, read now; a pending id gives the real chat once it exists."""
         if is_pending(conversation_id):
             return await self._pending.resolve(conversation_id, self._fetch_chat)
         return await self._fetch_chat(conversation_id)
 
+    async def _known_conversation(self, conversation_id: str) -> Conversation:
+        """The chat for a send or an action: as read within ``conversation_ttl``, else now."""
+        cached = self._conversations.get(conversation_id)
+        if cached is not None and self._clock() - cached[0] < self._conversation_ttl:
+            return cached[1]
+        return await self.get_conversation(conversation_id)
+
     async def _fetch_chat(self, chat_id: str) -> Conversation:
-        return conversation_from_chat(await self._client.get_chat(chat_id), self._line)
+        conversation = conversation_from_chat(await self._client.get_chat(chat_id), self._line)
+        self._remember_conversation(conversation)
+        return conversation
+
+    def _remember_conversation(self, conversation: Conversation) -> None:
+        if self._conversation_ttl > 0:
+            self._conversations[conversation.id] = (self._clock(), conversation)
+
+    def _forget_conversation(self, conversation_id: str) -> None:
+        self._conversations.pop(conversation_id, None)
 
     async def get_message(self, message_id: str) -> Message:
         return message_from_wire(await self._client.get_message(message_id), self._line)

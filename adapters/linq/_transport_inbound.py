@@ -45,6 +45,7 @@ class InboundMixin(TransportCore):
             self._current_handler,
             include_outbound=include_outbound,
             resend_failed=self._sender.resend_failed if self.policy.resend_on_failure else None,
+            conversation_changed=self._forget_conversation,
         )
         # The relay decides about echoes itself, so the dispatcher lets them through.
         return InboundDispatcher(relay, store, include_outbound=True)

@@ -101,6 +101,7 @@ class LinqTransport(ActionsMixin, InboundMixin):
                 handles, bubble, preferred_service=preferred, idempotency_key=bubble_key
             )
             created.append(conversation_from_chat(chat, self._line))
+            self._remember_conversation(created[-1])
             return chat.id, chat.message
 
         receipt = await self._sender.send(
@@ -161,7 +162,7 @@ class LinqTransport(ActionsMixin, InboundMixin):
         preference: ServicePreference,
         key: str,
     ) -> SendReceipt:
-        conversation = await self.get_conversation(conversation_id)
+        conversation = await self._known_conversation(conversation_id)
         if is_pending(conversation.id):
             return await self._first_send(conversation, checked, preference, key)
         if checked.reply_to is not None:
@@ -256,7 +257,7 @@ class LinqTransport(ActionsMixin, InboundMixin):
             return await self._send_memo(conversation_id, checked, key)
 
     async def _send_memo(self, conversation_id: str, checked: VoiceMemo, key: str) -> SendReceipt:
-        conversation = await self.get_conversation(conversation_id)
+        conversation = await self._known_conversation(conversation_id)
         if is_pending(conversation.id):
             raise ValidationError(
                 "conversation_id",
