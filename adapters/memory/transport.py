@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from adapters.memory import _checks
 from adapters.memory._inbound import InboundQueue
 from adapters.memory._ledger import SendLedger, bubble_key
 from adapters.memory.world import World
+from caresupport_transport import checks
 from caresupport_transport.capabilities import (
     Feature,
     HandleCapabilities,
@@ -97,10 +97,10 @@ class InMemoryTransport:
         idempotency_key: str | None = None,
     ) -> StartedConversation:
         """Create (or reuse) the chat with exactly ``participants`` and send its first message."""
-        handles = _checks.check_participants(participants, self.world.owner)
-        message = _checks.check_first_message(first_message)
-        _checks.check_preference(preference)
-        given_key = _checks.check_idempotency_key(idempotency_key)
+        handles = checks.check_participants(participants, self.world.owner)
+        message = checks.check_first_message(first_message)
+        checks.check_preference(preference)
+        given_key = checks.check_idempotency_key(idempotency_key)
         if given_key is not None and given_key in self._started_by_key:
             conversation = self.world.conversation(self._started_by_key[given_key])
             return StartedConversation(conversation, self._ledger.replay(given_key, self.world))
@@ -113,7 +113,7 @@ class InMemoryTransport:
         return StartedConversation(self.world.conversation(conversation.id), receipt)
 
     def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
-        size = _checks.check_page_size(page_size)
+        size = checks.check_page_size(page_size)
         return self._conversation_pages(size)
 
     async def _conversation_pages(self, page_size: int) -> AsyncIterator[Conversation]:
@@ -129,10 +129,10 @@ class InMemoryTransport:
         return self.world.conversation(conversation_id)
 
     async def conversation_for(self, handle: Handle) -> Conversation:
-        return self.world.create_conversation([_checks.check_handle(handle)])
+        return self.world.create_conversation([checks.check_handle(handle)])
 
     def messages(self, conversation_id: str, *, page_size: int = 50) -> AsyncIterator[Message]:
-        size = _checks.check_page_size(page_size)
+        size = checks.check_page_size(page_size)
         self.world.conversation(conversation_id)
         return self._message_pages(conversation_id, size)
 
@@ -159,9 +159,9 @@ class InMemoryTransport:
         idempotency_key: str | None = None,
     ) -> SendReceipt:
         """Send into a conversation, degraded by the policy for the service chosen."""
-        checked = _checks.check_message(message)
-        _checks.check_preference(preference)
-        given_key = _checks.check_idempotency_key(idempotency_key)
+        checked = checks.check_message(message)
+        checks.check_preference(preference)
+        given_key = checks.check_idempotency_key(idempotency_key)
         if given_key is not None and given_key in self._ledger:
             return self._ledger.replay(given_key, self.world)
         conversation = self.world.conversation(conversation_id)
@@ -188,8 +188,8 @@ class InMemoryTransport:
         idempotency_key: str | None = None,
     ) -> SendReceipt:
         """A voice memo on iMessage; elsewhere the policy sends it as media (or fails)."""
-        checked = _checks.check_voice_memo(memo)
-        given_key = _checks.check_idempotency_key(idempotency_key)
+        checked = checks.check_voice_memo(memo)
+        given_key = checks.check_idempotency_key(idempotency_key)
         if given_key is not None and given_key in self._ledger:
             return self._ledger.replay(given_key, self.world)
         conversation = self.world.conversation(conversation_id)
@@ -234,7 +234,7 @@ class InMemoryTransport:
         return f"memory-{self.world.new_id('idempotency')}"
 
     def _check_attachments(self, message: OutgoingMessage) -> None:
-        for attachment_id in _checks.attachment_ids(message):
+        for attachment_id in checks.attachment_ids(message):
             self.world.attachment(attachment_id)
 
     # -- reactions and contentless actions ----------------------------------------------
@@ -253,8 +253,8 @@ class InMemoryTransport:
     def _reaction(
         self, message_id: str, reaction: Reaction, part_index: int, *, removing: bool
     ) -> ActionResult:
-        checked = _checks.check_reaction(reaction)
-        index = _checks.check_part_index(part_index)
+        checked = checks.check_reaction(reaction)
+        index = checks.check_part_index(part_index)
         target = self.world.message(message_id)
         if index >= len(target.parts):
             raise ValidationError(
@@ -328,19 +328,19 @@ class InMemoryTransport:
     # -- groups, attachments, capabilities ------------------------------------------
 
     async def add_participant(self, conversation_id: str, handle: Handle) -> Conversation:
-        return self.world.add_participant(conversation_id, _checks.check_handle(handle))
+        return self.world.add_participant(conversation_id, checks.check_handle(handle))
 
     async def remove_participant(self, conversation_id: str, handle: Handle) -> Conversation:
-        return self.world.remove_participant(conversation_id, _checks.check_handle(handle))
+        return self.world.remove_participant(conversation_id, checks.check_handle(handle))
 
     async def upload_attachment(
         self, data: bytes, *, filename: str, content_type: str
     ) -> Attachment:
-        raw = _checks.check_upload(data, filename, content_type)
+        raw = checks.check_upload(data, filename, content_type)
         return self.world.upload(raw, filename=filename, content_type=content_type)
 
     async def capabilities(self, handle: Handle) -> HandleCapabilities:
-        return self.world.capabilities(_checks.check_handle(handle))
+        return self.world.capabilities(checks.check_handle(handle))
 
     # -- inbound ------------------------------------------------------------------
 
@@ -405,7 +405,7 @@ class InMemoryTransport:
     async def inject_typing(
         self, handle: Handle | str, conversation_id: str, typing: bool = True
     ) -> None:
-        self.world.set_typing(conversation_id, typing, handle=_checks.check_handle(handle))
+        self.world.set_typing(conversation_id, typing, handle=checks.check_handle(handle))
         await self.deliver_pending()
 
     def fail_next_send(self, handle: Handle | str, reason: str = "delivery failed") -> None:

@@ -10,31 +10,12 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import parse_qs, urlsplit
 
+from adapters.linq.event_types import EVENT_TYPES, WEBHOOK_VERSIONS
 from adapters.linq.simulator._errors import bad_request
 
 __all__ = ["DEFAULT_VERSION", "EVENT_TYPES", "VERSIONS", "is_loopback_url", "version_of"]
 
-EVENT_TYPES = (
-    "message.sent",
-    "message.received",
-    "message.read",
-    "message.delivered",
-    "message.failed",
-    "message.edited",
-    "reaction.added",
-    "reaction.removed",
-    "participant.added",
-    "participant.removed",
-    "chat.created",
-    "chat.group_name_updated",
-    "chat.group_icon_updated",
-    "chat.group_name_update_failed",
-    "chat.group_icon_update_failed",
-    "chat.typing_indicator.started",
-    "chat.typing_indicator.stopped",
-    "phone_number.status_updated",
-)
-VERSIONS = ("2025-01-01", "2026-02-03")
+VERSIONS = WEBHOOK_VERSIONS
 DEFAULT_VERSION = "2026-02-03"
 
 

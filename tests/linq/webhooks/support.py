@@ -7,30 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adapters.linq.event_types import EVENT_TYPES as EVENT_TYPES
+from adapters.linq.event_types import WEBHOOK_VERSIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "webhooks"
 REFERENCE_YAML = REPO_ROOT.parent / "shared" / "reference" / "linq-api-v3.yaml"
-VERSIONS = ("2025-01-01", "2026-02-03")
-EVENT_TYPES = (
-    "message.sent",
-    "message.received",
-    "message.read",
-    "message.delivered",
-    "message.failed",
-    "message.edited",
-    "reaction.added",
-    "reaction.removed",
-    "participant.added",
-    "participant.removed",
-    "chat.created",
-    "chat.group_name_updated",
-    "chat.group_icon_updated",
-    "chat.group_name_update_failed",
-    "chat.group_icon_update_failed",
-    "chat.typing_indicator.started",
-    "chat.typing_indicator.stopped",
-    "phone_number.status_updated",
-)
+VERSIONS = WEBHOOK_VERSIONS
 
 # A Standard Webhooks secret (whsec_ + base64 of 24 bytes) made for these tests.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
