@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 import caresupport_transport
 
 
@@ -30,3 +35,23 @@ def test_every_public_name_exists_once() -> None:
 def test_bubble_sequencing_is_public() -> None:
     for name in ("BubbleResult", "BubbleSendResult", "send_bubbles", "split_bubbles"):
         assert name in caresupport_transport.__all__
+
+
+def test_importing_the_domain_leaves_bubbles_and_inbound_dispatch_unloaded_until_used() -> None:
+    script = (
+        "import sys, caresupport_transport as c\n"
+        "lazy = ('caresupport_transport.bubbles', 'caresupport_transport.inbound')\n"
+        "before = [m in sys.modules for m in lazy]\n"
+        "c.send_bubbles, c.InboundDispatcher\n"
+        "after = [m in sys.modules for m in lazy]\n"
+        "print(before, after)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "[False, False] [True, True]" == done.stdout.strip()
+
+
+def test_a_name_the_domain_does_not_have_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'send_bubble'"):
+        _ = caresupport_transport.send_bubble  # type: ignore[attr-defined]
