@@ -14,12 +14,13 @@ from caresupport_transport.content import (
     MediaPart,
     OutgoingMessage,
     Reaction,
+    ReplyTo,
     VoiceMemo,
     check_content_type,
 )
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation
+from caresupport_transport.model import Conversation, Message
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -36,6 +37,7 @@ __all__ = [
     "check_participants",
     "check_preference",
     "check_reaction",
+    "check_reply_target",
     "check_upload",
     "check_voice_memo",
 ]
@@ -139,6 +141,17 @@ def check_reaction(reaction: object) -> Reaction:
         raise ValidationError("reaction", "must be a Reaction")
     reaction.check_sendable()
     return reaction
+
+
+def check_reply_target(reply_to: ReplyTo, target: Message, conversation_id: str) -> None:
+    """A reply names a message of the same conversation, and one of its parts."""
+    if target.conversation_id != conversation_id:
+        raise ValidationError("reply_to.message_id", "must name a message of the same conversation")
+    if reply_to.part_index >= len(target.parts):
+        raise ValidationError(
+            "reply_to.part_index",
+            f"{reply_to.part_index} is not a part of the replied-to message",
+        )
 
 
 def check_voice_memo(memo: object) -> VoiceMemo:

@@ -179,15 +179,7 @@ class LinqTransport(ActionsMixin, InboundMixin):
     async def _check_reply(self, chat_id: str, message: OutgoingMessage) -> None:
         assert message.reply_to is not None
         target = await self.get_message(message.reply_to.message_id)
-        if target.conversation_id != chat_id:
-            raise ValidationError(
-                "reply_to.message_id", "must name a message of the same conversation"
-            )
-        if message.reply_to.part_index >= len(target.parts):
-            raise ValidationError(
-                "reply_to.part_index",
-                f"{message.reply_to.part_index} is not a part of the replied-to message",
-            )
+        checks.check_reply_target(message.reply_to, target, chat_id)
 
     async def _first_send(
         self,

@@ -168,15 +168,7 @@ class InMemoryTransport:
         self._check_attachments(checked)
         if checked.reply_to is not None:
             target = self.world.message(checked.reply_to.message_id)
-            if target.conversation_id != conversation_id:
-                raise ValidationError(
-                    "reply_to.message_id", "must name a message of the same conversation"
-                )
-            if checked.reply_to.part_index >= len(target.parts):
-                raise ValidationError(
-                    "reply_to.part_index",
-                    f"{checked.reply_to.part_index} is not a part of the replied-to message",
-                )
+            checks.check_reply_target(checked.reply_to, target, conversation_id)
         plan = self._plan(conversation.participants, checked, preference)
         return self._send_plan(conversation_id, plan, given_key or self._new_key())
 
