@@ -284,7 +284,7 @@ async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
     app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out)
     # Bind and listen first: the client's connection waits in the backlog until
     # uvicorn accepts it, so no sleeping or polling for start-up is needed.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     port = listener.getsockname()[1]

@@ -230,7 +230,7 @@ async def served() -> AsyncIterator[str]:
     uvicorn = pytest.importorskip("uvicorn")
     sim = Simulator(tokens={TOKEN: [LINE]})
     sim.add_recipient(GRANDMA, RecipientKind.IMESSAGE)
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     config = uvicorn.Config(sim.app, log_config=None, ws="none", lifespan="off")
     server = uvicorn.Server(config)

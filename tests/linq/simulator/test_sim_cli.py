@@ -113,7 +113,7 @@ async def served(sim: Simulator) -> AsyncIterator[str]:
     """The simulator served by uvicorn on a free loopback port; yields its base URL."""
     uvicorn = pytest.importorskip("uvicorn")
     # Listening before uvicorn starts: early requests wait in the backlog, no polling needed.
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     server = uvicorn.Server(uvicorn.Config(sim.app, log_level="warning", ws="none"))
