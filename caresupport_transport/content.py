@@ -149,6 +149,11 @@ class MediaPart:
 
     Exactly one of ``url`` and ``attachment_id`` is given. Media by URL may be at
     most 10 MB, pre-uploaded attachments at most 100 MB (when the size is known).
+
+    ``received=True`` marks media that came *in* (built by an adapter): the
+    sending rules (content types carriers reject, size limits) do not bind what
+    someone else sent, so its type and size are kept as reported. Putting such a
+    part into an :class:`OutgoingMessage` checks the sending rules then.
     """
 
     url: str | None = None
@@ -156,6 +161,7 @@ class MediaPart:
     content_type: str | None = None
     size_bytes: int | None = None
     filename: str | None = None
+    received: bool = attrs.field(default=False, kw_only=True, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if (self.url is None) == (self.attachment_id is None):
@@ -164,15 +170,20 @@ class MediaPart:
             raise ValidationError("media.url", f"{self.url!r} is not an http(s) URL")
         if self.attachment_id is not None and not self.attachment_id.strip():
             raise ValidationError("media.attachment_id", "must not be empty")
-        check_content_type("media.content_type", self.content_type)
+        if self.size_bytes is not None and self.size_bytes < 0:
+            raise ValidationError("media.size_bytes", "must not be negative")
+        if not self.received:
+            self.check_sendable()
+
+    def check_sendable(self, field: str = "media") -> None:
+        """Raise ValidationError if carriers would refuse this media (type or size)."""
+        check_content_type(f"{field}.content_type", self.content_type)
         if self.size_bytes is not None:
-            if self.size_bytes < 0:
-                raise ValidationError("media.size_bytes", "must not be negative")
             limit = limits.MAX_MEDIA_URL_BYTES if self.url else limits.MAX_UPLOAD_BYTES
             how = "by URL" if self.url else "as an uploaded attachment"
             if self.size_bytes > limit:
                 raise ValidationError(
-                    "media.size_bytes",
+                    f"{field}.size_bytes",
                     f"{self.size_bytes} bytes is over the {limit // limits.MB} MB limit "
                     f"for media sent {how}",
                 )
@@ -224,8 +235,11 @@ class OutgoingMessage:
         for index, part in enumerate(self.parts):
             if not isinstance(part, TextPart | MediaPart):
                 raise ValidationError(f"parts[{index}]", "must be a TextPart or a MediaPart")
-            if isinstance(part, MediaPart) and part.url is not None:
-                url_media += 1
+            if isinstance(part, MediaPart):
+                if part.received:
+                    part.check_sendable(f"parts[{index}]")
+                if part.url is not None:
+                    url_media += 1
             if index and isinstance(part, TextPart) and isinstance(self.parts[index - 1], TextPart):
                 raise ValidationError(
                     f"parts[{index}]", "two text parts in a row; join them into one"

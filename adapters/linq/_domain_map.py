@@ -33,7 +33,6 @@ from caresupport_transport.content import (
     ReactionKind,
     ReplyTo,
     TextPart,
-    check_content_type,
 )
 from caresupport_transport.errors import InvalidHandleError, ProtocolError, ValidationError
 from caresupport_transport.handles import Handle
@@ -225,23 +224,27 @@ def _media_part(raw: Mapping[str, Any], path: str) -> MediaPart:
     )
     filename = optional_str(raw, "filename", path=path)
     size = optional_int(raw, "size_bytes", path=path)
-    try:
-        check_content_type("media.content_type", content_type)
-    except ValidationError:
-        content_type = None  # kept in the filename; outbound rules do not bind inbound media
-    by_url = url is not None and url.startswith(("https://", "http://"))
-    limit = limits.MAX_MEDIA_URL_BYTES if by_url else limits.MAX_UPLOAD_BYTES
-    if size is not None and not 0 <= size <= limit:
+    if size is not None and size < 0:
         size = None
+    by_url = url is not None and url.startswith(("https://", "http://"))
+    # Received media keeps its type and size as reported: sending rules (no WebP,
+    # 10 MB by URL) bind what we send, not what someone sent us.
     try:
         if by_url:
-            return MediaPart(url=url, content_type=content_type, size_bytes=size, filename=filename)
+            return MediaPart(
+                url=url,
+                content_type=content_type,
+                size_bytes=size,
+                filename=filename,
+                received=True,
+            )
         if attachment_id is not None:
             return MediaPart(
                 attachment_id=attachment_id,
                 content_type=content_type,
                 size_bytes=size,
                 filename=filename,
+                received=True,
             )
     except ValidationError as exc:
         raise ProtocolError(f"{path}: {exc.rule}") from None

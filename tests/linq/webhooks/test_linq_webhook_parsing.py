@@ -10,8 +10,8 @@ import pytest
 
 from adapters.linq.webhook_events import parse_delivery, parse_envelope, read_envelope
 from caresupport_transport.capabilities import Service
-from caresupport_transport.content import MediaPart, TextPart
-from caresupport_transport.errors import ProtocolError
+from caresupport_transport.content import MediaPart, OutgoingMessage, TextPart
+from caresupport_transport.errors import ProtocolError, ValidationError
 from caresupport_transport.events import (
     MessageEdited,
     MessageReceived,
@@ -213,7 +213,7 @@ def test_a_media_only_message_parses_with_no_text(version: str) -> None:
     assert (expected, "") == (event.message.parts, event.message.text)
 
 
-def test_inbound_media_over_outbound_limits_keeps_its_url() -> None:
+def test_inbound_media_over_outbound_limits_keeps_its_url_type_and_size() -> None:
     payload = fixture(V26, "message.received")
     payload["data"]["parts"] = [
         {
@@ -227,8 +227,28 @@ def test_inbound_media_over_outbound_limits_keeps_its_url() -> None:
     ]
     event = parse_envelope(payload)
     assert isinstance(event, MessageReceived)
-    expected = MediaPart(url="https://cdn.linqapp.com/v1/visit.webp", filename="visit.webp")
-    assert (expected,) == event.message.parts
+    [part] = event.message.parts
+    assert isinstance(part, MediaPart)
+    assert (
+        "https://cdn.linqapp.com/v1/visit.webp",
+        "image/webp",
+        50_000_000,
+        "visit.webp",
+        True,
+    ) == (part.url, part.content_type, part.size_bytes, part.filename, part.received)
+
+
+def test_forwarding_received_media_that_carriers_refuse_fails_before_any_io() -> None:
+    payload = fixture(V26, "message.received")
+    payload["data"]["parts"] = [
+        {"type": "media", "url": "https://cdn.linqapp.com/v1/a.webp", "mime_type": "image/webp"}
+    ]
+    event = parse_envelope(payload)
+    assert isinstance(event, MessageReceived)
+
+    with pytest.raises(ValidationError) as caught:
+        OutgoingMessage(event.message.parts)
+    assert "parts[0].content_type" == caught.value.field
 
 
 def test_text_longer_than_one_part_is_split_not_lost() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from caresupport_transport import (
@@ -324,3 +325,25 @@ def test_of_text_carries_the_effect_and_the_reply() -> None:
     assert (TextPart("Happy birthday!"),) == message.parts
     assert Effect.screen("balloons") == message.effect
     assert ReplyTo("msg-1") == message.reply_to
+
+
+def test_received_media_keeps_what_the_sender_reported_and_compares_by_content() -> None:
+    received = MediaPart(
+        url="https://cdn.example.org/x.webp",
+        content_type="image/webp",
+        size_bytes=50 * 1024 * 1024,
+        received=True,
+    )
+    same = MediaPart(url="https://cdn.example.org/x.webp")
+
+    assert ("image/webp", 50 * 1024 * 1024) == (received.content_type, received.size_bytes)
+    assert attrs.evolve(received, content_type=None, size_bytes=None) == same
+    with pytest.raises(ValidationError) as caught:
+        OutgoingMessage((received,))
+    assert "parts[0].content_type" == caught.value.field
+
+
+def test_received_media_still_needs_exactly_one_of_url_and_attachment_id() -> None:
+    with pytest.raises(ValidationError) as caught:
+        MediaPart(received=True)
+    assert "media" == caught.value.field
