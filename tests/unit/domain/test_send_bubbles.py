@@ -196,17 +196,27 @@ def _switch_to_android_on_pause(transport: InMemoryTransport, at_call: int) -> P
     return Switching(transport, "")
 
 
-async def test_sending_stops_at_the_first_failure_and_says_which_bubbles_went_out() -> None:
-    transport, conversation_id = await _arrange()
-    text = "\n\n".join(f"Step {n}." for n in range(1, 5))
+FOUR_STEPS = "\n\n".join(f"Step {n}." for n in range(1, 5))
 
-    result = await send_bubbles(
+
+async def _send_four_steps_losing_imessage_before_the_third(
+    transport: InMemoryTransport, conversation_id: str, key: str
+) -> BubbleSendResult:
+    """Pinned to iMessage; the recipient switches to SMS-only during the second pause."""
+    return await send_bubbles(
         transport,
         conversation_id,
-        text,
-        idempotency_key="reply-1",
+        FOUR_STEPS,
+        idempotency_key=key,
         pause=_switch_to_android_on_pause(transport, at_call=2),
         preference=ServicePreference.IMESSAGE,
+    )
+
+
+async def test_sending_stops_at_the_first_failure_and_says_which_bubbles_went_out() -> None:
+    transport, conversation_id = await _arrange()
+    result = await _send_four_steps_losing_imessage_before_the_third(
+        transport, conversation_id, "reply-1"
     )
 
     assert [(0, True), (1, True), (2, False)] == [(r.index, r.sent) for r in result.results]
@@ -218,15 +228,8 @@ async def test_sending_stops_at_the_first_failure_and_says_which_bubbles_went_ou
 
 async def test_a_failed_bubble_takes_its_typing_indicator_down() -> None:
     transport, conversation_id = await _arrange()
-    text = "\n\n".join(f"Step {n}." for n in range(1, 5))
-
-    result = await send_bubbles(
-        transport,
-        conversation_id,
-        text,
-        idempotency_key="reply-typing",
-        pause=_switch_to_android_on_pause(transport, at_call=2),
-        preference=ServicePreference.IMESSAGE,
+    result = await _send_four_steps_losing_imessage_before_the_third(
+        transport, conversation_id, "reply-typing"
     )
 
     assert result.failure is not None
@@ -237,21 +240,13 @@ async def test_a_failed_bubble_takes_its_typing_indicator_down() -> None:
 
 async def test_running_again_after_a_failure_sends_only_the_rest() -> None:
     transport, conversation_id = await _arrange()
-    text = "\n\n".join(f"Step {n}." for n in range(1, 5))
-    await send_bubbles(
-        transport,
-        conversation_id,
-        text,
-        idempotency_key="reply-1",
-        pause=_switch_to_android_on_pause(transport, at_call=2),
-        preference=ServicePreference.IMESSAGE,
-    )
+    await _send_four_steps_losing_imessage_before_the_third(transport, conversation_id, "reply-1")
     transport.world.add_recipient(ANN, RecipientKind.IMESSAGE)
 
     result = await send_bubbles(
         transport,
         conversation_id,
-        text,
+        FOUR_STEPS,
         idempotency_key="reply-1",
         pause=Pauses(transport, conversation_id),
         preference=ServicePreference.IMESSAGE,
