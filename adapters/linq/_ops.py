@@ -58,6 +58,15 @@ class Operations:
         )
         return _decode_done(reply, kind, what)
 
+    async def _send(self, kind: type[T], what: str, path: str, body: Any, key: str) -> T:
+        """POST a send under ``key``, in the ``Idempotency-Key`` header on every attempt.
+
+        The body carries the key too where Linq reads it there (message content).
+        """
+        return await self._fetch(
+            kind, what, "POST", path, body=body, headers=(("Idempotency-Key", key),)
+        )
+
     async def _accept(
         self,
         what: str,

@@ -55,14 +55,8 @@ class ChatOperations(Operations):
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=True
         )
-        result = await self._fetch(
-            CreateChatResult,
-            "create_chat",
-            "POST",
-            "/v3/chats",
-            body=CreateChatBody(from_=sender, to=recipients, message=content),
-            headers=(("Idempotency-Key", key),),
-        )
+        body = CreateChatBody(from_=sender, to=recipients, message=content)
+        result = await self._send(CreateChatResult, "create_chat", "/v3/chats", body, key)
         return attrs.evolve(result.chat, idempotency_key=key)
 
     def list_chats(

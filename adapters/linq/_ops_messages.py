@@ -71,14 +71,7 @@ class MessageOperations(Operations):
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
         )
-        sent = await self._fetch(
-            MessageSent,
-            "send_message",
-            "POST",
-            path,
-            body=SendMessageBody(content),
-            headers=(("Idempotency-Key", key),),
-        )
+        sent = await self._send(MessageSent, "send_message", path, SendMessageBody(content), key)
         return attrs.evolve(sent, idempotency_key=key)
 
     async def send_to_handles(
@@ -111,14 +104,8 @@ class MessageOperations(Operations):
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
         )
-        sent = await self._fetch(
-            HandleMessageSent,
-            "send_to_handles",
-            "POST",
-            "/v3/messages",
-            body=SendToHandlesBody(to=recipients, message=content, from_=sender),
-            headers=(("Idempotency-Key", key),),
-        )
+        body = SendToHandlesBody(to=recipients, message=content, from_=sender)
+        sent = await self._send(HandleMessageSent, "send_to_handles", "/v3/messages", body, key)
         return attrs.evolve(sent, idempotency_key=key)
 
     def list_messages(self, chat_id: str, *, limit: int = 50) -> AsyncIterator[Message]:
@@ -194,14 +181,7 @@ class MessageOperations(Operations):
             ),
             attachment_id=audio.attachment_id,
         )
-        result = await self._fetch(
-            VoiceMemoResult,
-            "send_voice_memo",
-            "POST",
-            path,
-            body=body,
-            headers=(("Idempotency-Key", key),),
-        )
+        result = await self._send(VoiceMemoResult, "send_voice_memo", path, body, key)
         return attrs.evolve(result.voice_memo, idempotency_key=key)
 
     async def get_message(self, message_id: str) -> Message:
