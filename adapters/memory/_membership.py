@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from adapters.memory._state import MIN_GROUP_SIZE, WorldState
+from adapters.memory._state import WorldState
+from caresupport_transport.checks import check_can_add, check_can_remove
 from caresupport_transport.errors import ValidationError
 from caresupport_transport.events import ParticipantAdded, ParticipantRemoved
 from caresupport_transport.handles import Handle
@@ -24,14 +25,7 @@ class MembershipMixin(WorldState):
                 cannot use the group's service.
         """
         conversation = self.conversation(conversation_id)
-        if not conversation.is_group or len(conversation.participants) < MIN_GROUP_SIZE:
-            raise ValidationError(
-                "conversation_id",
-                f"adding needs a group with {MIN_GROUP_SIZE}+ participants; "
-                f"this one has {len(conversation.participants)}",
-            )
-        if handle in conversation.participants or handle == self.owner:
-            raise ValidationError("handle", f"{handle} is already in the conversation")
+        check_can_add(conversation, handle, self.owner)
         if conversation.service is not None and conversation.service not in self.services_of(
             handle
         ):
@@ -52,15 +46,7 @@ class MembershipMixin(WorldState):
             ValidationError: not a group, not a participant, or too few would be left.
         """
         conversation = self.conversation(conversation_id)
-        if handle not in conversation.participants:
-            raise ValidationError("handle", f"{handle} is not in the conversation")
-        left = len(conversation.participants) - 1
-        if not conversation.is_group or left < MIN_GROUP_SIZE:
-            raise ValidationError(
-                "conversation_id",
-                f"removing must leave {MIN_GROUP_SIZE}+ participants in a group; "
-                f"it would leave {left}",
-            )
+        check_can_remove(conversation, handle)
         remaining = tuple(h for h in conversation.participants if h != handle)
         updated = attrs.evolve(conversation, participants=remaining)
         self.conversations[conversation_id] = updated

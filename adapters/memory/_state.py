@@ -18,6 +18,7 @@ from caresupport_transport.capabilities import (
     Service,
     ServicePreference,
 )
+from caresupport_transport.checks import MIN_GROUP_SIZE
 from caresupport_transport.content import Reaction
 from caresupport_transport.errors import NotFoundError, ValidationError
 from caresupport_transport.events import (
@@ -42,8 +43,6 @@ _T = TypeVar("_T")
 DEFAULT_OWNER = Handle("+15550100000")
 """The line the world's owner (CareSupport) sends from."""
 DEFAULT_START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-MIN_GROUP_SIZE = 3
-"""Adding needs this many participants already; removing must leave this many."""
 
 
 def as_handle(value: Handle | str) -> Handle:
