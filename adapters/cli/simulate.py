@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import os
 import secrets
@@ -24,6 +23,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from adapters.linq.loopback import is_loopback_host
 from adapters.linq.simulator import BASE_PATH, DEFAULT_PHONE, Faults, FaultTiming, Simulator
 from adapters.linq.simulator.control import CONTROL_PATH
 from adapters.memory import RecipientKind, World
@@ -113,22 +113,13 @@ def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="its token (default: $LINQ_API_TOKEN)")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def build_simulator(args: argparse.Namespace) -> Simulator:
     """The simulator ``simulate`` serves, from its arguments.
 
     Raises:
         ConfigurationError: a host off loopback, or a bad fault rate, phone or webhook.
     """
-    if not _is_loopback(args.host):
+    if not is_loopback_host(args.host):
         raise ConfigurationError(f"--host {args.host}: the simulator only listens on loopback")
     rates = {f"rate_{flag}": getattr(args, f"rate_{flag}") for flag in _FAULT_FLAGS}
     token = args.token or "sim_" + secrets.token_urlsafe(18)

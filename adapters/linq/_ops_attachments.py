@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import mimetypes
 import os
 import stat
@@ -14,6 +13,7 @@ from adapters.linq import _validate as check
 from adapters.linq._bodies import RequestUploadBody
 from adapters.linq._http import Call
 from adapters.linq._ops import Operations
+from adapters.linq.loopback import is_loopback_url
 from adapters.linq.wire_account import AttachmentInfo, UploadTicket
 from caresupport_transport import limits
 from caresupport_transport.content import check_content_type
@@ -123,19 +123,9 @@ class AttachmentOperations(Operations):
 def _safe_upload_target(url: str) -> bool:
     """https anywhere; plain http only to a loopback host (the local simulator)."""
     target = urlsplit(url)
-    if not target.netloc or not target.hostname:
-        return False
     if target.scheme == "https":
-        return True
-    if target.scheme != "http":
-        return False
-    host = target.hostname
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return bool(target.hostname)
+    return is_loopback_url(url, schemes=("http",))
 
 
 async def _read(path: Path) -> bytes:

@@ -7,33 +7,16 @@ picks the payload version (``2025-01-01`` or ``2026-02-03``, the default).
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import parse_qs, urlsplit
 
 from adapters.linq.event_types import EVENT_TYPES, WEBHOOK_VERSIONS
+from adapters.linq.loopback import is_loopback_url
 from adapters.linq.simulator._errors import bad_request
 
 __all__ = ["DEFAULT_VERSION", "EVENT_TYPES", "VERSIONS", "is_loopback_url", "version_of"]
 
 VERSIONS = WEBHOOK_VERSIONS
 DEFAULT_VERSION = "2026-02-03"
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` is http(s) to 127.0.0.0/8, ``localhost`` or ``::1``."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def version_of(url: str) -> str:
