@@ -7,9 +7,8 @@ Bubble sequencing and inbound dispatch are loaded on first use: an adapter that
 only sends needs neither (nor the asyncio and SQLite machinery they bring).
 """
 
-import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from caresupport_transport.capabilities import (
     SERVICE_CAPABILITIES,
@@ -62,6 +61,7 @@ from caresupport_transport.events import (
     UnknownEvent,
 )
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
+from caresupport_transport.lazy_exports import lazy_exports
 from caresupport_transport.model import (
     ActionResult,
     Attachment,
@@ -196,14 +196,4 @@ _LOADED_ON_FIRST_USE = {
 }
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        module = _LOADED_ON_FIRST_USE.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_exports(__name__, _LOADED_ON_FIRST_USE, __all__)

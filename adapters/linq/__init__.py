@@ -7,14 +7,14 @@ only calls ``LinqClient`` need not import.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapters.linq import codes
 from adapters.linq._retry import Replay
 from adapters.linq._validate import new_idempotency_key
 from adapters.linq.client import LinqClient
 from adapters.linq.config import DEFAULT_BASE_URL, LinqConfig, Secret
+from caresupport_transport.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     # Type checkers see plain imports (and no module __getattr__, so a misspelt
@@ -40,14 +40,4 @@ _LOADED_ON_FIRST_USE = {
 }
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        module = _LOADED_ON_FIRST_USE.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_exports(__name__, _LOADED_ON_FIRST_USE, __all__)
