@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from adapters.linq import LinqClient, codes
+from caresupport_transport.content import OutgoingMessage
 from caresupport_transport.errors import (
     NotFoundError,
     ProtocolError,
@@ -121,3 +122,37 @@ async def test_a_cursor_that_does_not_advance_is_a_protocol_error_not_a_loop(
         await anext(chats)
 
     assert ["c1", "c2"] == seen
+
+
+async def test_an_unreadable_answer_to_a_send_says_the_send_may_have_happened(
+    client: LinqClient, linq: FakeLinq
+) -> None:
+    linq.answer(202, content=b"<html>accepted</html>")
+
+    with pytest.raises(ProtocolError) as caught:
+        await client.send_message(CHAT_ID, OutgoingMessage.of_text("Pills at 9"))
+
+    assert caught.value.outcome_unknown
+
+
+async def test_a_refusal_on_the_only_attempt_is_not_an_unknown_outcome(
+    client: LinqClient, linq: FakeLinq
+) -> None:
+    linq.answer(404, error_json(404, codes.NOT_FOUND, "Chat not found"))
+
+    with pytest.raises(NotFoundError) as caught:
+        await client.send_message(CHAT_ID, OutgoingMessage.of_text("Pills at 9"))
+
+    assert not caught.value.outcome_unknown
+
+
+async def test_a_5xx_before_a_final_refusal_marks_the_outcome_unknown(
+    client: LinqClient, linq: FakeLinq
+) -> None:
+    linq.answer(503, error_json(503, codes.INTERNAL, "busy"))
+    linq.answer(409, error_json(409, 2014, "conflict"))
+
+    with pytest.raises(ProviderError) as caught:
+        await client.send_message(CHAT_ID, OutgoingMessage.of_text("Pills at 9"))
+
+    assert (409, True) == (caught.value.status, caught.value.outcome_unknown)
