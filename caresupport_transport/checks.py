@@ -6,6 +6,7 @@ field and the rule, so every adapter refuses the same input with the same error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from caresupport_transport import limits
@@ -17,6 +18,7 @@ from caresupport_transport.content import (
     ReplyTo,
     VoiceMemo,
     check_content_type,
+    is_valid_unicode,
 )
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
@@ -30,6 +32,7 @@ __all__ = [
     "check_can_remove",
     "check_first_message",
     "check_handle",
+    "check_id",
     "check_idempotency_key",
     "check_message",
     "check_page_size",
@@ -46,6 +49,33 @@ MAX_PAGE_SIZE = 100
 """The provider's largest page."""
 MIN_GROUP_SIZE = 3
 """Adding needs this many participants already; removing must leave this many."""
+MAX_ID_CHARS = 200
+"""The longest id a provider hands out (Linq's are UUIDs; memory's are short)."""
+
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+_UNSAFE_IN_ID = re.compile(r"[\s/?#%\\]|[\x00-\x1f\x7f]")
+
+
+def check_id(value: object, field: str) -> str:
+    """An id a provider handed out: a non-empty string that can stand in a URL path.
+
+    The strictest rule any provider needs (Linq puts ids in paths): no spaces,
+    ``/``, ``?``, ``#``, ``%``, backslashes or control characters, at most
+    :data:`MAX_ID_CHARS` characters, valid Unicode.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a non-empty string, not {type(value).__name__}")
+    if not value:
+        raise ValidationError(field, "must be a non-empty string")
+    if len(value) > MAX_ID_CHARS:
+        raise ValidationError(
+            field, f"has {len(value)} characters; an id has at most {MAX_ID_CHARS}"
+        )
+    if _UNSAFE_IN_ID.search(value) or not is_valid_unicode(value):
+        raise ValidationError(
+            field, "is not an id (no spaces, '/', '?', '#', '%', '\\' or control characters)"
+        )
+    return value
 
 
 def check_handle(value: object, field: str = "handle") -> Handle:
@@ -62,8 +92,8 @@ def check_handle(value: object, field: str = "handle") -> Handle:
 
 def check_participants(participants: Sequence[Handle], owner: Handle | None) -> tuple[Handle, ...]:
     """1 to 31 distinct handles, not including our own line (``owner``, when known)."""
-    if isinstance(participants, str | bytes):
-        raise ValidationError("participants", "must be a sequence of handles, not one string")
+    if isinstance(participants, str | bytes) or not isinstance(participants, Sequence):
+        raise ValidationError("participants", "must be a sequence of handles")
     handles = tuple(
         check_handle(value, f"participants[{index}]") for index, value in enumerate(participants)
     )
@@ -104,6 +134,11 @@ def check_first_message(message: object) -> OutgoingMessage:
 
 
 def check_idempotency_key(key: object) -> str | None:
+    """The caller's key (``None``: the transport makes one), safe in an HTTP header.
+
+    Rules: 1 to 255 printable ASCII characters, no space or control character
+    (providers send it as an ``Idempotency-Key`` header).
+    """
     if key is None:
         return None
     if not isinstance(key, str) or not key.strip():
@@ -112,6 +147,12 @@ def check_idempotency_key(key: object) -> str | None:
         raise ValidationError(
             "idempotency_key",
             f"has {len(key)} characters; at most {limits.MAX_IDEMPOTENCY_KEY_LENGTH}",
+        )
+    if not _HEADER_SAFE.fullmatch(key):
+        raise ValidationError(
+            "idempotency_key",
+            "must be printable ASCII without spaces or control characters "
+            "(providers send it as an HTTP header)",
         )
     return key
 

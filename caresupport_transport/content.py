@@ -8,6 +8,8 @@ rule, so bad content is refused before any adapter does I/O.
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -30,6 +32,9 @@ __all__ = [
     "TextPart",
     "VoiceMemo",
     "check_content_type",
+    "check_unicode",
+    "is_single_emoji",
+    "is_valid_unicode",
 ]
 
 SCREEN_EFFECTS = frozenset(
@@ -48,6 +53,83 @@ SCREEN_EFFECTS = frozenset(
     }
 )
 BUBBLE_EFFECTS = frozenset({"slam", "loud", "gentle", "invisible"})
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_ZWJ = "\u200d"
+_KEYCAP = "\u20e3"
+_VARIATION_SELECTORS = frozenset("\ufe0e\ufe0f")
+_KEYCAP_BASES = frozenset("0123456789#*")
+
+
+def is_valid_unicode(value: str) -> bool:
+    """Whether ``value`` holds no lone surrogate (which no provider can encode)."""
+    return _LONE_SURROGATE.search(value) is None
+
+
+def check_unicode(field: str, value: str) -> str:
+    """Raise ValidationError naming ``field`` if ``value`` holds a lone surrogate."""
+    found = _LONE_SURROGATE.search(value)
+    if found is not None:
+        raise ValidationError(
+            field,
+            f"holds a lone surrogate (U+{ord(found.group()):04X}) at index {found.start()}; "
+            "it is not valid Unicode",
+        )
+    return value
+
+
+def _is_modifier(char: str) -> bool:
+    """Skin tones, variation selectors, the keycap mark and tag characters."""
+    code = ord(char)
+    return (
+        char in _VARIATION_SELECTORS
+        or char == _KEYCAP
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+    )
+
+
+def _is_pictograph(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x1F000 <= code <= 0x1FAFF
+        or 0x2600 <= code <= 0x27BF
+        or 0x2300 <= code <= 0x23FF
+        or 0x2B00 <= code <= 0x2BFF
+        or 0x2190 <= code <= 0x21FF
+        or code == 0x3030
+        or code == 0x303D
+        or code == 0x3297
+        or code == 0x3299
+        or char in "\u00a9\u00ae\u203c\u2049\u2122\u2139\u24c2"
+        or unicodedata.category(char) == "So"
+    )
+
+
+def is_single_emoji(value: str) -> bool:
+    """Whether ``value`` is exactly one emoji as people see it.
+
+    One pictograph with its modifiers (skin tone, variation selector), several
+    joined by zero-width joiners (a family), a flag (two regional indicators or a
+    tag sequence) or a keycap (``1️⃣``).
+    """
+    if not value or not is_valid_unicode(value):
+        return False
+    if len(value) == 2 and all(0x1F1E6 <= ord(c) <= 0x1F1FF for c in value):
+        return True  # a flag: two regional indicators
+    for index, element in enumerate(value.split(_ZWJ)):
+        if not element or (index and not _is_pictograph(element[0])):
+            return False
+        base, rest = element[0], element[1:]
+        if base in _KEYCAP_BASES and index == 0:
+            if rest not in (_KEYCAP, "\ufe0f" + _KEYCAP):
+                return False
+            continue
+        if not _is_pictograph(base) or 0x1F1E6 <= ord(base) <= 0x1F1FF:
+            return False
+        if not all(_is_modifier(c) for c in rest):
+            return False
+    return True
 
 
 class EffectKind(enum.Enum):
@@ -123,9 +205,17 @@ class Reaction:
             )
 
     def check_sendable(self) -> None:
-        """Raise ValidationError for reactions that can be received but not sent."""
+        """Raise ValidationError for reactions that can be received but not sent.
+
+        A sticker cannot be sent; a custom reaction's emoji must be exactly one
+        emoji (what was received may be anything the sender's phone allowed).
+        """
         if self.kind is ReactionKind.STICKER:
             raise ValidationError("reaction.kind", "sticker reactions cannot be sent")
+        if self.emoji is not None and not is_single_emoji(self.emoji):
+            raise ValidationError(
+                "reaction.emoji", f"{self.emoji!r} is not exactly one emoji (like '👍' or '❤️')"
+            )
 
 
 @attrs.frozen
@@ -235,7 +325,13 @@ class OutgoingMessage:
         for index, part in enumerate(self.parts):
             if not isinstance(part, TextPart | MediaPart):
                 raise ValidationError(f"parts[{index}]", "must be a TextPart or a MediaPart")
-            if isinstance(part, MediaPart):
+            if isinstance(part, TextPart):
+                check_unicode(f"parts[{index}].text", part.text)
+            else:
+                for name in ("url", "attachment_id", "filename"):
+                    value = getattr(part, name)
+                    if value is not None:
+                        check_unicode(f"parts[{index}].{name}", value)
                 if part.received:
                     part.check_sendable(f"parts[{index}]")
                 if part.url is not None:

@@ -1,4 +1,4 @@
-"""Adapter-neutral pieces of a send: derived idempotency keys and a receipt's overall status.
+"""Adapter-neutral pieces of a send: idempotency keys (new and derived), a receipt's status.
 
 Every adapter derives the keys of split bubbles and of fallback re-sends the same
 way, so a retried send under one caller key finds the same messages whichever
@@ -8,7 +8,8 @@ adapter made them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from caresupport_transport import limits
@@ -16,7 +17,22 @@ from caresupport_transport.capabilities import Service
 from caresupport_transport.errors import TransportError
 from caresupport_transport.model import DeliveryStatus
 
-__all__ = ["fallback_key", "keyed_send", "overall_status", "split_key"]
+__all__ = [
+    "KeyFactory",
+    "fallback_key",
+    "keyed_send",
+    "new_idempotency_key",
+    "overall_status",
+    "split_key",
+]
+
+KeyFactory = Callable[[], str]
+"""Makes an idempotency key when the caller gives none."""
+
+
+def new_idempotency_key() -> str:
+    """A fresh idempotency key (a random UUID: unique, and safe in a header)."""
+    return str(uuid.uuid4())
 
 
 def _fit(key: str, suffix: str) -> str:

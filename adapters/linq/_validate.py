@@ -10,8 +10,7 @@ by HTTPS only, the first message of a new chat, page sizes, path ids).
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import quote, urlsplit
 
 from adapters.linq._bodies import (
@@ -22,45 +21,25 @@ from adapters.linq._bodies import (
     ReplyToBody,
     TextPartBody,
 )
-from caresupport_transport import limits
+from caresupport_transport import checks, limits
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import MediaPart, OutgoingMessage, TextPart
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
+from caresupport_transport.sending import KeyFactory, new_idempotency_key
+
+__all__ = ["KeyFactory", "new_idempotency_key"]  # re-exported for the client
 
 MAX_PAGE_SIZE = 100
 _MAX_FILENAME_CHARS = 255
 _MAX_NAME_CHARS = 255
-_UNSAFE_IN_ID = re.compile(r"[\s/?#%\\]|[\x00-\x1f\x7f]")
-_MAX_ID_CHARS = 200
-_HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
 _EVENT_NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-KeyFactory = Callable[[], str]
-
-
-def new_idempotency_key() -> str:
-    """A fresh idempotency key (a random UUID: unique, and safe in a header)."""
-    return str(uuid.uuid4())
-
 
 def idempotency_key(value: str | None, new_key: KeyFactory) -> str:
-    """The caller's key, checked, or a new one (made once per logical send)."""
-    if value is None:
-        return new_key()
-    if not isinstance(value, str) or not value:
-        raise ValidationError("idempotency_key", "must be a non-empty string")
-    if len(value) > limits.MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise ValidationError(
-            "idempotency_key",
-            f"has {len(value)} characters; at most {limits.MAX_IDEMPOTENCY_KEY_LENGTH}",
-        )
-    if not _HEADER_SAFE.fullmatch(value):
-        raise ValidationError(
-            "idempotency_key", "must be printable ASCII without spaces (it is sent as a header)"
-        )
-    return value
+    """The caller's key, checked by the shared rule, or a new one (made once per logical send)."""
+    return checks.check_idempotency_key(value) or new_key()
 
 
 def handle(field: str, value: Handle | str) -> Handle:
@@ -114,14 +93,8 @@ def recipients(field: str, values: Sequence[Handle | str]) -> tuple[str, ...]:
 
 
 def path_id(field: str, value: str) -> str:
-    """An id to put in a URL path: non-empty, no separators or spaces; returned quoted."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(field, "must be a non-empty string")
-    if len(value) > _MAX_ID_CHARS or _UNSAFE_IN_ID.search(value):
-        raise ValidationError(
-            field, "is not an id (no spaces, '/', '?', '#', '%' or control characters)"
-        )
-    return quote(value, safe="")
+    """An id to put in a URL path (the shared rule for ids), returned quoted."""
+    return quote(checks.check_id(value, field), safe="")
 
 
 def page_size(value: int) -> int:

@@ -1,55 +1,51 @@
 """``LinqTransport``: the ``Transport`` port over Linq Partner API V3 (through ``LinqClient``).
 
-Sends are planned with the shared fallback policy for the service the
-capability cache points to, then sent bubble by bubble under derived keys (see
-``_sending.py``). Conversations that do not exist yet are *pending* until their
-first message (``_pending.py``). Inbound events arrive by webhook
-(:meth:`LinqTransport.webhook_app`) or by polling (:meth:`LinqTransport.poll_once`),
-both through an :class:`~caresupport_transport.inbound.InboundDispatcher`, so
-each reaches the care logic once. ``docs/linq.md`` explains the choices.
+It is the shared :class:`~caresupport_transport.transport.ProviderTransport`
+over a :class:`~adapters.linq.provider.LinqProvider`, so sends are planned,
+degraded, split, keyed and re-sent exactly as on every adapter. What it adds is
+Linq's inbound side: events arrive by webhook (:meth:`LinqTransport.webhook_app`)
+or by polling (:meth:`LinqTransport.poll_once`), both through an
+:class:`~caresupport_transport.inbound.InboundDispatcher` and the shared relay,
+so each reaches the care logic once. ``docs/linq.md`` explains the choices.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
 
-import attrs
+import httpx
 
-from adapters.linq._pending import handle_of, is_pending, pending_conversation
-from adapters.linq._to_domain import conversation_from_chat, lenient_status, message_from_wire
-from adapters.linq._transport_actions import ActionsMixin
-from adapters.linq._transport_inbound import InboundMixin
-from adapters.linq.wire_chats import SentMessage
-from caresupport_transport import checks
-from caresupport_transport.capabilities import (
-    Feature,
-    Service,
-    ServicePreference,
+from adapters.linq._capability_cache import (
+    DEFAULT_CAPABILITY_TTL,
+    DEFAULT_UNKNOWN_TTL,
+    CapabilityCache,
 )
-from caresupport_transport.content import OutgoingMessage, VoiceMemo
-from caresupport_transport.errors import UnsupportedError, ValidationError
+from adapters.linq._polling import DEFAULT_LOOKBACK, DEFAULT_POLL_INTERVAL, Poller, PollReport
+from adapters.linq.asgi import DEFAULT_MAX_BODY_BYTES, WebhookReceiver
+from adapters.linq.client import LinqClient
+from adapters.linq.config import LinqConfig
+from adapters.linq.provider import DEFAULT_CONVERSATION_TTL, LinqProvider
+from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import (
-    Conversation,
-    Degradation,
-    DegradationAction,
-    DeliveryStatus,
-    Message,
-    SendReceipt,
-    StartedConversation,
-)
-from caresupport_transport.policy import (
-    MessagePlan,
-    OnUnsupported,
-    choose_service,
-    plan_voice_memo,
-)
-from caresupport_transport.sending import keyed_send
+from caresupport_transport.inbound import EventStore, InboundDispatcher
+from caresupport_transport.inbound.relay import InboundRelay
+from caresupport_transport.policy import FallbackPolicy
+from caresupport_transport.sending import KeyFactory, new_idempotency_key
+from caresupport_transport.transport import DEFAULT_POLICY, ProviderTransport
 
-__all__ = ["LinqTransport"]
+__all__ = ["DEFAULT_CONVERSATION_TTL", "DEFAULT_POLICY", "LinqTransport"]
 
 
-class LinqTransport(ActionsMixin, InboundMixin):
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LinqTransport(ProviderTransport):
     """The ``Transport`` port over Linq: fallback, degradations, idempotency, inbound.
 
     Args:
@@ -59,220 +55,190 @@ class LinqTransport(ActionsMixin, InboundMixin):
         capability_ttl: seconds a capability answer (available or not) is trusted.
         unknown_capability_ttl: seconds an *unknown* answer is kept (Linq could not
             tell; a 503 with 4004 / 4009 / 4010).
-        clock: monotonic seconds, for the capability cache.
+        conversation_ttl: seconds a chat read for a send or an action is reused by
+            the next ones, so a burst of sends reads the chat once (``0``: always
+            read it). Group changes always read it fresh; participant events that
+            come in through this transport's dispatcher forget it at once.
+        clock: monotonic seconds, for the capability and conversation caches.
         new_key: makes an idempotency key when the caller gives none.
         poll_lookback: how far back the first poll of a chat reads.
         wall_clock: the current time (aware UTC), for polling.
         owns_client: close ``client`` in :meth:`aclose` (set by :meth:`from_config`).
     """
 
-    # -- conversations ----------------------------------------------------------
-
-    async def start_conversation(
+    def __init__(
         self,
-        participants: Sequence[Handle],
-        first_message: OutgoingMessage,
+        client: LinqClient,
         *,
-        preference: ServicePreference = ServicePreference.AUTO,
-        idempotency_key: str | None = None,
-    ) -> StartedConversation:
-        """Create a chat with its first message (``POST /v3/chats``), degraded for the service."""
-        handles = checks.check_participants(participants, self._line)
-        message = checks.check_first_message(first_message)
-        checks.check_preference(preference)
-        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
-        with keyed_send(key):
-            return await self._start(handles, message, preference, key)
-
-    async def _start(
-        self,
-        handles: tuple[Handle, ...],
-        message: OutgoingMessage,
-        preference: ServicePreference,
-        key: str,
-    ) -> StartedConversation:
-        plan = await self._sender.plan(handles, message, preference)
-        created: list[Conversation] = []
-
-        async def open_chat(
-            bubble: OutgoingMessage, preferred: Service | None, bubble_key: str
-        ) -> tuple[str, SentMessage]:
-            chat = await self._client.create_chat(
-                handles, bubble, preferred_service=preferred, idempotency_key=bubble_key
-            )
-            created.append(conversation_from_chat(chat, self._line))
-            self._remember_conversation(created[-1])
-            return chat.id, chat.message
-
-        receipt = await self._sender.send(
-            plan, participants=handles, preference=preference, key=key, opener=open_chat
+        policy: FallbackPolicy = DEFAULT_POLICY,
+        capability_ttl: float = DEFAULT_CAPABILITY_TTL,
+        unknown_capability_ttl: float = DEFAULT_UNKNOWN_TTL,
+        conversation_ttl: float = DEFAULT_CONVERSATION_TTL,
+        clock: Callable[[], float] = time.monotonic,
+        new_key: KeyFactory = new_idempotency_key,
+        poll_lookback: timedelta = DEFAULT_LOOKBACK,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        owns_client: bool = False,
+    ) -> None:
+        self._linq = LinqProvider(
+            client,
+            capability_ttl=capability_ttl,
+            unknown_capability_ttl=unknown_capability_ttl,
+            conversation_ttl=conversation_ttl,
+            clock=clock,
         )
-        return StartedConversation(created[0], receipt)
+        super().__init__(self._linq, policy=policy, new_key=new_key)
+        self._client = client
+        self._owns_client = owns_client
+        self._poll_lookback = poll_lookback
+        self._wall_clock = wall_clock
 
-    def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
-        size = checks.check_page_size(page_size)
-        return self._conversation_pages(size)
+    @classmethod
+    def from_config(
+        cls, config: LinqConfig, *, http: httpx.AsyncClient | None = None, **options: object
+    ) -> Self:
+        """A transport with its own ``LinqClient`` (closed by :meth:`aclose`).
 
-    async def _conversation_pages(self, page_size: int) -> AsyncIterator[Conversation]:
-        async for chat in self._client.list_chats(limit=page_size):
-            yield conversation_from_chat(chat, self._line)
-
-    async def conversation_for(self, handle: Handle) -> Conversation:
-        """The 1:1 chat with ``handle``, or a pending one that its first send creates."""
-        checked = checks.check_handle(handle)
-        found = await self._pending.find(checked)
-        return found if found is not None else pending_conversation(checked)
-
-    def messages(self, conversation_id: str, *, page_size: int = 50) -> AsyncIterator[Message]:
-        size = checks.check_page_size(page_size)
-        if not isinstance(conversation_id, str) or not conversation_id:
-            raise ValidationError("conversation_id", "must be a non-empty string")
-        return self._message_pages(conversation_id, size)
-
-    async def _message_pages(self, conversation_id: str, page_size: int) -> AsyncIterator[Message]:
-        chat_id = conversation_id
-        if is_pending(conversation_id):
-            chat_id = (await self.get_conversation(conversation_id)).id
-            if is_pending(chat_id):
-                return  # no chat yet, so no history
-        async for wire in self._client.list_messages(chat_id, limit=page_size):
-            yield message_from_wire(wire, self._line)
-
-    # -- sending ------------------------------------------------------------------
-
-    async def send_message(
-        self,
-        conversation_id: str,
-        message: OutgoingMessage,
-        *,
-        preference: ServicePreference = ServicePreference.AUTO,
-        idempotency_key: str | None = None,
-    ) -> SendReceipt:
-        """Send into a conversation, degraded for the service; a pending one is created here."""
-        checked = checks.check_message(message)
-        checks.check_preference(preference)
-        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
-        with keyed_send(key):
-            return await self._send(conversation_id, checked, preference, key)
-
-    async def _send(
-        self,
-        conversation_id: str,
-        checked: OutgoingMessage,
-        preference: ServicePreference,
-        key: str,
-    ) -> SendReceipt:
-        conversation = await self._known_conversation(conversation_id)
-        if is_pending(conversation.id):
-            return await self._first_send(conversation, checked, preference, key)
-        if checked.reply_to is not None:
-            await self._check_reply(conversation.id, checked)
-        plan = await self._sender.plan(conversation.participants, checked, preference)
-        return await self._sender.send(
-            plan,
-            participants=conversation.participants,
-            preference=preference,
-            key=key,
-            chat_id=conversation.id,
-        )
-
-    async def _check_reply(self, chat_id: str, message: OutgoingMessage) -> None:
-        assert message.reply_to is not None
-        target = await self.get_message(message.reply_to.message_id)
-        checks.check_reply_target(message.reply_to, target, chat_id)
-
-    async def _first_send(
-        self,
-        pending: Conversation,
-        message: OutgoingMessage,
-        preference: ServicePreference,
-        key: str,
-    ) -> SendReceipt:
-        """The first message to someone with no chat yet: it opens the chat (``POST /v3/messages``).
-
-        Linq's rules for a chat's first message apply: a reply has nothing to
-        reply to and a link is refused (both ``ValidationError``); an effect is
-        dropped (and reported) or fails, as the policy says for effects.
+        Args:
+            config: from :meth:`LinqConfig.from_env` or :meth:`LinqConfig.from_json_file`.
+            http: an ``httpx.AsyncClient`` for the client (tests pass a mock).
+            options: the keyword arguments of the constructor.
         """
-        handle = pending.participants[0]
-        if message.reply_to is not None:
-            raise ValidationError(
-                "reply_to.message_id",
-                f"must name a message of the same conversation; {handle} has no chat yet",
-            )
-        if message.has_url:
-            raise ValidationError(
-                "message.parts",
-                f"the first message to {handle} opens a new chat and may not contain a URL "
-                "(Linq 1005); send one without a link first",
-            )
-        opening: tuple[Degradation, ...] = ()
-        if message.effect is not None:
-            if self.policy.effects is OnUnsupported.FAIL:
-                raise UnsupportedError(
-                    Feature.EFFECT.value, None, "effect: the first message of a new chat has none"
-                )
-            reason = "the first message of a new chat carries no effect"
-            opening = (Degradation(Feature.EFFECT, DegradationAction.DROPPED, reason),)
-            message = attrs.evolve(message, effect=None)
-        plan = await self._sender.plan((handle,), message, preference)
-        plan = attrs.evolve(plan, degradations=(*opening, *plan.degradations))
+        return cls(LinqClient(config, http=http), owns_client=True, **options)  # type: ignore[arg-type]
 
-        async def open_chat(
-            bubble: OutgoingMessage, preferred: Service | None, bubble_key: str
-        ) -> tuple[str, SentMessage]:
-            sent = await self._client.send_to_handles(
-                [handle],
-                bubble,
-                from_=self._line,
-                preferred_service=preferred,
-                idempotency_key=bubble_key,
-            )
-            self._pending.remember(pending.id, sent.chat_id)
-            return sent.chat_id, sent.message
+    @property
+    def client(self) -> LinqClient:
+        return self._client
 
-        return await self._sender.send(
-            plan, participants=(handle,), preference=preference, key=key, opener=open_chat
-        )
+    @property
+    def line(self) -> Handle | None:
+        """Our own line (the configured ``phone_number``), when configured."""
+        return self._linq.line
 
-    async def send_voice_memo(
+    @property
+    def capability_cache(self) -> CapabilityCache:
+        """What each handle can be reached on, as Linq last said."""
+        return self._linq.capability_cache
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._client!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
         self,
-        conversation_id: str,
-        memo: VoiceMemo,
-        *,
-        idempotency_key: str | None = None,
-    ) -> SendReceipt:
-        """A voice memo on iMessage; elsewhere the policy sends the audio as media (or fails)."""
-        checked = checks.check_voice_memo(memo)
-        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
-        with keyed_send(key):
-            return await self._send_memo(conversation_id, checked, key)
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
-    async def _send_memo(self, conversation_id: str, checked: VoiceMemo, key: str) -> SendReceipt:
-        conversation = await self._known_conversation(conversation_id)
-        if is_pending(conversation.id):
-            raise ValidationError(
-                "conversation_id",
-                f"no chat with {handle_of(conversation.id)} exists yet and a voice memo "
-                "cannot open one; send a text message first",
+    # -- inbound: webhooks and polling ------------------------------------------------
+
+    def inbound_dispatcher(
+        self, store: EventStore, *, include_outbound: bool = False
+    ) -> InboundDispatcher:
+        """A dispatcher that hands events to the handler registered with :meth:`on_inbound`.
+
+        Outbound echoes (``message.sent``) reach the handler as
+        ``MessageStatusChanged(SENT)``, or as the message itself with
+        ``include_outbound``. With ``policy.resend_on_failure``, a ``message.failed``
+        about a recent send is re-sent on the next service before the handler
+        hears of the failure.
+
+        Args:
+            store: remembers handled events and polling cursors
+                (``SqliteEventStore`` in production).
+            include_outbound: hand over our own outbound messages as messages.
+        """
+        relay = self.inbound_relay(include_outbound=include_outbound)
+        # The relay decides about echoes itself, so the dispatcher lets them through.
+        return InboundDispatcher(relay, store, include_outbound=True)
+
+    def webhook_app(
+        self,
+        store: EventStore,
+        *,
+        secrets: str | Sequence[str] | None = None,
+        include_outbound: bool = False,
+        tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+        clock: Callable[[], float] = time.time,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> WebhookReceiver:
+        """The ASGI webhook receiver, wired to :meth:`inbound_dispatcher`.
+
+        Args:
+            store: remembers handled events (``SqliteEventStore`` in production).
+            secrets: the subscription's signing secret(s); by default the
+                configuration's ``webhook_signing_secret``. With none, every
+                delivery is refused (503): verification cannot be turned off.
+            include_outbound: see :meth:`inbound_dispatcher`.
+            tolerance: seconds a delivery's timestamp may be off, either way.
+            clock: Unix seconds, for the timestamp check.
+            max_body_bytes: larger deliveries are refused (413).
+        """
+        if secrets is None:
+            configured = self._client.config.webhook_signing_secret
+            secrets = configured.reveal() if configured is not None else None
+        verifier = WebhookVerifier(secrets, tolerance=tolerance, clock=clock)
+        dispatcher = self.inbound_dispatcher(store, include_outbound=include_outbound)
+        return WebhookReceiver(verifier, dispatcher, max_body_bytes=max_body_bytes)
+
+    def _poller_for(
+        self, target: InboundDispatcher | EventStore, include_outbound: bool
+    ) -> tuple[Poller, InboundDispatcher]:
+        if isinstance(target, InboundDispatcher):
+            dispatcher = target
+            relay = target.handler
+            # Our own dispatcher lets echoes through to its relay; ask the relay instead.
+            outbound = (
+                relay.include_outbound
+                if isinstance(relay, InboundRelay)
+                else target.include_outbound
             )
-        found = await self.capability_cache.lookup_all(conversation.participants)
-        service = choose_service(found, ServicePreference.AUTO)
-        media, degradations = plan_voice_memo(checked, service, self.policy)
-        if media is None:
-            sent = await self._client.send_voice_memo(conversation.id, checked, idempotency_key=key)
-            return SendReceipt(
-                message_ids=(sent.id,),
-                conversation_id=sent.chat.id,
-                service=sent.service or service,
-                status=lenient_status(sent.status, DeliveryStatus.QUEUED),
-                idempotency_key=key,
-            )
-        plan = MessagePlan(service, (OutgoingMessage((media,)),), degradations)
-        return await self._sender.send(
-            plan,
-            participants=conversation.participants,
-            preference=ServicePreference.AUTO,
-            key=key,
-            chat_id=conversation.id,
+        else:
+            dispatcher = self.inbound_dispatcher(target, include_outbound=include_outbound)
+            outbound = include_outbound
+        poller = Poller(
+            self._client,
+            self._linq.line,
+            lookback=self._poll_lookback,
+            include_outbound=outbound,
+            now=self._wall_clock,
         )
+        return poller, dispatcher
+
+    async def poll_once(
+        self, target: InboundDispatcher | EventStore, *, include_outbound: bool = False
+    ) -> PollReport:
+        """Poll every chat once for messages newer than its cursor, and dispatch them.
+
+        Args:
+            target: a dispatcher, or a store for :meth:`inbound_dispatcher` to use.
+                The chats' cursors are kept in the dispatcher's store.
+            include_outbound: with a store, also deliver the messages we sent.
+
+        Returns:
+            What the round did; a chat whose handler failed keeps its cursor and
+            is listed in ``failed_chats``.
+        """
+        poller, dispatcher = self._poller_for(target, include_outbound)
+        return await poller.poll_once(dispatcher)
+
+    async def poll_forever(
+        self,
+        target: InboundDispatcher | EventStore,
+        *,
+        interval: float = DEFAULT_POLL_INTERVAL,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rounds: int | None = None,
+        include_outbound: bool = False,
+    ) -> None:
+        """:meth:`poll_once` every ``interval`` seconds until cancelled (or ``rounds`` rounds)."""
+        poller, dispatcher = self._poller_for(target, include_outbound)
+        await poller.poll_forever(dispatcher, interval=interval, sleep=sleep, rounds=rounds)

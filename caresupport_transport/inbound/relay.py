@@ -1,12 +1,13 @@
-"""Between the inbound dispatcher and the care logic's handler, for ``LinqTransport`` (private).
+"""Between an inbound path (dispatcher, in-memory queue) and the care logic's handler.
 
-Linq says "your message was sent" with a ``message.sent`` event carrying the
-whole message (an outbound echo). Unless the care logic asked for echoes, the
-relay hands it over as what it means, a ``MessageStatusChanged(SENT)``, so the
-care logic hears ``sent``, ``delivered``, ``read`` from Linq as from any
-adapter. A ``message.failed`` about a recent send is re-sent on the next service
-first when the policy says so. With no handler registered the relay raises, so
-the event is not acknowledged and is delivered again later: nothing is lost.
+A provider may say "your message was sent" with an event carrying the whole
+message (an outbound echo: Linq's ``message.sent``). Unless the care logic
+asked for echoes, the relay hands it over as what it means, a
+``MessageStatusChanged(SENT)``, so the care logic hears ``sent``,
+``delivered``, ``read`` alike from every adapter. A failure of a recent send
+is re-sent on the next service first when the policy says so. With no handler
+registered the relay raises, so the event is not acknowledged and is delivered
+again later: nothing is lost.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from adapters.linq._http import LOGGER_NAME
 from caresupport_transport.errors import ConfigurationError, TransportError
 from caresupport_transport.events import (
     ConversationUpdated,
@@ -31,7 +31,7 @@ from caresupport_transport.port import InboundHandler
 
 __all__ = ["InboundRelay", "as_sent_status"]
 
-_log = logging.getLogger(LOGGER_NAME)
+_log = logging.getLogger("caresupport_transport")
 
 
 def as_sent_status(event: MessageReceived) -> MessageStatusChanged:

@@ -1,0 +1,184 @@
+"""``MemoryProvider``: the provider port over an in-memory :class:`World`.
+
+The worked example of ``docs/adapters.md``: every primitive is one call into the
+World, which plays the messaging service. Nothing here plans, checks input,
+derives keys or re-sends: the shared ``ProviderTransport`` does that for every
+provider alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from adapters.memory.world import World
+from caresupport_transport.capabilities import HandleCapabilities, Service, ServicePreference
+from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Attachment, Conversation, Message
+from caresupport_transport.provider import Sent
+
+__all__ = ["MemoryProvider"]
+
+
+class MemoryProvider:
+    """The World as a messaging provider.
+
+    The World has no server-side fallback: every send goes by the planned
+    service (pinned), and a service someone cannot receive makes it fail, as
+    it would at a real provider.
+
+    Args:
+        world: the world to act in.
+
+    Attributes:
+        sent: every message this provider created, in order (not those a
+            repeated idempotency key gave back).
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.sent: list[Message] = []
+
+    @property
+    def line(self) -> Handle:
+        return self.world.owner
+
+    async def capabilities(self, handle: Handle) -> HandleCapabilities:
+        return self.world.capabilities(handle)
+
+    # -- conversations ------------------------------------------------------------
+
+    async def conversation_for(self, handle: Handle) -> Conversation:
+        return self.world.create_conversation([handle])
+
+    def is_unopened(self, conversation: Conversation) -> bool:
+        # Newest messages last: an active conversation is found at once.
+        return not any(
+            m.conversation_id == conversation.id for m in reversed(self.world.messages.values())
+        )
+
+    async def conversation(self, conversation_id: str) -> Conversation:
+        return self.world.conversation(conversation_id)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        return self.world.conversation(conversation_id)
+
+    async def conversations(self, page_size: int) -> AsyncIterator[Conversation]:
+        cursor: str | None = None
+        while True:
+            page, cursor = self.world.page_conversations(cursor, page_size)
+            for conversation in page:
+                yield conversation
+            if cursor is None:
+                return
+
+    async def get_message(self, message_id: str) -> Message:
+        return self.world.message(message_id)
+
+    async def messages(self, conversation_id: str, page_size: int) -> AsyncIterator[Message]:
+        self.world.conversation(conversation_id)
+        cursor: str | None = None
+        while True:
+            page, cursor = self.world.page_messages(conversation_id, cursor, page_size)
+            for message in page:
+                yield message
+            if cursor is None:
+                return
+
+    # -- sending ------------------------------------------------------------------
+
+    async def start(
+        self,
+        participants: Sequence[Handle],
+        message: OutgoingMessage,
+        *,
+        service: Service,
+        pinned: bool,
+        idempotency_key: str,
+    ) -> tuple[Conversation, Sent]:
+        conversation = self.world.create_conversation(participants)
+        sent = self._send(conversation.id, message, service, idempotency_key)
+        return self.world.conversation(conversation.id), sent
+
+    async def open(
+        self,
+        conversation: Conversation,
+        message: OutgoingMessage,
+        *,
+        service: Service,
+        pinned: bool,
+        idempotency_key: str,
+    ) -> Sent:
+        return self._send(conversation.id, message, service, idempotency_key)
+
+    async def send(
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        *,
+        service: Service,
+        pinned: bool,
+        idempotency_key: str,
+    ) -> Sent:
+        return self._send(conversation_id, message, service, idempotency_key)
+
+    async def send_voice_memo(
+        self, conversation_id: str, memo: VoiceMemo, *, service: Service, idempotency_key: str
+    ) -> Sent:
+        new = idempotency_key not in self.world.idempotency_keys
+        made = self.world.send(
+            conversation_id,
+            (memo.audio,),
+            preference=ServicePreference.pin(service),
+            idempotency_key=idempotency_key,
+            voice_memo=True,
+        )
+        return self._sent(made, new)
+
+    def _send(
+        self, conversation_id: str, message: OutgoingMessage, service: Service, key: str
+    ) -> Sent:
+        new = key not in self.world.idempotency_keys
+        made = self.world.send(
+            conversation_id,
+            message.parts,
+            effect=message.effect,
+            reply_to=message.reply_to,
+            preference=ServicePreference.pin(service),
+            idempotency_key=key,
+        )
+        return self._sent(made, new)
+
+    def _sent(self, made: Message, new: bool) -> Sent:
+        if new:
+            self.sent.append(made)
+        return Sent(made.id, made.conversation_id, made.service, made.status, new=new)
+
+    # -- actions ------------------------------------------------------------------
+
+    async def react(self, message_id: str, reaction: Reaction, part_index: int) -> None:
+        self.world.react(message_id, reaction, part_index=part_index)
+
+    async def remove_reaction(self, message_id: str, reaction: Reaction, part_index: int) -> bool:
+        return self.world.unreact(message_id, reaction, part_index=part_index)
+
+    async def set_typing(self, conversation_id: str, typing: bool) -> None:
+        self.world.set_typing(conversation_id, typing)
+
+    async def mark_read(self, conversation_id: str) -> None:
+        self.world.mark_read(conversation_id)
+
+    async def share_contact_card(self, conversation_id: str) -> None:
+        self.world.share_contact_card(conversation_id)
+
+    async def add_participant(self, conversation: Conversation, handle: Handle) -> Conversation:
+        return self.world.add_participant(conversation.id, handle)
+
+    async def remove_participant(self, conversation: Conversation, handle: Handle) -> Conversation:
+        return self.world.remove_participant(conversation.id, handle)
+
+    async def upload(self, data: bytes, *, filename: str, content_type: str) -> Attachment:
+        return self.world.upload(data, filename=filename, content_type=content_type)
+
+    def conversation_changed(self, conversation_id: str) -> None:
+        """Nothing to forget: the World is always read as it is."""

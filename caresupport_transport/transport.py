@@ -1,0 +1,756 @@
+"""``ProviderTransport``: the one implementation of the ``Transport`` port, over any provider.
+
+Everything about carrying out the port that does not depend on the provider
+lives here, once, so every adapter behaves the same:
+
+- input checks (:mod:`caresupport_transport.checks`), before any I/O;
+- idempotency keys: the caller's or a new one, derived keys for split bubbles
+  and fallback re-sends (:mod:`caresupport_transport.sending`), the key stamped
+  on any error a send raises;
+- order: sends and actions into one conversation run one at a time;
+- the plan: the service chosen from what every participant can use, what it
+  cannot carry degraded (:mod:`caresupport_transport.policy`), and reported;
+- first contact: the first message of a new chat carries no effect, reply or URL;
+- re-sending a failed message on the next service (``resend_on_failure``),
+  at once or when a failure event comes in later;
+- tapbacks as text where tapbacks do not exist; skipped actions reported;
+- receipts.
+
+A :class:`~caresupport_transport.provider.Provider` supplies the primitives.
+``InMemoryTransport`` and ``LinqTransport`` are this class over their provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import attrs
+
+from caresupport_transport import checks
+from caresupport_transport.capabilities import (
+    FALLBACK_ORDER,
+    Availability,
+    Feature,
+    HandleCapabilities,
+    Service,
+    ServicePreference,
+)
+from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
+from caresupport_transport.errors import UnsupportedError, ValidationError
+from caresupport_transport.handles import Handle
+from caresupport_transport.inbound.relay import InboundRelay
+from caresupport_transport.keyed_locks import KeyedLocks
+from caresupport_transport.model import (
+    ActionResult,
+    Attachment,
+    Conversation,
+    Degradation,
+    DegradationAction,
+    DeliveryStatus,
+    Message,
+    SendAttempt,
+    SendReceipt,
+    StartedConversation,
+)
+from caresupport_transport.policy import (
+    FallbackPolicy,
+    MessagePlan,
+    OnUnsupported,
+    choose_service,
+    next_service,
+    plan_action,
+    plan_message,
+    plan_reaction,
+    plan_voice_memo,
+)
+from caresupport_transport.port import InboundHandler
+from caresupport_transport.provider import Provider, Sent
+from caresupport_transport.sending import (
+    KeyFactory,
+    fallback_key,
+    keyed_send,
+    new_idempotency_key,
+    overall_status,
+    split_key,
+)
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "FIRST_MESSAGE_EFFECT",
+    "RECENT_SENDS",
+    "ProviderTransport",
+    "tapback_key",
+]
+
+DEFAULT_POLICY = FallbackPolicy()
+RECENT_SENDS = 1000
+"""How many recent sends are remembered for re-sending after a later failure event."""
+FIRST_MESSAGE_EFFECT = "the first message of a new chat carries no effect"
+
+_log = logging.getLogger("caresupport_transport")
+
+
+def tapback_key(message_id: str, reaction: Reaction, part_index: int) -> str:
+    """The idempotency key of a tapback sent as text: the same tapback is one text, ever.
+
+    Adding the same tapback twice leaves one on iMessage; as text, the second
+    send replays the first. Hashed, since a custom emoji cannot go in a header.
+    """
+    what = f"{message_id}|{part_index}|{reaction.kind.value}|{reaction.emoji or ''}"
+    return "tapback-" + hashlib.sha256(what.encode()).hexdigest()[:40]
+
+
+@attrs.frozen
+class _Bubble:
+    """One message that went out: what was sent, where, under which key, and how it stands."""
+
+    conversation_id: str
+    message: OutgoingMessage
+    service: Service
+    key: str
+    message_id: str
+    status: DeliveryStatus
+    participants: tuple[Handle, ...]
+    new: bool = True
+
+    @property
+    def attempt(self) -> SendAttempt:
+        return SendAttempt(self.service, self.message_id, self.status, self.key)
+
+
+@attrs.define
+class _Outcome:
+    """What a send did so far; becomes the receipt."""
+
+    finals: list[_Bubble] = attrs.Factory(list)
+    attempts: list[SendAttempt] = attrs.Factory(list)
+    degradations: list[Degradation] = attrs.Factory(list)
+    resent: bool = False
+
+    def degrade(self, change: Degradation) -> None:
+        if change not in self.degradations:
+            self.degradations.append(change)
+
+
+Opener = Callable[[OutgoingMessage, str], Awaitable[Sent]]
+"""Sends the first bubble where no chat exists yet: ``(bubble, key)`` to what was sent."""
+
+
+class ProviderTransport:
+    """The ``Transport`` port carried out over a :class:`~caresupport_transport.provider.Provider`.
+
+    Args:
+        provider: the primitives of the messaging provider.
+        policy: how to degrade what a service cannot carry, and whether to re-send
+            a failed message on the next service.
+        new_key: makes an idempotency key when the caller gives none.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        policy: FallbackPolicy = DEFAULT_POLICY,
+        new_key: KeyFactory = new_idempotency_key,
+    ) -> None:
+        self.provider = provider
+        self.policy = policy
+        self._new_key = new_key
+        self._handler: InboundHandler | None = None
+        self._order = KeyedLocks()
+        self._recent: OrderedDict[str, _Bubble] = OrderedDict()
+
+    # -- conversations ----------------------------------------------------------
+
+    async def start_conversation(
+        self,
+        participants: Sequence[Handle],
+        first_message: OutgoingMessage,
+        *,
+        preference: ServicePreference = ServicePreference.AUTO,
+        idempotency_key: str | None = None,
+    ) -> StartedConversation:
+        """Create a chat with exactly ``participants`` by sending its first message.
+
+        The first message may carry no URL, effect or reply (providers refuse them).
+        """
+        handles = checks.check_participants(participants, self.provider.line)
+        message = checks.check_first_message(first_message)
+        checks.check_preference(preference)
+        _check_references(message)
+        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            plan = await self._plan(handles, message, preference)
+            started: list[Conversation] = []
+
+            async def start_chat(bubble: OutgoingMessage, bubble_key: str) -> Sent:
+                conversation, sent = await self.provider.start(
+                    handles,
+                    bubble,
+                    service=plan.service,
+                    pinned=preference is not ServicePreference.AUTO,
+                    idempotency_key=bubble_key,
+                )
+                started.append(conversation)
+                return sent
+
+            receipt = await self._carry_out(
+                plan, participants=handles, preference=preference, key=key, opener=start_chat
+            )
+        return StartedConversation(started[0], receipt)
+
+    def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
+        return self.provider.conversations(checks.check_page_size(page_size))
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        return await self.provider.get_conversation(
+            checks.check_id(conversation_id, "conversation_id")
+        )
+
+    async def conversation_for(self, handle: Handle) -> Conversation:
+        """The 1:1 conversation with ``handle``; its first send opens it if it is new."""
+        return await self.provider.conversation_for(checks.check_handle(handle))
+
+    def messages(self, conversation_id: str, *, page_size: int = 50) -> AsyncIterator[Message]:
+        size = checks.check_page_size(page_size)
+        checked = checks.check_id(conversation_id, "conversation_id")
+        return self.provider.messages(checked, size)
+
+    async def get_message(self, message_id: str) -> Message:
+        return await self.provider.get_message(checks.check_id(message_id, "message_id"))
+
+    # -- sending ------------------------------------------------------------------
+
+    async def send_message(
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        *,
+        preference: ServicePreference = ServicePreference.AUTO,
+        idempotency_key: str | None = None,
+    ) -> SendReceipt:
+        """Send into a conversation, degraded for the service; an unopened one is opened."""
+        checked_id = checks.check_id(conversation_id, "conversation_id")
+        checked = checks.check_message(message)
+        checks.check_preference(preference)
+        _check_references(checked)
+        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            async with self._order.hold(checked_id):
+                return await self._send(checked_id, checked, preference, key)
+
+    async def _send(
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        preference: ServicePreference,
+        key: str,
+    ) -> SendReceipt:
+        conversation = await self.provider.conversation(conversation_id)
+        if self.provider.is_unopened(conversation):
+            return await self._first_send(conversation, message, preference, key)
+        if message.reply_to is not None:
+            target = await self.provider.get_message(message.reply_to.message_id)
+            checks.check_reply_target(message.reply_to, target, conversation.id)
+        plan = await self._plan(conversation.participants, message, preference)
+        return await self._carry_out(
+            plan,
+            participants=conversation.participants,
+            preference=preference,
+            key=key,
+            conversation_id=conversation.id,
+        )
+
+    async def _first_send(
+        self,
+        conversation: Conversation,
+        message: OutgoingMessage,
+        preference: ServicePreference,
+        key: str,
+    ) -> SendReceipt:
+        """The first message of a conversation nobody has written in: it opens the chat.
+
+        The rules of a chat's first message apply: a reply has nothing to reply
+        to and a link is refused (both ``ValidationError``); an effect is dropped
+        (and reported) or fails, as the policy says for effects.
+        """
+        who = ", ".join(h.value for h in conversation.participants)
+        if message.reply_to is not None:
+            raise ValidationError(
+                "reply_to.message_id",
+                f"must name a message of the same conversation; {who} has no chat yet",
+            )
+        if message.has_url:
+            raise ValidationError(
+                "message.parts",
+                f"the first message to {who} opens a new chat and may not contain a URL; "
+                "send one without a link first",
+            )
+        opening: tuple[Degradation, ...] = ()
+        if message.effect is not None:
+            if self.policy.effects is OnUnsupported.FAIL:
+                raise UnsupportedError(
+                    Feature.EFFECT.value, None, f"effect: {FIRST_MESSAGE_EFFECT}"
+                )
+            opening = (
+                Degradation(Feature.EFFECT, DegradationAction.DROPPED, FIRST_MESSAGE_EFFECT),
+            )
+            message = attrs.evolve(message, effect=None)
+        plan = await self._plan(conversation.participants, message, preference)
+        plan = attrs.evolve(plan, degradations=(*opening, *plan.degradations))
+
+        async def open_chat(bubble: OutgoingMessage, bubble_key: str) -> Sent:
+            return await self.provider.open(
+                conversation,
+                bubble,
+                service=plan.service,
+                pinned=preference is not ServicePreference.AUTO,
+                idempotency_key=bubble_key,
+            )
+
+        return await self._carry_out(
+            plan,
+            participants=conversation.participants,
+            preference=preference,
+            key=key,
+            opener=open_chat,
+        )
+
+    async def send_voice_memo(
+        self,
+        conversation_id: str,
+        memo: VoiceMemo,
+        *,
+        idempotency_key: str | None = None,
+    ) -> SendReceipt:
+        """A voice memo on iMessage; elsewhere the policy sends the audio as media (or fails)."""
+        checked_id = checks.check_id(conversation_id, "conversation_id")
+        checked = checks.check_voice_memo(memo)
+        _check_references(OutgoingMessage((checked.audio,)))
+        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            async with self._order.hold(checked_id):
+                return await self._send_memo(checked_id, checked, key)
+
+    async def _send_memo(self, conversation_id: str, memo: VoiceMemo, key: str) -> SendReceipt:
+        conversation = await self.provider.conversation(conversation_id)
+        if self.provider.is_unopened(conversation):
+            who = ", ".join(h.value for h in conversation.participants)
+            raise ValidationError(
+                "conversation_id",
+                f"no chat with {who} exists yet and a voice memo cannot open one; "
+                "send a text message first",
+            )
+        found = await self._capabilities_of(conversation.participants)
+        service = choose_service(found, ServicePreference.AUTO)
+        media, degradations = plan_voice_memo(memo, service, self.policy)
+        if media is None:
+            sent = await self.provider.send_voice_memo(
+                conversation.id, memo, service=service, idempotency_key=key
+            )
+            receipt = SendReceipt(
+                message_ids=(sent.message_id,),
+                conversation_id=sent.conversation_id,
+                service=sent.service or service,
+                status=sent.status,
+                idempotency_key=key,
+            )
+            self._record(receipt, new=sent.new)
+            return receipt
+        plan = MessagePlan(service, (OutgoingMessage((media,)),), degradations)
+        return await self._carry_out(
+            plan,
+            participants=conversation.participants,
+            preference=ServicePreference.AUTO,
+            key=key,
+            conversation_id=conversation.id,
+        )
+
+    async def _capabilities_of(self, handles: Sequence[Handle]) -> list[HandleCapabilities]:
+        return list(await asyncio.gather(*(self.provider.capabilities(h) for h in handles)))
+
+    async def _plan(
+        self,
+        participants: Sequence[Handle],
+        message: OutgoingMessage,
+        preference: ServicePreference,
+    ) -> MessagePlan:
+        """Choose the service from what is known of everyone, and degrade for it.
+
+        Raises:
+            UnsupportedError: a pinned service someone lacks, or a rule set to fail.
+        """
+        found = await self._capabilities_of(participants)
+        return plan_message(message, choose_service(found, preference), self.policy)
+
+    async def _carry_out(
+        self,
+        plan: MessagePlan,
+        *,
+        participants: tuple[Handle, ...],
+        preference: ServicePreference,
+        key: str,
+        conversation_id: str | None = None,
+        opener: Opener | None = None,
+    ) -> SendReceipt:
+        """Send every bubble of ``plan`` under its derived key; re-send failures if allowed.
+
+        Args:
+            plan: what to send, on which service.
+            participants: who it goes to (for the fallback's capability checks).
+            preference: ``AUTO`` lets the provider fall back by itself; a pin does not.
+            key: the caller's idempotency key for the whole send.
+            conversation_id: the conversation, when it exists.
+            opener: sends the first bubble when there is no chat yet.
+        """
+        outcome = _Outcome(degradations=list(plan.degradations))
+        pinned = preference is not ServicePreference.AUTO
+        count = len(plan.messages)
+        for index, bubble in enumerate(plan.messages):
+            bubble_key = split_key(key, index, count)
+            if conversation_id is None:
+                if opener is None:
+                    raise AssertionError("a send needs a conversation or an opener")
+                sent = await opener(bubble, bubble_key)
+                conversation_id = sent.conversation_id
+            else:
+                sent = await self.provider.send(
+                    conversation_id,
+                    bubble,
+                    service=plan.service,
+                    pinned=pinned,
+                    idempotency_key=bubble_key,
+                )
+            made = _made(sent, bubble, plan.service, bubble_key, participants)
+            if not pinned and made.service is not plan.service:
+                reason = f"sent by {made.service.label}, not {plan.service.label} as expected"
+                outcome.degrade(Degradation(Feature.SERVICE, DegradationAction.FELL_BACK, reason))
+            await self._settle(made, preference, outcome)
+        assert conversation_id is not None  # a plan has at least one bubble
+        receipt = _receipt(conversation_id, key, outcome)
+        self._record(receipt, new=any(b.new for b in outcome.finals))
+        return receipt
+
+    async def _settle(
+        self, made: _Bubble, preference: ServicePreference, outcome: _Outcome
+    ) -> None:
+        """Record one bubble; re-send it on the next service while it fails and that is allowed."""
+        outcome.attempts.append(made.attempt)
+        may_resend = preference is ServicePreference.AUTO and self.policy.resend_on_failure
+        if may_resend:
+            self._remember(made)
+        if made.status is not DeliveryStatus.FAILED or not may_resend:
+            outcome.finals.append(made)
+            return
+        if await self._resend(made, outcome) is None:
+            outcome.finals.append(made)
+
+    async def _resend(self, failed: _Bubble, outcome: _Outcome) -> str | None:
+        """Send ``failed`` again on the next usable service; the key used, ``None`` if none."""
+        following = await self._next_usable(failed.service, failed.participants)
+        if following is None:
+            return None
+        self._recent.pop(failed.message_id, None)
+        outcome.resent = True
+        reason = f"failed on {failed.service.label}; re-sent by {following.label}"
+        outcome.degradations.append(
+            Degradation(Feature.SERVICE, DegradationAction.FELL_BACK, reason)
+        )
+        plan = plan_message(failed.message, following, self.policy)
+        for change in plan.degradations:
+            outcome.degrade(change)
+        base = fallback_key(failed.key, following)
+        count = len(plan.messages)
+        for index, bubble in enumerate(plan.messages):
+            key = split_key(base, index, count)
+            sent = await self.provider.send(
+                failed.conversation_id,
+                bubble,
+                service=following,
+                pinned=True,
+                idempotency_key=key,
+            )
+            made = _made(sent, bubble, following, key, failed.participants)
+            await self._settle(made, ServicePreference.AUTO, outcome)
+        return base
+
+    async def _next_usable(
+        self, service: Service, participants: tuple[Handle, ...]
+    ) -> Service | None:
+        known = await self._capabilities_of(participants)
+        candidate = next_service(service)
+        while candidate is not None:
+            if all(c.availability(candidate) is not Availability.UNAVAILABLE for c in known):
+                return candidate
+            candidate = next_service(candidate)
+        return None
+
+    def _remember(self, made: _Bubble) -> None:
+        self._recent[made.message_id] = made
+        self._recent.move_to_end(made.message_id)
+        while len(self._recent) > RECENT_SENDS:
+            self._recent.popitem(last=False)
+
+    async def resend_failed(self, message_id: str) -> SendReceipt | None:
+        """Re-send a recently sent message that the provider later reported failed.
+
+        Returns:
+            The receipt of the re-send, or ``None`` when the message is not one
+            this transport sent (under ``AUTO``, with ``resend_on_failure``) in
+            its last :data:`RECENT_SENDS` sends, or no further service is usable.
+        """
+        made = self._recent.get(message_id)
+        if made is None:
+            return None
+        async with self._order.hold(made.conversation_id):
+            if self._recent.pop(message_id, None) is None:
+                return None  # another failure event about it got here first
+            failed = attrs.evolve(made, status=DeliveryStatus.FAILED)
+            outcome = _Outcome()
+            outcome.attempts.append(failed.attempt)
+            key = await self._resend(failed, outcome)
+            if key is None:
+                return None
+        _log.info("message %s failed on %s; re-sent", message_id, made.service.label)
+        receipt = _receipt(made.conversation_id, key, outcome)
+        self._record(receipt, new=any(b.new for b in outcome.finals))
+        return receipt
+
+    def _record(self, receipt: SendReceipt, *, new: bool) -> None:
+        """Called with every receipt a send makes (``new``: it made a message); a hook."""
+
+    # -- reactions ------------------------------------------------------------------
+
+    async def react(
+        self, message_id: str, reaction: Reaction, *, part_index: int = 0
+    ) -> ActionResult:
+        """A tapback; where there are none the policy sends it as text, skips it or fails."""
+        return await self._reaction(message_id, reaction, part_index, removing=False)
+
+    async def remove_reaction(
+        self, message_id: str, reaction: Reaction, *, part_index: int = 0
+    ) -> ActionResult:
+        """Take a tapback back; skipped (and reported) where tapbacks do not exist."""
+        return await self._reaction(message_id, reaction, part_index, removing=True)
+
+    async def _reaction(
+        self, message_id: str, reaction: Reaction, part_index: int, *, removing: bool
+    ) -> ActionResult:
+        checked_id = checks.check_id(message_id, "message_id")
+        checked = checks.check_reaction(reaction)
+        index = checks.check_part_index(part_index)
+        target = await self.provider.get_message(checked_id)
+        if index >= len(target.parts):
+            raise ValidationError(
+                "part_index", f"{index} is not a part of a {len(target.parts)}-part message"
+            )
+        service = target.service
+        if service is None:
+            conversation = await self.provider.conversation(target.conversation_id)
+            # As for other actions, an unknown service is left to the provider: try the tapback.
+            service = await self._service_for(conversation) or Service.IMESSAGE
+        part = target.parts[index]
+        quoted = part.text if isinstance(part, TextPart) else target.text
+        plan = plan_reaction(checked, service, quoted, self.policy, removing=removing)
+        if plan.reaction is not None:
+            if removing:
+                removed = await self.provider.remove_reaction(checked_id, plan.reaction, index)
+                return ActionResult(removed, plan.degradations)
+            await self.provider.react(checked_id, plan.reaction, index)
+            return ActionResult(True, plan.degradations)
+        if plan.text is not None:
+            key = tapback_key(checked_id, checked, index)
+            async with self._order.hold(target.conversation_id):
+                sent = await self.provider.send(
+                    target.conversation_id,
+                    OutgoingMessage((TextPart(plan.text),)),
+                    service=service,
+                    pinned=True,
+                    idempotency_key=key,
+                )
+            receipt = SendReceipt(
+                message_ids=(sent.message_id,),
+                conversation_id=sent.conversation_id,
+                service=sent.service or service,
+                status=sent.status,
+                idempotency_key=key,
+                degradations=plan.degradations,
+            )
+            self._record(receipt, new=sent.new)
+            return ActionResult(True, plan.degradations, message_id=sent.message_id)
+        return ActionResult(False, plan.degradations)
+
+    # -- contentless actions -----------------------------------------------------------
+
+    async def _service_for(self, conversation: Conversation) -> Service | None:
+        """The conversation's service, or the one a send would use now (``None``: none fits)."""
+        if conversation.service is not None:
+            return conversation.service
+        found = await self._capabilities_of(conversation.participants)
+        try:
+            return choose_service(found, ServicePreference.AUTO)
+        except UnsupportedError:
+            return None
+
+    async def _action(
+        self, conversation_id: str, feature: Feature
+    ) -> tuple[Conversation, ActionResult]:
+        """The conversation, and whether ``feature`` is performed there (or why it is skipped)."""
+        conversation = await self.provider.conversation(
+            checks.check_id(conversation_id, "conversation_id")
+        )
+        if self.provider.is_unopened(conversation):
+            who = ", ".join(h.value for h in conversation.participants)
+            reason = f"no chat with {who} yet; its first message opens it"
+            skipped = Degradation(feature, DegradationAction.SKIPPED, reason)
+            return conversation, ActionResult(False, (skipped,))
+        service = await self._service_for(conversation)
+        skip = plan_action(feature, service, is_group=conversation.is_group)
+        if skip is not None:
+            return conversation, ActionResult(False, (skip,))
+        return conversation, ActionResult(True)
+
+    async def start_typing(self, conversation_id: str) -> ActionResult:
+        """The typing indicator (iMessage 1:1 only; skipped and reported elsewhere)."""
+        conversation, result = await self._action(conversation_id, Feature.TYPING)
+        if result.performed:
+            await self.provider.set_typing(conversation.id, True)
+        return result
+
+    async def stop_typing(self, conversation_id: str) -> ActionResult:
+        conversation, result = await self._action(conversation_id, Feature.TYPING)
+        if result.performed:
+            await self.provider.set_typing(conversation.id, False)
+        return result
+
+    async def mark_read(self, conversation_id: str) -> ActionResult:
+        """A read receipt (not on SMS: skipped and reported)."""
+        conversation, result = await self._action(conversation_id, Feature.READ_RECEIPT)
+        if result.performed:
+            await self.provider.mark_read(conversation.id)
+        return result
+
+    async def share_contact_card(self, conversation_id: str) -> ActionResult:
+        """Share our line's contact card (iMessage only)."""
+        conversation, result = await self._action(conversation_id, Feature.CONTACT_CARD)
+        if result.performed:
+            await self.provider.share_contact_card(conversation.id)
+        return result
+
+    # -- groups, attachments, capabilities ------------------------------------------
+
+    async def add_participant(self, conversation_id: str, handle: Handle) -> Conversation:
+        """Add to a group of 3+, someone who can use the group's service.
+
+        Raises:
+            ValidationError: not a group of 3+, already in it, or cannot use its service.
+        """
+        checked_id = checks.check_id(conversation_id, "conversation_id")
+        checked = checks.check_handle(handle)
+        conversation = await self.provider.get_conversation(checked_id)
+        checks.check_can_add(conversation, checked, self.provider.line)
+        service = conversation.service
+        if service is not None:
+            found = await self.provider.capabilities(checked)
+            if found.availability(service) is Availability.UNAVAILABLE:
+                raise ValidationError(
+                    "handle",
+                    f"{checked} cannot use the group's service {service.label}; "
+                    "start a new conversation instead",
+                )
+        return await self.provider.add_participant(conversation, checked)
+
+    async def remove_participant(self, conversation_id: str, handle: Handle) -> Conversation:
+        """Remove from a group, leaving 3+.
+
+        Raises:
+            ValidationError: not in the group, or fewer than 3 would be left.
+        """
+        checked_id = checks.check_id(conversation_id, "conversation_id")
+        checked = checks.check_handle(handle)
+        conversation = await self.provider.get_conversation(checked_id)
+        checks.check_can_remove(conversation, checked)
+        return await self.provider.remove_participant(conversation, checked)
+
+    async def upload_attachment(
+        self, data: bytes, *, filename: str, content_type: str
+    ) -> Attachment:
+        """Upload a file (at most 100 MB) to send later as ``MediaPart(attachment_id=...)``."""
+        raw = checks.check_upload(data, filename, content_type)
+        return await self.provider.upload(raw, filename=filename, content_type=content_type)
+
+    async def capabilities(self, handle: Handle) -> HandleCapabilities:
+        """What services ``handle`` can be reached on, as far as the provider can tell."""
+        return await self.provider.capabilities(checks.check_handle(handle))
+
+    # -- inbound ------------------------------------------------------------------
+
+    def on_inbound(self, handler: InboundHandler) -> None:
+        """Register the care logic's handler (replaces any earlier one, for every path)."""
+        self._handler = handler
+
+    def _current_handler(self) -> InboundHandler | None:
+        return self._handler
+
+    def inbound_relay(self, *, include_outbound: bool = False) -> InboundRelay:
+        """What every inbound path hands its events to, on the way to the handler.
+
+        It reads an outbound echo as the status it reports (unless
+        ``include_outbound``), re-sends a failed recent send first when the
+        policy says so, tells the provider of membership changes, then calls the
+        handler registered with :meth:`on_inbound` at that moment.
+        """
+        return InboundRelay(
+            self._current_handler,
+            include_outbound=include_outbound,
+            resend_failed=self.resend_failed if self.policy.resend_on_failure else None,
+            conversation_changed=self.provider.conversation_changed,
+        )
+
+
+def _check_references(message: OutgoingMessage) -> None:
+    """The ids a message names (reply target, attachments) are ids, before any I/O."""
+    if message.reply_to is not None:
+        checks.check_id(message.reply_to.message_id, "reply_to.message_id")
+    for index, part in enumerate(message.parts):
+        attachment_id = getattr(part, "attachment_id", None)
+        if attachment_id is not None:
+            checks.check_id(attachment_id, f"parts[{index}].attachment_id")
+
+
+def _made(
+    sent: Sent,
+    message: OutgoingMessage,
+    planned: Service,
+    key: str,
+    participants: tuple[Handle, ...],
+) -> _Bubble:
+    return _Bubble(
+        sent.conversation_id,
+        message,
+        sent.service if sent.service is not None else planned,
+        key,
+        sent.message_id,
+        sent.status,
+        participants,
+        sent.new,
+    )
+
+
+def _receipt(conversation_id: str, key: str, outcome: _Outcome) -> SendReceipt:
+    finals = outcome.finals
+    # The receipt names the least capable service any bubble ended on.
+    service = max((b.service for b in finals), key=FALLBACK_ORDER.index)
+    return SendReceipt(
+        message_ids=[b.message_id for b in finals],
+        conversation_id=conversation_id,
+        service=service,
+        status=overall_status(b.status for b in finals),
+        idempotency_key=key,
+        degradations=tuple(outcome.degradations),
+        attempts=tuple(outcome.attempts) if outcome.resent else (),
+    )
