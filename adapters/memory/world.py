@@ -1,9 +1,11 @@
 """A technology-neutral, in-memory model of how messaging behaves, on a virtual clock.
 
 The :class:`World` plays the provider's part: it keeps recipients and what they
-can be reached on, conversations, messages, reactions, typing and read state,
-attachments, and turns everything that happens into the matching domain event
-in :attr:`World.outbox`. It is synchronous and does no I/O, so both the
+can be reached on, conversations (when each was created, who joined when, which
+ones the owner left), messages (the key each was sent under, the service it was
+pinned to, its edits, which ones were deleted), reactions, typing and read
+state, attachments, and turns everything that happens into the matching domain
+event in :attr:`World.outbox`. It is synchronous and does no I/O, so both the
 in-memory ``Transport`` and an HTTP simulator of the provider can stand on it.
 It knows nothing of the fallback *policy*: given ``AUTO`` it picks iMessage ->
 RCS -> SMS by what every participant can use, and a pinned service some
@@ -124,6 +126,24 @@ class World:
     _ids: IdFactory = attrs.field(init=False)
     _schedule: StatusSchedule = attrs.Factory(StatusSchedule)
     _forced_failures: dict[Handle, list[str]] = attrs.Factory(dict)
+    conversation_created_at: dict[str, datetime] = attrs.Factory(dict)
+    """Conversation id -> when it was created."""
+    joins: dict[tuple[str, Handle], datetime] = attrs.Factory(dict)
+    """``(conversation id, handle)`` -> when the handle was added to the group.
+
+    Only later additions are here; the founding participants joined when the
+    conversation was created (see :meth:`joined_at`).
+    """
+    left_conversations: set[str] = attrs.Factory(set)
+    """Groups the owner left (:meth:`leave`); nothing more can be sent to them."""
+    message_keys: dict[str, str] = attrs.Factory(dict)
+    """Message id -> the idempotency key it was sent under (:attr:`idempotency_keys` reversed)."""
+    preferred_services: dict[str, Service] = attrs.Factory(dict)
+    """Message id -> the service its sender pinned (absent when sent with ``AUTO``)."""
+    edits: dict[str, list[datetime]] = attrs.Factory(dict)
+    """Message id -> when each of its edits happened, oldest first."""
+    deleted_message_ids: set[str] = attrs.Factory(set)
+    """Messages deleted with :meth:`delete_message`: kept, but out of every history."""
 
     def __attrs_post_init__(self) -> None:
         self._now = self.start
@@ -235,10 +255,25 @@ class World:
                 return existing
         conversation = Conversation(self._ids.next("chat"), handles, is_group=len(handles) > 1)
         self.conversations[conversation.id] = conversation
+        self.conversation_created_at[conversation.id] = self._now
         self.outbox.append(
             ConversationCreated(self._event_id(), self._now, conversation.id, conversation)
         )
         return conversation
+
+    def created_at(self, conversation_id: str) -> datetime:
+        """When the conversation was created.
+
+        Raises:
+            NotFoundError: unknown conversation.
+        """
+        self.conversation(conversation_id)
+        return self.conversation_created_at[conversation_id]
+
+    def joined_at(self, conversation_id: str, handle: Handle) -> datetime:
+        """When ``handle`` joined: when it was added, else when the conversation was created."""
+        created = self.created_at(conversation_id)
+        return self.joins.get((conversation_id, handle), created)
 
     def page_conversations(
         self, cursor: str | None, limit: int
@@ -248,9 +283,13 @@ class World:
         return _page(items, cursor, limit)
 
     def history(self, conversation_id: str) -> list[Message]:
-        """A conversation's messages, newest first."""
+        """A conversation's messages, newest first (deleted ones left out)."""
         self.conversation(conversation_id)
-        found = [m for m in self.messages.values() if m.conversation_id == conversation_id]
+        found = [
+            m
+            for m in self.messages.values()
+            if m.conversation_id == conversation_id and m.id not in self.deleted_message_ids
+        ]
         return found[::-1]
 
     def page_messages(
@@ -258,6 +297,20 @@ class World:
     ) -> tuple[list[Message], str | None]:
         """One page of a conversation's messages, newest first, and the next cursor."""
         return _page(self.history(conversation_id), cursor, limit)
+
+    def leave(self, conversation_id: str) -> None:
+        """The owner leaves a group: it stays readable, but nothing more can be sent to it.
+
+        Raises:
+            NotFoundError: unknown conversation.
+            ValidationError: the conversation is not a group.
+        """
+        if not self.conversation(conversation_id).is_group:
+            raise ValidationError("conversation_id", "only a group chat can be left")
+        self.left_conversations.add(conversation_id)
+
+    def has_left(self, conversation_id: str) -> bool:
+        return conversation_id in self.left_conversations
 
     # -- groups -------------------------------------------------------------------
 
@@ -280,6 +333,7 @@ class World:
             )
         updated = attrs.evolve(conversation, participants=(*conversation.participants, handle))
         self.conversations[conversation_id] = updated
+        self.joins[(conversation_id, handle)] = self._now
         self.outbox.append(ParticipantAdded(self._event_id(), self._now, conversation_id, handle))
         return updated
 
@@ -330,6 +384,11 @@ class World:
     # -- messages -----------------------------------------------------------------
 
     def message(self, message_id: str) -> Message:
+        """The message with this id, deleted or not.
+
+        Raises:
+            NotFoundError: no message ever had this id.
+        """
         try:
             return self.messages[message_id]
         except KeyError:
@@ -356,11 +415,14 @@ class World:
 
         Raises:
             NotFoundError: unknown conversation, reply target or attachment.
-            ValidationError: a reply to a message of another conversation.
+            ValidationError: a reply to a message of another conversation, or a
+                group the owner left.
         """
         if idempotency_key is not None and idempotency_key in self.idempotency_keys:
             return self.messages[self.idempotency_keys[idempotency_key]]
         conversation = self.conversation(conversation_id)
+        if self.has_left(conversation_id):
+            raise ValidationError("conversation_id", "the owner left this group")
         self._check_references(conversation_id, parts, reply_to)
         service = self.pick_service(conversation.participants, preference)
         failure = self._failure_for(conversation, service)
@@ -380,6 +442,9 @@ class World:
         self.messages[message.id] = message
         if idempotency_key is not None:
             self.idempotency_keys[idempotency_key] = message.id
+            self.message_keys[message.id] = idempotency_key
+        if preference.service is not None:
+            self.preferred_services[message.id] = preference.service
         if voice_memo:
             self.voice_memo_ids.add(message.id)
         if service is not None and conversation.service is not service and failure is None:
@@ -409,6 +474,7 @@ class World:
         parts = (*message.parts[:part_index], new_part, *message.parts[part_index + 1 :])
         updated = attrs.evolve(message, parts=parts)
         self.messages[message_id] = updated
+        self.edits.setdefault(message_id, []).append(self._now)
         self.outbox.append(
             MessageEdited(
                 self._event_id(),
@@ -420,6 +486,23 @@ class World:
             )
         )
         return updated
+
+    def updated_at(self, message_id: str) -> datetime:
+        """When the message last changed its content: its last edit, else its creation."""
+        edited = self.edits.get(message_id)
+        return edited[-1] if edited else self.message(message_id).created_at
+
+    def delete_message(self, message_id: str) -> None:
+        """Delete a message: it leaves every history, but its record and events stay.
+
+        Raises:
+            NotFoundError: unknown message.
+        """
+        self.message(message_id)
+        self.deleted_message_ids.add(message_id)
+
+    def is_deleted(self, message_id: str) -> bool:
+        return message_id in self.deleted_message_ids
 
     def _check_references(
         self, conversation_id: str, parts: Sequence[Part], reply_to: ReplyTo | None
