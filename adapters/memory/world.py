@@ -1,9 +1,11 @@
 """A technology-neutral, in-memory model of how messaging behaves, on a virtual clock.
 
 The :class:`World` plays the provider's part: it keeps recipients and what they
-can be reached on, conversations, messages, reactions, typing and read state,
-attachments, and turns everything that happens into the matching domain event
-in :attr:`World.outbox`. It is synchronous and does no I/O, so both the
+can be reached on, conversations (when each was created, who joined when, which
+ones the owner left), messages (the key each was sent under, the service it was
+pinned to, its edits, which ones were deleted), reactions, typing and read
+state, attachments, and turns everything that happens into the matching domain
+event in :attr:`World.outbox`. It is synchronous and does no I/O, so both the
 in-memory ``Transport`` and an HTTP simulator of the provider can stand on it.
 It knows nothing of the fallback *policy*: given ``AUTO`` it picks iMessage ->
 RCS -> SMS by what every participant can use, and a pinned service some
@@ -12,25 +14,40 @@ participant lacks makes the message fail, as the provider does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import attrs
 
-from adapters.memory._membership import MembershipMixin
-from adapters.memory._social import SocialMixin
-from adapters.memory._state import (
-    DEFAULT_OWNER,
-    DEFAULT_START,
-    MIN_GROUP_SIZE,
-    ReactionRecord,
-    as_handle,
+from adapters.memory._ids import IdFactory
+from adapters.memory.delivery import DeliveryDelays, StatusSchedule
+from adapters.memory.recipients import RecipientKind, capabilities_for, services_for
+from caresupport_transport import limits
+from caresupport_transport.capabilities import (
+    FALLBACK_ORDER,
+    HandleCapabilities,
+    Service,
+    ServicePreference,
+    capabilities_of,
 )
-from adapters.memory.recipients import RecipientKind
-from caresupport_transport.capabilities import Service, ServicePreference, capabilities_of
+from caresupport_transport.checks import MIN_GROUP_SIZE, check_can_add, check_can_remove
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
-from caresupport_transport.errors import ValidationError
-from caresupport_transport.events import ConversationUpdated, MessageEdited, MessageReceived
+from caresupport_transport.errors import NotFoundError, ValidationError
+from caresupport_transport.events import (
+    ConversationCreated,
+    ConversationUpdated,
+    InboundEvent,
+    MessageEdited,
+    MessageReceived,
+    MessageStatusChanged,
+    ParticipantAdded,
+    ParticipantRemoved,
+    ReactionAdded,
+    ReactionRemoved,
+    TypingStarted,
+    TypingStopped,
+)
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import (
     Attachment,
@@ -40,10 +57,39 @@ from caresupport_transport.model import (
     Message,
 )
 
-__all__ = ["DEFAULT_OWNER", "DEFAULT_START", "MIN_GROUP_SIZE", "ReactionRecord", "World"]
+__all__ = [
+    "DEFAULT_OWNER",
+    "DEFAULT_START",
+    "MIN_GROUP_SIZE",
+    "ReactionRecord",
+    "World",
+    "as_handle",
+]
+
+_T = TypeVar("_T")
+
+DEFAULT_OWNER = Handle("+15550100000")
+"""The line the world's owner (CareSupport) sends from."""
+DEFAULT_START = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
-class World(SocialMixin, MembershipMixin):
+def as_handle(value: Handle | str) -> Handle:
+    return value if isinstance(value, Handle) else Handle(value)
+
+
+@attrs.frozen
+class ReactionRecord:
+    """A reaction standing on a message part."""
+
+    message_id: str
+    reaction: Reaction
+    actor: Handle
+    part_index: int
+    at: datetime
+
+
+@attrs.define
+class World:
     """Recipients, conversations and messages, and the events they produce.
 
     Everything is a plain attribute tests may read. Ids and event ids are
@@ -57,7 +103,298 @@ class World(SocialMixin, MembershipMixin):
         default_kind: how a handle no one registered behaves.
     """
 
-    # -- sending --------------------------------------------------------------
+    owner: Handle = attrs.field(default=DEFAULT_OWNER, converter=as_handle)
+    seed: int = 0
+    delays: DeliveryDelays = attrs.Factory(DeliveryDelays)
+    start: datetime = DEFAULT_START
+    default_kind: RecipientKind = RecipientKind.SMS_ONLY
+    recipients: dict[Handle, RecipientKind] = attrs.Factory(dict)
+    conversations: dict[str, Conversation] = attrs.Factory(dict)
+    messages: dict[str, Message] = attrs.Factory(dict)
+    reactions: list[ReactionRecord] = attrs.Factory(list)
+    typing: dict[str, set[Handle]] = attrs.Factory(dict)
+    attachments: dict[str, Attachment] = attrs.Factory(dict)
+    attachment_data: dict[str, bytes] = attrs.Factory(dict)
+    contact_cards_shared: list[str] = attrs.Factory(list)
+    voice_memo_ids: set[str] = attrs.Factory(set)
+    failure_reasons: dict[str, str] = attrs.Factory(dict)
+    idempotency_keys: dict[str, str] = attrs.Factory(dict)
+    """Idempotency key -> the message first sent under it."""
+    outbox: list[InboundEvent] = attrs.Factory(list)
+    """Events not yet taken by :meth:`drain`, oldest first."""
+    _now: datetime = attrs.field(init=False)
+    _ids: IdFactory = attrs.field(init=False)
+    _schedule: StatusSchedule = attrs.Factory(StatusSchedule)
+    _forced_failures: dict[Handle, list[str]] = attrs.Factory(dict)
+    conversation_created_at: dict[str, datetime] = attrs.Factory(dict)
+    """Conversation id -> when it was created."""
+    joins: dict[tuple[str, Handle], datetime] = attrs.Factory(dict)
+    """``(conversation id, handle)`` -> when the handle was added to the group.
+
+    Only later additions are here; the founding participants joined when the
+    conversation was created (see :meth:`joined_at`).
+    """
+    left_conversations: set[str] = attrs.Factory(set)
+    """Groups the owner left (:meth:`leave`); nothing more can be sent to them."""
+    message_keys: dict[str, str] = attrs.Factory(dict)
+    """Message id -> the idempotency key it was sent under (:attr:`idempotency_keys` reversed)."""
+    preferred_services: dict[str, Service] = attrs.Factory(dict)
+    """Message id -> the service its sender pinned (absent when sent with ``AUTO``)."""
+    edits: dict[str, list[datetime]] = attrs.Factory(dict)
+    """Message id -> when each of its edits happened, oldest first."""
+    deleted_message_ids: set[str] = attrs.Factory(set)
+    """Messages deleted with :meth:`delete_message`: kept, but out of every history."""
+
+    def __attrs_post_init__(self) -> None:
+        self._now = self.start
+        self._ids = IdFactory(self.seed)
+
+    # -- recipients -------------------------------------------------------------
+
+    def add_recipient(
+        self, handle: Handle | str, kind: RecipientKind = RecipientKind.IMESSAGE
+    ) -> Handle:
+        """Register ``handle`` as reachable the way ``kind`` says; returns the handle."""
+        registered = as_handle(handle)
+        if registered.is_email and not services_for(registered, kind):
+            raise ValidationError("kind", f"an email address cannot be {kind.value}")
+        self.recipients[registered] = kind
+        return registered
+
+    def __contains__(self, handle: object) -> bool:
+        """Whether ``handle`` (a Handle or its text) was registered; junk is simply absent."""
+        if isinstance(handle, str):
+            try:
+                handle = Handle(handle)
+            except ValidationError:
+                return False
+        return handle in self.recipients
+
+    def kind_of(self, handle: Handle) -> RecipientKind:
+        return self.recipients.get(handle, self.default_kind)
+
+    def services_of(self, handle: Handle) -> tuple[Service, ...]:
+        return services_for(handle, self.kind_of(handle))
+
+    def capabilities(self, handle: Handle) -> HandleCapabilities:
+        return capabilities_for(handle, self.kind_of(handle))
+
+    def pick_service(
+        self, participants: Iterable[Handle], preference: ServicePreference
+    ) -> Service | None:
+        """The service the provider would use, or ``None`` if none reaches everyone.
+
+        A pinned service is returned as is, even when someone lacks it (the
+        message then fails); ``AUTO`` takes the first service everyone has.
+        """
+        if preference.service is not None:
+            return preference.service
+        reachable = [set(self.services_of(h)) for h in participants]
+        return next((s for s in FALLBACK_ORDER if all(s in r for r in reachable)), None)
+
+    # -- clock, ids and events ----------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on, applying every status change that falls due, in time order."""
+        if seconds < 0:
+            raise ValidationError("seconds", "the clock cannot go backwards")
+        target = self._now + timedelta(seconds=seconds)
+        while (change := self._schedule.pop_due(target)) is not None:
+            self._now = max(self._now, change.due)
+            self._set_status(change.message_id, change.status, change.reason)
+        self._now = target
+
+    def drain(self) -> list[InboundEvent]:
+        """Take every event produced so far, oldest first."""
+        events, self.outbox = self.outbox, []
+        return events
+
+    @property
+    def pending_status_changes(self) -> int:
+        return len(self._schedule)
+
+    def new_id(self, namespace: str) -> str:
+        """A fresh deterministic id in ``namespace`` (unique within this world)."""
+        return self._ids.next(namespace)
+
+    def _event_id(self) -> str:
+        return self._ids.next("event")
+
+    # -- conversations ------------------------------------------------------------
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        try:
+            return self.conversations[conversation_id]
+        except KeyError:
+            raise NotFoundError(
+                f"conversation {conversation_id!r} not found", status=404, code=2001
+            ) from None
+
+    def create_conversation(self, participants: Sequence[Handle]) -> Conversation:
+        """The conversation with exactly ``participants``, created if none exists.
+
+        Raises:
+            ValidationError: no participants, more than 31, duplicates, or the owner.
+        """
+        handles = tuple(participants)
+        if not 1 <= len(handles) <= limits.MAX_RECIPIENTS:
+            raise ValidationError(
+                "participants", f"has {len(handles)}; give 1 to {limits.MAX_RECIPIENTS} handles"
+            )
+        if len(set(handles)) != len(handles):
+            raise ValidationError("participants", "must not repeat a handle")
+        if self.owner in handles:
+            raise ValidationError("participants", "must not include the owner's own handle")
+        wanted = frozenset(handles)
+        for existing in self.conversations.values():
+            if frozenset(existing.participants) == wanted:
+                return existing
+        conversation = Conversation(self._ids.next("chat"), handles, is_group=len(handles) > 1)
+        self.conversations[conversation.id] = conversation
+        self.conversation_created_at[conversation.id] = self._now
+        self.outbox.append(
+            ConversationCreated(self._event_id(), self._now, conversation.id, conversation)
+        )
+        return conversation
+
+    def created_at(self, conversation_id: str) -> datetime:
+        """When the conversation was created.
+
+        Raises:
+            NotFoundError: unknown conversation.
+        """
+        self.conversation(conversation_id)
+        return self.conversation_created_at[conversation_id]
+
+    def joined_at(self, conversation_id: str, handle: Handle) -> datetime:
+        """When ``handle`` joined: when it was added, else when the conversation was created."""
+        created = self.created_at(conversation_id)
+        return self.joins.get((conversation_id, handle), created)
+
+    def page_conversations(
+        self, cursor: str | None, limit: int
+    ) -> tuple[list[Conversation], str | None]:
+        """One page of conversations, oldest first, and the cursor of the next (or ``None``)."""
+        items = list(self.conversations.values())
+        return _page(items, cursor, limit)
+
+    def history(self, conversation_id: str) -> list[Message]:
+        """A conversation's messages, newest first (deleted ones left out)."""
+        self.conversation(conversation_id)
+        found = [
+            m
+            for m in self.messages.values()
+            if m.conversation_id == conversation_id and m.id not in self.deleted_message_ids
+        ]
+        return found[::-1]
+
+    def page_messages(
+        self, conversation_id: str, cursor: str | None, limit: int
+    ) -> tuple[list[Message], str | None]:
+        """One page of a conversation's messages, newest first, and the next cursor."""
+        return _page(self.history(conversation_id), cursor, limit)
+
+    def leave(self, conversation_id: str) -> None:
+        """The owner leaves a group: it stays readable, but nothing more can be sent to it.
+
+        Raises:
+            NotFoundError: unknown conversation.
+            ValidationError: the conversation is not a group.
+        """
+        if not self.conversation(conversation_id).is_group:
+            raise ValidationError("conversation_id", "only a group chat can be left")
+        self.left_conversations.add(conversation_id)
+
+    def has_left(self, conversation_id: str) -> bool:
+        return conversation_id in self.left_conversations
+
+    # -- groups -------------------------------------------------------------------
+
+    def add_participant(self, conversation_id: str, handle: Handle) -> Conversation:
+        """Add ``handle`` to a group that already has 3+ participants (besides the owner).
+
+        Raises:
+            ValidationError: not a group, too small, already in it, or ``handle``
+                cannot use the group's service.
+        """
+        conversation = self.conversation(conversation_id)
+        check_can_add(conversation, handle, self.owner)
+        if conversation.service is not None and conversation.service not in self.services_of(
+            handle
+        ):
+            raise ValidationError(
+                "handle",
+                f"{handle} cannot use the group's service {conversation.service.label}; "
+                "start a new conversation instead",
+            )
+        updated = attrs.evolve(conversation, participants=(*conversation.participants, handle))
+        self.conversations[conversation_id] = updated
+        self.joins[(conversation_id, handle)] = self._now
+        self.outbox.append(ParticipantAdded(self._event_id(), self._now, conversation_id, handle))
+        return updated
+
+    def remove_participant(self, conversation_id: str, handle: Handle) -> Conversation:
+        """Remove ``handle`` from a group, leaving 3+ participants (besides the owner).
+
+        Raises:
+            ValidationError: not a group, not a participant, or too few would be left.
+        """
+        conversation = self.conversation(conversation_id)
+        check_can_remove(conversation, handle)
+        remaining = tuple(h for h in conversation.participants if h != handle)
+        updated = attrs.evolve(conversation, participants=remaining)
+        self.conversations[conversation_id] = updated
+        self.typing.get(conversation_id, set()).discard(handle)
+        self.outbox.append(ParticipantRemoved(self._event_id(), self._now, conversation_id, handle))
+        return updated
+
+    def rename(self, conversation_id: str, display_name: str) -> Conversation:
+        """Give a group a new name, recording ``ConversationUpdated(change="name")``.
+
+        Raises:
+            ValidationError: the conversation is not a group.
+        """
+        conversation = self.conversation(conversation_id)
+        if not conversation.is_group:
+            raise ValidationError("conversation_id", "only a group chat has a name")
+        updated = attrs.evolve(conversation, display_name=display_name)
+        self.conversations[conversation_id] = updated
+        self.outbox.append(
+            ConversationUpdated(
+                self._event_id(), self._now, conversation_id, "name", value=display_name
+            )
+        )
+        return updated
+
+    def change_icon(self, conversation_id: str, icon_url: str) -> None:
+        """Record a group's new icon as ``ConversationUpdated(change="icon")``."""
+        conversation = self.conversation(conversation_id)
+        if not conversation.is_group:
+            raise ValidationError("conversation_id", "only a group chat has an icon")
+        self.outbox.append(
+            ConversationUpdated(
+                self._event_id(), self._now, conversation_id, "icon", value=icon_url
+            )
+        )
+
+    # -- messages -----------------------------------------------------------------
+
+    def message(self, message_id: str) -> Message:
+        """The message with this id, deleted or not.
+
+        Raises:
+            NotFoundError: no message ever had this id.
+        """
+        try:
+            return self.messages[message_id]
+        except KeyError:
+            raise NotFoundError(
+                f"message {message_id!r} not found", status=404, code=2001
+            ) from None
 
     def send(
         self,
@@ -78,11 +415,14 @@ class World(SocialMixin, MembershipMixin):
 
         Raises:
             NotFoundError: unknown conversation, reply target or attachment.
-            ValidationError: a reply to a message of another conversation.
+            ValidationError: a reply to a message of another conversation, or a
+                group the owner left.
         """
         if idempotency_key is not None and idempotency_key in self.idempotency_keys:
             return self.messages[self.idempotency_keys[idempotency_key]]
         conversation = self.conversation(conversation_id)
+        if self.has_left(conversation_id):
+            raise ValidationError("conversation_id", "the owner left this group")
         self._check_references(conversation_id, parts, reply_to)
         service = self.pick_service(conversation.participants, preference)
         failure = self._failure_for(conversation, service)
@@ -102,6 +442,9 @@ class World(SocialMixin, MembershipMixin):
         self.messages[message.id] = message
         if idempotency_key is not None:
             self.idempotency_keys[idempotency_key] = message.id
+            self.message_keys[message.id] = idempotency_key
+        if preference.service is not None:
+            self.preferred_services[message.id] = preference.service
         if voice_memo:
             self.voice_memo_ids.add(message.id)
         if service is not None and conversation.service is not service and failure is None:
@@ -114,6 +457,52 @@ class World(SocialMixin, MembershipMixin):
     def fail_next_send(self, handle: Handle | str, reason: str = "delivery failed") -> None:
         """Make the next message sent to a conversation with ``handle`` fail."""
         self._forced_failures.setdefault(as_handle(handle), []).append(reason)
+
+    def edit(self, message_id: str, part_index: int, text: str) -> Message:
+        """Replace the text of one text part of a message, recording ``MessageEdited``.
+
+        Raises:
+            NotFoundError: unknown message.
+            ValidationError: ``part_index`` is not a text part, or ``text`` is not valid text.
+        """
+        message = self.message(message_id)
+        if not 0 <= part_index < len(message.parts) or not isinstance(
+            message.parts[part_index], TextPart
+        ):
+            raise ValidationError("part_index", f"{part_index} is not a text part of the message")
+        new_part = TextPart(text)
+        parts = (*message.parts[:part_index], new_part, *message.parts[part_index + 1 :])
+        updated = attrs.evolve(message, parts=parts)
+        self.messages[message_id] = updated
+        self.edits.setdefault(message_id, []).append(self._now)
+        self.outbox.append(
+            MessageEdited(
+                self._event_id(),
+                self._now,
+                message.conversation_id,
+                message_id,
+                (new_part,),
+                part_index=part_index,
+            )
+        )
+        return updated
+
+    def updated_at(self, message_id: str) -> datetime:
+        """When the message last changed its content: its last edit, else its creation."""
+        edited = self.edits.get(message_id)
+        return edited[-1] if edited else self.message(message_id).created_at
+
+    def delete_message(self, message_id: str) -> None:
+        """Delete a message: it leaves every history, but its record and events stay.
+
+        Raises:
+            NotFoundError: unknown message.
+        """
+        self.message(message_id)
+        self.deleted_message_ids.add(message_id)
+
+    def is_deleted(self, message_id: str) -> bool:
+        return message_id in self.deleted_message_ids
 
     def _check_references(
         self, conversation_id: str, parts: Sequence[Part], reply_to: ReplyTo | None
@@ -145,6 +534,8 @@ class World(SocialMixin, MembershipMixin):
                 return f"{handle} is unreachable"
         return None
 
+    # -- delivery progression -------------------------------------------------------
+
     def _schedule_delivery(self, message: Message, failure: str | None) -> None:
         sent_at = message.created_at
         if failure is not None:
@@ -163,7 +554,35 @@ class World(SocialMixin, MembershipMixin):
                 sent_at + timedelta(seconds=self.delays.read), message.id, DeliveryStatus.READ
             )
 
-    # -- what the outside world does (test-side injection) ---------------------
+    def _set_status(self, message_id: str, status: DeliveryStatus, reason: str | None) -> None:
+        message = self.messages[message_id]
+        terminal = message.status in (DeliveryStatus.FAILED, DeliveryStatus.READ)
+        if terminal or status.rank <= message.status.rank:
+            return
+        stamp = self._now
+        updated = attrs.evolve(message, status=status)
+        if status is DeliveryStatus.SENT:
+            updated = attrs.evolve(updated, sent_at=stamp)
+        elif status is DeliveryStatus.DELIVERED:
+            updated = attrs.evolve(updated, delivered_at=stamp)
+        elif status is DeliveryStatus.READ:
+            updated = attrs.evolve(updated, read_at=stamp)
+        self.messages[message_id] = updated
+        if reason is not None:
+            self.failure_reasons[message_id] = reason
+        self.outbox.append(
+            MessageStatusChanged(
+                self._event_id(),
+                self._now,
+                message.conversation_id,
+                message_id,
+                status,
+                service=message.service,
+                reason=reason,
+            )
+        )
+
+    # -- what the outside world does (test-side injection) ---------------------------
 
     def receive(
         self,
@@ -217,63 +636,127 @@ class World(SocialMixin, MembershipMixin):
             raise ValidationError("actor", f"{who} is not in conversation {conversation.id}")
         return self.react(message_id, reaction, actor=who, part_index=part_index)
 
-    # -- provider-side changes a provider simulator serves (edit, rename, upload) --
+    # -- reactions ----------------------------------------------------------------
 
-    def edit(self, message_id: str, part_index: int, text: str) -> Message:
-        """Replace the text of one text part of a message, recording ``MessageEdited``.
-
-        Raises:
-            NotFoundError: unknown message.
-            ValidationError: ``part_index`` is not a text part, or ``text`` is not valid text.
-        """
+    def react(
+        self,
+        message_id: str,
+        reaction: Reaction,
+        *,
+        actor: Handle | None = None,
+        part_index: int = 0,
+    ) -> ReactionRecord:
+        """Add a reaction by ``actor`` (the owner by default) and record its event."""
         message = self.message(message_id)
-        if not 0 <= part_index < len(message.parts) or not isinstance(
-            message.parts[part_index], TextPart
-        ):
-            raise ValidationError("part_index", f"{part_index} is not a text part of the message")
-        new_part = TextPart(text)
-        parts = (*message.parts[:part_index], new_part, *message.parts[part_index + 1 :])
-        updated = attrs.evolve(message, parts=parts)
-        self.messages[message_id] = updated
+        self._check_part_index(message, part_index)
+        who = actor or self.owner
+        record = ReactionRecord(message_id, reaction, who, part_index, self._now)
+        self.reactions.append(record)
         self.outbox.append(
-            MessageEdited(
+            ReactionAdded(
                 self._event_id(),
                 self._now,
                 message.conversation_id,
                 message_id,
-                (new_part,),
-                part_index=part_index,
+                reaction,
+                who,
+                part_index,
+                is_from_me=who == self.owner,
             )
         )
-        return updated
+        return record
 
-    def rename(self, conversation_id: str, display_name: str) -> Conversation:
-        """Give a group a new name, recording ``ConversationUpdated(change="name")``.
+    def unreact(
+        self,
+        message_id: str,
+        reaction: Reaction,
+        *,
+        actor: Handle | None = None,
+        part_index: int = 0,
+    ) -> bool:
+        """Remove a reaction; ``False`` (and no event) when there was none to remove."""
+        message = self.message(message_id)
+        self._check_part_index(message, part_index)
+        who = actor or self.owner
+        for index, record in enumerate(self.reactions):
+            if (record.message_id, record.reaction, record.actor, record.part_index) == (
+                message_id,
+                reaction,
+                who,
+                part_index,
+            ):
+                del self.reactions[index]
+                self.outbox.append(
+                    ReactionRemoved(
+                        self._event_id(),
+                        self._now,
+                        message.conversation_id,
+                        message_id,
+                        reaction,
+                        who,
+                        part_index,
+                        is_from_me=who == self.owner,
+                    )
+                )
+                return True
+        return False
 
-        Raises:
-            ValidationError: the conversation is not a group.
+    def reactions_on(self, message_id: str) -> list[ReactionRecord]:
+        return [r for r in self.reactions if r.message_id == message_id]
+
+    @staticmethod
+    def _check_part_index(message: Message, part_index: int) -> None:
+        if not 0 <= part_index < len(message.parts):
+            raise ValidationError(
+                "part_index", f"{part_index} is not a part of a {len(message.parts)}-part message"
+            )
+
+    # -- typing, read state, contact card ------------------------------------------
+
+    def set_typing(
+        self, conversation_id: str, typing: bool, *, handle: Handle | None = None
+    ) -> None:
+        """Start or stop ``handle`` typing (the owner by default).
+
+        Other people's typing produces an event; the owner's own is only state.
         """
         conversation = self.conversation(conversation_id)
-        if not conversation.is_group:
-            raise ValidationError("conversation_id", "only a group chat has a name")
-        updated = attrs.evolve(conversation, display_name=display_name)
-        self.conversations[conversation_id] = updated
-        self.outbox.append(
-            ConversationUpdated(
-                self._event_id(), self._now, conversation_id, "name", value=display_name
-            )
-        )
-        return updated
+        who = handle or self.owner
+        if who != self.owner and who not in conversation.participants:
+            raise ValidationError("handle", f"{who} is not in conversation {conversation_id}")
+        typists = self.typing.setdefault(conversation_id, set())
+        if (who in typists) == typing:
+            return
+        if typing:
+            typists.add(who)
+        else:
+            typists.discard(who)
+        if who != self.owner:
+            event_type = TypingStarted if typing else TypingStopped
+            self.outbox.append(event_type(self._event_id(), self._now, conversation_id, who))
 
-    def change_icon(self, conversation_id: str, icon_url: str) -> None:
-        """Record a group's new icon as ``ConversationUpdated(change="icon")``."""
-        conversation = self.conversation(conversation_id)
-        if not conversation.is_group:
-            raise ValidationError("conversation_id", "only a group chat has an icon")
-        self.outbox.append(
-            ConversationUpdated(
-                self._event_id(), self._now, conversation_id, "icon", value=icon_url
-            )
+    def mark_read(self, conversation_id: str) -> int:
+        """The owner reads every inbound message of the conversation; returns how many."""
+        self.conversation(conversation_id)
+        count = 0
+        for message in self.history(conversation_id):
+            if message.direction is Direction.INBOUND and message.status is not DeliveryStatus.READ:
+                self.messages[message.id] = attrs.evolve(
+                    message, status=DeliveryStatus.READ, read_at=self._now
+                )
+                count += 1
+        return count
+
+    def share_contact_card(self, conversation_id: str) -> None:
+        self.conversation(conversation_id)
+        self.contact_cards_shared.append(conversation_id)
+
+    # -- attachments ----------------------------------------------------------------
+
+    def upload(self, data: bytes, *, filename: str, content_type: str) -> Attachment:
+        """Store an uploaded file and return it as an attachment to send later."""
+        return self.store_upload(
+            self._ids.next("attachment"), data, filename=filename, content_type=content_type
         )
 
     def store_upload(
@@ -296,3 +779,25 @@ class World(SocialMixin, MembershipMixin):
         self.attachments[attachment_id] = attachment
         self.attachment_data[attachment_id] = bytes(data)
         return attachment
+
+    def attachment(self, attachment_id: str) -> Attachment:
+        try:
+            return self.attachments[attachment_id]
+        except KeyError:
+            raise NotFoundError(
+                f"attachment {attachment_id!r} not found", status=404, code=2001
+            ) from None
+
+
+def _page(items: list[_T], cursor: str | None, limit: int) -> tuple[list[_T], str | None]:
+    if limit < 1:
+        raise ValidationError("limit", "must be at least 1")
+    try:
+        start = int(cursor) if cursor is not None else 0
+    except ValueError:
+        raise ValidationError("cursor", f"{cursor!r} is not a cursor this world issued") from None
+    if start < 0:
+        raise ValidationError("cursor", f"{cursor!r} is not a cursor this world issued")
+    page = items[start : start + limit]
+    following = start + limit
+    return page, (str(following) if following < len(items) else None)

@@ -89,16 +89,16 @@ def _message_data(
     conversation = world.conversation(message.conversation_id)
     sent, delivered, read = _as_of(message, status)
     outbound = message.direction is Direction.OUTBOUND
-    meta = backend.message_meta.get(message.id)
+    key = world.message_keys.get(message.id)
     sender = _wire.from_handle_json(backend, line, world, message)
     line_handle = _wire.line_handle_json(backend, line, world, conversation)
     parts = _wire.parts_json(backend, world, message, line, reactions=False)
-    preferred = _wire.service_label(meta.preferred_service) if meta else None
+    preferred = _wire.service_label(world.preferred_services.get(message.id))
     if version == _V2025:
         data: JSON = {
             "chat_id": conversation.id,
             "is_group": conversation.is_group,
-            "idempotency_key": meta.idempotency_key if meta else None,
+            "idempotency_key": key,
             "from": _wire.sender_value(line, message),
             "from_handle": sender,
             "is_from_me": outbound,
@@ -136,7 +136,7 @@ def _message_data(
             "owner_handle": line_handle,
         },
         "id": message.id,
-        "idempotency_key": meta.idempotency_key if meta else None,
+        "idempotency_key": key,
         "direction": message.direction.value,
         "sender_handle": sender,
         "parts": parts,
@@ -172,7 +172,8 @@ def _handle(
         Handle(line) if is_me else handle,
         service=conversation.service if conversation else None,
         is_me=is_me,
-        joined_at=backend.joined_at.get((chat_id, handle), at),
+        # Founders and the owner have no join of their own: the event's time stands in.
+        joined_at=world.joins.get((chat_id, handle), at),
     )
 
 

@@ -62,7 +62,7 @@ def list_chats(call: Call) -> Response:
     chats = [
         c
         for c in world.conversations.values()
-        if wanted <= set(c.participants) and c.id not in call.backend.left_chats
+        if wanted <= set(c.participants) and not world.has_left(c.id)
     ]
     page = chats[start : start + limit]
     following = start + limit
@@ -162,10 +162,10 @@ def share_contact_card(call: Call) -> Response:
 
 
 def leave_chat(call: Call) -> Response:
-    _, _, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
     if not conversation.is_group:
         raise bad_request("only a group chat can be left")
-    call.backend.left_chats.add(conversation.id)
+    world.leave(conversation.id)
     return Response.empty()
 
 

@@ -22,7 +22,7 @@ from adapters.linq.simulator._voice_memo import send_voice_memo
 from caresupport_transport import limits
 from caresupport_transport.capabilities import capabilities_of
 from caresupport_transport.content import Reaction, ReactionKind
-from caresupport_transport.model import Direction, Message
+from caresupport_transport.model import Direction
 
 __all__ = ["MESSAGE_ROUTES"]
 
@@ -99,15 +99,11 @@ def send_by_handle(call: Call) -> Response:
     )
 
 
-def _visible(call: Call, messages: list[Message]) -> list[Message]:
-    return [m for m in messages if m.id not in call.backend.deleted_messages]
-
-
 def list_messages(call: Call) -> Response:
     line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
     limit = parse_limit(call.request.query_one("limit"), 50)
     after = read_keyset_cursor(call.request.query_one("cursor"))
-    history = _visible(call, world.history(conversation.id))
+    history = world.history(conversation.id)
     start = 0
     if after is not None:
         ids = [m.id for m in history]
@@ -137,7 +133,7 @@ def get_thread(call: Call) -> Response:
     root_id = message.reply_to.message_id if message.reply_to is not None else message.id
     thread = [
         m
-        for m in _visible(call, world.history(message.conversation_id))[::-1]
+        for m in world.history(message.conversation_id)[::-1]
         if m.id == root_id or (m.reply_to is not None and m.reply_to.message_id == root_id)
     ]
     if order == "desc":
@@ -172,25 +168,22 @@ def edit_message(call: Call) -> Response:
         raise forbidden("Only messages you sent can be edited")
     if message.service is None or not capabilities_of(message.service).edits:
         raise bad_request("Only iMessage messages can be edited")
-    meta = backend.meta(message.id)
-    if meta.edits >= MAX_EDITS:
+    if len(world.edits.get(message.id, ())) >= MAX_EDITS:
         raise bad_request(f"A message can be edited at most {MAX_EDITS} times")
     if world.now - message.created_at > EDIT_WINDOW:
         raise bad_request("A message can only be edited within 15 minutes of sending")
     updated = world.edit(message.id, part_index, text)
-    meta.edits += 1
-    meta.updated_at = world.now
     return call.json(200, _wire.message_json(backend, line, world, updated))
 
 
 def delete_message(call: Call) -> Response:
-    _, _, message = call.backend.message(call.params["messageId"], call.account)
+    _, world, message = call.backend.message(call.params["messageId"], call.account)
     chat_id = call.body().get("chat_id")
     if not isinstance(chat_id, str) or not chat_id:
         raise bad_request("chat_id is required")
     if chat_id != message.conversation_id:
         raise bad_request("chat_id does not match the message's chat")
-    call.backend.deleted_messages.add(message.id)
+    world.delete_message(message.id)
     return Response.empty()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.linq.simulator._errors import BLOCKED, OPTED_OUT, conflict, not_found
 from adapters.linq.simulator._parse import MessageContent
-from adapters.linq.simulator.state import Backend, MessageMeta
+from adapters.linq.simulator.state import Backend
 from adapters.memory.world import World
 from caresupport_transport.errors import ProviderError
 from caresupport_transport.model import Conversation, Message
@@ -12,8 +12,12 @@ from caresupport_transport.model import Conversation, Message
 __all__ = ["check_reachable", "send_content"]
 
 
-def check_reachable(backend: Backend, conversation: Conversation) -> None:
-    """403 before anything is queued when a participant opted out or blocked the line."""
+def check_reachable(backend: Backend, world: World, conversation: Conversation) -> None:
+    """403 before anything is queued when a participant opted out or blocked the line.
+
+    Raises:
+        ProviderError: 403 as above; 409 when the line left the group.
+    """
     for handle in conversation.participants:
         if handle in backend.opted_out:
             raise ProviderError(
@@ -23,7 +27,7 @@ def check_reachable(backend: Backend, conversation: Conversation) -> None:
             )
         if handle in backend.blocked:
             raise ProviderError(f"{handle} has blocked this line", status=403, code=BLOCKED)
-    if conversation.id in backend.left_chats:
+    if world.has_left(conversation.id):
         raise conflict("You have left this chat; start a new one")
 
 
@@ -38,13 +42,11 @@ def replay(backend: Backend, world: World, content: MessageContent, chat_id: str
     if key is None or key not in world.idempotency_keys:
         return None
     original_id = world.idempotency_keys[key]
-    if original_id in backend.deleted_messages:
+    if world.is_deleted(original_id):
         raise not_found("Message")
     original = world.messages[original_id]
-    meta = backend.message_meta.get(original_id)
-    if original.conversation_id != chat_id or (
-        meta is not None and meta.fingerprint not in (None, content.fingerprint)
-    ):
+    fingerprint = backend.request_fingerprints.get(original_id)
+    if original.conversation_id != chat_id or fingerprint not in (None, content.fingerprint):
         raise conflict(f"idempotency_key {key!r} was already used for a different message")
     return original
 
@@ -65,7 +67,7 @@ def send_content(
     original = replay(backend, world, content, conversation.id)
     if original is not None:
         return original, False
-    check_reachable(backend, conversation)
+    check_reachable(backend, world, conversation)
     outgoing = content.message
     message = world.send(
         conversation.id,
@@ -76,11 +78,7 @@ def send_content(
         idempotency_key=content.idempotency_key,
         voice_memo=voice_memo,
     )
-    backend.message_meta[message.id] = MessageMeta(
-        preferred_service=content.preference.service,
-        idempotency_key=content.idempotency_key,
-        fingerprint=content.fingerprint,
-    )
+    backend.request_fingerprints[message.id] = content.fingerprint
     if content.idempotency_key is not None:
         backend.counters.messages_by_idempotency_key[content.idempotency_key] += 1
     backend.counters.messages_created += 1

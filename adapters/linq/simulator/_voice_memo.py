@@ -98,7 +98,7 @@ def send_voice_memo(call: Call) -> Response:
                     "handles": _wire.handles_json(backend, line, world, conversation),
                     "is_group": conversation.is_group,
                     "service": _wire.service_label(conversation.service or Service.IMESSAGE),
-                    "is_active": conversation.id not in backend.left_chats,
+                    "is_active": not world.has_left(conversation.id),
                 },
             }
         },

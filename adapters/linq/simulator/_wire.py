@@ -74,28 +74,26 @@ def handle_json(
 
 
 def line_handle_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
-    created = backend.created_at(conversation.id, world)
     return handle_json(
         backend,
         conversation.id,
         Handle(line),
         service=conversation.service,
         is_me=True,
-        joined_at=created,
+        joined_at=world.created_at(conversation.id),
     )
 
 
 def participant_json(
     backend: Backend, world: World, conversation: Conversation, handle: Handle
 ) -> JSON:
-    created = backend.created_at(conversation.id, world)
     return handle_json(
         backend,
         conversation.id,
         handle,
         service=conversation.service,
         is_me=False,
-        joined_at=backend.joined_at.get((conversation.id, handle), created),
+        joined_at=world.joined_at(conversation.id, handle),
     )
 
 
@@ -111,8 +109,8 @@ def handles_json(
 
 def chat_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
     """A ``Chat``."""
-    created = backend.created_at(conversation.id, world)
-    history = [m for m in world.history(conversation.id) if m.id not in backend.deleted_messages]
+    created = world.created_at(conversation.id)
+    history = world.history(conversation.id)
     updated = max([created, *(m.created_at for m in history[:1])])
     return {
         "id": conversation.id,
@@ -140,7 +138,7 @@ def _reactions(
     backend: Backend, world: World, message: Message, part_index: int, line: str
 ) -> list[JSON]:
     conversation = world.conversation(message.conversation_id)
-    created = backend.created_at(conversation.id, world)
+    created = world.created_at(conversation.id)
     found = []
     for record in world.reactions_on(message.id):
         if record.part_index != part_index:
@@ -247,13 +245,12 @@ def _message_status(message: Message) -> str:
 
 def message_json(backend: Backend, line: str, world: World, message: Message) -> JSON:
     """A ``Message``."""
-    meta = backend.message_meta.get(message.id)
     status = message.status
     return {
         "id": message.id,
         "chat_id": message.conversation_id,
         "service": service_label(message.service),
-        "preferred_service": service_label(meta.preferred_service) if meta else None,
+        "preferred_service": service_label(world.preferred_services.get(message.id)),
         "from": sender_value(line, message),
         "from_handle": from_handle_json(backend, line, world, message),
         "parts": parts_json(backend, world, message, line),
@@ -265,7 +262,7 @@ def message_json(backend: Backend, line: str, world: World, message: Message) ->
         and status is not DeliveryStatus.FAILED,
         "is_read": status is DeliveryStatus.READ,
         "created_at": iso(message.created_at),
-        "updated_at": iso((meta.updated_at if meta else None) or message.created_at),
+        "updated_at": iso(world.updated_at(message.id)),
         "sent_at": iso_or_none(message.sent_at),
         "delivered_at": iso_or_none(message.delivered_at),
         "read_at": iso_or_none(message.read_at),
@@ -279,11 +276,10 @@ def sent_message_json(backend: Backend, line: str, world: World, message: Messag
     ``sent_at`` is required by the published schema; until the message is sent
     it carries the time the message was accepted.
     """
-    meta = backend.message_meta.get(message.id)
     return {
         "id": message.id,
         "service": service_label(message.service),
-        "preferred_service": service_label(meta.preferred_service) if meta else None,
+        "preferred_service": service_label(world.preferred_services.get(message.id)),
         "parts": parts_json(backend, world, message, line),
         "created_at": iso(message.created_at),
         "sent_at": iso(message.sent_at or message.created_at),

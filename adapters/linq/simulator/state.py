@@ -1,7 +1,9 @@
 """What the simulator keeps beside the World: accounts, lines, uploads, subscriptions.
 
-Messaging itself (recipients, conversations, messages, delivery progression) lives
-in :class:`~adapters.memory.world.World`. Each sender number (a Linq *line*) is
+Messaging itself (recipients, conversations and when they were created, who
+joined when, left groups, messages and the keys they were sent under, edits,
+deletions, delivery progression) lives in :class:`~adapters.memory.world.World`,
+and the simulator reads it from there. Each sender number (a Linq *line*) is
 its own World, as each line is its own phone; the lines share one registry of
 recipients and attachments, since a person's reachability and an uploaded file
 do not depend on which line is used. Everything here is Linq's own bookkeeping.
@@ -20,9 +22,8 @@ from adapters.linq.simulator._ids import SimulatorIds
 from adapters.linq.simulator._targets import is_loopback_url, version_of
 from adapters.linq.simulator.counters import Counters
 from adapters.memory.world import World
-from caresupport_transport.capabilities import Service
 from caresupport_transport.errors import ValidationError
-from caresupport_transport.events import ConversationCreated, InboundEvent, ParticipantAdded
+from caresupport_transport.events import InboundEvent
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, Message
 
@@ -31,7 +32,6 @@ __all__ = [
     "Backend",
     "ContactCard",
     "LineEvent",
-    "MessageMeta",
     "Subscription",
     "Upload",
 ]
@@ -62,17 +62,6 @@ class Account:
 
     def owns(self, number: str) -> bool:
         return number in self.phone_numbers
-
-
-@attrs.define
-class MessageMeta:
-    """Linq-only facts about a message sent through the API."""
-
-    preferred_service: Service | None = None
-    idempotency_key: str | None = None
-    fingerprint: str | None = None
-    edits: int = 0
-    updated_at: datetime | None = None
 
 
 @attrs.define
@@ -131,11 +120,8 @@ class Backend:
     partner_id: str = "sim-partner"
     deterministic_secrets: bool = True
     counters: Counters = attrs.Factory(Counters)
-    message_meta: dict[str, MessageMeta] = attrs.Factory(dict)
-    chat_created_at: dict[str, datetime] = attrs.Factory(dict)
-    joined_at: dict[tuple[str, Handle], datetime] = attrs.Factory(dict)
-    left_chats: set[str] = attrs.Factory(set)
-    deleted_messages: set[str] = attrs.Factory(set)
+    request_fingerprints: dict[str, str] = attrs.Factory(dict)
+    """Message id -> hash of the request body that created it (a replayed key must match)."""
     uploads: dict[str, Upload] = attrs.Factory(dict)
     subscriptions: dict[str, Subscription] = attrs.Factory(dict)
     contact_cards: dict[str, ContactCard] = attrs.Factory(dict)
@@ -222,18 +208,11 @@ class Backend:
 
     def message(self, message_id: str, account: Account) -> tuple[str, World, Message]:
         """``(line, world, message)`` of a message the account may see; 404 otherwise."""
-        if message_id not in self.deleted_messages:
-            for line, world in self.lines.items():
-                message = world.messages.get(message_id)
-                if message is not None and account.owns(line):
-                    return line, world, message
+        for line, world in self.lines.items():
+            message = world.messages.get(message_id)
+            if message is not None and not world.is_deleted(message_id) and account.owns(line):
+                return line, world, message
         raise not_found("Message")
-
-    def meta(self, message_id: str) -> MessageMeta:
-        return self.message_meta.setdefault(message_id, MessageMeta())
-
-    def created_at(self, chat_id: str, world: World) -> datetime:
-        return self.chat_created_at.setdefault(chat_id, world.now)
 
     def make_secret(self, size: int = 24) -> bytes:
         """Secret bytes: from the seed in tests (reproducible), else from the OS."""
@@ -266,20 +245,12 @@ class Backend:
     # -- events ------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Drain every World's outbox into :attr:`events`, noting chat and member times."""
+        """Drain every World's outbox into :attr:`events`, oldest first."""
         drained: list[LineEvent] = []
         for line, world in self.lines.items():
             drained.extend(LineEvent(line, event) for event in world.drain())
         drained.sort(key=lambda item: item.event.occurred_at)
-        for item in drained:
-            self._note(item.event)
         self.events.extend(drained)
-
-    def _note(self, event: InboundEvent) -> None:
-        if isinstance(event, ConversationCreated):
-            self.chat_created_at.setdefault(event.conversation_id, event.occurred_at)
-        elif isinstance(event, ParticipantAdded):
-            self.joined_at[(event.conversation_id, event.handle)] = event.occurred_at
 
     def take_events(self) -> list[LineEvent]:
         self.sync()
