@@ -163,7 +163,7 @@ class Sender:
                 _service_of(sent, plan.service),
                 bubble_key,
                 sent.id,
-                sent.delivery_status.domain,
+                sent.delivery_status,
                 participants,
             )
             self._note_server_fallback(made, plan.service, preference, outcome)
@@ -225,7 +225,7 @@ class Sender:
                 _service_of(answer.message, following),
                 key,
                 answer.message.id,
-                answer.message.delivery_status.domain,
+                answer.message.delivery_status,
                 failed.participants,
             )
             await self._settle(made, ServicePreference.AUTO, outcome)
