@@ -12,15 +12,15 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from adapters.linq import wire_chats
+from adapters.linq import _words, wire_chats
 from adapters.linq._bodies import MediaPartBody, PartBody, TextPartBody
 from adapters.linq.config import Secret
 from caresupport_transport.capabilities import Service
+from caresupport_transport.content import EffectKind
 from caresupport_transport.errors import ProtocolError
+from caresupport_transport.model import DeliveryStatus
 
 T = TypeVar("T")
-
-_SERVICES_BY_LABEL = {service.label.casefold(): service for service in Service}
 
 
 def make_converter() -> cattrs.Converter:
@@ -32,8 +32,12 @@ def make_converter() -> cattrs.Converter:
     - Unknown keys in a response are ignored (forward compatible).
     - Fields left at their default are omitted when writing (requests never send
       ``null`` for "not given"); missing optional keys read as their default.
-    - Enums are their values; :class:`Service` is Linq's label (``"iMessage"``,
-      ``"RCS"``, ``"SMS"``, any case).
+    - Enums are their values, except the domain's :class:`Service` and
+      :class:`DeliveryStatus`, which are Linq's words from
+      :mod:`adapters.linq._words` (``"iMessage"`` any case, ``"received"`` read
+      as delivered).
+    - An optional service or effect type this version does not know reads as
+      ``None`` (newer Linq may add them); an unknown delivery status is an error.
     - Datetimes are ISO 8601 strings (``Z`` accepted).
     - ``str``, ``int``, ``float`` and ``bool`` are read only as JSON gives them: no
       ``"12"`` -> 12, no 12 -> ``"12"``, no 1 -> ``True``. Tuples are read only from
@@ -84,12 +88,23 @@ def _register_scalars(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(datetime, datetime.isoformat)
 
     def read_service(value: Any, _: type[Any]) -> Service:
-        if not isinstance(value, str) or value.casefold() not in _SERVICES_BY_LABEL:
+        service = _words.service_from_word(value)
+        if service is None:
             raise ValueError("not a Linq service (iMessage, RCS, SMS)")
-        return _SERVICES_BY_LABEL[value.casefold()]
+        return service
+
+    def read_status(value: Any, _: type[Any]) -> DeliveryStatus:
+        status = _words.status_from_word(value)
+        if status is None:
+            raise ValueError("not a Linq delivery status")
+        return status
 
     converter.register_structure_hook(Service, read_service)
-    converter.register_unstructure_hook(Service, lambda service: service.label)
+    converter.register_unstructure_hook(Service, _words.service_word)
+    converter.register_structure_hook(DeliveryStatus, read_status)
+    converter.register_unstructure_hook(DeliveryStatus, _words.status_word)
+    _read_unknown_as_none(converter, Service | None, _words.service_from_word)
+    _read_unknown_as_none(converter, EffectKind | None, _effect_kind)
 
     converter.register_structure_hook(
         Secret, lambda value, _: Secret(converter.structure(value, str))
@@ -111,6 +126,28 @@ def _register_scalars(converter: cattrs.Converter) -> None:
         return read
 
     converter.register_structure_hook_factory(is_homogeneous_tuple, tuple_hook)
+
+
+def _effect_kind(word: str) -> EffectKind | None:
+    try:
+        return EffectKind(word)
+    except ValueError:
+        return None
+
+
+def _read_unknown_as_none(
+    converter: cattrs.Converter, optional: Any, read: Callable[[Any], Any]
+) -> None:
+    """Read an optional field's string with ``read``; a string it does not know is ``None``."""
+
+    def read_optional(value: Any, _: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"expected a JSON string, got {type(value).__name__}")
+        return read(value)
+
+    converter.register_structure_hook_func(lambda kind: kind == optional, read_optional)
 
 
 def _register_attrs_classes(converter: cattrs.Converter) -> None:

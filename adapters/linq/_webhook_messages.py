@@ -24,14 +24,6 @@ from typing import Any
 
 import attrs
 
-from adapters.linq._domain_map import (
-    direction_from_wire,
-    effect_from_wire,
-    handle_from_wire,
-    parts_from_wire,
-    reply_to_from_wire,
-    service_from_wire,
-)
 from adapters.linq._fields import (
     optional_bool,
     optional_datetime,
@@ -40,6 +32,14 @@ from adapters.linq._fields import (
     optional_str,
     require_mapping,
     require_str,
+)
+from adapters.linq._to_domain import (
+    direction_from_wire,
+    effect_from_wire,
+    handle_from_wire,
+    parts_from_wire,
+    reply_to_from_wire,
+    service_from_wire,
 )
 from caresupport_transport.errors import ProtocolError
 from caresupport_transport.events import (

@@ -206,7 +206,7 @@ class LinqProvider:
             if cached is not None:
                 for handle in cached[1].participants:
                     self.capability_cache.forget(handle)
-        return Sent(sent.id, chat_id, sent.service, sent.delivery_status.domain)
+        return Sent(sent.id, chat_id, sent.service, sent.delivery_status)
 
     async def send_voice_memo(
         self, conversation_id: str, memo: VoiceMemo, *, service: Service, idempotency_key: str

@@ -38,7 +38,6 @@ from typing import Any
 
 import attrs
 
-from adapters.linq._domain_map import handle_from_wire, reaction_from_wire, service_from_wire
 from adapters.linq._fields import (
     optional_bool,
     optional_int,
@@ -47,6 +46,7 @@ from adapters.linq._fields import (
     require_list,
     require_str,
 )
+from adapters.linq._to_domain import handle_from_wire, reaction_from_wire, service_from_wire
 from adapters.linq._webhook_messages import (
     EventContext,
     conversation_id_of,

@@ -4,20 +4,23 @@ Field names are Linq's, except ``from`` which is ``from_``. What a caller acts o
 (ids, content, states, timestamps of record) is required, as the API promises it:
 a response without it is a :class:`~caresupport_transport.errors.ProtocolError`.
 Descriptive fields default to ``None``, so a field Linq leaves out never fails a call.
-Unknown keys are ignored. Services read into the domain's
+Unknown keys are ignored. Linq's words (:mod:`adapters.linq._words`) read into
+the domain's values: services into
 :class:`~caresupport_transport.capabilities.Service` (``"iMessage"`` is
-``Service.IMESSAGE``), reactions into ``ReactionKind`` and effect types into
+``Service.IMESSAGE``, an unknown service is ``None``), delivery statuses into
+:class:`~caresupport_transport.model.DeliveryStatus` (``"received"`` is
+``DELIVERED``); reactions read into ``ReactionKind`` and effect types into
 ``EffectKind``.
 """
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import ClassVar
 
 import attrs
 
+from adapters.linq._words import HandleStatus
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import EffectKind, ReactionKind
 from caresupport_transport.model import DeliveryStatus
@@ -32,7 +35,6 @@ __all__ = [
     "FromSelection",
     "HandleMessageSent",
     "HandleStatus",
-    "LinqDeliveryStatus",
     "Message",
     "MessageEffect",
     "MessageMediaPart",
@@ -49,31 +51,6 @@ __all__ = [
     "VoiceMemoResult",
     "VoiceMemoSent",
 ]
-
-
-class LinqDeliveryStatus(enum.Enum):
-    """Where an outbound message is, in Linq's words (newer payloads add ``received``, ``read``)."""
-
-    PENDING = "pending"
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    RECEIVED = "received"
-    READ = "read"
-
-    @property
-    def domain(self) -> DeliveryStatus:
-        """The domain's status; ``received`` (it reached the device) counts as delivered."""
-        if self is LinqDeliveryStatus.RECEIVED:
-            return DeliveryStatus.DELIVERED
-        return DeliveryStatus(self.value)
-
-
-class HandleStatus(enum.Enum):
-    ACTIVE = "active"
-    LEFT = "left"
-    REMOVED = "removed"
 
 
 @attrs.frozen
@@ -181,7 +158,7 @@ class SentMessage:
     id: str
     parts: tuple[MessagePart, ...]
     sent_at: datetime
-    delivery_status: LinqDeliveryStatus
+    delivery_status: DeliveryStatus
     is_read: bool
     service: Service | None = None
     preferred_service: Service | None = None
@@ -238,7 +215,7 @@ class Message:
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     effect: MessageEffect | None = None
-    delivery_status: LinqDeliveryStatus | None = None
+    delivery_status: DeliveryStatus | None = None
     """Newer than the published schema (which has only ``is_delivered`` / ``is_read``)."""
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from adapters.linq._words import SERVICE_WORDS, service_from_word
 from adapters.linq.simulator._errors import (
     INVALID_PHONE,
     URL_IN_FIRST_MESSAGE,
@@ -53,12 +54,17 @@ __all__ = [
 ]
 
 _LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S")
-_SERVICES = {
-    "imessage": ServicePreference.IMESSAGE,
-    "rcs": ServicePreference.RCS,
-    "sms": ServicePreference.SMS,
-    "auto": ServicePreference.AUTO,
-}
+
+
+def _preference(word: object) -> ServicePreference:
+    """Linq's ``preferred_service``: a service's name (any case) or ``"auto"``."""
+    if isinstance(word, str) and word.casefold() == "auto":
+        return ServicePreference.AUTO
+    service = service_from_word(word)
+    if service is None:
+        names = ", ".join(SERVICE_WORDS.values())
+        raise bad_request(f"message.preferred_service must be one of {names}")
+    return ServicePreference.pin(service)
 
 
 def require_str(body: Mapping[str, Any], key: str, *, where: str = "") -> str:
@@ -227,10 +233,7 @@ def parse_content(
     preferred = raw.get("preferred_service")
     preference = ServicePreference.AUTO
     if preferred is not None:
-        found = _SERVICES.get(preferred.lower()) if isinstance(preferred, str) else None
-        if found is None:
-            raise bad_request("message.preferred_service must be iMessage, RCS or SMS")
-        preference = found
+        preference = _preference(preferred)
     try:
         parts = tuple(_part(p, i, backend) for i, p in enumerate(parts_raw))
         message = OutgoingMessage(

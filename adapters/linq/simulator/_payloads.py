@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from adapters.linq._words import HandleStatus
 from adapters.linq.simulator import _wire
 from adapters.linq.simulator.state import Backend, LineEvent
 from adapters.memory.world import World
@@ -137,7 +138,7 @@ def _message_data(
         },
         "id": message.id,
         "idempotency_key": key,
-        "direction": message.direction.value,
+        "direction": _wire.direction_label(message.direction),
         "sender_handle": sender,
         "parts": parts,
         "effect": _wire.effect_json(message.effect),
@@ -208,7 +209,7 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
                 "is_group": conversation.is_group,
                 "owner_handle": _wire.line_handle_json(backend, line, world, conversation),
             },
-            "direction": message.direction.value,
+            "direction": _wire.direction_label(message.direction),
             "edited_at": _wire.iso(at),
             "part": {"index": event.part_index or 0, "text": text},
             "sender_handle": _wire.from_handle_json(backend, line, world, message),
@@ -234,7 +235,7 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
         participant = _handle(backend, line, world, event.conversation_id, event.handle, at)
         assert participant is not None
         if not added:
-            participant.update(status="removed", left_at=_wire.iso(at))
+            participant.update(status=HandleStatus.REMOVED.value, left_at=_wire.iso(at))
         return {
             "chat_id": event.conversation_id,
             "handle": event.handle.value,

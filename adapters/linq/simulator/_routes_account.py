@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.linq._words import service_word
 from adapters.linq.simulator._errors import (
     CONFLICT,
     UPSTREAM_UNAVAILABLE,
@@ -14,7 +15,7 @@ from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._parse import parse_from, parse_handle
 from adapters.linq.simulator._routing import Call, Route
 from adapters.linq.simulator.state import ContactCard
-from caresupport_transport.capabilities import Availability
+from caresupport_transport.capabilities import Availability, Service
 from caresupport_transport.errors import ProviderError
 
 __all__ = ["ACCOUNT_ROUTES"]
@@ -51,30 +52,30 @@ def list_phone_numbers_deprecated(call: Call) -> Response:
     )
 
 
-def _check(call: Call, service: str) -> Response:
+def _check(call: Call, service: Service) -> Response:
     body = call.body()
     address = parse_handle(body.get("address"), "address")
     if body.get("from") is not None:
         parse_from(body["from"], call.account)
     if address in call.backend.capability_unknown:
         raise ProviderError(
-            f"{service} capability check is temporarily unavailable.",
+            f"{service_word(service)} capability check is temporarily unavailable.",
             status=503,
             code=UPSTREAM_UNAVAILABLE,
         )
     caps = call.backend.primary.capabilities(address)
-    availability = caps.imessage if service == "iMessage" else caps.rcs
+    availability = caps.imessage if service is Service.IMESSAGE else caps.rcs
     return call.json(
         200, {"address": address.value, "available": availability is Availability.AVAILABLE}
     )
 
 
 def check_imessage(call: Call) -> Response:
-    return _check(call, "iMessage")
+    return _check(call, Service.IMESSAGE)
 
 
 def check_rcs(call: Call) -> Response:
-    return _check(call, "RCS")
+    return _check(call, Service.RCS)
 
 
 def _card_json(card: ContactCard) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def create_chat(call: Call) -> Response:
             "chat": {
                 "id": conversation.id,
                 "display_name": conversation.display_name,
-                "service": service.label,
+                "service": _wire.service_label(service),
                 "is_group": conversation.is_group,
                 "handles": _wire.handles_json(call.backend, line, world, conversation),
                 "message": _wire.sent_message_json(call.backend, line, world, message),

@@ -21,6 +21,7 @@ from caresupport_transport import limits
 from caresupport_transport.capabilities import Service, ServicePreference
 from caresupport_transport.content import MediaPart, OutgoingMessage
 from caresupport_transport.errors import ProviderError
+from caresupport_transport.model import DeliveryStatus
 
 __all__ = ["send_voice_memo"]
 
@@ -82,7 +83,7 @@ def send_voice_memo(call: Call) -> Response:
                 "id": message.id,
                 "from": line,
                 "to": [h.value for h in conversation.participants],
-                "status": "queued",
+                "status": _wire.status_label(DeliveryStatus.QUEUED),
                 "service": _wire.service_label(message.service),
                 "voice_memo": {
                     "id": media["id"],

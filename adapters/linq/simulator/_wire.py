@@ -1,8 +1,10 @@
 """Domain objects from the World, in Linq's JSON shapes (chats, handles, messages, parts).
 
-Rules: timestamps are ISO 8601 UTC with milliseconds and ``Z``; services read
-``iMessage`` / ``RCS`` / ``SMS``; the line's own handle comes first with
-``is_me: true``; participant handle ids are stable per chat and handle.
+Rules: timestamps are ISO 8601 UTC with milliseconds and ``Z``; Linq's words
+(services ``iMessage`` / ``RCS`` / ``SMS``, delivery statuses, directions, handle
+statuses) come from the adapter's one table, :mod:`adapters.linq._words`; the
+line's own handle comes first with ``is_me: true``; participant handle ids are
+stable per chat and handle.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.linq import _words
 from adapters.linq.simulator.state import Backend
 from adapters.memory.world import World
 from caresupport_transport.capabilities import Service
@@ -22,6 +25,7 @@ from caresupport_transport.model import Conversation, DeliveryStatus, Direction,
 
 __all__ = [
     "chat_json",
+    "direction_label",
     "effect_json",
     "handle_json",
     "iso",
@@ -45,11 +49,18 @@ def iso_or_none(moment: datetime | None) -> str | None:
 
 
 def service_label(service: Service | None) -> str | None:
-    return None if service is None else service.label
+    """Linq's name of ``service`` (``"iMessage"``), or ``None``."""
+    return None if service is None else _words.service_word(service)
 
 
-def status_label(status: DeliveryStatus) -> str:
-    return status.value
+def status_label(status: DeliveryStatus, direction: Direction = Direction.OUTBOUND) -> str:
+    """Linq's word for ``status`` (``"received"`` for an inbound delivered message)."""
+    return _words.status_word(status, direction)
+
+
+def direction_label(direction: Direction) -> str:
+    """Linq's word for ``direction`` (``"inbound"`` / ``"outbound"``)."""
+    return _words.direction_word(direction)
 
 
 def handle_json(
@@ -66,7 +77,7 @@ def handle_json(
         "id": backend.ids.stable("handle", chat_id, handle.value),
         "handle": handle.value,
         "service": service_label(service or Service.IMESSAGE),
-        "status": "active",
+        "status": _words.HandleStatus.ACTIVE.value,
         "joined_at": iso(joined_at),
         "left_at": None,
         "is_me": is_me,
@@ -237,12 +248,6 @@ def sender_value(line: str, message: Message) -> str | None:
     return None if message.sender is None else message.sender.value
 
 
-def _message_status(message: Message) -> str:
-    if message.direction is Direction.INBOUND and message.status is DeliveryStatus.DELIVERED:
-        return "received"  # newer Linq's word for a message that reached our line
-    return status_label(message.status)
-
-
 def message_json(backend: Backend, line: str, world: World, message: Message) -> JSON:
     """A ``Message``."""
     status = message.status
@@ -257,7 +262,7 @@ def message_json(backend: Backend, line: str, world: World, message: Message) ->
         "reply_to": reply_json(message.reply_to),
         "is_from_me": message.direction is Direction.OUTBOUND,
         # Newer than the published schema, which has only is_delivered / is_read.
-        "delivery_status": _message_status(message),
+        "delivery_status": status_label(message.status, message.direction),
         "is_delivered": status.rank >= DeliveryStatus.DELIVERED.rank
         and status is not DeliveryStatus.FAILED,
         "is_read": status is DeliveryStatus.READ,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from adapters.linq import LinqClient
 from adapters.linq.wire_account import Accepted
-from adapters.linq.wire_chats import Chat, ChatHandle, HandleStatus, LinqDeliveryStatus
+from adapters.linq.wire_chats import Chat, ChatHandle, HandleStatus
 from caresupport_transport import Handle, OutgoingMessage, Service
 from caresupport_transport.model import DeliveryStatus
 
@@ -59,8 +59,7 @@ async def test_create_chat_posts_sender_recipients_and_first_message_with_its_ke
     assert "visit-42" == linq.last.headers["Idempotency-Key"]
     assert (CHAT_ID, Service.IMESSAGE, "visit-42") == (chat.id, chat.service, chat.idempotency_key)
     assert MESSAGE_ID == chat.message.id
-    assert LinqDeliveryStatus.QUEUED == chat.message.delivery_status
-    assert DeliveryStatus.QUEUED == chat.message.delivery_status.domain
+    assert DeliveryStatus.QUEUED == chat.message.delivery_status
     linq.check_against_reference()
 
 
