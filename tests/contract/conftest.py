@@ -1,14 +1,26 @@
-"""Runs every contract test once per adapter in ``HARNESS_FACTORIES``."""
+"""Runs every contract test once per adapter in ``HARNESS_FACTORIES``.
+
+``harness`` (and ``transport``) follow the ``policy`` fixture, the default
+policy unless a test overrides it, most simply by parametrising it::
+
+    @pytest.mark.parametrize("policy", [FallbackPolicy(resend_on_failure=True)])
+    async def test_...(harness: Harness) -> None: ...
+
+A test that needs a harness of its own opens one with
+``arranged_harness(target, policy)``, one at a time (the loopback target serves
+one harness at once).
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 
-from caresupport_transport import Transport
+from caresupport_transport import FallbackPolicy, Transport
 
-from .harness import HARNESS_FACTORIES, Harness
+from .harness import DEFAULT_POLICY, HARNESS_FACTORIES, Harness
 from .linq_harness import LINQ_HARNESSES
 from .loopback_harness import LOOPBACK_HARNESSES, stop_loopback_servers  # noqa: F401 (fixture)
 from .support import arrange
@@ -16,11 +28,33 @@ from .support import arrange
 HARNESS_FACTORIES.update(LINQ_HARNESSES, **LOOPBACK_HARNESSES)
 
 
-@pytest.fixture(params=sorted(HARNESS_FACTORIES))
-async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    """The adapter under test, with the cast of ``support`` registered in its world."""
-    async with HARNESS_FACTORIES[request.param]() as arranged:
+@contextlib.asynccontextmanager
+async def arranged_harness(
+    target: str, policy: FallbackPolicy = DEFAULT_POLICY
+) -> AsyncIterator[Harness]:
+    """A fresh harness of ``target`` under ``policy``, with the cast of ``support`` registered."""
+    async with HARNESS_FACTORIES[target](policy=policy) as arranged:
         arrange(arranged)
+        yield arranged
+
+
+@pytest.fixture(params=sorted(HARNESS_FACTORIES))
+def target(request: pytest.FixtureRequest) -> str:
+    """The name of the adapter under test (a key of ``HARNESS_FACTORIES``)."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def policy() -> FallbackPolicy:
+    """The transport's fallback policy; parametrise ``policy`` to run a test under another."""
+    return DEFAULT_POLICY
+
+
+@pytest.fixture
+async def harness(target: str, policy: FallbackPolicy) -> AsyncIterator[Harness]:
+    """The adapter under test, with the cast of ``support`` registered in its world."""
+    async with arranged_harness(target, policy) as arranged:
         yield arranged
 
 

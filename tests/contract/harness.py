@@ -5,18 +5,30 @@ async context manager yielding a :class:`Harness` whose ``transport`` is the
 adapter under test, wired to a world the hooks control. The memory adapter's
 world is the ``World`` itself; an HTTP adapter's is a simulator standing on the
 same ``World``. The hooks stay provider-neutral on purpose.
+
+A factory takes the transport's ``policy`` (keyword; the default policy when not
+given), so a scenario can run every target under, say, ``resend_on_failure``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from adapters.memory import InMemoryTransport, RecipientKind
-from caresupport_transport import Handle, InboundEvent, Reaction, Transport
+from caresupport_transport import FallbackPolicy, Handle, InboundEvent, Reaction, Transport
 
-__all__ = ["HARNESS_FACTORIES", "Harness", "HarnessFactory", "MemoryHarness", "memory_harness"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "HARNESS_FACTORIES",
+    "Harness",
+    "HarnessFactory",
+    "MemoryHarness",
+    "memory_harness",
+]
+
+DEFAULT_POLICY = FallbackPolicy()
 
 
 class Harness(Protocol):
@@ -30,6 +42,18 @@ class Harness(Protocol):
     @property
     def received(self) -> Sequence[InboundEvent]:
         """Every event the recording handler got, in order."""
+        ...
+
+    @property
+    def requests_made(self) -> int:
+        """Requests the transport has made to its provider so far.
+
+        An HTTP target counts the API requests its simulator answered (webhook
+        deliveries are not requests the transport made). The memory target has
+        no provider behind a wire and counts 0; a memory *provider* behind a
+        shared transport may count its calls instead. Scenarios assert that bad
+        input leaves this number unchanged.
+        """
         ...
 
     def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
@@ -57,14 +81,19 @@ class Harness(Protocol):
         ...
 
 
-HarnessFactory = Callable[[], contextlib.AbstractAsyncContextManager[Harness]]
+class HarnessFactory(Protocol):
+    """Makes a fresh harness whose transport follows ``policy``."""
+
+    def __call__(
+        self, *, policy: FallbackPolicy = DEFAULT_POLICY
+    ) -> contextlib.AbstractAsyncContextManager[Harness]: ...
 
 
 class MemoryHarness:
     """The in-memory adapter, its world driven directly."""
 
-    def __init__(self) -> None:
-        self.memory = InMemoryTransport(seed=2026)
+    def __init__(self, policy: FallbackPolicy = DEFAULT_POLICY) -> None:
+        self.memory = InMemoryTransport(seed=2026, policy=policy)
         self.events: list[InboundEvent] = []
         self.memory.on_inbound(self._record)
 
@@ -78,6 +107,10 @@ class MemoryHarness:
     @property
     def received(self) -> Sequence[InboundEvent]:
         return self.events
+
+    @property
+    def requests_made(self) -> int:
+        return 0
 
     def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
         self.memory.world.add_recipient(handle, kind)
@@ -101,8 +134,8 @@ class MemoryHarness:
 
 
 @contextlib.asynccontextmanager
-async def memory_harness() -> AsyncIterator[Harness]:
-    yield MemoryHarness()
+async def memory_harness(*, policy: FallbackPolicy = DEFAULT_POLICY) -> AsyncIterator[Harness]:
+    yield MemoryHarness(policy)
 
 
 HARNESS_FACTORIES: dict[str, HarnessFactory] = {"memory": memory_harness}

@@ -19,8 +19,10 @@ from adapters.linq import LinqClient, LinqConfig, LinqTransport
 from adapters.linq.asgi import WebhookReceiver
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, Simulator
 from adapters.memory import RecipientKind, World
-from caresupport_transport import Handle, InboundEvent, Reaction, Transport
+from caresupport_transport import FallbackPolicy, Handle, InboundEvent, Reaction, Transport
 from caresupport_transport.inbound import MemoryEventStore
+
+from .harness import DEFAULT_POLICY
 
 __all__ = ["LINQ_HARNESSES", "LinqHarness", "linq_harness"]
 
@@ -53,6 +55,10 @@ class LinqHarness:
     @property
     def received(self) -> Sequence[InboundEvent]:
         return self.events
+
+    @property
+    def requests_made(self) -> int:
+        return self.simulator.counters.total_requests
 
     def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
         self.simulator.add_recipient(handle, kind)
@@ -88,7 +94,9 @@ class _Receiver:
 
 
 @contextlib.asynccontextmanager
-async def linq_harness(version: str = "2026-02-03") -> AsyncIterator[LinqHarness]:
+async def linq_harness(
+    version: str = "2026-02-03", *, policy: FallbackPolicy = DEFAULT_POLICY
+) -> AsyncIterator[LinqHarness]:
     """The harness; webhooks come in payload ``version`` (``2025-01-01`` or ``2026-02-03``)."""
     receiver = _Receiver()
     async with (
@@ -105,7 +113,7 @@ async def linq_harness(version: str = "2026-02-03") -> AsyncIterator[LinqHarness
             api_token=simulator.token, phone_number=simulator.phone, base_url=IN_PROCESS_BASE_URL
         )
         client = LinqClient(config, http=api_http, sleep=_no_sleep)
-        transport = LinqTransport(client)
+        transport = LinqTransport(client, policy=policy)
         receiver.app = transport.webhook_app(
             MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW
         )
@@ -113,8 +121,10 @@ async def linq_harness(version: str = "2026-02-03") -> AsyncIterator[LinqHarness
         yield LinqHarness(simulator, transport)
 
 
-def _older_payloads() -> contextlib.AbstractAsyncContextManager[LinqHarness]:
-    return linq_harness("2025-01-01")
+def _older_payloads(
+    *, policy: FallbackPolicy = DEFAULT_POLICY
+) -> contextlib.AbstractAsyncContextManager[LinqHarness]:
+    return linq_harness("2025-01-01", policy=policy)
 
 
 LINQ_HARNESSES = {"linq": linq_harness, "linq-2025-payloads": _older_payloads}

@@ -37,8 +37,10 @@ import pytest
 from adapters.linq import LinqClient, LinqConfig, LinqTransport
 from adapters.linq.simulator import BASE_PATH, Simulator
 from adapters.memory import World
+from caresupport_transport import FallbackPolicy
 from caresupport_transport.inbound import MemoryEventStore
 
+from .harness import DEFAULT_POLICY
 from .linq_harness import SECRET, SIGNING_NOW, LinqHarness
 
 __all__ = ["LOOPBACK_HARNESSES", "linq_loopback_harness", "stop_loopback_servers"]
@@ -183,7 +185,9 @@ def stop_loopback_servers() -> Iterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def linq_loopback_harness(version: str = "2026-02-03") -> AsyncIterator[LinqHarness]:
+async def linq_loopback_harness(
+    version: str = "2026-02-03", *, policy: FallbackPolicy = DEFAULT_POLICY
+) -> AsyncIterator[LinqHarness]:
     """The in-process target's harness, with every request on a real socket."""
     servers = _started_servers()
     async with (
@@ -199,7 +203,7 @@ async def linq_loopback_harness(version: str = "2026-02-03") -> AsyncIterator[Li
             api_token=simulator.token, phone_number=simulator.phone, base_url=servers.api_url
         )
         async with LinqClient(config, sleep=_no_sleep) as client:
-            transport = LinqTransport(client)
+            transport = LinqTransport(client, policy=policy)
             receiver = transport.webhook_app(
                 MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW
             )

@@ -1,0 +1,428 @@
+"""Contract: where the adapters drifted apart, pinned so one shared ``Transport`` keeps them equal.
+
+First contact through ``conversation_for``, re-sending a failed message on the
+next service, and bad input refused with ``ValidationError`` before any request
+reaches the provider (``harness.requests_made`` does not move).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import pytest
+
+from adapters.memory import RecipientKind
+from caresupport_transport import (
+    Degradation,
+    DegradationAction,
+    DeliveryStatus,
+    Direction,
+    Effect,
+    FallbackPolicy,
+    Feature,
+    Handle,
+    MediaPart,
+    Message,
+    OnUnsupported,
+    OutgoingMessage,
+    Reaction,
+    ReactionKind,
+    ReplyTo,
+    SendReceipt,
+    Service,
+    ServicePreference,
+    StartedConversation,
+    Transport,
+    UnsupportedError,
+    ValidationError,
+    VoiceMemo,
+)
+
+from .harness import Harness
+from .support import (
+    AUNT,
+    CAREGIVER,
+    HELLO,
+    NEIGHBOUR,
+    NURSE,
+    SETTLE,
+    collect_conversations,
+    drain,
+    history,
+    start,
+    statuses_of,
+)
+
+CELEBRATE = OutgoingMessage.of_text(
+    "Mum walked to the garden today!", effect=Effect.screen("confetti")
+)
+FIRST_MESSAGE_EFFECT = Degradation(
+    Feature.EFFECT, DegradationAction.DROPPED, "the first message of a new chat carries no effect"
+)
+PILLS = OutgoingMessage.of_text("Pills at 9")
+RESEND = FallbackPolicy(resend_on_failure=True)
+MEMO = VoiceMemo(MediaPart(url="https://files.example.org/goodnight.m4a", content_type="audio/m4a"))
+
+
+def outbound_with_text(messages: list[Message], text: str) -> list[Message]:
+    """The outbound messages carrying ``text``, oldest first."""
+    found = [m for m in messages if m.direction is Direction.OUTBOUND and m.text == text]
+    return found[::-1]
+
+
+# -- 1. first contact through conversation_for ------------------------------------------
+
+
+async def test_the_first_message_to_a_new_person_drops_its_effect_and_says_so(
+    transport: Transport,
+) -> None:
+    conversation = await transport.conversation_for(NURSE)
+    receipt = await transport.send_message(conversation.id, CELEBRATE, idempotency_key="hello-1")
+    assert (FIRST_MESSAGE_EFFECT,) == receipt.degradations
+    assert "effect dropped: the first message of a new chat carries no effect" == str(
+        receipt.degradations[0]
+    )
+    stored = await transport.get_message(receipt.message_id)
+    assert (None, CELEBRATE.text) == (stored.effect, stored.text)
+    assert [None] == [m.effect for m in await history(transport, conversation.id)]
+
+
+@pytest.mark.parametrize("policy", [FallbackPolicy(effects=OnUnsupported.FAIL)], ids=["fail"])
+async def test_the_first_message_to_a_new_person_fails_on_its_effect_if_told_to(
+    transport: Transport,
+) -> None:
+    conversation = await transport.conversation_for(NURSE)
+    with pytest.raises(UnsupportedError):
+        await transport.send_message(conversation.id, CELEBRATE, idempotency_key="hello-1")
+    assert await history(transport, conversation.id) == []
+    assert await collect_conversations(transport) == []
+
+
+async def test_the_first_message_to_a_new_person_may_not_be_a_reply(harness: Harness) -> None:
+    transport = harness.transport
+    elsewhere = await start(transport, CAREGIVER)
+    earlier = (await history(transport, elsewhere.id))[0]
+    conversation = await transport.conversation_for(NURSE)
+    before = harness.requests_made
+    with pytest.raises(ValidationError):
+        await transport.send_message(
+            conversation.id, OutgoingMessage.of_text("Re:", reply_to=ReplyTo(earlier.id))
+        )
+    assert before == harness.requests_made
+    assert await history(transport, conversation.id) == []
+
+
+async def test_the_first_message_to_a_new_person_may_not_contain_a_url(harness: Harness) -> None:
+    transport = harness.transport
+    conversation = await transport.conversation_for(NURSE)
+    before = harness.requests_made
+    with pytest.raises(ValidationError):
+        await transport.send_message(
+            conversation.id, OutgoingMessage.of_text("See https://care.example.org/plan")
+        )
+    assert before == harness.requests_made
+    assert await history(transport, conversation.id) == []
+
+
+async def test_starting_a_chat_with_an_effect_is_refused_before_any_request(
+    harness: Harness,
+) -> None:
+    before = harness.requests_made
+    with pytest.raises(ValidationError) as info:
+        await harness.transport.start_conversation([CAREGIVER], CELEBRATE)
+    assert ("first_message.effect", before) == (info.value.field, harness.requests_made)
+    assert await collect_conversations(harness.transport) == []
+
+
+async def test_after_the_first_message_an_effect_goes_through(transport: Transport) -> None:
+    conversation = await transport.conversation_for(NURSE)
+    await transport.send_message(conversation.id, OutgoingMessage.of_text("Hello"))
+    receipt = await transport.send_message(conversation.id, CELEBRATE)
+    assert () == receipt.degradations
+    assert Effect.screen("confetti") == (await transport.get_message(receipt.message_id)).effect
+
+
+# -- 2. re-sending a failed message on the next service ---------------------------------
+
+
+@pytest.mark.parametrize("policy", [RESEND], ids=["resend"])
+async def test_a_failed_message_is_resent_on_the_next_service_and_delivered(
+    harness: Harness,
+) -> None:
+    transport = harness.transport
+    conversation = await start(transport, CAREGIVER)
+    harness.fail_next_send(CAREGIVER)
+    receipt = await transport.send_message(conversation.id, PILLS, idempotency_key="k")
+    assert (Service.IMESSAGE, "k", ()) == (
+        receipt.service,
+        receipt.idempotency_key,
+        receipt.degradations,
+    )
+    await harness.advance(SETTLE)
+    await harness.advance(SETTLE)
+
+    assert DeliveryStatus.FAILED in statuses_of(harness.received, receipt.message_id)
+    sent = outbound_with_text(await history(transport, conversation.id), PILLS.text)
+    assert [receipt.message_id] == [m.id for m in sent[:1]]
+    assert [(Service.SMS, DeliveryStatus.DELIVERED)] == [(m.service, m.status) for m in sent[1:]]
+    assert DeliveryStatus.DELIVERED in statuses_of(harness.received, sent[1].id)
+
+
+@pytest.mark.parametrize("policy", [RESEND], ids=["resend"])
+async def test_sending_again_under_the_key_of_a_resent_message_creates_nothing(
+    harness: Harness,
+) -> None:
+    transport = harness.transport
+    conversation = await start(transport, CAREGIVER)
+    harness.fail_next_send(CAREGIVER)
+    first = await transport.send_message(conversation.id, PILLS, idempotency_key="k")
+    await harness.advance(SETTLE)
+    await harness.advance(SETTLE)
+    settled = len(await history(transport, conversation.id))
+
+    again = await transport.send_message(conversation.id, PILLS, idempotency_key="k")
+    await harness.advance(SETTLE)
+    messages = await history(transport, conversation.id)
+    assert (settled, 2) == (len(messages), len(outbound_with_text(messages, PILLS.text)))
+    assert (first.message_ids, first.idempotency_key) == (again.message_ids, again.idempotency_key)
+
+
+@pytest.mark.parametrize(
+    ("policy", "preference"),
+    [
+        (FallbackPolicy(), ServicePreference.AUTO),
+        (RESEND, ServicePreference.IMESSAGE),
+    ],
+    ids=["no-resend", "resend-but-pinned"],
+)
+async def test_a_failed_message_is_not_resent_unless_allowed(
+    harness: Harness, preference: ServicePreference
+) -> None:
+    transport = harness.transport
+    conversation = await start(transport, CAREGIVER)
+    harness.fail_next_send(CAREGIVER)
+    receipt = await transport.send_message(
+        conversation.id, PILLS, preference=preference, idempotency_key="k"
+    )
+    await harness.advance(SETTLE)
+    await harness.advance(SETTLE)
+    assert DeliveryStatus.FAILED in statuses_of(harness.received, receipt.message_id)
+    sent = outbound_with_text(await history(transport, conversation.id), PILLS.text)
+    assert [(receipt.message_id, DeliveryStatus.FAILED)] == [(m.id, m.status) for m in sent]
+
+
+# -- 3. bad input refused before any request --------------------------------------------
+
+BAD_KEYS = [
+    pytest.param("reminder Zoë 2pm", id="space-and-non-ascii"),
+    pytest.param("reminder-Zoë-2pm", id="non-ascii"),
+    pytest.param("a b", id="space"),
+    pytest.param("line\nbreak", id="newline"),
+    pytest.param("tab\t", id="tab"),
+    pytest.param("", id="empty"),
+    pytest.param("   ", id="blank"),
+    pytest.param("x" * 256, id="256-characters"),
+    pytest.param(123, id="not-a-string"),
+]
+"""Keys that cannot go in an ``Idempotency-Key`` header (1 to 255 printable ASCII, no space)."""
+GOOD_KEYS = ["x" * 255, "reminder-2pm"]
+
+KeyedSend = Callable[[Transport, str, Any], Awaitable[object]]
+KEYED_SENDS: dict[str, KeyedSend] = {
+    "send_message": lambda t, chat, key: t.send_message(chat, PILLS, idempotency_key=key),
+    "start_conversation": lambda t, _, key: t.start_conversation(
+        [NURSE], HELLO, idempotency_key=key
+    ),
+    "send_voice_memo": lambda t, chat, key: t.send_voice_memo(chat, MEMO, idempotency_key=key),
+}
+
+
+@pytest.mark.parametrize("send", sorted(KEYED_SENDS))
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_a_bad_idempotency_key_is_refused_before_any_request(
+    harness: Harness, send: str, key: Any
+) -> None:
+    conversation = await start(harness.transport, CAREGIVER)
+    before = harness.requests_made
+    with pytest.raises(ValidationError) as info:
+        await KEYED_SENDS[send](harness.transport, conversation.id, key)
+    assert ("idempotency_key", before) == (info.value.field, harness.requests_made)
+    assert [conversation.id] == [c.id for c in await collect_conversations(harness.transport)]
+    assert 1 == len(await history(harness.transport, conversation.id))
+
+
+@pytest.mark.parametrize("send", sorted(KEYED_SENDS))
+@pytest.mark.parametrize("key", GOOD_KEYS, ids=["255-characters", "plain"])
+async def test_a_printable_ascii_key_of_up_to_255_characters_is_taken(
+    transport: Transport, send: str, key: str
+) -> None:
+    conversation = await start(transport, CAREGIVER)
+    sent = await KEYED_SENDS[send](transport, conversation.id, key)
+    receipt = sent.receipt if isinstance(sent, StartedConversation) else sent
+    assert isinstance(receipt, SendReceipt)
+    assert key == receipt.idempotency_key
+
+
+async def send_text(transport: Transport, conversation_id: str, text: str) -> object:
+    """Build the message and send it: either step may refuse the text."""
+    return await transport.send_message(conversation_id, OutgoingMessage.of_text(text))
+
+
+async def react_with(transport: Transport, message_id: str, emoji: str) -> object:
+    """Build a custom reaction and send it: either step may refuse the emoji."""
+    return await transport.react(message_id, Reaction(ReactionKind.CUSTOM, emoji))
+
+
+async def test_text_with_a_lone_surrogate_is_refused_before_any_request(
+    harness: Harness,
+) -> None:
+    conversation = await start(harness.transport, CAREGIVER)
+    before = harness.requests_made
+    with pytest.raises(ValidationError):
+        await send_text(harness.transport, conversation.id, "Mum \ud800 pills")
+    assert before == harness.requests_made
+    assert 1 == len(await history(harness.transport, conversation.id))
+
+
+@pytest.mark.parametrize("emoji", ["\ud83d", "ab"], ids=["lone-surrogate", "two-letters"])
+async def test_a_custom_reaction_that_is_not_one_emoji_is_refused_before_any_request(
+    harness: Harness, emoji: str
+) -> None:
+    conversation = await start(harness.transport, CAREGIVER)
+    message_id = (await history(harness.transport, conversation.id))[0].id
+    before = harness.requests_made
+    with pytest.raises(ValidationError):
+        await react_with(harness.transport, message_id, emoji)
+    assert before == harness.requests_made
+
+
+@pytest.mark.parametrize(
+    "emoji",
+    ["👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇬🇧"],
+    ids=["thumbs-up", "heart-with-selector", "skin-tone", "family", "flag"],
+)
+async def test_a_custom_reaction_of_one_emoji_is_sent(transport: Transport, emoji: str) -> None:
+    conversation = await start(transport, CAREGIVER)
+    message_id = (await history(transport, conversation.id))[0].id
+    result = await transport.react(message_id, Reaction(ReactionKind.CUSTOM, emoji))
+    assert (True, ()) == (result.performed, result.degradations)
+
+
+NEWCOMER = Handle("+16515550108")
+"""On iMessage; registered by :func:`arrange_scene`, in no conversation."""
+
+
+@attrs.frozen
+class Scene:
+    """A 1:1 chat, a group of four and a message, for calls that need real ids besides a bad one."""
+
+    chat_id: str
+    group_id: str
+    message_id: str
+
+
+async def arrange_scene(harness: Harness) -> Scene:
+    harness.add_recipient(NEWCOMER, RecipientKind.IMESSAGE)
+    chat = await start(harness.transport, CAREGIVER)
+    group = await start(harness.transport, CAREGIVER, NURSE, NEIGHBOUR, AUNT)
+    message_id = (await history(harness.transport, chat.id))[0].id
+    return Scene(chat.id, group.id, message_id)
+
+
+LIKE = Reaction(ReactionKind.LIKE)
+
+
+@attrs.frozen
+class Probe:
+    """A call with one argument left open; ``good`` fills it so the call works."""
+
+    call: Callable[[Transport, Scene, Any], Awaitable[object]]
+    field: str
+    good: Callable[[Scene], Any]
+    bad: tuple[Any, ...] = (None, "")
+
+
+def _chat(scene: Scene) -> str:
+    return scene.chat_id
+
+
+def _group(scene: Scene) -> str:
+    return scene.group_id
+
+
+def _message(scene: Scene) -> str:
+    return scene.message_id
+
+
+def _newcomer(scene: Scene) -> Handle:
+    return NEWCOMER
+
+
+PROBES: dict[str, Probe] = {
+    "send_message": Probe(lambda t, s, v: t.send_message(v, PILLS), "conversation_id", _chat),
+    "get_conversation": Probe(lambda t, s, v: t.get_conversation(v), "conversation_id", _chat),
+    "get_message": Probe(lambda t, s, v: t.get_message(v), "message_id", _message),
+    "messages": Probe(lambda t, s, v: drain(t.messages(v)), "conversation_id", _chat),
+    "react": Probe(lambda t, s, v: t.react(v, LIKE), "message_id", _message),
+    "remove_reaction": Probe(lambda t, s, v: t.remove_reaction(v, LIKE), "message_id", _message),
+    "start_typing": Probe(lambda t, s, v: t.start_typing(v), "conversation_id", _chat),
+    "stop_typing": Probe(lambda t, s, v: t.stop_typing(v), "conversation_id", _chat),
+    "mark_read": Probe(lambda t, s, v: t.mark_read(v), "conversation_id", _chat),
+    "share_contact_card": Probe(lambda t, s, v: t.share_contact_card(v), "conversation_id", _chat),
+    "send_voice_memo": Probe(lambda t, s, v: t.send_voice_memo(v, MEMO), "conversation_id", _chat),
+    "add_participant.conversation_id": Probe(
+        lambda t, s, v: t.add_participant(v, NEWCOMER), "conversation_id", _group
+    ),
+    "add_participant.handle": Probe(
+        lambda t, s, v: t.add_participant(s.group_id, v), "handle", _newcomer
+    ),
+    "remove_participant.conversation_id": Probe(
+        lambda t, s, v: t.remove_participant(v, AUNT), "conversation_id", _group
+    ),
+    "remove_participant.handle": Probe(
+        lambda t, s, v: t.remove_participant(s.group_id, v), "handle", lambda s: AUNT
+    ),
+    "conversation_for": Probe(lambda t, s, v: t.conversation_for(v), "handle", _newcomer),
+    "capabilities": Probe(lambda t, s, v: t.capabilities(v), "handle", _newcomer),
+    "start_conversation.participants": Probe(
+        lambda t, s, v: t.start_conversation(v, HELLO),
+        "participants",
+        lambda s: [NEWCOMER],
+        bad=(None, []),
+    ),
+    "start_conversation.participants[0]": Probe(
+        lambda t, s, v: t.start_conversation([v], HELLO), "participants[0]", _newcomer
+    ),
+}
+"""Every port method taking an id or a handle, one probe per argument."""
+
+
+@pytest.mark.parametrize("name", sorted(PROBES))
+async def test_each_probe_works_with_a_good_argument(harness: Harness, name: str) -> None:
+    """So the refusals below come from the bad argument, not from the call."""
+    probe = PROBES[name]
+    scene = await arrange_scene(harness)
+    await probe.call(harness.transport, scene, probe.good(scene))
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        pytest.param(name, bad, id=f"{name}({bad!r})")
+        for name, probe in sorted(PROBES.items())
+        for bad in probe.bad
+    ],
+)
+async def test_a_missing_or_empty_id_or_handle_is_refused_before_any_request(
+    harness: Harness, name: str, bad: Any
+) -> None:
+    probe = PROBES[name]
+    scene = await arrange_scene(harness)
+    conversations = len(await collect_conversations(harness.transport))
+    before = harness.requests_made
+    with pytest.raises(ValidationError) as info:
+        await probe.call(harness.transport, scene, bad)
+    assert (probe.field, before) == (info.value.field, harness.requests_made)
+    assert conversations == len(await collect_conversations(harness.transport))
