@@ -1,11 +1,9 @@
-"""Conversations that do not exist at Linq yet, and how they become real chats (private).
+"""How a pending conversation becomes a real Linq chat (private).
 
-Linq creates a chat only together with its first message, and a blank message
-is not an option in care messaging. So ``conversation_for(handle)``, when no
-1:1 chat with ``handle`` exists, answers a *pending* conversation whose id is
-``pending:<handle>``. The id is stateless (the handle is in it), so it survives
-a restart. Whenever a pending id is used, the 1:1 chat is looked for again; the
-first send creates it. The real id, once known, is remembered.
+Linq creates a chat only together with its first message, so the 1:1
+conversation with someone new is pending (``caresupport_transport.pending``)
+until then. Whenever a pending id is used, the 1:1 chat is looked for again at
+Linq; the first send creates it. The real id, once known, is remembered.
 """
 
 from __future__ import annotations
@@ -17,39 +15,11 @@ import attrs
 
 from adapters.linq._to_domain import conversation_from_chat
 from adapters.linq.client import LinqClient
-from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation
+from caresupport_transport.pending import handle_of, pending_conversation
 
-__all__ = ["PENDING_PREFIX", "PendingChats", "is_pending", "pending_conversation"]
-
-PENDING_PREFIX = "pending:"
-
-
-def is_pending(conversation_id: str) -> bool:
-    """Whether ``conversation_id`` names a 1:1 chat that did not exist when it was handed out."""
-    return conversation_id.startswith(PENDING_PREFIX)
-
-
-def pending_conversation(handle: Handle) -> Conversation:
-    """The conversation with ``handle`` before its first message: nobody has seen it yet."""
-    return Conversation(
-        id=f"{PENDING_PREFIX}{handle.value}", participants=(handle,), is_group=False
-    )
-
-
-def handle_of(conversation_id: str) -> Handle:
-    """The handle named by a pending id.
-
-    Raises:
-        ValidationError: the rest of the id is not a handle.
-    """
-    try:
-        return Handle(conversation_id.removeprefix(PENDING_PREFIX))
-    except InvalidHandleError:
-        raise ValidationError(
-            "conversation_id", f"{conversation_id!r} is not 'pending:' and a handle"
-        ) from None
+__all__ = ["PendingChats"]
 
 
 @attrs.define

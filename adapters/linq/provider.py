@@ -6,6 +6,7 @@ What is Linq's own lives here, and only that:
   4004 / 4009 / 4010 means *unknown*, not unavailable (``_capability_cache.py``);
 - pending chats: Linq creates a chat only with its first message, so the 1:1
   conversation with someone new is ``pending:<handle>`` until then
+  (``caresupport_transport.pending``), found at Linq again whenever it is used
   (``_pending.py``); its first message goes by ``POST /v3/messages``;
 - server-side fallback: an ``AUTO`` send carries no ``preferred_service``, so
   Linq falls back iMessage -> RCS -> SMS by itself; when it did, what was
@@ -28,7 +29,7 @@ from adapters.linq._capability_cache import (
     DEFAULT_UNKNOWN_TTL,
     CapabilityCache,
 )
-from adapters.linq._pending import PendingChats, is_pending, pending_conversation
+from adapters.linq._pending import PendingChats
 from adapters.linq._to_domain import conversation_from_chat, lenient_status, message_from_wire
 from adapters.linq.client import LinqClient
 from adapters.linq.wire_chats import SentMessage
@@ -36,6 +37,7 @@ from caresupport_transport.capabilities import HandleCapabilities, Service
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, Conversation, DeliveryStatus, Message
+from caresupport_transport.pending import is_pending, pending_conversation
 from caresupport_transport.provider import Sent
 
 __all__ = ["DEFAULT_CONVERSATION_TTL", "LinqProvider"]

@@ -4,6 +4,11 @@ The worked example of ``docs/adapters.md``: every primitive is one call into the
 World, which plays the messaging service. Nothing here plans, checks input,
 derives keys or re-sends: the shared ``ProviderTransport`` does that for every
 provider alike.
+
+As at a real provider, no chat exists before its first message: the 1:1
+conversation with someone new is *pending* (``caresupport_transport.pending``)
+until a send opens it in the World, so nothing is listed and no
+``ConversationCreated`` is heard before then.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from caresupport_transport.capabilities import HandleCapabilities, Service, Serv
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, Conversation, Message
+from caresupport_transport.pending import handle_of, is_pending, pending_conversation
 from caresupport_transport.provider import Sent
 
 __all__ = ["MemoryProvider"]
@@ -49,18 +55,33 @@ class MemoryProvider:
     # -- conversations ------------------------------------------------------------
 
     async def conversation_for(self, handle: Handle) -> Conversation:
-        return self.world.create_conversation([handle])
+        found = self._direct(handle)
+        return found if found is not None else pending_conversation(handle)
+
+    def _direct(self, handle: Handle) -> Conversation | None:
+        """The World's 1:1 conversation with ``handle``, if there is one."""
+        return next(
+            (c for c in self.world.conversations.values() if c.participants == (handle,)), None
+        )
 
     def is_unopened(self, conversation: Conversation) -> bool:
+        if is_pending(conversation.id):
+            return True
+        # A conversation a test made in the World with no message yet is new too.
         # Newest messages last: an active conversation is found at once.
         return not any(
             m.conversation_id == conversation.id for m in reversed(self.world.messages.values())
         )
 
     async def conversation(self, conversation_id: str) -> Conversation:
-        return self.world.conversation(conversation_id)
+        return await self.get_conversation(conversation_id)
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
+        """A conversation by id; a pending id gives the real one once it exists."""
+        if is_pending(conversation_id):
+            handle = handle_of(conversation_id)
+            found = self._direct(handle)
+            return found if found is not None else pending_conversation(handle)
         return self.world.conversation(conversation_id)
 
     async def conversations(self, page_size: int) -> AsyncIterator[Conversation]:
@@ -76,7 +97,9 @@ class MemoryProvider:
         return self.world.message(message_id)
 
     async def messages(self, conversation_id: str, page_size: int) -> AsyncIterator[Message]:
-        self.world.conversation(conversation_id)
+        conversation_id = (await self.get_conversation(conversation_id)).id
+        if is_pending(conversation_id):
+            return  # no chat yet, so no history
         cursor: str | None = None
         while True:
             page, cursor = self.world.page_messages(conversation_id, cursor, page_size)
@@ -109,7 +132,8 @@ class MemoryProvider:
         pinned: bool,
         idempotency_key: str,
     ) -> Sent:
-        return self._send(conversation.id, message, service, idempotency_key)
+        opened = self.world.create_conversation(conversation.participants)
+        return self._send(opened.id, message, service, idempotency_key)
 
     async def send(
         self,
