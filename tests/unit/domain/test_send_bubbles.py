@@ -35,12 +35,14 @@ class Pauses:
         self.conversation_id = conversation_id
         self.calls: list[tuple[float, bool]] = []
 
-    def typing_now(self) -> bool:
+    async def typing_now(self) -> bool:
+        # A new person's conversation is pending until the first bubble opens it.
+        conversation = await self.transport.get_conversation(self.conversation_id)
         world = self.transport.world
-        return world.owner in world.typing.get(self.conversation_id, set())
+        return world.owner in world.typing.get(conversation.id, set())
 
     async def __call__(self, seconds: float) -> None:
-        self.calls.append((seconds, self.typing_now()))
+        self.calls.append((seconds, await self.typing_now()))
 
 
 async def _arrange(kind: RecipientKind = RecipientKind.IMESSAGE) -> tuple[InMemoryTransport, str]:
@@ -98,7 +100,7 @@ async def test_typing_is_shown_during_each_pause_between_bubbles() -> None:
 
     assert [(PAUSE_SECONDS, True), (PAUSE_SECONDS, True)] == pauses.calls
     assert [None, ActionResult(True), ActionResult(True)] == [r.typing for r in result.results]
-    assert not pauses.typing_now()  # sending the last bubble cleared it
+    assert not await pauses.typing_now()  # sending the last bubble cleared it
 
 
 async def test_the_pause_length_is_the_callers() -> None:
