@@ -36,6 +36,8 @@ class Pauses:
         self.calls: list[tuple[float, bool]] = []
 
     async def typing_now(self) -> bool:
+        if not self.conversation_id:
+            return False  # a pause that only acts, watching no conversation
         # A new person's conversation is pending until the first bubble opens it.
         conversation = await self.transport.get_conversation(self.conversation_id)
         world = self.transport.world
