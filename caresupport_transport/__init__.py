@@ -2,14 +2,16 @@
 
 Care logic depends on :class:`Transport` and the value types here; adapters
 (``adapters.memory``, ``adapters.linq``) implement the port.
-
-Bubble sequencing and inbound dispatch are loaded on first use: an adapter that
-only sends needs neither (nor the asyncio and SQLite machinery they bring).
 """
 
 import logging
-from typing import TYPE_CHECKING
 
+from caresupport_transport.bubbles import (
+    BubbleResult,
+    BubbleSendResult,
+    send_bubbles,
+    split_bubbles,
+)
 from caresupport_transport.capabilities import (
     SERVICE_CAPABILITIES,
     Availability,
@@ -61,7 +63,14 @@ from caresupport_transport.events import (
     UnknownEvent,
 )
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
-from caresupport_transport.lazy_exports import lazy_exports
+from caresupport_transport.inbound import (
+    ClaimStatus,
+    DispatchOutcome,
+    EventStore,
+    InboundDispatcher,
+    MemoryEventStore,
+    SqliteEventStore,
+)
 from caresupport_transport.model import (
     ActionResult,
     Attachment,
@@ -83,24 +92,6 @@ from caresupport_transport.policy import (
     VoiceMemoFallback,
 )
 from caresupport_transport.port import InboundHandler, Transport
-
-if TYPE_CHECKING:
-    # Type checkers see plain imports (and no module __getattr__, so a misspelt
-    # name is still an error); at run time __getattr__ below loads them.
-    from caresupport_transport.bubbles import (
-        BubbleResult,
-        BubbleSendResult,
-        send_bubbles,
-        split_bubbles,
-    )
-    from caresupport_transport.inbound import (
-        ClaimStatus,
-        DispatchOutcome,
-        EventStore,
-        InboundDispatcher,
-        MemoryEventStore,
-        SqliteEventStore,
-    )
 
 # A library leaves output to the application: without a handler of its own,
 # Python's last-resort handler would print the adapters' warnings to stderr.
@@ -181,19 +172,3 @@ __all__ = [
     "send_bubbles",
     "split_bubbles",
 ]
-
-_LOADED_ON_FIRST_USE = {
-    "BubbleResult": "caresupport_transport.bubbles",
-    "BubbleSendResult": "caresupport_transport.bubbles",
-    "send_bubbles": "caresupport_transport.bubbles",
-    "split_bubbles": "caresupport_transport.bubbles",
-    "ClaimStatus": "caresupport_transport.inbound",
-    "DispatchOutcome": "caresupport_transport.inbound",
-    "EventStore": "caresupport_transport.inbound",
-    "InboundDispatcher": "caresupport_transport.inbound",
-    "MemoryEventStore": "caresupport_transport.inbound",
-    "SqliteEventStore": "caresupport_transport.inbound",
-}
-
-if not TYPE_CHECKING:
-    __getattr__, __dir__ = lazy_exports(__name__, _LOADED_ON_FIRST_USE, __all__)

@@ -8,14 +8,13 @@ int`` callable returning the exit code).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+from adapters.cli import demo, linq, simulate, webhooks
 
-_COMMAND_MODULES: tuple[str, ...] = ("demo", "webhooks", "simulate", "linq")
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        importlib.import_module(f"adapters.cli.{name}").register(subparsers)
+    for command in (demo, webhooks, simulate, linq):
+        command.register(subparsers)
     return parser
 
 

@@ -26,9 +26,7 @@ from caresupport_transport.capabilities import Service
 from caresupport_transport.content import MediaPart, OutgoingMessage, TextPart
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
-from caresupport_transport.sending import KeyFactory, new_idempotency_key
-
-__all__ = ["KeyFactory", "new_idempotency_key"]  # re-exported for the client
+from caresupport_transport.sending import KeyFactory
 
 MAX_PAGE_SIZE = 100
 _MAX_FILENAME_CHARS = 255

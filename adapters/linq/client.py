@@ -3,25 +3,96 @@
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+import os
 import random as _random
+import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from types import TracebackType
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
+import attrs
 import httpx
 
-from adapters.linq._http import Requester
-from adapters.linq._ops_account import AccountOperations
-from adapters.linq._ops_attachments import AttachmentOperations
-from adapters.linq._ops_chats import ChatOperations
-from adapters.linq._ops_messages import MessageOperations
-from adapters.linq._validate import KeyFactory, new_idempotency_key
+from adapters.linq import _validate as check
+from adapters.linq._bodies import (
+    CardBody,
+    CardUpdateBody,
+    CreateChatBody,
+    CreateWebhookSubscriptionBody,
+    DeleteMessageBody,
+    EditMessageBody,
+    HandleCheckBody,
+    ParticipantBody,
+    ReactionBody,
+    ReactionOperation,
+    RequestUploadBody,
+    SendMessageBody,
+    SendToHandlesBody,
+    UpdateChatBody,
+    UpdateWebhookSubscriptionBody,
+    VoiceMemoBody,
+)
+from adapters.linq._convert import converter, decode
+from adapters.linq._http import Call, Reply, Requester
+from adapters.linq._retry import Replay
 from adapters.linq.config import LinqConfig
+from adapters.linq.loopback import is_loopback_url
+from adapters.linq.wire_account import (
+    Accepted,
+    AttachmentInfo,
+    ContactCard,
+    ContactCardList,
+    CreatedWebhookSubscription,
+    HandleCheck,
+    MyCardList,
+    PhoneNumber,
+    PhoneNumberList,
+    UploadTicket,
+    WebhookEventTypes,
+    WebhookSubscription,
+    WebhookSubscriptionList,
+)
+from adapters.linq.wire_chats import (
+    Chat,
+    ChatsPage,
+    CreateChatResult,
+    CreatedChat,
+    HandleMessageSent,
+    Message,
+    MessageSent,
+    MessagesPage,
+    VoiceMemoResult,
+    VoiceMemoSent,
+)
+from caresupport_transport import limits
+from caresupport_transport.capabilities import Service
+from caresupport_transport.content import (
+    OutgoingMessage,
+    Reaction,
+    ReactionKind,
+    TextPart,
+    VoiceMemo,
+    check_content_type,
+)
+from caresupport_transport.errors import ProtocolError, ValidationError
+from caresupport_transport.handles import Handle
+from caresupport_transport.model import Attachment
+from caresupport_transport.sending import KeyFactory, new_idempotency_key
 
 __all__ = ["LinqClient"]
 
+T = TypeVar("T")
+P = TypeVar("P")
 
-class LinqClient(ChatOperations, MessageOperations, AttachmentOperations, AccountOperations):
+Query = tuple[tuple[str, str], ...]
+ThreadOrder = Literal["asc", "desc"]
+
+
+class LinqClient:
     """A typed async client for Linq Partner API V3 (one pooled connection pool).
 
     Every method validates its arguments before any request and raises
@@ -94,3 +165,864 @@ class LinqClient(ChatOperations, MessageOperations, AttachmentOperations, Accoun
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    # -- chats --
+
+    async def create_chat(
+        self,
+        to: Sequence[Handle | str],
+        message: OutgoingMessage,
+        *,
+        from_: Handle | str | None = None,
+        preferred_service: Service | None = None,
+        idempotency_key: str | None = None,
+    ) -> CreatedChat:
+        """Create a chat with 1 to 31 others and send its first message (``POST /v3/chats``).
+
+        More than one handle makes a group chat. The first message may carry no
+        URL, effect or reply. Retried safely: the message carries an idempotency
+        key (the caller's, or one made here once), the same on every attempt.
+
+        Args:
+            to: the other participants: E.164 numbers or email addresses.
+            message: the first message.
+            from_: the sender line; the configured ``phone_number`` by default.
+            preferred_service: pin a service (disables Linq's fallback); ``None``
+                lets Linq fall back iMessage -> RCS -> SMS.
+            idempotency_key: at most 255 printable ASCII characters.
+
+        Returns:
+            The chat with its first message, and the key it was sent under.
+
+        Raises:
+            ValidationError: bad handles, no sender line, or a first message with
+                a URL, an effect or a reply (before any request).
+        """
+        recipients = check.recipients("to", to)
+        sender = check.sender(from_, self._config.phone_number)
+        key = check.idempotency_key(idempotency_key, self._new_key)
+        content = check.message_content(
+            message, idempotency_key=key, preferred_service=preferred_service, starts_chat=True
+        )
+        body = CreateChatBody(from_=sender, to=recipients, message=content)
+        result = await self._send(CreateChatResult, "create_chat", "/v3/chats", body, key)
+        return attrs.evolve(result.chat, idempotency_key=key)
+
+    def list_chats(
+        self,
+        *,
+        from_: Handle | str | None = None,
+        to: Sequence[Handle | str] = (),
+        limit: int = 50,
+    ) -> AsyncIterator[Chat]:
+        """Every chat of a line, page by page (``GET /v3/chats``).
+
+        Args:
+            from_: the line; the configured ``phone_number`` by default, or all
+                lines when neither is set.
+            to: only chats with these participants (``to=a&to=b``).
+            limit: chats per page, 1 to 100.
+
+        Raises:
+            ValidationError: at the call, before any request.
+        """
+        query: Query = ()
+        sender = check.optional_sender(from_, self._config.phone_number)
+        if sender is not None:
+            query += (("from", sender),)
+        if isinstance(to, str | Handle):
+            raise ValidationError("to", "must be a list of handles, not a single value")
+        query += tuple(("to", check.handle(f"to[{i}]", h).value) for i, h in enumerate(to))
+        query += (("limit", str(check.page_size(limit))),)
+        return self._paginate(
+            "list_chats",
+            "/v3/chats",
+            query,
+            page=ChatsPage,
+            items=lambda page: page.chats,
+            next_cursor=lambda page: page.next_cursor,
+        )
+
+    async def get_chat(self, chat_id: str) -> Chat:
+        """One chat (``GET /v3/chats/{chatId}``); ``NotFoundError`` when there is none."""
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}"
+        return await self._fetch(Chat, "get_chat", "GET", path)
+
+    async def update_chat(
+        self,
+        chat_id: str,
+        *,
+        display_name: str | None = None,
+        group_chat_icon: str | None = None,
+    ) -> Chat:
+        """Rename a chat or set its group icon (``PUT /v3/chats/{chatId}``).
+
+        Args:
+            chat_id: the chat.
+            display_name: the new name.
+            group_chat_icon: an https:// URL of the new icon.
+
+        Raises:
+            ValidationError: neither given, a blank name, or an icon not by HTTPS.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}"
+        if display_name is None and group_chat_icon is None:
+            raise ValidationError("update_chat", "give display_name, group_chat_icon or both")
+        body = UpdateChatBody(
+            display_name=check.name("display_name", display_name),
+            group_chat_icon=(
+                check.https_url("group_chat_icon", group_chat_icon)
+                if group_chat_icon is not None
+                else None
+            ),
+        )
+        return await self._fetch(Chat, "update_chat", "PUT", path, body=body)
+
+    async def add_participant(self, chat_id: str, handle: Handle | str) -> Accepted:
+        """Add someone to a group (``POST /v3/chats/{chatId}/participants``).
+
+        Linq requires 3+ participants already and the group's service. Retried
+        after an unknown outcome: adding someone twice leaves them added once.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/participants"
+        body = ParticipantBody(check.handle("handle", handle).value)
+        return await self._accept("add_participant", "POST", path, body=body)
+
+    async def remove_participant(self, chat_id: str, handle: Handle | str) -> Accepted:
+        """Remove someone from a group (``DELETE /v3/chats/{chatId}/participants``).
+
+        Linq requires 3+ participants left afterwards.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/participants"
+        body = ParticipantBody(check.handle("handle", handle).value)
+        return await self._accept("remove_participant", "DELETE", path, body=body)
+
+    async def start_typing(self, chat_id: str) -> None:
+        """Show the typing indicator (``POST /v3/chats/{chatId}/typing``; iMessage, 1:1)."""
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/typing"
+        await self._reply("start_typing", "POST", path)
+
+    async def stop_typing(self, chat_id: str) -> None:
+        """Hide the typing indicator (``DELETE /v3/chats/{chatId}/typing``)."""
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/typing"
+        await self._reply("stop_typing", "DELETE", path)
+
+    async def mark_read(self, chat_id: str) -> None:
+        """Mark every message of a chat read (``POST /v3/chats/{chatId}/read``)."""
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/read"
+        await self._reply("mark_read", "POST", path)
+
+    async def share_contact_card(self, chat_id: str) -> None:
+        """Share the line's contact card (``POST /v3/chats/{chatId}/share_contact_card``).
+
+        Deprecated by Linq in favour of :meth:`share_my_card`. Not repeated after an
+        unknown outcome (:attr:`Replay.IF_UNSENT`): a second share is visible.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/share_contact_card"
+        await self._reply("share_contact_card", "POST", path, replay=Replay.IF_UNSENT)
+
+    async def leave_chat(self, chat_id: str) -> Accepted:
+        """Leave a group chat (``POST /v3/chats/{chatId}/leave``; newer than the YAML).
+
+        Not repeated after an unknown outcome: a second leave would fail and hide
+        that the first one worked.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/leave"
+        return await self._accept("leave_chat", "POST", path, replay=Replay.IF_UNSENT)
+
+    # -- messages --
+
+    async def send_message(
+        self,
+        chat_id: str,
+        message: OutgoingMessage,
+        *,
+        preferred_service: Service | None = None,
+        idempotency_key: str | None = None,
+    ) -> MessageSent:
+        """Send into an existing chat (``POST /v3/chats/{chatId}/messages``).
+
+        Retried safely: the message carries one idempotency key (the caller's, or
+        one made here once) on every attempt, in the content and as the
+        ``Idempotency-Key`` header, so a retried send never makes two messages.
+
+        Args:
+            chat_id: the chat.
+            message: text and media parts, an effect, a reply (iMessage only).
+            preferred_service: pin a service; ``None`` lets Linq fall back.
+            idempotency_key: at most 255 printable ASCII characters.
+
+        Returns:
+            The chat id, the message as sent, and the key it was sent under.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/messages"
+        key = check.idempotency_key(idempotency_key, self._new_key)
+        content = check.message_content(
+            message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
+        )
+        sent = await self._send(MessageSent, "send_message", path, SendMessageBody(content), key)
+        return attrs.evolve(sent, idempotency_key=key)
+
+    async def send_to_handles(
+        self,
+        to: Sequence[Handle | str],
+        message: OutgoingMessage,
+        *,
+        from_: Handle | str | None = None,
+        preferred_service: Service | None = None,
+        idempotency_key: str | None = None,
+    ) -> HandleMessageSent:
+        """Send to people, letting Linq pick or create the chat and line (``POST /v3/messages``).
+
+        Newer than the YAML. The key goes in the ``Idempotency-Key`` header (as
+        Linq documents for this operation) and in the content. Linq may reuse a
+        chat, so the first-message rules are not applied here; a new chat refuses
+        a URL with code ``URL_IN_FIRST_MESSAGE``.
+
+        Args:
+            to: 1 to 31 handles; the set identifies the chat.
+            message: the message.
+            from_: a line to use; by default Linq picks (the configured line is
+                not forced here).
+            preferred_service: pin a service; ``None`` lets Linq fall back.
+            idempotency_key: at most 255 printable ASCII characters.
+        """
+        recipients = check.recipients("to", to)
+        sender = check.phone("from_", from_).value if from_ is not None else None
+        key = check.idempotency_key(idempotency_key, self._new_key)
+        content = check.message_content(
+            message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
+        )
+        body = SendToHandlesBody(to=recipients, message=content, from_=sender)
+        sent = await self._send(HandleMessageSent, "send_to_handles", "/v3/messages", body, key)
+        return attrs.evolve(sent, idempotency_key=key)
+
+    def list_messages(self, chat_id: str, *, limit: int = 50) -> AsyncIterator[Message]:
+        """A chat's history, page by page (``GET /v3/chats/{chatId}/messages``).
+
+        Raises:
+            ValidationError: at the call, before any request.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/messages"
+        return self._paginate(
+            "list_messages",
+            path,
+            (("limit", str(check.page_size(limit))),),
+            page=MessagesPage,
+            items=lambda page: page.messages,
+            next_cursor=lambda page: page.next_cursor,
+        )
+
+    def message_thread(
+        self, message_id: str, *, limit: int = 50, order: ThreadOrder = "asc"
+    ) -> AsyncIterator[Message]:
+        """The thread of any message in it, originator first by default.
+
+        ``GET /v3/messages/{messageId}/thread``; a message in no thread is its own.
+
+        Raises:
+            ValidationError: at the call, before any request.
+        """
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}/thread"
+        if order not in ("asc", "desc"):
+            raise ValidationError("order", f"must be 'asc' or 'desc', got {order!r}")
+        return self._paginate(
+            "message_thread",
+            path,
+            (("limit", str(check.page_size(limit))), ("order", order)),
+            page=MessagesPage,
+            items=lambda page: page.messages,
+            next_cursor=lambda page: page.next_cursor,
+        )
+
+    async def send_voice_memo(
+        self,
+        chat_id: str,
+        memo: VoiceMemo,
+        *,
+        from_: Handle | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> VoiceMemoSent:
+        """Send an iMessage voice memo (``POST /v3/chats/{chatId}/voicememo``).
+
+        By HTTPS URL or pre-uploaded attachment id; MP3, M4A, AAC, CAF, WAV, AIFF
+        or AMR; at most 10 MB (the ``VoiceMemo`` checks both). Linq documents no
+        idempotency key for voice memos: the key is sent as the ``Idempotency-Key``
+        header, and the call is retried as a send.
+
+        Args:
+            chat_id: the chat.
+            memo: the audio.
+            from_: the sender line; the configured ``phone_number`` by default
+                (the YAML requires one; newer Linq does not).
+            idempotency_key: at most 255 printable ASCII characters.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/voicememo"
+        if not isinstance(memo, VoiceMemo):
+            raise ValidationError("memo", "must be a VoiceMemo")
+        sender = check.optional_sender(from_, self._config.phone_number)
+        key = check.idempotency_key(idempotency_key, self._new_key)
+        audio = memo.audio
+        body = VoiceMemoBody(
+            from_=sender,
+            voice_memo_url=(
+                check.https_url("memo.audio.url", audio.url) if audio.url is not None else None
+            ),
+            attachment_id=audio.attachment_id,
+        )
+        result = await self._send(VoiceMemoResult, "send_voice_memo", path, body, key)
+        return attrs.evolve(result.voice_memo, idempotency_key=key)
+
+    async def get_message(self, message_id: str) -> Message:
+        """One message (``GET /v3/messages/{messageId}``)."""
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}"
+        return await self._fetch(Message, "get_message", "GET", path)
+
+    async def edit_message(self, message_id: str, text: str, *, part_index: int = 0) -> Message:
+        """Replace the text of one part (``PATCH /v3/messages/{messageId}``).
+
+        Linq allows 5 edits per message within 15 minutes, so an edit is not
+        repeated after an unknown outcome (it could count twice).
+
+        Raises:
+            ValidationError: blank text or text over 10,000 characters.
+        """
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}"
+        try:
+            new_text = TextPart(text).text
+        except ValidationError as exc:
+            raise ValidationError("text", exc.rule) from None
+        body = EditMessageBody(new_text, check.part_index(part_index))
+        return await self._fetch(
+            Message, "edit_message", "PATCH", path, body=body, replay=Replay.IF_UNSENT
+        )
+
+    async def delete_message(self, message_id: str, *, chat_id: str) -> None:
+        """Delete a message from Linq's records (``DELETE /v3/messages/{messageId}``).
+
+        It does not unsend: recipients keep it. Repeating a delete after an unknown
+        outcome may answer ``NotFoundError`` although the first one worked.
+        """
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}"
+        check.path_id("chat_id", chat_id)
+        await self._reply("delete_message", "DELETE", path, body=DeleteMessageBody(chat_id))
+
+    async def react(
+        self, message_id: str, reaction: Reaction, *, part_index: int | None = None
+    ) -> Accepted:
+        """Add a tapback (``POST /v3/messages/{messageId}/reactions``, operation ``add``).
+
+        Stickers can only be received. Adding the same tapback twice leaves one.
+        """
+        if not isinstance(reaction, Reaction):
+            raise ValidationError("reaction", "must be a Reaction")
+        reaction.check_sendable()
+        return await self._reaction(message_id, reaction, ReactionOperation.ADD, part_index)
+
+    async def remove_reaction(
+        self, message_id: str, reaction: Reaction, *, part_index: int | None = None
+    ) -> Accepted:
+        """Remove a tapback (``POST /v3/messages/{messageId}/reactions``, operation ``remove``)."""
+        if not isinstance(reaction, Reaction):
+            raise ValidationError("reaction", "must be a Reaction")
+        if reaction.kind is ReactionKind.STICKER:
+            raise ValidationError("reaction.kind", "sticker reactions cannot be removed")
+        return await self._reaction(message_id, reaction, ReactionOperation.REMOVE, part_index)
+
+    async def _reaction(
+        self,
+        message_id: str,
+        reaction: Reaction,
+        operation: ReactionOperation,
+        part_index: int | None,
+    ) -> Accepted:
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}/reactions"
+        body = ReactionBody(
+            operation=operation,
+            type=reaction.kind,
+            custom_emoji=reaction.emoji,
+            part_index=check.part_index(part_index),
+        )
+        return await self._accept(f"{operation.value}_reaction", "POST", path, body=body)
+
+    # -- attachments --
+
+    async def request_upload(
+        self, filename: str, content_type: str, size_bytes: int
+    ) -> UploadTicket:
+        """Ask where to upload a file (``POST /v3/attachments``); :meth:`upload` does it all.
+
+        Repeating the request after an unknown outcome only leaves an unused slot.
+
+        Raises:
+            ValidationError: a blank or path-like filename, a content type carriers
+                reject, or a size outside 1 byte to 100 MB.
+        """
+        body = RequestUploadBody(
+            filename=check.filename(filename),
+            content_type=_content_type(content_type),
+            size_bytes=_size(size_bytes),
+        )
+        return await self._fetch(
+            UploadTicket, "request_upload", "POST", "/v3/attachments", body=body
+        )
+
+    async def upload(
+        self,
+        source: bytes | str | os.PathLike[str],
+        filename: str | None = None,
+        content_type: str | None = None,
+    ) -> Attachment:
+        """Upload a file: request an upload, PUT the bytes, return the attachment.
+
+        The bytes go to the presigned ``upload_url`` with exactly the
+        ``required_headers`` Linq returned, and never with the API token. Send the
+        result as ``MediaPart(attachment_id=attachment.id)``.
+
+        Args:
+            source: the bytes, or a path to read them from.
+            filename: the name recipients see; a path's own name by default.
+            content_type: the MIME type; guessed from the filename when omitted.
+
+        Raises:
+            ValidationError: no filename, an unknown or rejected content type, an
+                empty file or one over 100 MB (checked before reading a path into
+                memory, and before any request).
+        """
+        origin = bytes(source) if isinstance(source, bytes | bytearray) else Path(source)
+        size = len(origin) if isinstance(origin, bytes) else _size_on_disk(origin)
+        if filename is None and isinstance(origin, Path):
+            filename = origin.name
+        if filename is None:
+            raise ValidationError("filename", "is required when uploading bytes")
+        check.filename(filename)
+        if content_type is None:
+            content_type = mimetypes.guess_type(filename)[0]
+            if content_type is None:
+                raise ValidationError(
+                    "content_type", f"cannot be guessed from {filename!r}; give it"
+                )
+        _content_type(content_type)
+        _size(size)
+        data = origin if isinstance(origin, bytes) else await _read(origin)
+        _size(len(data))  # the file may have grown since it was measured
+        ticket = await self.request_upload(filename, content_type, len(data))
+        await self._put(ticket, data)
+        return Attachment(
+            id=ticket.attachment_id,
+            filename=filename,
+            content_type=content_type,
+            size_bytes=len(data),
+            download_url=ticket.download_url,
+        )
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentInfo:
+        """An attachment's metadata (``GET /v3/attachments/{attachmentId}``)."""
+        path = f"/v3/attachments/{check.path_id('attachment_id', attachment_id)}"
+        return await self._fetch(AttachmentInfo, "get_attachment", "GET", path)
+
+    async def delete_attachment(self, attachment_id: str) -> None:
+        """Delete a pre-uploaded attachment (``DELETE /v3/attachments/{attachmentId}``; newer)."""
+        path = f"/v3/attachments/{check.path_id('attachment_id', attachment_id)}"
+        await self._reply("delete_attachment", "DELETE", path)
+
+    async def _put(self, ticket: UploadTicket, data: bytes) -> None:
+        if ticket.http_method.upper() != "PUT":
+            raise ProtocolError(f"upload: Linq asked for {ticket.http_method!r}; only PUT is known")
+        if not _safe_upload_target(ticket.upload_url):
+            raise ProtocolError(
+                "upload: the upload_url is not an https:// URL (plain http:// is allowed "
+                "only on loopback, for the local simulator); bytes not sent"
+            )
+        call = Call(
+            "upload",
+            "PUT",
+            ticket.upload_url,
+            content=data,
+            headers=tuple(ticket.required_headers.items()),
+            authorized=False,
+        )
+        await self._requester.send(call)
+
+    # -- account: lines, webhook subscriptions, capability checks, contact cards --
+
+    async def list_phone_numbers(self) -> tuple[PhoneNumber, ...]:
+        """The partner's lines (``GET /v3/phone_numbers``)."""
+        result = await self._fetch(
+            PhoneNumberList, "list_phone_numbers", "GET", "/v3/phone_numbers"
+        )
+        return result.phone_numbers
+
+    async def list_phone_numbers_legacy(self) -> tuple[PhoneNumber, ...]:
+        """The partner's lines with type and capabilities (``GET /v3/phonenumbers``, deprecated)."""
+        result = await self._fetch(
+            PhoneNumberList, "list_phone_numbers_legacy", "GET", "/v3/phonenumbers"
+        )
+        return result.phone_numbers
+
+    async def list_webhook_event_types(self) -> tuple[str, ...]:
+        """The event types a subscription may name (``GET /v3/webhook-events``)."""
+        result = await self._fetch(
+            WebhookEventTypes, "list_webhook_event_types", "GET", "/v3/webhook-events"
+        )
+        return result.events
+
+    async def create_webhook_subscription(
+        self, target_url: str, events: Sequence[str]
+    ) -> CreatedWebhookSubscription:
+        """Subscribe a URL to events (``POST /v3/webhook-subscriptions``).
+
+        The answer holds the signing secret, shown only this once. Not repeated
+        after an unknown outcome: a second subscription would deliver every
+        event twice.
+
+        Args:
+            target_url: an absolute http(s) URL (``?version=2026-02-03`` picks the
+                payload version).
+            events: event types such as ``message.received``, at least one.
+        """
+        body = CreateWebhookSubscriptionBody(
+            target_url=check.web_url("target_url", target_url),
+            subscribed_events=check.event_names("events", events),
+        )
+        return await self._fetch(
+            CreatedWebhookSubscription,
+            "create_webhook_subscription",
+            "POST",
+            "/v3/webhook-subscriptions",
+            body=body,
+            replay=Replay.IF_UNSENT,
+        )
+
+    async def list_webhook_subscriptions(self) -> tuple[WebhookSubscription, ...]:
+        """Every subscription, active or not (``GET /v3/webhook-subscriptions``)."""
+        result = await self._fetch(
+            WebhookSubscriptionList,
+            "list_webhook_subscriptions",
+            "GET",
+            "/v3/webhook-subscriptions",
+        )
+        return result.subscriptions
+
+    async def get_webhook_subscription(self, subscription_id: str) -> WebhookSubscription:
+        """One subscription (``GET /v3/webhook-subscriptions/{subscriptionId}``)."""
+        path = f"/v3/webhook-subscriptions/{check.path_id('subscription_id', subscription_id)}"
+        return await self._fetch(WebhookSubscription, "get_webhook_subscription", "GET", path)
+
+    async def update_webhook_subscription(
+        self,
+        subscription_id: str,
+        *,
+        target_url: str | None = None,
+        events: Sequence[str] | None = None,
+        is_active: bool | None = None,
+    ) -> WebhookSubscription:
+        """Change a subscription's URL, events or state (``PUT``; the secret stays).
+
+        Raises:
+            ValidationError: nothing to change, or a bad URL or event type.
+        """
+        path = f"/v3/webhook-subscriptions/{check.path_id('subscription_id', subscription_id)}"
+        if target_url is None and events is None and is_active is None:
+            raise ValidationError(
+                "update_webhook_subscription", "give target_url, events or is_active"
+            )
+        if is_active is not None and not isinstance(is_active, bool):
+            raise ValidationError("is_active", "must be True or False")
+        body = UpdateWebhookSubscriptionBody(
+            target_url=check.web_url("target_url", target_url) if target_url is not None else None,
+            subscribed_events=check.event_names("events", events) if events is not None else None,
+            is_active=is_active,
+        )
+        return await self._fetch(
+            WebhookSubscription, "update_webhook_subscription", "PUT", path, body=body
+        )
+
+    async def delete_webhook_subscription(self, subscription_id: str) -> None:
+        """Delete a subscription (``DELETE /v3/webhook-subscriptions/{subscriptionId}``)."""
+        path = f"/v3/webhook-subscriptions/{check.path_id('subscription_id', subscription_id)}"
+        await self._reply("delete_webhook_subscription", "DELETE", path)
+
+    async def check_imessage(
+        self, address: Handle | str, *, from_: Handle | str | None = None
+    ) -> HandleCheck:
+        """Whether ``address`` (phone or email) has iMessage (``POST .../check_imessage``).
+
+        A ``ProviderError`` whose ``code`` is in ``codes.UPSTREAM_UNAVAILABLE``
+        means *unknown*, not unavailable.
+        """
+        return await self._check("check_imessage", check.handle("address", address), from_)
+
+    async def check_rcs(
+        self, address: Handle | str, *, from_: Handle | str | None = None
+    ) -> HandleCheck:
+        """Whether phone ``address`` has RCS (``POST /v3/capability/check_rcs``).
+
+        A 503 (``codes.UPSTREAM_UNAVAILABLE``) means *unknown*, not unavailable.
+        """
+        return await self._check("check_rcs", check.phone("address", address), from_)
+
+    async def _check(self, what: str, address: Handle, from_: Handle | str | None) -> HandleCheck:
+        sender = check.optional_sender(from_, self._config.phone_number)
+        body = HandleCheckBody(address=address.value, from_=sender)
+        return await self._fetch(HandleCheck, what, "POST", f"/v3/capability/{what}", body=body)
+
+    async def list_my_cards(
+        self, *, phone_number: Handle | str | None = None
+    ) -> tuple[ContactCard, ...]:
+        """The contact card of a line, or of every line (``GET /v3/my_cards``)."""
+        query = (
+            (("phone_number", check.phone("phone_number", phone_number).value),)
+            if phone_number is not None
+            else ()
+        )
+        result = await self._fetch(MyCardList, "list_my_cards", "GET", "/v3/my_cards", query=query)
+        return result.my_cards
+
+    async def setup_my_card(
+        self,
+        *,
+        first_name: str,
+        phone_number: Handle | str | None = None,
+        last_name: str | None = None,
+        image_url: str | None = None,
+    ) -> ContactCard:
+        """Create or replace a line's contact card (``POST /v3/my_cards``).
+
+        Not repeated after an unknown outcome: Linq rate-limits card writes
+        tightly and a retry extends the limit.
+        """
+        body = self._card(phone_number, first_name, last_name, image_url)
+        return await self._fetch(
+            ContactCard, "setup_my_card", "POST", "/v3/my_cards", body=body, replay=Replay.IF_UNSENT
+        )
+
+    async def share_my_card(self, chat_id: str) -> None:
+        """Share the line's contact card with a chat (``POST /v3/my_cards/{chatId}/share``)."""
+        path = f"/v3/my_cards/{check.path_id('chat_id', chat_id)}/share"
+        await self._reply("share_my_card", "POST", path, replay=Replay.IF_UNSENT)
+
+    async def get_contact_cards(
+        self, *, phone_number: Handle | str | None = None
+    ) -> tuple[ContactCard, ...]:
+        """Active contact cards, of one line or all (``GET /v3/contact_card``; newer)."""
+        query = (
+            (("phone_number", check.phone("phone_number", phone_number).value),)
+            if phone_number is not None
+            else ()
+        )
+        result = await self._fetch(
+            ContactCardList, "get_contact_cards", "GET", "/v3/contact_card", query=query
+        )
+        return result.contact_cards
+
+    async def create_contact_card(
+        self,
+        *,
+        first_name: str,
+        phone_number: Handle | str | None = None,
+        last_name: str | None = None,
+        image_url: str | None = None,
+    ) -> ContactCard:
+        """Set up a line's contact card once (``POST /v3/contact_card``; newer).
+
+        An active card answers ``ConflictError`` (use :meth:`update_contact_card`).
+        Linq allows 3 card writes per 10 minutes per line and each retry of its
+        503 extends that, so this is never repeated after an unknown outcome.
+        """
+        body = self._card(phone_number, first_name, last_name, image_url)
+        return await self._fetch(
+            ContactCard,
+            "create_contact_card",
+            "POST",
+            "/v3/contact_card",
+            body=body,
+            replay=Replay.IF_UNSENT,
+        )
+
+    async def update_contact_card(
+        self,
+        *,
+        phone_number: Handle | str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        image_url: str | None = None,
+    ) -> ContactCard:
+        """Change fields of a line's active card (``PATCH /v3/contact_card?phone_number=``).
+
+        Omitted fields keep their value. Never repeated after an unknown outcome.
+        """
+        line = check.sender(phone_number, self._config.phone_number, field="phone_number")
+        if first_name is None and last_name is None and image_url is None:
+            raise ValidationError("update_contact_card", "give first_name, last_name or image_url")
+        body = CardUpdateBody(
+            first_name=check.name("first_name", first_name),
+            last_name=check.name("last_name", last_name),
+            image_url=check.https_url("image_url", image_url) if image_url is not None else None,
+        )
+        return await self._fetch(
+            ContactCard,
+            "update_contact_card",
+            "PATCH",
+            "/v3/contact_card",
+            query=(("phone_number", line),),
+            body=body,
+            replay=Replay.IF_UNSENT,
+        )
+
+    def _card(
+        self,
+        phone_number: Handle | str | None,
+        first_name: str,
+        last_name: str | None,
+        image_url: str | None,
+    ) -> CardBody:
+        return CardBody(
+            phone_number=check.sender(
+                phone_number, self._config.phone_number, field="phone_number"
+            ),
+            first_name=check.name("first_name", first_name, required=True),
+            last_name=check.name("last_name", last_name),
+            image_url=check.https_url("image_url", image_url) if image_url is not None else None,
+        )
+
+    # -- calling, decoding and paging (what every operation shares) --
+
+    async def _reply(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Any = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        replay: Replay = Replay.SAFE,
+    ) -> Reply:
+        json = converter().unstructure(body) if body is not None else None
+        call = Call(what, method, path, query=query, json=json, headers=headers, replay=replay)
+        return await self._requester.send(call)
+
+    async def _fetch(
+        self,
+        kind: type[T],
+        what: str,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: Any = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        replay: Replay = Replay.SAFE,
+    ) -> T:
+        reply = await self._reply(
+            what, method, path, query=query, body=body, headers=headers, replay=replay
+        )
+        return _decode_done(reply, kind, what)
+
+    async def _send(self, kind: type[T], what: str, path: str, body: Any, key: str) -> T:
+        """POST a send under ``key``, in the ``Idempotency-Key`` header on every attempt.
+
+        The body carries the key too where Linq reads it there (message content).
+        """
+        return await self._fetch(
+            kind, what, "POST", path, body=body, headers=(("Idempotency-Key", key),)
+        )
+
+    async def _accept(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        replay: Replay = Replay.SAFE,
+    ) -> Accepted:
+        """Calls answered ``202`` with ``{status, message, trace_id}``, or ``204``."""
+        reply = await self._reply(what, method, path, body=body, replay=replay)
+        if reply.payload is None:
+            return Accepted(trace_id=reply.trace_id)
+        return _decode_done(reply, Accepted, what)
+
+    async def _paginate(
+        self,
+        what: str,
+        path: str,
+        query: Query,
+        *,
+        page: type[P],
+        items: Callable[[P], tuple[T, ...]],
+        next_cursor: Callable[[P], str | None],
+    ) -> AsyncIterator[T]:
+        """Yield every item, one page in memory at a time, following ``next_cursor``.
+
+        Raises:
+            ProtocolError: a page names as next the cursor it was fetched with (it
+                would loop forever).
+        """
+        cursor: str | None = None
+        while True:
+            page_query = query if cursor is None else (*query, ("cursor", cursor))
+            current = await self._fetch(page, what, "GET", path, query=page_query)
+            for item in items(current):
+                yield item
+            following = next_cursor(current)
+            if not following:
+                return
+            if following == cursor:
+                raise ProtocolError(f"{what}: next_cursor {following!r} did not advance")
+            cursor = following
+
+
+def _decode_done(reply: Reply, kind: type[T], what: str) -> T:
+    """Decode a successful answer; one that cannot be read still means the call took effect."""
+    try:
+        return decode(reply.payload, kind, what=what, status=reply.status, trace_id=reply.trace_id)
+    except ProtocolError as error:
+        error.outcome_unknown = True
+        raise
+
+
+def _safe_upload_target(url: str) -> bool:
+    """https anywhere; plain http only to a loopback host (the local simulator)."""
+    target = urlsplit(url)
+    if target.scheme == "https":
+        return bool(target.hostname)
+    return is_loopback_url(url, schemes=("http",))
+
+
+async def _read(path: Path) -> bytes:
+    try:
+        return await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise ValidationError("source", f"cannot read {path} ({exc.strerror})") from None
+
+
+def _size_on_disk(path: Path) -> int:
+    try:
+        status = path.stat()
+    except OSError as exc:
+        raise ValidationError("source", f"cannot read {path} ({exc.strerror})") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise ValidationError("source", f"{path} is not a regular file")
+    return status.st_size
+
+
+def _content_type(value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("content_type", "must be a MIME type like 'image/png'")
+    check_content_type("content_type", value)
+    return value
+
+
+def _size(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("size_bytes", "must be an integer")
+    if value < 1:
+        raise ValidationError("size_bytes", "the file is empty")
+    if value > limits.MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            "size_bytes",
+            f"{value} bytes is over the {limits.MAX_UPLOAD_BYTES // limits.MB} MB upload limit",
+        )
+    return value

@@ -139,8 +139,13 @@ def set_card(call: Call, *, create_only: bool) -> Response:
 
 
 def update_card(call: Call) -> Response:
+    # The line is a query parameter (PATCH /v3/contact_card?phone_number=...), as
+    # Linq's SDK and LinqClient.update_contact_card send it; the body holds the fields.
+    wanted = call.request.query_one("phone_number")
+    if not wanted:
+        raise bad_request("phone_number is required as a query parameter")
+    number = parse_from(wanted, call.account, "phone_number")
     body = call.body()
-    number = parse_from(body.get("phone_number"), call.account, "phone_number")
     card = call.backend.contact_cards.get(number)
     if card is None:
         raise not_found("Contact card")

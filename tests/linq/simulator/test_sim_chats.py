@@ -77,7 +77,7 @@ async def test_sharing_a_contact_card_needs_one_set_up(
 
 async def test_a_contact_card_is_read_and_updated(api: httpx.AsyncClient, sim: Simulator) -> None:
     patched = await api.patch(
-        "/v3/contact_card", json={"phone_number": sim.phone, "first_name": "Care Team"}
+        "/v3/contact_card", params={"phone_number": sim.phone}, json={"first_name": "Care Team"}
     )
     assert "Care Team" == patched.json()["first_name"]
     cards = (await api.get("/v3/contact_card")).json()["contact_cards"]

@@ -180,3 +180,22 @@ async def test_creating_a_second_contact_card_is_409(
         "/v3/contact_card", json={"phone_number": sim.phone, "first_name": "Care"}
     )
     assert (409, 2014) == error_of(response)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"phone_number": ""}, {"phone_number": "6515550101"}, {"phone_number": "+1 651 555 0101"}],
+)
+async def test_updating_a_contact_card_without_a_valid_phone_number_query_is_400_naming_it(
+    api: httpx.AsyncClient, sim: Simulator, query: dict[str, str]
+) -> None:
+    """The line is read from the query string only: one in the body does not count."""
+    response = await api.patch(
+        "/v3/contact_card",
+        params=query,
+        json={"phone_number": sim.phone, "first_name": "Care Team"},
+    )
+
+    assert 400 == error_of(response)[0]
+    assert "phone_number" in response.json()["error"]["message"]
+    assert "CareSupport" == sim.backend.contact_cards[sim.phone].first_name

@@ -159,3 +159,20 @@ async def test_a_send_refused_before_taking_effect_is_not_flagged_unknown(
         )
     assert ("dinner-1", False) == (caught.value.idempotency_key, caught.value.outcome_unknown)
     assert 1 == len(sim.world.messages)
+
+
+async def test_the_client_updates_the_contact_card_the_simulator_keeps(
+    linq: LinqClient, sim: Simulator
+) -> None:
+    """``update_contact_card`` sends the line as ``?phone_number=``, read there by the simulator."""
+    updated = await linq.update_contact_card(first_name="Care Team", last_name="Nurses")
+
+    assert (sim.phone, "Care Team", "Nurses") == (
+        updated.phone_number,
+        updated.first_name,
+        updated.last_name,
+    )
+    card = sim.backend.contact_cards[sim.phone]
+    assert ("Care Team", "Nurses") == (card.first_name, card.last_name)
+    listed = await linq.get_contact_cards(phone_number=sim.phone)
+    assert [("Care Team", "Nurses")] == [(c.first_name, c.last_name) for c in listed]

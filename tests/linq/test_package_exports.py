@@ -1,4 +1,4 @@
-"""``adapters.linq`` loads ``LinqTransport`` on first use, so ``LinqClient`` alone imports light."""
+"""``adapters.linq`` imports ``LinqTransport`` on first use: ``LinqClient`` alone imports light."""
 
 from __future__ import annotations
 
