@@ -1,7 +1,8 @@
 """CareSupport's conversations over iMessage, RCS and SMS: the domain side.
 
-Care logic depends on :class:`Transport` and the value types here; adapters
-(``adapters.memory``, ``adapters.linq``) implement the port.
+Care logic depends on :class:`Transport` and the value types here. Adapters
+(``adapters.memory``, ``adapters.linq``) are :class:`ProviderTransport`, the one
+implementation of the port, over a :class:`Provider` of their own.
 """
 
 import logging
@@ -92,6 +93,8 @@ from caresupport_transport.policy import (
     VoiceMemoFallback,
 )
 from caresupport_transport.port import InboundHandler, Transport
+from caresupport_transport.provider import Provider, Sent
+from caresupport_transport.transport import ProviderTransport
 
 # A library leaves output to the application: without a handler of its own,
 # Python's last-resort handler would print the adapters' warnings to stderr.
@@ -141,7 +144,9 @@ __all__ = [
     "ParticipantAdded",
     "ParticipantRemoved",
     "ProtocolError",
+    "Provider",
     "ProviderError",
+    "ProviderTransport",
     "RateLimitedError",
     "Reaction",
     "ReactionAdded",
@@ -150,6 +155,7 @@ __all__ = [
     "ReplyTo",
     "SendAttempt",
     "SendReceipt",
+    "Sent",
     "Service",
     "ServicePreference",
     "SqliteEventStore",

@@ -1,6 +1,6 @@
 """The Linq Partner API V3 adapter: ``LinqClient``, ``LinqTransport`` and their configuration.
 
-``LinqTransport`` and ``PollReport`` are imported on first use. The transport
+``LinqTransport``, ``LinqProvider`` and ``PollReport`` are imported on first use. The transport
 brings inbound dispatch (SQLite), polling and the webhook receiver: 30-40 ms more
 at ``import adapters.linq`` as measured, which a program that only calls
 ``LinqClient`` never needs (docs/benchmarks.md, "Import"). This is the library's
@@ -22,12 +22,14 @@ if TYPE_CHECKING:
     # Type checkers see plain imports (and no module __getattr__, so a misspelt
     # name is still an error); at run time __getattr__ below imports them.
     from adapters.linq._polling import PollReport
+    from adapters.linq.provider import LinqProvider
     from adapters.linq.transport import LinqTransport
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "LinqClient",
     "LinqConfig",
+    "LinqProvider",
     "LinqTransport",
     "PollReport",
     "Replay",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 _IMPORTED_ON_FIRST_USE = {
+    "LinqProvider": "adapters.linq.provider",
     "LinqTransport": "adapters.linq.transport",
     "PollReport": "adapters.linq._polling",
 }

@@ -6,6 +6,7 @@ over it, with the same fallback policy as every adapter.
 """
 
 from adapters.memory.delivery import DeliveryDelays
+from adapters.memory.provider import MemoryProvider
 from adapters.memory.recipients import RecipientKind
 from adapters.memory.transport import InMemoryTransport, bubble_key
 from adapters.memory.world import DEFAULT_OWNER, DEFAULT_START, ReactionRecord, World
@@ -15,6 +16,7 @@ __all__ = [
     "DEFAULT_START",
     "DeliveryDelays",
     "InMemoryTransport",
+    "MemoryProvider",
     "ReactionRecord",
     "RecipientKind",
     "World",
