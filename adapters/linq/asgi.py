@@ -1,7 +1,9 @@
 """``WebhookReceiver``: a plain ASGI application that receives Linq webhook deliveries.
 
 No web framework is needed; any ASGI server (uvicorn, hypercorn) runs it, and
-Starlette or FastAPI can mount it. Each delivery goes through, in order:
+Starlette or FastAPI can mount it. It reads the request, then hands the body to a
+:class:`~adapters.linq.receiving.WebhookIntake` (the framework-neutral entry that
+verifies, parses and dispatches). Each delivery goes through, in order:
 
 ====================================================  ======  =======================
 check                                                 status  body ``error`` / ``status``
@@ -27,32 +29,17 @@ bodies are small JSON objects that never contain a secret or a stack trace.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import attrs
 
-from adapters.linq.webhook_events import parse_delivery
+from adapters.linq.receiving import DEFAULT_MAX_BODY_BYTES, WebhookIntake, declared_length
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
-from caresupport_transport.errors import (
-    ConfigurationError,
-    ProtocolError,
-    WebhookVerificationError,
-)
-from caresupport_transport.events import InboundEvent
-from caresupport_transport.inbound import DispatchOutcome, EventStore, InboundDispatcher
+from caresupport_transport.inbound import EventStore, InboundDispatcher
 from caresupport_transport.port import InboundHandler
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "WebhookReceiver", "create_webhook_app"]
-
-_log = logging.getLogger(__name__)
-
-DEFAULT_MAX_BODY_BYTES = 1_048_576
-"""1 MB: far above any real delivery, far below what would strain the server."""
-
-_RETRY_AFTER_SECONDS = 30
-_MAX_LENGTH_DIGITS = 18
 
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]
@@ -87,12 +74,15 @@ class _ClientGone(Exception):
 
 
 class WebhookReceiver:
-    """The ASGI app: verify, parse, dispatch, then answer (see the module docstring).
+    """The ASGI app: read the request, hand it to a ``WebhookIntake``, send its answer.
 
     Args:
         verifier: checks signatures; an unconfigured one makes every answer 503.
         dispatcher: de-duplicates and calls the care logic's handler.
         max_body_bytes: larger bodies are refused with 413 without being read.
+
+    Raises:
+        ConfigurationError: ``max_body_bytes`` is not a positive int.
     """
 
     def __init__(
@@ -102,10 +92,7 @@ class WebhookReceiver:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
-            raise ConfigurationError("max_body_bytes: must be an int")
-        if max_body_bytes < 1:
-            raise ConfigurationError(f"max_body_bytes: must be positive, got {max_body_bytes}")
+        self.intake = WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
         self.verifier = verifier
         self.dispatcher = dispatcher
         self.max_body_bytes = max_body_bytes
@@ -134,7 +121,7 @@ class WebhookReceiver:
                 "the receiver refuses every delivery until a signing secret is set",
             )
         headers = _headers(scope)
-        declared = _content_length(headers)
+        declared = declared_length(headers)
         if declared == -1:
             return _error(400, "malformed request", "Content-Length is not a number")
         if declared is not None and declared > self.max_body_bytes:
@@ -145,40 +132,8 @@ class WebhookReceiver:
         return await self._deliver(body, headers)
 
     async def _deliver(self, body: bytes, headers: list[tuple[str, str]]) -> _Response:
-        try:
-            self.verifier.verify(body, headers)
-        except WebhookVerificationError as exc:
-            _log.warning("refused a webhook delivery: %s", exc)
-            return _error(401, exc.reason, exc.detail)
-        except Exception:
-            _log.exception("the webhook verifier failed")
-            return _error(500, "internal error")
-        try:
-            event = parse_delivery(body)
-        except ProtocolError as exc:
-            _log.warning("refused a verified webhook delivery: %s", exc)
-            return _error(400, "not a delivery", str(exc))
-        except Exception:
-            _log.exception("could not parse a verified webhook delivery")
-            return _error(500, "internal error")
-        return await self._dispatch(event)
-
-    async def _dispatch(self, event: InboundEvent) -> _Response:
-        try:
-            outcome = await self.dispatcher.dispatch(event)
-        except Exception:
-            # Not acknowledged: Linq retries on 5xx, and the dispatcher did not
-            # record the event as done, so the retry is handled.
-            _log.exception("the inbound handler failed on event %s", event.event_id)
-            return _error(500, "handler failed", f"event {event.event_id} will be retried")
-        if outcome is DispatchOutcome.IN_PROGRESS:
-            return _error(
-                503,
-                "in progress",
-                f"event {event.event_id} is being handled elsewhere; deliver it again later",
-                retry_after=str(_RETRY_AFTER_SECONDS),
-            )
-        return _Response(200, {"status": outcome.value, "event_id": event.event_id})
+        answer = await self.intake.handle(body, headers)
+        return _Response(answer.status, answer.body, answer.headers)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         """The whole body, or ``None`` as soon as it exceeds the limit (the rest unread)."""
@@ -232,20 +187,6 @@ def _headers(scope: Scope) -> list[tuple[str, str]]:
         (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
         for name, value in scope.get("headers", ())
     ]
-
-
-def _content_length(headers: list[tuple[str, str]]) -> int | None:
-    """The declared length, ``None`` when absent, -1 when not a (single) number."""
-    values = {value.strip() for name, value in headers if name.lower() == "content-length"}
-    if not values:
-        return None
-    if len(values) > 1:
-        return -1
-    (value,) = values
-    if not (value.isascii() and value.isdigit()):
-        return -1
-    # Longer than any real body; int() of thousands of digits would itself be slow.
-    return int(value) if len(value) <= _MAX_LENGTH_DIGITS else 10**_MAX_LENGTH_DIGITS
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -3,8 +3,9 @@
 It is the shared :class:`~caresupport_transport.transport.ProviderTransport`
 over a :class:`~adapters.linq.provider.LinqProvider`, so sends are planned,
 degraded, split, keyed and re-sent exactly as on every adapter. What it adds is
-Linq's inbound side: events arrive by webhook (:meth:`LinqTransport.webhook_app`)
-or by polling (:meth:`LinqTransport.poll_once`), both through an
+Linq's inbound side: events arrive by webhook (:meth:`LinqTransport.webhook_app`,
+or :meth:`LinqTransport.webhook_intake` inside a web framework) or by polling
+(:meth:`LinqTransport.poll_once`), all through an
 :class:`~caresupport_transport.inbound.InboundDispatcher` and the shared relay,
 so each reaches the care logic once. ``docs/linq.md`` explains the choices.
 """
@@ -30,6 +31,7 @@ from adapters.linq.asgi import DEFAULT_MAX_BODY_BYTES, WebhookReceiver
 from adapters.linq.client import LinqClient
 from adapters.linq.config import LinqConfig
 from adapters.linq.provider import DEFAULT_CONVERSATION_TTL, LinqProvider
+from adapters.linq.receiving import WebhookIntake
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound import EventStore, InboundDispatcher
@@ -182,12 +184,47 @@ class LinqTransport(ProviderTransport):
             clock: Unix seconds, for the timestamp check.
             max_body_bytes: larger deliveries are refused (413).
         """
+        intake = self.webhook_intake(
+            store,
+            secrets=secrets,
+            include_outbound=include_outbound,
+            tolerance=tolerance,
+            clock=clock,
+            max_body_bytes=max_body_bytes,
+        )
+        return WebhookReceiver(intake.verifier, intake.dispatcher, max_body_bytes=max_body_bytes)
+
+    def webhook_intake(
+        self,
+        store: EventStore,
+        *,
+        secrets: str | Sequence[str] | None = None,
+        include_outbound: bool = False,
+        tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+        clock: Callable[[], float] = time.time,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> WebhookIntake:
+        """The framework-neutral webhook entry (raw body and headers in, answer out).
+
+        What :meth:`webhook_app` runs after reading a request, for a route in
+        FastAPI, Flask, Django or any other framework (``docs/webhooks.md``).
+
+        Args:
+            store: remembers handled events (``SqliteEventStore`` in production).
+            secrets: the subscription's signing secret(s); by default the
+                configuration's ``webhook_signing_secret``. With none, every
+                delivery is refused (503): verification cannot be turned off.
+            include_outbound: see :meth:`inbound_dispatcher`.
+            tolerance: seconds a delivery's timestamp may be off, either way.
+            clock: Unix seconds, for the timestamp check.
+            max_body_bytes: larger deliveries are refused (413).
+        """
         if secrets is None:
             configured = self._client.config.webhook_signing_secret
             secrets = configured.reveal() if configured is not None else None
         verifier = WebhookVerifier(secrets, tolerance=tolerance, clock=clock)
         dispatcher = self.inbound_dispatcher(store, include_outbound=include_outbound)
-        return WebhookReceiver(verifier, dispatcher, max_body_bytes=max_body_bytes)
+        return WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
 
     def _poller_for(
         self, target: InboundDispatcher | EventStore, include_outbound: bool
