@@ -4,10 +4,11 @@ A synchronous framework calls its views on worker threads that have no event
 loop, while the dispatcher is asyncio code whose promises (one handler at a time
 per conversation, a duplicate waiting for the delivery in flight) hold only when
 every delivery goes through **one** event loop. A loop per request
-(``asyncio.run`` in each view) would give each request its own loop: two
-deliveries of one conversation on two threads would race past each other's
-locks, and anything bound to a loop (an ``httpx.AsyncClient`` the care logic
-sends with) would break on the next request. So ``BlockingIntake`` runs one loop
+(``asyncio.run`` in each view) would give each request its own loop, and the
+dispatcher's per-conversation lock cannot be shared between loops (tried: 20
+deliveries of one conversation from 8 threads raised "bound to a different event
+loop" and hung); anything else bound to a loop (an ``httpx.AsyncClient`` the care
+logic sends with) breaks the same way. So ``BlockingIntake`` runs one loop
 on a background thread, started on first use, and a view thread waits there for
 its delivery's answer.
 
