@@ -352,15 +352,7 @@ class ProviderTransport:
             sent = await self.provider.send_voice_memo(
                 conversation.id, memo, service=service, idempotency_key=key
             )
-            receipt = SendReceipt(
-                message_ids=(sent.message_id,),
-                conversation_id=sent.conversation_id,
-                service=sent.service or service,
-                status=sent.status,
-                idempotency_key=key,
-            )
-            self._record(receipt, new=sent.new)
-            return receipt
+            return self._single(sent, service, key, ())
         plan = MessagePlan(service, (OutgoingMessage((media,)),), degradations)
         return await self._carry_out(
             plan,
@@ -520,6 +512,21 @@ class ProviderTransport:
         self._record(receipt, new=any(b.new for b in outcome.finals))
         return receipt
 
+    def _single(
+        self, sent: Sent, service: Service, key: str, degradations: tuple[Degradation, ...]
+    ) -> SendReceipt:
+        """The receipt of a send that made one message (a voice memo, a tapback as text)."""
+        receipt = SendReceipt(
+            message_ids=(sent.message_id,),
+            conversation_id=sent.conversation_id,
+            service=sent.service or service,
+            status=sent.status,
+            idempotency_key=key,
+            degradations=degradations,
+        )
+        self._record(receipt, new=sent.new)
+        return receipt
+
     def _record(self, receipt: SendReceipt, *, new: bool) -> None:
         """Called with every receipt a send makes (``new``: it made a message); a hook."""
 
@@ -572,15 +579,7 @@ class ProviderTransport:
                     pinned=True,
                     idempotency_key=key,
                 )
-            receipt = SendReceipt(
-                message_ids=(sent.message_id,),
-                conversation_id=sent.conversation_id,
-                service=sent.service or service,
-                status=sent.status,
-                idempotency_key=key,
-                degradations=plan.degradations,
-            )
-            self._record(receipt, new=sent.new)
+            self._single(sent, service, key, plan.degradations)
             return ActionResult(True, plan.degradations, message_id=sent.message_id)
         return ActionResult(False, plan.degradations)
 
