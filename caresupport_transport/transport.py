@@ -183,24 +183,36 @@ class ProviderTransport:
         checks.check_preference(preference)
         _check_references(message)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        # Two starts with the same people at once would otherwise race to open two chats.
+        people = "start:" + ",".join(sorted(h.value for h in handles))
         with keyed_send(key):
-            plan = await self._plan(handles, message, preference)
-            started: list[Conversation] = []
+            async with self._order.hold(people):
+                return await self._start(handles, message, preference, key)
 
-            async def start_chat(bubble: OutgoingMessage, bubble_key: str) -> Sent:
-                conversation, sent = await self.provider.start(
-                    handles,
-                    bubble,
-                    service=plan.service,
-                    pinned=preference is not ServicePreference.AUTO,
-                    idempotency_key=bubble_key,
-                )
-                started.append(conversation)
-                return sent
+    async def _start(
+        self,
+        handles: tuple[Handle, ...],
+        message: OutgoingMessage,
+        preference: ServicePreference,
+        key: str,
+    ) -> StartedConversation:
+        plan = await self._plan(handles, message, preference)
+        started: list[Conversation] = []
 
-            receipt = await self._carry_out(
-                plan, participants=handles, preference=preference, key=key, opener=start_chat
+        async def start_chat(bubble: OutgoingMessage, bubble_key: str) -> Sent:
+            conversation, sent = await self.provider.start(
+                handles,
+                bubble,
+                service=plan.service,
+                pinned=preference is not ServicePreference.AUTO,
+                idempotency_key=bubble_key,
             )
+            started.append(conversation)
+            return sent
+
+        receipt = await self._carry_out(
+            plan, participants=handles, preference=preference, key=key, opener=start_chat
+        )
         return StartedConversation(started[0], receipt)
 
     def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
