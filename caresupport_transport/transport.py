@@ -127,7 +127,8 @@ class _Outcome:
     """What a send did so far; becomes the receipt."""
 
     finals: list[_Bubble] = attrs.Factory(list)
-    attempts: list[SendAttempt] = attrs.Factory(list)
+    tries: list[_Bubble] = attrs.Factory(list)
+    """Every bubble sent, re-sends included: the receipt's attempts when one was re-sent."""
     degradations: list[Degradation] = attrs.Factory(list)
     resent: bool = False
 
@@ -375,6 +376,8 @@ class ProviderTransport:
         )
 
     async def _capabilities_of(self, handles: Sequence[Handle]) -> list[HandleCapabilities]:
+        if len(handles) == 1:  # the common 1:1 case, without a task per lookup
+            return [await self.provider.capabilities(handles[0])]
         return list(await asyncio.gather(*(self.provider.capabilities(h) for h in handles)))
 
     async def _plan(
@@ -443,7 +446,7 @@ class ProviderTransport:
         self, made: _Bubble, preference: ServicePreference, outcome: _Outcome
     ) -> None:
         """Record one bubble; re-send it on the next service while it fails and that is allowed."""
-        outcome.attempts.append(made.attempt)
+        outcome.tries.append(made)
         may_resend = preference is ServicePreference.AUTO and self.policy.resend_on_failure
         if may_resend:
             self._remember(made)
@@ -515,7 +518,7 @@ class ProviderTransport:
                 return None  # another failure event about it got here first
             failed = attrs.evolve(made, status=DeliveryStatus.FAILED)
             outcome = _Outcome()
-            outcome.attempts.append(failed.attempt)
+            outcome.tries.append(failed)
             key = await self._resend(failed, outcome)
             if key is None:
                 return None
@@ -763,5 +766,5 @@ def _receipt(conversation_id: str, key: str, outcome: _Outcome) -> SendReceipt:
         status=overall_status(b.status for b in finals),
         idempotency_key=key,
         degradations=tuple(outcome.degradations),
-        attempts=tuple(outcome.attempts) if outcome.resent else (),
+        attempts=tuple(b.attempt for b in outcome.tries) if outcome.resent else (),
     )
