@@ -678,17 +678,18 @@ def _upload_content_type(given: str | None, filename: str) -> str:
     """The upload's MIME type: a known one given, or guessed from the name (before any I/O)."""
     if given is None:
         guessed = mimetypes.guess_type(filename)[0]
-        if guessed is None:
+        if guessed is None or not _MIME_TYPE.fullmatch(guessed):
             raise ValidationError(
-                "--content-type", f"cannot be guessed from {filename!r}; give it, like image/png"
+                "--content-type",
+                f"cannot be guessed from {filename!r}; give it, like --content-type image/png",
             )
         given = guessed
     base = given.split(";", 1)[0].strip().lower()
     if not _MIME_TYPE.fullmatch(base):
         raise ValidationError(
             "--content-type",
-            f"{given!r} is not a known MIME type (a top-level type such as image, audio, "
-            "video, text or application, then '/' and a subtype: image/png)",
+            f"{given!r} is not a known MIME type (image, audio, video, text, application... "
+            "then '/' and a subtype, like image/png)",
         )
     check_content_type("--content-type", given)
     return given

@@ -982,8 +982,6 @@ def _decode_done(reply: Reply, kind: type[T], what: str) -> T:
         raise
 
 
-
-
 async def _read(path: Path) -> bytes:
     try:
         return await asyncio.to_thread(path.read_bytes)
