@@ -60,7 +60,7 @@ from caresupport_transport.errors import (
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Degradation, DegradationAction
 from caresupport_transport.policy import plan_message
-from caresupport_transport.sending import new_idempotency_key, split_key
+from caresupport_transport.sending import keyed_send, new_idempotency_key, split_key
 from caresupport_transport.transport import FIRST_MESSAGE_EFFECT
 
 __all__ = ["Wiring", "register", "wired"]
@@ -192,7 +192,9 @@ def register(subparsers: Any) -> None:
     )
     create.add_argument("--body", required=True, help="the first message's text")
     create.add_argument(
-        "--service", choices=sorted(_SERVICES), help="pin a service (no fallback); Linq picks"
+        "--service",
+        choices=sorted(_SERVICES),
+        help="pin a service (no fallback); by default Linq picks and falls back",
     )
     create.add_argument(
         "--effect", help="an iMessage effect (never sent: a chat's first message has none)"
@@ -223,7 +225,9 @@ def register(subparsers: Any) -> None:
         help="reply in that message's thread (iMessage; dropped and reported elsewhere)",
     )
     send.add_argument(
-        "--service", choices=sorted(_SERVICES), help="pin a service (no fallback); Linq picks"
+        "--service",
+        choices=sorted(_SERVICES),
+        help="pin a service (no fallback); by default Linq picks and falls back",
     )
     send.add_argument(
         "--effect",
@@ -498,9 +502,10 @@ async def _create(client: LinqClient, args: argparse.Namespace) -> output.Output
         dropped = Degradation(Feature.EFFECT, DegradationAction.DROPPED, FIRST_MESSAGE_EFFECT)
         notes.append(f"note: effect {effect.name!r} not sent ({dropped})")
     existing = await _existing_chat_ids(client, to)
-    chat = await client.create_chat(
-        to, first, preferred_service=_service(args.service), idempotency_key=key
-    )
+    with keyed_send(key):
+        chat = await client.create_chat(
+            to, first, preferred_service=_service(args.service), idempotency_key=key
+        )
     return output.created_chat(chat, notes, reused=chat.id in existing)
 
 
@@ -529,15 +534,16 @@ async def _send(client: LinqClient, args: argparse.Namespace) -> output.Output:
     plan = plan_message(message, service) if service is not None else None
     bubbles = plan.messages if plan is not None else (message,)
     answers = []
-    for index, bubble in enumerate(bubbles):
-        answers.append(
-            await client.send_message(
-                args.chat_id,
-                bubble,
-                preferred_service=pinned,
-                idempotency_key=split_key(key, index, len(bubbles)),
+    with keyed_send(key):  # a failed send prints the key to retry under
+        for index, bubble in enumerate(bubbles):
+            answers.append(
+                await client.send_message(
+                    args.chat_id,
+                    bubble,
+                    preferred_service=pinned,
+                    idempotency_key=split_key(key, index, len(bubbles)),
+                )
             )
-        )
     return output.sent(answers, plan.degradations if plan is not None else (), key=key)
 
 
@@ -554,9 +560,9 @@ async def _voice_memo(client: LinqClient, args: argparse.Namespace) -> output.Ou
         audio = _option(lambda: MediaPart(attachment_id=args.attachment_id), "--attachment-id")
         memo = VoiceMemo(audio)
     key = _key(args.idempotency_key)
-    return output.voice_memo_sent(
-        await client.send_voice_memo(args.chat_id, memo, idempotency_key=key)
-    )
+    with keyed_send(key):
+        sent = await client.send_voice_memo(args.chat_id, memo, idempotency_key=key)
+    return output.voice_memo_sent(sent)
 
 
 def _positive_limit(value: int) -> int:

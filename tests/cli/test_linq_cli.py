@@ -327,6 +327,16 @@ def test_a_refusal_prints_message_code_and_trace_id_and_exits_1(
     assert TOKEN not in captured.out + captured.err
 
 
+def test_a_failed_send_prints_the_key_to_retry_under(
+    linq: FakeLinq, capsys: pytest.CaptureFixture[str]
+) -> None:
+    linq.on("POST", f"/v3/chats/{CHAT_ID}/messages", error(400, 1001, "Invalid request"))
+    code = run(linq, "send", "--chat-id", CHAT_ID, "--body", "Hi", "--idempotency-key", "pill-2pm")
+    err = capsys.readouterr().err.splitlines()
+    assert 1 == code
+    assert "idempotency key: pill-2pm (retry under it, never a new one)" == err[-1]
+
+
 def test_no_answer_exits_1(linq: FakeLinq, capsys: pytest.CaptureFixture[str]) -> None:
     def drop(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
@@ -382,6 +392,19 @@ def test_the_configuration_can_come_from_a_json_file(
         ["webhooks", "list"],
         ["webhooks", "create"],
         ["webhooks", "delete"],
+        ["voice-memo"],
+        ["edit"],
+        ["delete"],
+        ["group"],
+        ["group", "add"],
+        ["group", "remove"],
+        ["leave"],
+        ["contact-card"],
+        ["contact-card", "get"],
+        ["contact-card", "create"],
+        ["contact-card", "update"],
+        ["contact-card", "share"],
+        ["events"],
     ],
 )
 def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
