@@ -72,7 +72,9 @@ _SENDABLE_REACTIONS = [k.value for k in ReactionKind if k is not ReactionKind.ST
 _ENV_HELP = (
     "Configuration: --config FILE (JSON keys linq_api_token, linq_phone, base_url, "
     "webhook_signing_secret) or the environment variables LINQ_API_TOKEN, "
-    f"LINQ_PHONE_NUMBER, LINQ_BASE_URL (default {DEFAULT_BASE_URL})."
+    f"LINQ_PHONE_NUMBER, LINQ_BASE_URL (default {DEFAULT_BASE_URL}). "
+    "LINQ_API_TOKEN_FILE (JSON key linq_api_token_file) names a file holding the "
+    "token instead, keeping it out of ps and the environment."
 )
 
 
