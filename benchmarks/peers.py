@@ -92,13 +92,19 @@ class OurClient:
 class OurTransport:
     """``LinqTransport.send_message`` (the port) over a default ``LinqClient``.
 
-    Each send reads the chat first (``GET /v3/chats/{id}``, for its participants
-    and service), then posts the message: two requests per send.
+    The first send into a chat reads it (``GET /v3/chats/{id}``, for its
+    participants and service; reused for ``conversation_ttl``), then posts the
+    message. Sends into one conversation go one at a time (order: bubbles never
+    interleave), so the sends are spread over :data:`CONVERSATIONS` chats, as a
+    care service sends to many families at once.
     """
+
+    CONVERSATIONS = 50
 
     def __init__(self, origin: str) -> None:
         self._base_url = origin + canned.API_PREFIX
         self._transport: Any = None
+        self._next = 0
 
     async def open(self) -> None:
         from adapters.linq import LinqConfig
@@ -112,7 +118,9 @@ class OurTransport:
     async def send(self) -> None:
         from caresupport_transport.content import OutgoingMessage
 
-        await self._transport.send_message(canned.CHAT_ID, OutgoingMessage.of_text(canned.TEXT))
+        self._next = (self._next + 1) % self.CONVERSATIONS
+        chat_id = canned.CHAT_ID if self._next == 0 else f"{canned.CHAT_ID[:-2]}{self._next:02d}"
+        await self._transport.send_message(chat_id, OutgoingMessage.of_text(canned.TEXT))
 
     async def close(self) -> None:
         await self._transport.aclose()

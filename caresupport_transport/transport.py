@@ -127,7 +127,8 @@ class _Outcome:
     """What a send did so far; becomes the receipt."""
 
     finals: list[_Bubble] = attrs.Factory(list)
-    attempts: list[SendAttempt] = attrs.Factory(list)
+    tries: list[_Bubble] = attrs.Factory(list)
+    """Every bubble sent, re-sends included: the receipt's attempts when one was re-sent."""
     degradations: list[Degradation] = attrs.Factory(list)
     resent: bool = False
 
@@ -183,24 +184,36 @@ class ProviderTransport:
         checks.check_preference(preference)
         _check_references(message)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        # Two starts with the same people at once would otherwise race to open two chats.
+        people = "start:" + ",".join(sorted(h.value for h in handles))
         with keyed_send(key):
-            plan = await self._plan(handles, message, preference)
-            started: list[Conversation] = []
+            async with self._order.hold(people):
+                return await self._start(handles, message, preference, key)
 
-            async def start_chat(bubble: OutgoingMessage, bubble_key: str) -> Sent:
-                conversation, sent = await self.provider.start(
-                    handles,
-                    bubble,
-                    service=plan.service,
-                    pinned=preference is not ServicePreference.AUTO,
-                    idempotency_key=bubble_key,
-                )
-                started.append(conversation)
-                return sent
+    async def _start(
+        self,
+        handles: tuple[Handle, ...],
+        message: OutgoingMessage,
+        preference: ServicePreference,
+        key: str,
+    ) -> StartedConversation:
+        plan = await self._plan(handles, message, preference)
+        started: list[Conversation] = []
 
-            receipt = await self._carry_out(
-                plan, participants=handles, preference=preference, key=key, opener=start_chat
+        async def start_chat(bubble: OutgoingMessage, bubble_key: str) -> Sent:
+            conversation, sent = await self.provider.start(
+                handles,
+                bubble,
+                service=plan.service,
+                pinned=preference is not ServicePreference.AUTO,
+                idempotency_key=bubble_key,
             )
+            started.append(conversation)
+            return sent
+
+        receipt = await self._carry_out(
+            plan, participants=handles, preference=preference, key=key, opener=start_chat
+        )
         return StartedConversation(started[0], receipt)
 
     def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
@@ -352,15 +365,7 @@ class ProviderTransport:
             sent = await self.provider.send_voice_memo(
                 conversation.id, memo, service=service, idempotency_key=key
             )
-            receipt = SendReceipt(
-                message_ids=(sent.message_id,),
-                conversation_id=sent.conversation_id,
-                service=sent.service or service,
-                status=sent.status,
-                idempotency_key=key,
-            )
-            self._record(receipt, new=sent.new)
-            return receipt
+            return self._single(sent, service, key, ())
         plan = MessagePlan(service, (OutgoingMessage((media,)),), degradations)
         return await self._carry_out(
             plan,
@@ -371,6 +376,8 @@ class ProviderTransport:
         )
 
     async def _capabilities_of(self, handles: Sequence[Handle]) -> list[HandleCapabilities]:
+        if len(handles) == 1:  # the common 1:1 case, without a task per lookup
+            return [await self.provider.capabilities(handles[0])]
         return list(await asyncio.gather(*(self.provider.capabilities(h) for h in handles)))
 
     async def _plan(
@@ -439,7 +446,7 @@ class ProviderTransport:
         self, made: _Bubble, preference: ServicePreference, outcome: _Outcome
     ) -> None:
         """Record one bubble; re-send it on the next service while it fails and that is allowed."""
-        outcome.attempts.append(made.attempt)
+        outcome.tries.append(made)
         may_resend = preference is ServicePreference.AUTO and self.policy.resend_on_failure
         if may_resend:
             self._remember(made)
@@ -511,13 +518,28 @@ class ProviderTransport:
                 return None  # another failure event about it got here first
             failed = attrs.evolve(made, status=DeliveryStatus.FAILED)
             outcome = _Outcome()
-            outcome.attempts.append(failed.attempt)
+            outcome.tries.append(failed)
             key = await self._resend(failed, outcome)
             if key is None:
                 return None
         _log.info("message %s failed on %s; re-sent", message_id, made.service.label)
         receipt = _receipt(made.conversation_id, key, outcome)
         self._record(receipt, new=any(b.new for b in outcome.finals))
+        return receipt
+
+    def _single(
+        self, sent: Sent, service: Service, key: str, degradations: tuple[Degradation, ...]
+    ) -> SendReceipt:
+        """The receipt of a send that made one message (a voice memo, a tapback as text)."""
+        receipt = SendReceipt(
+            message_ids=(sent.message_id,),
+            conversation_id=sent.conversation_id,
+            service=sent.service or service,
+            status=sent.status,
+            idempotency_key=key,
+            degradations=degradations,
+        )
+        self._record(receipt, new=sent.new)
         return receipt
 
     def _record(self, receipt: SendReceipt, *, new: bool) -> None:
@@ -572,15 +594,7 @@ class ProviderTransport:
                     pinned=True,
                     idempotency_key=key,
                 )
-            receipt = SendReceipt(
-                message_ids=(sent.message_id,),
-                conversation_id=sent.conversation_id,
-                service=sent.service or service,
-                status=sent.status,
-                idempotency_key=key,
-                degradations=plan.degradations,
-            )
-            self._record(receipt, new=sent.new)
+            self._single(sent, service, key, plan.degradations)
             return ActionResult(True, plan.degradations, message_id=sent.message_id)
         return ActionResult(False, plan.degradations)
 
@@ -752,5 +766,5 @@ def _receipt(conversation_id: str, key: str, outcome: _Outcome) -> SendReceipt:
         status=overall_status(b.status for b in finals),
         idempotency_key=key,
         degradations=tuple(outcome.degradations),
-        attempts=tuple(outcome.attempts) if outcome.resent else (),
+        attempts=tuple(b.attempt for b in outcome.tries) if outcome.resent else (),
     )

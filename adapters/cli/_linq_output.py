@@ -16,6 +16,7 @@ import attrs
 from adapters.linq._convert import converter
 from adapters.linq.wire_account import (
     Accepted,
+    ContactCard,
     CreatedWebhookSubscription,
     PhoneNumber,
     WebhookSubscription,
@@ -29,22 +30,37 @@ from adapters.linq.wire_chats import (
     MessagePart,
     MessageSent,
     MessageTextPart,
+    VoiceMemoSent,
 )
-from caresupport_transport.errors import ProtocolError, ProviderError, TransportError
-from caresupport_transport.model import Attachment
+from caresupport_transport.errors import (
+    ConfigurationError,
+    ProtocolError,
+    ProviderError,
+    TransportError,
+    UnsupportedError,
+    ValidationError,
+)
+from caresupport_transport.model import Attachment, Degradation
 
 __all__ = [
     "Output",
     "accepted",
     "attachment",
     "chats",
+    "contact_card",
+    "contact_cards",
     "created_chat",
     "describe_error",
+    "describe_error_json",
+    "edited",
+    "error_json",
+    "event_types",
     "messages",
     "phones",
     "sent",
     "subscription_created",
     "subscriptions",
+    "voice_memo_sent",
 ]
 
 
@@ -87,25 +103,66 @@ def chats(found: Sequence[Chat]) -> Output:
     return Output(lines, [_json(c) for c in found])
 
 
-def created_chat(chat: CreatedChat, notes: Sequence[str] = ()) -> Output:
+def created_chat(chat: CreatedChat, notes: Sequence[str] = (), *, reused: bool = False) -> Output:
+    """A create's result, saying whether Linq made a chat or sent into one it had."""
     message = chat.message
+    how = f"{_label(chat.service)}, {'group' if chat.is_group else '1:1'}"
+    first = (
+        f"chat {chat.id} reused: a chat with these people existed, the message went there ({how})"
+        if reused
+        else f"chat {chat.id} created ({how})"
+    )
     lines = (
-        f"chat {chat.id} created ({_label(chat.service)}, {'group' if chat.is_group else '1:1'})",
+        first,
         f"message {message.id}: {message.delivery_status.value}",
         f"idempotency key: {chat.idempotency_key}",
         *notes,
     )
-    return Output(lines, _json(chat))
+    return Output(lines, {**_json(chat), "reused_existing_chat": reused})
 
 
-def sent(answer: MessageSent) -> Output:
+def _sent_lines(answer: MessageSent) -> tuple[str, str]:
     message = answer.message
-    lines = (
+    return (
         f"message {message.id} in chat {answer.chat_id}: {message.delivery_status.value} "
         f"({_label(message.service)})",
         f"idempotency key: {answer.idempotency_key}",
     )
-    return Output(lines, _json(answer))
+
+
+def sent(
+    answers: Sequence[MessageSent], degradations: Sequence[Degradation] = (), *, key: str = ""
+) -> Output:
+    """One send's bubbles (one, or several when long text was split) and every degradation.
+
+    JSON: Linq's answer with ``degradations`` added; several bubbles are listed under
+    ``bubbles`` with the chat id and the caller's key.
+    """
+    lines = [line for answer in answers for line in _sent_lines(answer)]
+    lines.extend(f"degradation: {change}" for change in degradations)
+    changes = [str(change) for change in degradations]
+    if len(answers) == 1:
+        return Output(tuple(lines), {**_json(answers[0]), "degradations": changes})
+    data = {
+        "chat_id": answers[0].chat_id if answers else None,
+        "idempotency_key": key,
+        "bubbles": [_json(answer) for answer in answers],
+        "degradations": changes,
+    }
+    return Output(tuple(lines), data)
+
+
+def voice_memo_sent(memo: VoiceMemoSent) -> Output:
+    lines = (
+        f"voice memo {memo.id} in chat {memo.chat.id}: {memo.status} ({_label(memo.service)})",
+        f"audio: {memo.voice_memo.filename} ({memo.voice_memo.mime_type})",
+        f"idempotency key: {memo.idempotency_key}",
+    )
+    return Output(lines, _json(memo))
+
+
+def edited(message: Message) -> Output:
+    return Output((f"message {message.id} edited", _message_line(message)), _json(message))
 
 
 def _part_text(part: MessagePart) -> str:
@@ -179,6 +236,26 @@ def subscription_created(created: CreatedWebhookSubscription) -> Output:
     return Output(lines, _json(created))
 
 
+def _card_line(card: ContactCard) -> str:
+    name = " ".join(n for n in (card.first_name, card.last_name) if n)
+    state = "active" if card.is_active else "pending"
+    photo = f"  photo {card.image_url}" if card.image_url else ""
+    return f"{card.phone_number}  {name}  ({state}){photo}"
+
+
+def contact_cards(found: Sequence[ContactCard]) -> Output:
+    lines = tuple(_card_line(c) for c in found) or ("(no contact cards)",)
+    return Output(lines, [_json(c) for c in found])
+
+
+def contact_card(card: ContactCard, what: str) -> Output:
+    return Output((f"contact card {what}: {_card_line(card)}",), _json(card))
+
+
+def event_types(found: Sequence[str]) -> Output:
+    return Output(tuple(found) or ("(no event types)",), list(found))
+
+
 def describe_error(exc: TransportError) -> list[str]:
     """The message, Linq's code and the trace id, one per line (never a credential)."""
     if not isinstance(exc, ProviderError):
@@ -193,4 +270,48 @@ def describe_error(exc: TransportError) -> list[str]:
             lines.append(f"trace id: {exc.trace_id}")
     if isinstance(exc, ProtocolError) and exc.trace_id:
         lines.append(f"trace id: {exc.trace_id}")
+    if exc.idempotency_key:
+        lines.append(f"idempotency key: {exc.idempotency_key} (retry under it, never a new one)")
     return lines
+
+
+def error_json(kind: str, message: str, **facts: Any) -> dict[str, Any]:
+    """``{"error": {...}}`` with every key present (``null`` when unknown)."""
+    fields = {
+        "kind": kind,
+        "message": message,
+        "status": None,
+        "code": None,
+        "trace_id": None,
+        "field": None,
+        "rule": None,
+        "idempotency_key": None,
+        "outcome_unknown": False,
+    }
+    return {"error": {**fields, **facts}}
+
+
+_KINDS: tuple[tuple[type[TransportError], str], ...] = (
+    (ValidationError, "validation"),
+    (ConfigurationError, "configuration"),
+    (UnsupportedError, "unsupported"),
+    (ProviderError, "refused"),
+    (ProtocolError, "protocol"),
+)
+
+
+def describe_error_json(exc: TransportError) -> dict[str, Any]:
+    """The error as JSON for ``--json``: kind, message, status, code, trace id (no credential)."""
+    kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), "unreachable")
+    facts: dict[str, Any] = {
+        "idempotency_key": exc.idempotency_key,
+        "outcome_unknown": exc.outcome_unknown,
+    }
+    if isinstance(exc, ValidationError):
+        facts.update(field=exc.field, rule=exc.rule)
+    if isinstance(exc, ProviderError):
+        facts.update(status=exc.status, code=exc.code, trace_id=exc.trace_id)
+        return error_json(kind, exc.message, **facts)
+    if isinstance(exc, ProtocolError):
+        facts.update(status=exc.status, trace_id=exc.trace_id)
+    return error_json(kind, str(exc), **facts)

@@ -21,6 +21,7 @@ from caresupport_transport import (
     ActionResult,
     Direction,
     Effect,
+    Feature,
     Handle,
     InboundEvent,
     MediaPart,
@@ -29,6 +30,7 @@ from caresupport_transport import (
     OutgoingMessage,
     Reaction,
     ReactionKind,
+    ReplyTo,
     SendReceipt,
     Service,
     Transport,
@@ -44,12 +46,15 @@ DEFAULT_SETUP = "linq"
 
 INGRID = Handle("+16515550101")
 ERIK = Handle("+16515550102")
+SOFIA = Handle("+16515550103")
 LANDLINE = Handle("+16515550199")
 _PEOPLE = (
     (INGRID, "Ingrid", RecipientKind.IMESSAGE, "daughter and main caregiver, on iMessage"),
+    (SOFIA, "Sofia", RecipientKind.RCS, "granddaughter, on an Android phone with RCS"),
     (ERIK, "Erik", RecipientKind.SMS_ONLY, "grandson, on an SMS-only phone"),
     (LANDLINE, "Landline", RecipientKind.UNREACHABLE, "Astrid's old number, disconnected"),
 )
+FAMILY = "the family group"
 _NAMES = {handle: name for handle, name, _, _ in _PEOPLE}
 
 CELEBRATION = OutgoingMessage.of_text(
@@ -81,7 +86,7 @@ class Transcript:
         self.out("")
         self.out(f"== {text}")
 
-    def sent(self, to: str, what: str, receipt: SendReceipt) -> None:
+    def sent(self, to: str, what: str, receipt: SendReceipt, *, group: bool = False) -> None:
         service = receipt.service.label if receipt.service else "unknown service"
         bubbles = len(receipt.message_ids)
         count = f", {bubbles} bubbles" if bubbles > 1 else ""
@@ -89,17 +94,26 @@ class Transcript:
         for number, message_id in enumerate(receipt.message_ids, start=1):
             part = f" (bubble {number}/{bubbles})" if bubbles > 1 else ""
             self.snippets[message_id] = f"{to}: {_snippet(what)}{part}"
-        self._tell_fallback(to, receipt.service)
+        self._tell_fallback(to, receipt.service, group=group)
         for degradation in receipt.degradations:
             self.out(f"   degradation: {degradation}")
 
-    def _tell_fallback(self, to: str, service: Service | None) -> None:
-        """Say once per person why a send did not go by iMessage (AUTO's first choice)."""
+    def threaded(self, receipt: SendReceipt, about: str) -> None:
+        """Say that a reply went into its thread, where the service kept it."""
+        if not any(d.feature is Feature.REPLY_THREAD for d in receipt.degradations):
+            self.out(f"   threaded: shown as a reply to {about}")
+
+    def _tell_fallback(self, to: str, service: Service | None, *, group: bool = False) -> None:
+        """Say once per person (or group) why a send did not go by iMessage (AUTO's first)."""
         if service in (None, Service.IMESSAGE) or to in self.fallbacks_told:
             return
         self.fallbacks_told.add(to)
         lacking = "iMessage" if service is Service.RCS else "iMessage or RCS"
-        self.out(f"   fallback: no {lacking} for {to}, so {service.label if service else '?'}")
+        label = service.label if service else "?"
+        if group:
+            self.out(f"   fallback: not everyone in {to} has {lacking}, so {label} for all")
+        else:
+            self.out(f"   fallback: no {lacking} for {to}, so {label}")
 
     def action(self, what: str, result: ActionResult) -> None:
         done = "done" if result.performed else "skipped"
@@ -127,9 +141,14 @@ class Transcript:
                 as_text = await self.transport.get_message(reaction.message_id)
                 self.out(f"-> {name} via {service}: {as_text.text}")
                 self.snippets[as_text.id] = f"{name}: {_snippet(as_text.text)}"
-            answer = OutgoingMessage.of_text("Yes, she took it at 2:05pm. I'll check again at 8.")
+            answer = OutgoingMessage.of_text(
+                "Yes, she took it at 2:05pm. I'll check again at 8.",
+                reply_to=ReplyTo(event.message.id),
+            )
             receipt = await self.transport.send_message(event.conversation_id, answer)
-            self.sent(name, answer.text, receipt)
+            asked = f'(asked for: in the reply thread of "{_snippet(event.message.text, 24)}")'
+            self.sent(name, f"{answer.text} {asked}", receipt)
+            self.threaded(receipt, f'"{_snippet(event.message.text, 24)}"')
 
 
 def _duration(seconds: float) -> str:
@@ -175,6 +194,25 @@ async def run_scenario(
     await world.inject_inbound_text(INGRID, ingrid_chat, "Wonderful! Did she take the 2pm pill?")
     await later(120)
 
+    transcript.heading("Sofia (RCS, no iMessage): the next service in the chain")
+    hello_sofia = OutgoingMessage.of_text("Hi Sofia, this is CareSupport for your grandma Astrid.")
+    started = await transport.start_conversation([SOFIA], hello_sofia)
+    transcript.sent("Sofia", hello_sofia.text, started.receipt)
+    sofia_chat = started.conversation.id
+    transcript.action("typing indicator", await transport.start_typing(sofia_chat))
+    receipt = await transport.send_message(sofia_chat, CELEBRATION)
+    transcript.sent("Sofia", f"{CELEBRATION.text} (asked for: confetti effect)", receipt)
+    follow_up = OutgoingMessage.of_text(
+        "Her physio moves to Thursdays from next week.",
+        reply_to=ReplyTo(started.receipt.message_ids[0]),
+    )
+    receipt = await transport.send_message(sofia_chat, follow_up)
+    transcript.sent(
+        "Sofia", f"{follow_up.text} (asked for: in the reply thread of the hello)", receipt
+    )
+    transcript.threaded(receipt, "the hello")
+    await later(120)
+
     transcript.heading("Erik (SMS only): the same care, degraded")
     hello_erik = OutgoingMessage.of_text("Hi Erik, this is CareSupport for your grandma Astrid.")
     started = await transport.start_conversation([ERIK], hello_erik)
@@ -189,6 +227,16 @@ async def run_scenario(
     transcript.sent("Erik", "a voice memo from Astrid", receipt)
     await later(5)
     await world.inject_inbound_text(ERIK, erik_chat, "Did gran take her pill?")
+    await later(120)
+
+    transcript.heading("The family group (Ingrid, Sofia, Erik): the one service all share")
+    family_news = OutgoingMessage.of_text(
+        "Family update: Astrid's physio moves to Thursdays; Sofia visits on Saturday."
+    )
+    started = await transport.start_conversation([INGRID, SOFIA, ERIK], family_news)
+    transcript.sent(FAMILY, family_news.text, started.receipt, group=True)
+    group_chat = started.conversation.id
+    transcript.action("typing indicator", await transport.start_typing(group_chat))
     await later(120)
 
     transcript.heading("The old landline: a delivery failure")
@@ -219,11 +267,15 @@ def register(subparsers: Any) -> None:
         help="play a scripted care conversation and print the transcript",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Play a scripted care conversation: a caregiver on iMessage (effects,\n"
-            "tapbacks, typing), a grandson on an SMS-only phone (the same messages,\n"
-            "degraded), and a disconnected number (a delivery failure). The transcript\n"
-            "shows the service used, the fallbacks, every degradation and each delivery\n"
-            "status as time passes. Nothing leaves this machine; no account is needed.\n"
+            "Play a scripted care conversation along the whole fallback chain\n"
+            "iMessage -> RCS -> SMS: a caregiver on iMessage (effects, tapbacks, typing,\n"
+            "an answer in her reply thread), a granddaughter with RCS only (effect and\n"
+            "reply thread dropped), a grandson on an SMS-only phone (the same messages,\n"
+            "degraded further), a family group chat of the three (carried by SMS, the\n"
+            "one service they share) and a disconnected number (a delivery failure).\n"
+            "The transcript shows the service used, the fallbacks, every degradation\n"
+            "and each delivery status as time passes. Nothing leaves this machine; no\n"
+            "account is needed.\n"
             "\n"
             "--transport linq (the default) runs the real LinqTransport over HTTP into\n"
             "the Linq simulator, started in-process (no socket, no network). The\n"

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from adapters.linq._url_logging import QueryHidingAccessLog
 from adapters.linq.loopback import is_loopback_host
 from adapters.linq.simulator import BASE_PATH, DEFAULT_PHONE, Faults, FaultTiming, Simulator
 from adapters.linq.simulator.control import CONTROL_PATH
@@ -203,6 +204,8 @@ async def _serve(simulator: Simulator, host: str, port: int, speed: float) -> No
     config = uvicorn.Config(simulator.app, host=host, port=port, lifespan="on", ws="none")
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(_QuietSimulatedFaults())
+    # Queries carry phone numbers (?to=) and upload signatures: the access log shows paths.
+    logging.getLogger("uvicorn.access").addFilter(QueryHidingAccessLog())
     clock = asyncio.create_task(simulator.run(speed=speed))
     try:
         await server.serve()

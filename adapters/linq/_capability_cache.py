@@ -21,6 +21,7 @@ import attrs
 from adapters.linq import codes
 from adapters.linq._http import LOGGER_NAME
 from adapters.linq.client import LinqClient
+from caresupport_transport._log_safe import error_summary
 from caresupport_transport.capabilities import Availability, HandleCapabilities, Service
 from caresupport_transport.errors import (
     ConfigurationError,
@@ -126,7 +127,7 @@ class CapabilityCache:
         except Exception as exc:
             if not _unknown(exc):
                 raise
-            _log.warning("%s capability check: unknown (%s)", service.label, exc)
+            _log.warning("%s capability check: unknown (%s)", service.label, error_summary(exc))
             self._remember(handle, service, Availability.UNKNOWN, self.unknown_ttl)
             return Availability.UNKNOWN
         availability = Availability.AVAILABLE if answer.available else Availability.UNAVAILABLE

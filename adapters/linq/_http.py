@@ -1,5 +1,10 @@
 """The request core: one pooled httpx client, bounded concurrency, retries, logging, errors.
 
+Log lines name the method, the API path (ids only: never a query, a body, a
+header or a presigned URL), the status, the attempt and Linq's trace id; httpx's
+own request lines for our requests lose their query string (see
+:mod:`adapters.linq._url_logging`).
+
 Every call of :class:`~adapters.linq.client.LinqClient` goes through
 :meth:`Requester.send`, which sends one logical request (a :class:`Call`) until
 it succeeds, fails for good, or runs out of attempts or retry budget. A retried
@@ -35,6 +40,8 @@ from adapters.linq._retry import (
     parse_retry_after,
     was_surely_unsent,
 )
+from adapters.linq._url_logging import install as install_url_filter
+from adapters.linq._url_logging import our_request
 from adapters.linq.config import LinqConfig
 from caresupport_transport.errors import ProtocolError, RateLimitedError, TransportError
 
@@ -121,6 +128,7 @@ class Requester:
             "User-Agent": _USER_AGENT,
         }
         self._scrub: Callable[[str], str] = lambda text: text.replace(token, "***")
+        install_url_filter()
 
     async def aclose(self) -> None:
         """Close the httpx client if this requester made it (an injected one stays open)."""
@@ -245,7 +253,8 @@ class Requester:
                 await self._slots.acquire()
                 acquired = True
                 request = self._build(call, timeout=max(deadline - loop.time(), 0.001))
-                return await self._http.send(request)
+                with our_request(presigned=not call.authorized):
+                    return await self._http.send(request)
         except TimeoutError:
             if request is None:
                 raise SlotTimeout() from None

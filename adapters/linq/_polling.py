@@ -29,6 +29,7 @@ from adapters.linq._http import LOGGER_NAME
 from adapters.linq._to_domain import message_from_wire
 from adapters.linq.client import LinqClient
 from adapters.linq.wire_chats import Message as WireMessage
+from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import MessageReceived
 from caresupport_transport.handles import Handle
@@ -147,8 +148,12 @@ class Poller:
             chats += 1
             try:
                 outcomes.extend(await self._poll_chat(chat.id, dispatcher))
-            except Exception:
-                _log.exception("polling chat %s failed; it is tried again next round", chat.id)
+            except Exception as exc:
+                _log.error(
+                    "polling chat %s failed: %s; it is tried again next round",
+                    chat.id,
+                    describe_failure(exc),
+                )
                 failed.append(chat.id)
         return PollReport(chats, tuple(outcomes), tuple(failed))
 
@@ -170,8 +175,12 @@ class Poller:
         while rounds is None or done < rounds:
             try:
                 report = await self.poll_once(dispatcher)
-            except Exception:
-                _log.exception("a polling round failed; the next one runs in %g s", interval)
+            except Exception as exc:
+                _log.error(
+                    "a polling round failed: %s; the next one runs in %g s",
+                    describe_failure(exc),
+                    interval,
+                )
             else:
                 _log.debug("polled %d chats, %d events handled", report.chats, report.handled)
             done += 1

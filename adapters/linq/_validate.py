@@ -21,6 +21,7 @@ from adapters.linq._bodies import (
     ReplyToBody,
     TextPartBody,
 )
+from adapters.linq.loopback import is_https_or_loopback_http
 from caresupport_transport import checks, limits
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import MediaPart, OutgoingMessage, TextPart
@@ -119,6 +120,15 @@ def https_url(field: str, value: str) -> str:
         or not urlsplit(value).netloc
     ):
         raise ValidationError(field, "must be an https:// URL")
+    return value
+
+
+def media_url(field: str, value: str) -> str:
+    """A URL Linq fetches media from: https, or plain http to loopback (the local simulator)."""
+    if not isinstance(value, str) or not is_https_or_loopback_http(value):
+        raise ValidationError(
+            field, "must be an https:// URL (plain http:// only to this machine, for the simulator)"
+        )
     return value
 
 
@@ -221,5 +231,5 @@ def message_content(
 
 def media_part(field: str, part: MediaPart) -> MediaPartBody:
     if part.url is not None:
-        return MediaPartBody(url=https_url(f"{field}.url", part.url))
+        return MediaPartBody(url=media_url(f"{field}.url", part.url))
     return MediaPartBody(attachment_id=part.attachment_id)

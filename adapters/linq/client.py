@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -40,7 +39,7 @@ from adapters.linq._convert import converter, decode
 from adapters.linq._http import Call, Reply, Requester
 from adapters.linq._retry import Replay
 from adapters.linq.config import LinqConfig
-from adapters.linq.loopback import is_loopback_url
+from adapters.linq.loopback import is_https_or_loopback_http
 from adapters.linq.wire_account import (
     Accepted,
     AttachmentInfo,
@@ -466,7 +465,7 @@ class LinqClient:
         body = VoiceMemoBody(
             from_=sender,
             voice_memo_url=(
-                check.https_url("memo.audio.url", audio.url) if audio.url is not None else None
+                check.media_url("memo.audio.url", audio.url) if audio.url is not None else None
             ),
             attachment_id=audio.attachment_id,
         )
@@ -629,7 +628,7 @@ class LinqClient:
     async def _put(self, ticket: UploadTicket, data: bytes) -> None:
         if ticket.http_method.upper() != "PUT":
             raise ProtocolError(f"upload: Linq asked for {ticket.http_method!r}; only PUT is known")
-        if not _safe_upload_target(ticket.upload_url):
+        if not is_https_or_loopback_http(ticket.upload_url):
             raise ProtocolError(
                 "upload: the upload_url is not an https:// URL (plain http:// is allowed "
                 "only on loopback, for the local simulator); bytes not sent"
@@ -981,14 +980,6 @@ def _decode_done(reply: Reply, kind: type[T], what: str) -> T:
     except ProtocolError as error:
         error.outcome_unknown = True
         raise
-
-
-def _safe_upload_target(url: str) -> bool:
-    """https anywhere; plain http only to a loopback host (the local simulator)."""
-    target = urlsplit(url)
-    if target.scheme == "https":
-        return bool(target.hostname)
-    return is_loopback_url(url, schemes=("http",))
 
 
 async def _read(path: Path) -> bytes:

@@ -8,11 +8,12 @@ the API token never shows in a ``repr``, a log line or an error message.
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, SupportsIndex
 from urllib.parse import urlsplit
 
 import attrs
@@ -41,13 +42,80 @@ _JSON_TOKEN = "linq_api_token"
 _JSON_PHONE = "linq_phone"
 _JSON_BASE_URL = "base_url"
 _JSON_SIGNING_SECRET = "webhook_signing_secret"
+_ENV_TOKEN_FILE = "LINQ_API_TOKEN_FILE"
+_ENV_SIGNING_SECRET_FILE = "LINQ_WEBHOOK_SIGNING_SECRET_FILE"
+_JSON_TOKEN_FILE = "linq_api_token_file"
+_JSON_SIGNING_SECRET_FILE = "webhook_signing_secret_file"
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen
+class _Names:
+    """What each setting is called in one source (environment variables or JSON keys)."""
+
+    token: str
+    token_file: str
+    phone: str
+    base_url: str
+    signing_secret: str
+    signing_secret_file: str
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(attrs.astuple(self))
+
+
 class Secret:
-    """A credential that ``repr()`` and ``str()`` never reveal; read it with :meth:`reveal`."""
+    """A credential that never shows: read it with :meth:`reveal`.
 
-    _value: str = attrs.field(alias="value")
+    ``repr()``, ``str()`` and formatting show ``***``. It is not an attrs class,
+    so ``attrs.asdict`` and cattrs keep the object (still ``***``) instead of
+    opening it; ``json.dumps`` refuses it (with ``default=str`` it writes
+    ``"***"``); ``pickle`` refuses it; ``copy`` and ``deepcopy`` return the same
+    immutable object. Equal secrets compare equal (in constant time).
+    """
+
+    __slots__ = ("_value",)
+    _value: str
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "_value", value)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, setting: str) -> Secret:
+        """The credential held in a file (one line; one trailing newline is dropped).
+
+        Keeps credentials out of ``ps`` and the environment: point ``setting``
+        (``LINQ_API_TOKEN_FILE``, ``--secret-file``...) at a file only the service
+        can read. The file's content never appears in an error.
+
+        Raises:
+            ConfigurationError: naming ``setting`` when the file is missing,
+                unreadable, not UTF-8, empty, or holds more than one line.
+        """
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigurationError(f"{setting}: the file {str(file)!r} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigurationError(
+                f"{setting}: {str(file)!r} is a directory, not a file"
+            ) from None
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{setting}: cannot read the file {str(file)!r} ({exc.strerror})"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                f"{setting}: the file {str(file)!r} is not UTF-8 text"
+            ) from None
+        value = text.removesuffix("\n").removesuffix("\r")
+        if not value.strip():
+            raise ConfigurationError(f"{setting}: the file {str(file)!r} is empty")
+        if "\n" in value or "\r" in value:
+            raise ConfigurationError(
+                f"{setting}: the file {str(file)!r} must hold the secret on one line"
+            )
+        return cls(value)
 
     def reveal(self) -> str:
         """The credential itself: pass it to the wire, never to a log or a message."""
@@ -58,6 +126,32 @@ class Secret:
 
     def __str__(self) -> str:
         return "***"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError()
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        return self
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> NoReturn:
+        raise TypeError("a Secret cannot be pickled: pass the configuration, not the credential")
+
+    def __getstate__(self) -> NoReturn:
+        raise TypeError("a Secret has no state to give away")
 
 
 def _to_token(value: str | Secret) -> Secret:
@@ -182,11 +276,17 @@ class LinqConfig:
         """Read ``LINQ_API_TOKEN`` (required), ``LINQ_PHONE_NUMBER``, ``LINQ_BASE_URL``
         and ``LINQ_WEBHOOK_SIGNING_SECRET``; empty values count as unset.
 
+        ``LINQ_API_TOKEN_FILE`` and ``LINQ_WEBHOOK_SIGNING_SECRET_FILE`` name a file
+        holding the credential instead (see :meth:`Secret.from_file`), so it is in
+        neither ``ps`` nor the environment; giving both a value and its file is an error.
+
         Raises:
             ConfigurationError: naming the variable that is missing or malformed.
         """
         values = {name: environ.get(name, "").strip() for name in _ENV_NAMES}
-        return _build(values, names=_ENV_NAMES, source="environment variable")
+        return _build(
+            values, names=_ENV_NAMES, describe=lambda name: f"environment variable {name}"
+        )
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike[str]) -> LinqConfig:
@@ -194,6 +294,9 @@ class LinqConfig:
 
         Keys: ``linq_api_token`` (required), ``linq_phone``, ``base_url`` (with or
         without ``/v3``) and ``webhook_signing_secret``; other keys are ignored.
+        ``linq_api_token_file`` and ``webhook_signing_secret_file`` name a file
+        holding the credential instead (a relative path is read from the JSON
+        file's directory).
 
         Raises:
             ConfigurationError: naming the file and the key that is missing or malformed.
@@ -213,33 +316,69 @@ class LinqConfig:
             if value is not None and not isinstance(value, str):
                 raise ConfigurationError(f"{file}: key {key!r} must be a string")
             values[key] = (value or "").strip()
-        return _build(values, names=_JSON_NAMES, source=f"key in {file}")
+        for key in (_JSON_TOKEN_FILE, _JSON_SIGNING_SECRET_FILE):
+            if values[key] and not Path(values[key]).is_absolute():
+                values[key] = str(file.parent / values[key])
+        return _build(values, names=_JSON_NAMES, describe=lambda key: f"key {key} in {file}")
 
 
-_ENV_NAMES = (_ENV_TOKEN, _ENV_PHONE, _ENV_BASE_URL, _ENV_SIGNING_SECRET)
-_JSON_NAMES = (_JSON_TOKEN, _JSON_PHONE, _JSON_BASE_URL, _JSON_SIGNING_SECRET)
+_ENV_NAMES = _Names(
+    token=_ENV_TOKEN,
+    token_file=_ENV_TOKEN_FILE,
+    phone=_ENV_PHONE,
+    base_url=_ENV_BASE_URL,
+    signing_secret=_ENV_SIGNING_SECRET,
+    signing_secret_file=_ENV_SIGNING_SECRET_FILE,
+)
+_JSON_NAMES = _Names(
+    token=_JSON_TOKEN,
+    token_file=_JSON_TOKEN_FILE,
+    phone=_JSON_PHONE,
+    base_url=_JSON_BASE_URL,
+    signing_secret=_JSON_SIGNING_SECRET,
+    signing_secret_file=_JSON_SIGNING_SECRET_FILE,
+)
 
 
 def _build(
-    values: Mapping[str, str], *, names: tuple[str, str, str, str], source: str
+    values: Mapping[str, str], *, names: _Names, describe: Callable[[str], str]
 ) -> LinqConfig:
-    token_name, phone_name, url_name, secret_name = names
-    if not values[token_name]:
-        raise ConfigurationError(f"{source} {token_name} is missing or empty: the Linq API token")
+    token = _secret(values, names.token, names.token_file, describe)
+    if token is None:
+        raise ConfigurationError(
+            f"{describe(names.token)} is missing or empty (or give {names.token_file}): "
+            "the Linq API token"
+        )
+    signing_secret = _secret(values, names.signing_secret, names.signing_secret_file, describe)
     try:
-        phone = _to_phone(values[phone_name] or None)
+        phone = _to_phone(values[names.phone] or None)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{source} {phone_name}: {_rule_of(exc)}") from None
+        raise ConfigurationError(f"{describe(names.phone)}: {_rule_of(exc)}") from None
     try:
-        base_url = _normalise_base_url(values[url_name] or DEFAULT_BASE_URL)
+        base_url = _normalise_base_url(values[names.base_url] or DEFAULT_BASE_URL)
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{source} {url_name}: {_rule_of(exc)}") from None
+        raise ConfigurationError(f"{describe(names.base_url)}: {_rule_of(exc)}") from None
     return LinqConfig(
-        api_token=values[token_name],
+        api_token=token,
         phone_number=phone,
         base_url=base_url,
-        webhook_signing_secret=values[secret_name] or None,
+        webhook_signing_secret=signing_secret,
     )
+
+
+def _secret(
+    values: Mapping[str, str], name: str, file_name: str, describe: Callable[[str], str]
+) -> Secret | None:
+    """The credential from ``name`` or from the file ``file_name`` points at; not both."""
+    value, file = values[name], values[file_name]
+    if value and file:
+        raise ConfigurationError(
+            f"{describe(name)} and {describe(file_name)} are both set: give the secret "
+            f"or the file holding it, not both"
+        )
+    if file:
+        return Secret.from_file(file, setting=describe(file_name))
+    return Secret(value) if value else None
 
 
 def _rule_of(exc: ConfigurationError) -> str:

@@ -1,4 +1,4 @@
-"""``InboundDispatcher``: hands each inbound event to the care logic exactly once.
+"""``InboundDispatcher``: hands each inbound event to the care logic, de-duplicated.
 
 The rules, in the order ``dispatch`` applies them:
 
@@ -14,9 +14,10 @@ The rules, in the order ``dispatch`` applies them:
    raises, the claim is given back and the exception propagates, so the
    receiver answers 5xx and the provider delivers the event again.
 
-A crash between the handler's success and the done mark makes a redelivery
-handle the event again: the guarantee is "at least once, and exactly once
-unless the process dies in that instant".
+A crash between the handler's effect and the done mark (while the handler
+runs, or after it returned but before the mark is stored) makes a redelivery
+handle the event again: the guarantee is "at least once, de-duplicated", not
+exactly once.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
+from caresupport_transport._log_safe import error_summary
 from caresupport_transport.errors import ConfigurationError, TransportError
 from caresupport_transport.events import (
     ConversationUpdated,
@@ -81,9 +82,13 @@ class InboundRelay:
         ):
             try:
                 await self.resend_failed(event.message_id)
-            except TransportError:
+            except TransportError as exc:
                 # The care logic still hears of the failure below; the re-send was extra.
-                _log.exception("re-sending failed message %s did not work", event.message_id)
+                _log.error(
+                    "re-sending failed message %s did not work: %s",
+                    event.message_id,
+                    error_summary(exc),
+                )
         handler = self.handler()
         if handler is None:
             raise ConfigurationError(

@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from adapters.cli._demo_worlds import LinqDemoWorld
-from adapters.cli.demo import DEMO_SETUPS, run_scenario
+from adapters.cli.demo import DEMO_SETUPS, ERIK, INGRID, SOFIA, run_scenario
 from adapters.cli.main import main
+from caresupport_transport import Direction, Service
 
 MODES = ["linq", "memory"]
 
@@ -95,6 +96,76 @@ def test_the_sms_only_grandson_is_reached_by_fallback_with_every_degradation_rep
     assert "status read" not in erik
 
 
+def test_every_scene_is_played_in_the_order_of_the_fallback_chain(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = run_demo(capsys, "--transport", mode)
+    titles = ["Ingrid", "Sofia", "Erik", "The family group", "The old landline"]
+    starts = [transcript.index(f"== {title}") for title in titles]
+    assert sorted(starts) == starts
+    first_sends = [section(transcript, t).splitlines()[1] for t in titles[:3]]
+    assert [
+        "-> Ingrid via iMessage",
+        "-> Sofia via RCS",
+        "-> Erik via SMS",
+    ] == [line[: line.index(" [")] for line in first_sends]
+
+
+def test_the_rcs_granddaughter_gets_rcs_and_only_rcs_degradations(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sofia = section(run_demo(capsys, "--transport", mode), "Sofia")
+    expected = [
+        "fallback: no iMessage for Sofia, so RCS",
+        "degradation: typing indicator skipped: RCS has no typing indicators",
+        "degradation: effect dropped: RCS has no effects",
+        "degradation: reply thread dropped: RCS has no reply threads",
+    ]
+    assert [line for line in expected if line not in sofia] == []
+    assert ("via iMessage" in sofia, "via SMS" in sofia) == (False, False)
+    assert "status read" in sofia  # RCS has read receipts; SMS has none
+    assert "threaded:" not in sofia
+
+
+def test_the_caregiver_is_answered_in_her_reply_thread_and_erik_without_one(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = run_demo(capsys, "--transport", mode)
+    ingrid, erik = section(transcript, "Ingrid"), section(transcript, "Erik")
+    assert 'threaded: shown as a reply to "Wonderful! Did she take…"' in ingrid
+    assert "degradation: reply thread dropped: SMS has no reply threads" in erik
+    assert "threaded:" not in erik
+
+
+def test_the_family_group_is_carried_by_the_one_service_all_share(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    family = section(run_demo(capsys, "--transport", mode), "The family group")
+    assert "-> the family group via SMS" in family
+    assert "fallback: not everyone in the family group has iMessage or RCS, so SMS for all" in (
+        family
+    )
+    assert "status delivered the family group: Family update" in family
+
+
+async def test_the_linq_demo_threads_the_reply_and_opens_the_group_in_the_simulator() -> None:
+    async with DEMO_SETUPS["linq"]() as (transport, world):
+        await run_scenario(transport, world, lambda line: None)
+        assert isinstance(world, LinqDemoWorld)
+        state = world.simulator.world
+    [question] = [m for m in state.messages.values() if m.text.startswith("Wonderful!")]
+    answers = [m for m in state.messages.values() if m.text.startswith("Yes, she took it")]
+    threaded = [
+        (m.service, m.reply_to.message_id if m.reply_to else None)
+        for m in answers
+        if m.conversation_id == question.conversation_id
+    ]
+    [group] = [c for c in state.conversations.values() if c.is_group]
+    [news] = [m for m in state.history(group.id) if m.direction is Direction.OUTBOUND]
+    assert [(Service.IMESSAGE, question.id)] == threaded
+    assert ({INGRID, SOFIA, ERIK}, Service.SMS) == (set(group.participants), news.service)
+
+
 def test_the_disconnected_number_shows_a_failed_delivery(
     mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -135,7 +206,8 @@ async def test_the_linq_demo_counts_the_http_requests_the_simulator_saw() -> Non
     assert f"HTTP requests: {api + deliveries} in all" in lines
     assert f"  {api:>3} API requests from LinqTransport to the Linq simulator:" in lines
     assert any(re.fullmatch(rf"\s+{deliveries} signed webhook deliveries .*", x) for x in lines)
-    assert counters.requests["POST /v3/chats"] == 3
+    # One chat each for Ingrid, Sofia, Erik, the landline, and the family group.
+    assert counters.requests["POST /v3/chats"] == 5
 
 
 async def test_the_linq_demo_statuses_arrive_as_signed_webhooks_the_receiver_accepted() -> None:

@@ -143,6 +143,7 @@ def test_create_sends_the_first_message_with_the_pinned_service(
 ) -> None:
     created = {**chat(), "message": sent_message()}
     del created["created_at"], created["updated_at"]
+    linq.on("GET", "/v3/chats", httpx.Response(200, json={"chats": [], "next_cursor": None}))
     linq.on("POST", "/v3/chats", httpx.Response(201, json={"chat": created}))
     code = run(
         linq, "create", "--to", GRANDMA, "--to", "+16515550102", "--body", "Hello",
@@ -166,6 +167,7 @@ def test_create_does_not_send_an_effect_and_says_so(
     linq: FakeLinq, capsys: pytest.CaptureFixture[str]
 ) -> None:
     created = {**chat(), "message": sent_message()}
+    linq.on("GET", "/v3/chats", httpx.Response(200, json={"chats": [], "next_cursor": None}))
     linq.on("POST", "/v3/chats", httpx.Response(201, json={"chat": created}))
     assert 0 == run(linq, "create", "--to", GRANDMA, "--body", "Welcome", "--effect", "confetti")
     [body] = linq.bodies("POST", "/v3/chats")
@@ -175,6 +177,7 @@ def test_create_does_not_send_an_effect_and_says_so(
 
 def test_send_carries_text_media_and_the_reply(linq: FakeLinq) -> None:
     path = f"/v3/chats/{CHAT_ID}/messages"
+    linq.on("GET", f"/v3/chats/{CHAT_ID}", httpx.Response(200, json=chat()))
     linq.on("POST", path, httpx.Response(202, json={"chat_id": CHAT_ID, "message": sent_message()}))
     code = run(
         linq, "send", "--chat-id", CHAT_ID, "--body", "The chart",
@@ -324,6 +327,16 @@ def test_a_refusal_prints_message_code_and_trace_id_and_exits_1(
     assert TOKEN not in captured.out + captured.err
 
 
+def test_a_failed_send_prints_the_key_to_retry_under(
+    linq: FakeLinq, capsys: pytest.CaptureFixture[str]
+) -> None:
+    linq.on("POST", f"/v3/chats/{CHAT_ID}/messages", error(400, 1001, "Invalid request"))
+    code = run(linq, "send", "--chat-id", CHAT_ID, "--body", "Hi", "--idempotency-key", "pill-2pm")
+    err = capsys.readouterr().err.splitlines()
+    assert 1 == code
+    assert "idempotency key: pill-2pm (retry under it, never a new one)" == err[-1]
+
+
 def test_no_answer_exits_1(linq: FakeLinq, capsys: pytest.CaptureFixture[str]) -> None:
     def drop(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
@@ -379,6 +392,19 @@ def test_the_configuration_can_come_from_a_json_file(
         ["webhooks", "list"],
         ["webhooks", "create"],
         ["webhooks", "delete"],
+        ["voice-memo"],
+        ["edit"],
+        ["delete"],
+        ["group"],
+        ["group", "add"],
+        ["group", "remove"],
+        ["leave"],
+        ["contact-card"],
+        ["contact-card", "get"],
+        ["contact-card", "create"],
+        ["contact-card", "update"],
+        ["contact-card", "share"],
+        ["events"],
     ],
 )
 def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

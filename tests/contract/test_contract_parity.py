@@ -7,6 +7,7 @@ reaches the provider (``harness.requests_made`` does not move).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ from .harness import Harness
 from .support import (
     AUNT,
     CAREGIVER,
+    GRANDSON,
     HELLO,
     NEIGHBOUR,
     NURSE,
@@ -440,3 +442,36 @@ async def test_a_missing_or_empty_id_or_handle_is_refused_before_any_request(
         await probe.call(harness.transport, scene, bad)
     assert (probe.field, before) == (info.value.field, harness.requests_made)
     assert conversations == len(await collect_conversations(harness.transport))
+
+
+# -- order: one send at a time per conversation ------------------------------------------
+
+
+def _long(label: str) -> OutgoingMessage:
+    """Two SMS bubbles' worth of text, every word tagged with ``label``."""
+    return OutgoingMessage.of_text(" ".join(f"{label}{n}" for n in range(400)))
+
+
+async def test_concurrent_sends_into_one_conversation_do_not_interleave_their_bubbles(
+    transport: Transport,
+) -> None:
+    conversation = await start(transport, GRANDSON)
+    first, second = await asyncio.gather(
+        transport.send_message(conversation.id, _long("a"), idempotency_key="order-a"),
+        transport.send_message(conversation.id, _long("b"), idempotency_key="order-b"),
+    )
+    assert (2, 2) == (len(first.message_ids), len(second.message_ids))
+    sent = [m for m in reversed(await history(transport, conversation.id)) if m.text[:1] in "ab"]
+    labels = [m.text[0] for m in sent]
+    assert labels in (["a", "a", "b", "b"], ["b", "b", "a", "a"])
+
+
+async def test_two_first_messages_at_once_open_one_chat(transport: Transport) -> None:
+    conversation = await transport.conversation_for(NURSE)
+    one, two = await asyncio.gather(
+        transport.send_message(conversation.id, HELLO, idempotency_key="first-1"),
+        transport.send_message(conversation.id, PILLS, idempotency_key="first-2"),
+    )
+    assert one.conversation_id == two.conversation_id
+    nurse_chats = [c for c in await collect_conversations(transport) if c.participants == (NURSE,)]
+    assert [one.conversation_id] == [c.id for c in nurse_chats]

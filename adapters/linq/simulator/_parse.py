@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from adapters.linq._words import SERVICE_WORDS, service_from_word
+from adapters.linq.loopback import is_https_or_loopback_http
 from adapters.linq.simulator._errors import (
     INVALID_PHONE,
     URL_IN_FIRST_MESSAGE,
@@ -157,8 +158,8 @@ def _part(raw: object, index: int, backend: Backend) -> Part:
         return TextPart(value)
     if kind == "media":
         url, attachment_id = raw.get("url"), raw.get("attachment_id")
-        if url is not None and (not isinstance(url, str) or not url.startswith("https://")):
-            raise bad_request(f"{where}.url must be an https:// URL")
+        if url is not None and (not isinstance(url, str) or not is_https_or_loopback_http(url)):
+            raise bad_request(f"{where}.url must be an https:// URL (http:// only on loopback)")
         if attachment_id is not None:
             if not isinstance(attachment_id, str):
                 raise bad_request(f"{where}.attachment_id must be a string")

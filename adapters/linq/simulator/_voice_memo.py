@@ -6,6 +6,7 @@ import mimetypes
 import posixpath
 from urllib.parse import urlsplit
 
+from adapters.linq.loopback import is_https_or_loopback_http
 from adapters.linq.simulator import _wire
 from adapters.linq.simulator._errors import (
     UNPROCESSABLE,
@@ -40,8 +41,8 @@ def send_voice_memo(call: Call) -> Response:
     if (url is None) == (attachment_id is None):
         raise bad_request("give exactly one of voice_memo_url and attachment_id")
     if url is not None:
-        if not isinstance(url, str) or not url.startswith("https://"):
-            raise bad_request("voice_memo_url must be an https:// URL")
+        if not isinstance(url, str) or not is_https_or_loopback_http(url):
+            raise bad_request("voice_memo_url must be an https:// URL (http:// only on loopback)")
         filename = posixpath.basename(urlsplit(url).path) or "voice-memo.m4a"
         content_type = mimetypes.guess_type(filename)[0]
         size = 0

@@ -60,16 +60,31 @@ async def test_waiting_for_a_slot_counts_against_the_timeout() -> None:
     linq = CountingLinq()
     async with httpx.AsyncClient(transport=httpx.MockTransport(linq.handle)) as http:
         client = LinqClient(
-            config(max_in_flight=1, timeout_seconds=0.01, max_attempts=1), http=http
+            config(max_in_flight=1, timeout_seconds=0.05, max_attempts=1), http=http
         )
-        holder = asyncio.create_task(client.get_chat(CHAT_ID))
-        await linq.wait_started(1)
+        # The one slot is taken for longer than the timeout (held here rather than by
+        # an unanswered request, whose own timeout would free it first on a busy machine).
+        slots = client._requester._slots
+        await slots.acquire()
+        try:
+            async with asyncio.timeout(5):  # a wait that ignored the timeout fails here
+                with pytest.raises(TransportTimeoutError) as caught:
+                    await client.get_chat(CHAT_ID)
+        finally:
+            slots.release()
 
+        assert "slot" in str(caught.value)
+        assert 0 == linq.started  # the request was never sent
+
+
+async def test_a_request_sent_but_never_answered_runs_out_of_its_time() -> None:
+    linq = CountingLinq()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(linq.handle)) as http:
+        client = LinqClient(
+            config(max_in_flight=1, timeout_seconds=0.05, max_attempts=1), http=http
+        )
         with pytest.raises(TransportTimeoutError) as caught:
             await client.get_chat(CHAT_ID)
 
-        assert "slot" in str(caught.value)
-        assert 1 == linq.started  # the second request was never sent
-        # The first request, sent but never answered, runs out of the same time.
-        (held,) = await asyncio.gather(holder, return_exceptions=True)
-        assert isinstance(held, TransportTimeoutError)
+        assert "slot" not in str(caught.value)
+        assert 1 == linq.started
