@@ -179,9 +179,7 @@ def print_banner(simulator: Simulator, host: str, port: int, out: TextIO) -> Non
             f"signing secret {subscription.secret}",
             file=out,
         )
-    print(
-        f"Ids from seed {simulator.seed} (--seed {simulator.seed} repeats them).\n", file=out
-    )
+    print(f"Ids from seed {simulator.seed} (--seed {simulator.seed} repeats them).\n", file=out)
     print("Make someone write back:\n", file=out)
     print(
         f'  caresupport-transport simulate inbound --from {DEMO_RECIPIENTS[0][0]} --text "Hello"',

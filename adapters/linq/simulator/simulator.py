@@ -95,7 +95,7 @@ class Simulator:
         if seed is None:
             seed = world.seed if world is not None else random_seed()
         self.seed = seed
-        """What every id, trace id and (deterministic) secret comes from: rerun with it to repeat them."""
+        """What ids, trace ids and (deterministic) secrets come from; reuse it to repeat them."""
         self.backend = Backend.create(
             accounts,
             world=world,
