@@ -62,7 +62,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--webhook", metavar="URL", help="deliver every event to this loopback URL")
     parser.add_argument("--secret", help="the webhook signing secret (whsec_...; default: random)")
-    parser.add_argument("--seed", type=int, help="make ids and secrets reproducible")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help=(
+            "make ids and secrets reproducible (default: a random seed, so a restarted "
+            "simulator never re-issues a message or event id a receiver has seen)"
+        ),
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
     for flag in _FAULT_FLAGS:
         parser.add_argument(
@@ -124,21 +131,21 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         raise ConfigurationError(f"--host {args.host}: the simulator only listens on loopback")
     rates = {f"rate_{flag}": getattr(args, f"rate_{flag}") for flag in _FAULT_FLAGS}
     token = args.token or "sim_" + secrets.token_urlsafe(18)
-    seed = args.seed or 0
     try:
         # Real time in a terminal: the clock starts now, so timestamps read as today.
         start = datetime.now(UTC).replace(microsecond=0)
-        world = World(owner=args.phone, seed=seed, start=start)
+        # No --seed: the World draws a random one, so ids differ from every earlier run.
+        world = World(owner=args.phone, seed=args.seed, start=start)
         faults = Faults(
             retry_after=args.retry_after,
             timing=FaultTiming(args.fault_timing),
-            seed=seed,
+            seed=world.seed,
             **rates,
         )
         simulator = Simulator(
             tokens={token: [args.phone]},
             world=world,
-            seed=seed,
+            seed=world.seed,
             faults=faults,
             deterministic_secrets=args.seed is not None,
         )
@@ -173,6 +180,7 @@ def print_banner(simulator: Simulator, host: str, port: int, out: TextIO) -> Non
             f"signing secret {subscription.secret}",
             file=out,
         )
+    print(f"Ids from seed {simulator.seed} (--seed {simulator.seed} repeats them).\n", file=out)
     print("Make someone write back:\n", file=out)
     print(
         f'  caresupport-transport simulate inbound --from {DEMO_RECIPIENTS[0][0]} --text "Hello"',

@@ -9,7 +9,9 @@ Every call of :class:`~adapters.linq.client.LinqClient` goes through
 :meth:`Requester.send`, which sends one logical request (a :class:`Call`) until
 it succeeds, fails for good, or runs out of attempts or retry budget. A retried
 call sends exactly the same bytes again, so a send's idempotency key is the same
-on every attempt.
+on every attempt. A 2xx answer that cannot be read is asked for again only when
+the call carries an idempotency key (a send): the key makes the repeat answer
+with the first message instead of creating a second one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -52,6 +55,7 @@ _log = logging.getLogger(LOGGER_NAME)
 _USER_AGENT = "caresupport-transport (linq adapter)"
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -81,6 +85,11 @@ class Call:
     headers: tuple[tuple[str, str], ...] = ()
     replay: Replay = Replay.SAFE
     authorized: bool = True
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` header's value; ``None`` for a call that carries none."""
+        return next((v for k, v in self.headers if k.lower() == "idempotency-key"), None)
 
 
 @attrs.frozen
@@ -136,13 +145,24 @@ class Requester:
             await self._http.aclose()
 
     async def send(self, call: Call) -> Reply:
-        """Send ``call`` until it succeeds or fails for good.
+        """Send ``call`` until it succeeds or fails for good; see :meth:`send_and_read`."""
+        return await self.send_and_read(call, _as_is)
+
+    async def send_and_read(self, call: Call, read: Callable[[Reply], T]) -> T:
+        """Send ``call`` until ``read`` makes sense of a 2xx answer, or it fails for good.
+
+        Args:
+            call: the request.
+            read: decodes a 2xx answer; raises ``ProtocolError`` when it cannot.
+                An unreadable 2xx to a call carrying an idempotency key is sent
+                again (same key, same bytes) within the attempts and the budget.
 
         Raises:
             ProviderError: Linq refused (``NotFoundError``, ``ConflictError``,
                 ``RateLimitedError`` for 429 beyond the attempts or the budget).
             UnreachableError: no answer (``TransportTimeoutError`` when in time).
-            ProtocolError: an answer that could not be read.
+            ProtocolError: an answer that could not be read (``outcome_unknown``
+                set when it was a 2xx: the call took effect).
         """
         waited = 0.0
         attempt = 0
@@ -162,9 +182,14 @@ class Requester:
                     trace_id = trace_id_of(payload)
                     self._log_answer(call, attempt, started, response.status_code, trace_id)
                     if response.is_success:
-                        return Reply(response.status_code, payload, trace_id)
-                    uncertain = uncertain or response.status_code >= 500
-                    delay = self._delay_after_refusal(call, attempt, waited, response, payload)
+                        try:
+                            return read(Reply(response.status_code, payload, trace_id))
+                        except ProtocolError as unreadable:
+                            uncertain = True  # a 2xx: the call took effect
+                            delay = self._delay_after_unreadable(call, attempt, waited, unreadable)
+                    else:
+                        uncertain = uncertain or response.status_code >= 500
+                        delay = self._delay_after_refusal(call, attempt, waited, response, payload)
             except TransportError as error:
                 error.outcome_unknown = uncertain
                 raise
@@ -226,6 +251,23 @@ class Requester:
             raise error
         delay = retry_after if retry_after is not None else self._backoff(attempt)
         if attempt >= self._config.max_attempts or waited + delay > budget:
+            raise error
+        return delay
+
+    def _delay_after_unreadable(
+        self, call: Call, attempt: int, waited: float, error: ProtocolError
+    ) -> float:
+        """The wait before asking again after a 2xx that could not be read; raises when it may not.
+
+        Only a call carrying an idempotency key is repeated: under the same key
+        Linq answers with what the first attempt created, and creates nothing.
+        """
+        delay = self._backoff(attempt)
+        if (
+            call.idempotency_key is None
+            or attempt >= self._config.max_attempts
+            or waited + delay > self._config.retry_budget_seconds
+        ):
             raise error
         return delay
 
@@ -330,6 +372,10 @@ def _api_url(text: str) -> httpx.URL:
     is parsed once.
     """
     return httpx.URL(text)
+
+
+def _as_is(reply: Reply) -> Reply:
+    return reply
 
 
 def _decode_json(content: bytes) -> object:

@@ -80,7 +80,7 @@ from caresupport_transport.content import (
 from caresupport_transport.errors import ProtocolError, ValidationError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment
-from caresupport_transport.sending import KeyFactory, new_idempotency_key
+from caresupport_transport.sending import KeyFactory, keyed_send, new_idempotency_key
 
 __all__ = ["LinqClient"]
 
@@ -898,8 +898,7 @@ class LinqClient:
         headers: tuple[tuple[str, str], ...] = (),
         replay: Replay = Replay.SAFE,
     ) -> Reply:
-        json = converter().unstructure(body) if body is not None else None
-        call = Call(what, method, path, query=query, json=json, headers=headers, replay=replay)
+        call = _call(what, method, path, query=query, body=body, headers=headers, replay=replay)
         return await self._requester.send(call)
 
     async def _fetch(
@@ -914,19 +913,22 @@ class LinqClient:
         headers: tuple[tuple[str, str], ...] = (),
         replay: Replay = Replay.SAFE,
     ) -> T:
-        reply = await self._reply(
-            what, method, path, query=query, body=body, headers=headers, replay=replay
+        call = _call(what, method, path, query=query, body=body, headers=headers, replay=replay)
+        return await self._requester.send_and_read(
+            call, lambda reply: _decode_done(reply, kind, what)
         )
-        return _decode_done(reply, kind, what)
 
     async def _send(self, kind: type[T], what: str, path: str, body: Any, key: str) -> T:
         """POST a send under ``key``, in the ``Idempotency-Key`` header on every attempt.
 
         The body carries the key too where Linq reads it there (message content).
+        An answer that cannot be read is asked for again under the same key
+        (see ``Requester.send_and_read``); any error raised carries the key.
         """
-        return await self._fetch(
-            kind, what, "POST", path, body=body, headers=(("Idempotency-Key", key),)
-        )
+        with keyed_send(key):
+            return await self._fetch(
+                kind, what, "POST", path, body=body, headers=(("Idempotency-Key", key),)
+            )
 
     async def _accept(
         self,
@@ -971,6 +973,20 @@ class LinqClient:
             if following == cursor:
                 raise ProtocolError(f"{what}: next_cursor {following!r} did not advance")
             cursor = following
+
+
+def _call(
+    what: str,
+    method: str,
+    path: str,
+    *,
+    query: Query,
+    body: Any,
+    headers: tuple[tuple[str, str], ...],
+    replay: Replay,
+) -> Call:
+    json = converter().unstructure(body) if body is not None else None
+    return Call(what, method, path, query=query, json=json, headers=headers, replay=replay)
 
 
 def _decode_done(reply: Reply, kind: type[T], what: str) -> T:

@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_POLICY", "InMemoryTransport", "bubble_key"]
 
 
 class InMemoryTransport(ProviderTransport):
-    """A deterministic, in-memory ``Transport`` for care-logic tests.
+    """An in-memory ``Transport`` for care-logic tests (deterministic given a seed).
 
     It is the shared ``ProviderTransport`` over a :class:`MemoryProvider`, so
     what a care test sees (services, degradations, split bubbles, first-contact
@@ -40,7 +40,7 @@ class InMemoryTransport(ProviderTransport):
         world: the world to act in; a new one seeded with ``seed`` when ``None``.
         policy: how to degrade what a service cannot carry.
         seed: seeds the world this transport creates (give a seeded ``World``
-            instead of both).
+            instead of both); ``None`` draws a random one (``transport.world.seed``).
 
     Attributes:
         world: the world, for tests to arrange and inspect.
@@ -54,9 +54,9 @@ class InMemoryTransport(ProviderTransport):
         world: World | None = None,
         *,
         policy: FallbackPolicy = DEFAULT_POLICY,
-        seed: int = 0,
+        seed: int | None = None,
     ) -> None:
-        if world is not None and seed != 0:
+        if world is not None and seed is not None:
             raise ConfigurationError("give either a World or a seed for a new one, not both")
         self.world = world if world is not None else World(seed=seed)
         self._memory = MemoryProvider(self.world)

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import attrs
 
-from adapters.memory._ids import IdFactory
+from adapters.memory._ids import IdFactory, seed_or_random
 from adapters.memory.delivery import DeliveryDelays, StatusSchedule
 from adapters.memory.recipients import RecipientKind, capabilities_for, services_for
 from caresupport_transport import limits
@@ -92,19 +92,20 @@ class ReactionRecord:
 class World:
     """Recipients, conversations and messages, and the events they produce.
 
-    Everything is a plain attribute tests may read. Ids and event ids are
-    deterministic: the same seed and the same calls give the same ids.
+    Everything is a plain attribute tests may read. Ids and event ids come
+    from :attr:`seed`: the same seed and the same calls give the same ids.
 
     Args:
         owner: the handle the owner sends from.
-        seed: seeds every id.
+        seed: seeds every id; ``None`` (the default) draws a random seed, kept
+            in :attr:`seed`, so worlds made without one never share ids.
         delays: when delivery statuses move on.
         start: the virtual clock's starting time.
         default_kind: how a handle no one registered behaves.
     """
 
     owner: Handle = attrs.field(default=DEFAULT_OWNER, converter=as_handle)
-    seed: int = 0
+    seed: int = attrs.field(default=None, converter=seed_or_random)
     delays: DeliveryDelays = attrs.Factory(DeliveryDelays)
     start: datetime = DEFAULT_START
     default_kind: RecipientKind = RecipientKind.SMS_ONLY

@@ -1,4 +1,11 @@
-"""Sending through the World the way Linq does: idempotency, opt-outs, left chats."""
+"""Sending through the World the way Linq does: idempotency, opt-outs, left chats.
+
+An effect or a reply-to on a send that goes out over a service that cannot
+carry it (SMS, RCS) is dropped, as the service would, but never silently: the
+send is recorded in :attr:`Backend.dropped_features` and counted in
+``counters.features_dropped``, so a test catches an adapter that forgot to
+degrade (the ``Transport`` degrades, or refuses, before anything is sent).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ from adapters.linq.simulator._errors import BLOCKED, OPTED_OUT, conflict, not_fo
 from adapters.linq.simulator._parse import MessageContent
 from adapters.linq.simulator.state import Backend
 from adapters.memory.world import World
+from caresupport_transport.capabilities import capabilities_of
+from caresupport_transport.content import OutgoingMessage
 from caresupport_transport.errors import ProviderError
 from caresupport_transport.model import Conversation, Message
 
@@ -79,7 +88,24 @@ def send_content(
         voice_memo=voice_memo,
     )
     backend.request_fingerprints[message.id] = content.fingerprint
+    _record_dropped_features(backend, outgoing, message)
     if content.idempotency_key is not None:
         backend.counters.messages_by_idempotency_key[content.idempotency_key] += 1
     backend.counters.messages_created += 1
     return message, True
+
+
+def _record_dropped_features(backend: Backend, asked: OutgoingMessage, message: Message) -> None:
+    """Record what ``asked`` carried that the service ``message`` went out on cannot."""
+    if message.service is None:
+        return  # no service reaches everyone: the send fails as a whole
+    caps = capabilities_of(message.service)
+    dropped = []
+    if asked.effect is not None and not caps.effects:
+        dropped.append("effect")
+    if asked.reply_to is not None and not caps.reply_threads:
+        dropped.append("reply_to")
+    if dropped:
+        backend.dropped_features[message.id] = tuple(dropped)
+        for feature in dropped:
+            backend.counters.features_dropped[f"{feature}:{message.service.value}"] += 1

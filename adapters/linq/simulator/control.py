@@ -8,7 +8,8 @@ object. They need the same bearer token as the API.
 ``POST /_simulator/reaction``  ``{"from", "message_id", "type", "custom_emoji"?, "remove"?}``
 ``POST /_simulator/typing``    ``{"from", "chat_id", "typing"?}``
 ``POST /_simulator/advance``   ``{"seconds"}``: move the clock on (deliveries follow)
-``GET  /_simulator/state``     counters: requests, messages created, deliveries, faults
+``GET  /_simulator/state``     counters: requests, messages created, deliveries, faults,
+                               effects / replies sent on a service that cannot carry them
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ def _state(simulator: Simulator) -> Response:
             "messages_created": counters.messages_created,
             "messages_by_idempotency_key": dict(counters.messages_by_idempotency_key),
             "deliveries_by_event_id": dict(counters.deliveries_by_event_id),
+            "features_dropped": dict(counters.features_dropped),
+            "dropped_features": {
+                message_id: list(features)
+                for message_id, features in simulator.backend.dropped_features.items()
+            },
             "faults": dict(counters.faults),
         },
     )

@@ -32,6 +32,10 @@ class Counters:
         messages_created: every message created through the API.
         deliveries_by_event_id: webhook POSTs made per event id (retries and
             duplicates count).
+        features_dropped: sends whose effect or reply-to went out on a service
+            that cannot carry it, per ``"effect:sms"``, ``"reply_to:rcs"``...
+            (the message ids are in ``Backend.dropped_features``). An adapter
+            that degrades keeps this empty.
         faults: injected faults per ``"kind:timing"``.
         log: every API request in order.
     """
@@ -41,6 +45,7 @@ class Counters:
     messages_by_idempotency_key: Counter[str] = attrs.Factory(Counter)
     messages_created: int = 0
     deliveries_by_event_id: Counter[str] = attrs.Factory(Counter)
+    features_dropped: Counter[str] = attrs.Factory(Counter)
     faults: Counter[str] = attrs.Factory(Counter)
     log: list[RequestRecord] = attrs.Factory(list)
 
@@ -54,5 +59,6 @@ class Counters:
         self.messages_by_idempotency_key.clear()
         self.messages_created = 0
         self.deliveries_by_event_id.clear()
+        self.features_dropped.clear()
         self.faults.clear()
         self.log.clear()

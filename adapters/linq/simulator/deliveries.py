@@ -1,7 +1,8 @@
 """Webhook deliveries: signed POSTs to loopback subscribers, retried like Linq's.
 
 Each event becomes one delivery per active subscription that asked for its
-type, in the subscription's payload version. A delivery is signed both ways
+type and existed when the event happened (an event from before a subscription
+is never sent to it), in the subscription's payload version. A delivery is signed both ways
 Linq signs (Standard Webhooks and the legacy hex scheme, re-signed on every
 attempt with a fresh timestamp) and carries ``X-Webhook-Event`` and
 ``X-Webhook-Subscription-ID``. ``webhook-id`` is the event id, so a retry or a
@@ -107,7 +108,7 @@ class WebhookDeliverer:
         queued: list[Delivery] = []
         for item in self.backend.take_events():
             for subscription in list(self.backend.subscriptions.values()):
-                if not subscription.is_active:
+                if not subscription.is_active or item.sequence < subscription.first_sequence:
                     continue
                 built = build_payload(self.backend, item, subscription.version)
                 if built is None or built[0] not in subscription.events:

@@ -24,6 +24,7 @@ from adapters.linq.simulator.deliveries import DeliveryOutcome, SigningScheme, W
 from adapters.linq.simulator.faults import FaultInjector, Faults
 from adapters.linq.simulator.state import Account, Backend, Subscription
 from adapters.linq.webhooks import WebhookVerifier
+from adapters.memory._ids import random_seed
 from adapters.memory.recipients import RecipientKind
 from adapters.memory.world import World
 from caresupport_transport.content import Part, Reaction, ReactionKind, TextPart
@@ -61,7 +62,9 @@ class Simulator:
         world: the World of the first number (made if not given; its owner
             must be one of the numbers).
         seed: seeds ids, trace ids, secrets (unless ``deterministic_secrets``
-            is false) and the World made here.
+            is false) and the World made here. ``None`` (the default) takes the
+            given World's seed, or else draws a random one (see :attr:`seed`),
+            so a restarted simulator never re-issues an id.
         faults: fault rates to start with (none by default).
         webhook_client: the client webhooks are posted with.
         sleep: what retry back-off and hangs wait with (inject one in tests).
@@ -74,7 +77,7 @@ class Simulator:
         *,
         tokens: Mapping[str, Sequence[str]] | None = None,
         world: World | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         faults: Faults | None = None,
         webhook_client: httpx.AsyncClient | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -89,6 +92,10 @@ class Simulator:
         if any(isinstance(numbers, str) for numbers in tokens.values()):
             raise ValidationError("tokens", "map each token to a list of sender numbers")
         accounts = [Account(token, tuple(numbers)) for token, numbers in tokens.items()]
+        if seed is None:
+            seed = world.seed if world is not None else random_seed()
+        self.seed = seed
+        """What ids, trace ids and (deterministic) secrets come from; reuse it to repeat them."""
         self.backend = Backend.create(
             accounts,
             world=world,

@@ -81,7 +81,11 @@ class Upload:
 
 @attrs.define
 class Subscription:
-    """A webhook subscription; ``secret`` is shown once, at creation."""
+    """A webhook subscription; ``secret`` is shown once, at creation.
+
+    ``first_sequence`` is the sequence number of the first event it may be sent:
+    events from before it existed are not delivered to it, as with Linq.
+    """
 
     id: str
     target_url: str
@@ -91,6 +95,7 @@ class Subscription:
     created_at: datetime
     updated_at: datetime
     is_active: bool = True
+    first_sequence: int = 0
 
 
 @attrs.define
@@ -104,10 +109,15 @@ class ContactCard:
 
 @attrs.frozen
 class LineEvent:
-    """A domain event and the line (sender number) it happened on."""
+    """A domain event, the line (sender number) it happened on, and when the simulator saw it.
+
+    ``sequence`` numbers events in the order :meth:`Backend.sync` took them
+    from the Worlds, so a subscription can tell the events from before it.
+    """
 
     line: str
     event: InboundEvent
+    sequence: int
 
 
 @attrs.define
@@ -122,6 +132,9 @@ class Backend:
     counters: Counters = attrs.Factory(Counters)
     request_fingerprints: dict[str, str] = attrs.Factory(dict)
     """Message id -> hash of the request body that created it (a replayed key must match)."""
+    dropped_features: dict[str, tuple[str, ...]] = attrs.Factory(dict)
+    """Message id -> what its send asked for that its service cannot carry
+    (``"effect"``, ``"reply_to"``), dropped on the way out as SMS and RCS do."""
     uploads: dict[str, Upload] = attrs.Factory(dict)
     subscriptions: dict[str, Subscription] = attrs.Factory(dict)
     contact_cards: dict[str, ContactCard] = attrs.Factory(dict)
@@ -130,6 +143,8 @@ class Backend:
     blocked: set[Handle] = attrs.Factory(set)
     events: list[LineEvent] = attrs.Factory(list)
     """Events seen (drained from the Worlds or made here) and not yet turned into deliveries."""
+    next_sequence: int = 0
+    """The :attr:`LineEvent.sequence` the next event seen will get."""
 
     @classmethod
     def create(
@@ -229,6 +244,7 @@ class Backend:
         """
         if not is_loopback_url(target_url):
             raise ValidationError("target_url", f"{target_url!r} is not on loopback")
+        self.sync()  # what already happened gets its sequence number before this subscription's
         now = self.primary.now
         subscription = Subscription(
             id=self.ids.next("subscription"),
@@ -238,6 +254,7 @@ class Backend:
             version=version_of(target_url),
             created_at=now,
             updated_at=now,
+            first_sequence=self.next_sequence,
         )
         self.subscriptions[subscription.id] = subscription
         return subscription
@@ -246,11 +263,15 @@ class Backend:
 
     def sync(self) -> None:
         """Drain every World's outbox into :attr:`events`, oldest first."""
-        drained: list[LineEvent] = []
+        drained: list[tuple[str, InboundEvent]] = []
         for line, world in self.lines.items():
-            drained.extend(LineEvent(line, event) for event in world.drain())
-        drained.sort(key=lambda item: item.event.occurred_at)
-        self.events.extend(drained)
+            drained.extend((line, event) for event in world.drain())
+        drained.sort(key=lambda item: item[1].occurred_at)
+        first = self.next_sequence
+        self.next_sequence += len(drained)
+        self.events.extend(
+            LineEvent(line, event, first + index) for index, (line, event) in enumerate(drained)
+        )
 
     def take_events(self) -> list[LineEvent]:
         self.sync()
