@@ -20,13 +20,15 @@ import enum
 import functools
 import importlib
 import inspect
+import itertools
+import os
 import pkgutil
 import re
 import sys
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -51,6 +53,9 @@ PORTS = (
     ("caresupport_transport.inbound.store", "EventStore"),
 )
 """Protocols whose method docstrings describe every implementation's methods."""
+
+PORT_COVERAGE = 0.8
+"""A class with this share of a port's methods implements it (ports are structural)."""
 
 HEADER = """\
 # API reference
@@ -120,12 +125,14 @@ def _annotation(annotation: Any) -> str:
 
 
 def _value(value: object) -> str:
+    if value is attrs.NOTHING:  # an attrs default made by a factory: new for each instance
+        return "<factory>"
+    if value is os.environ:  # never the environment's contents
+        return "os.environ"
     if isinstance(value, enum.Enum):
         return f"{type(value).__name__}.{value.name}"
     if inspect.isclass(value) or inspect.isroutine(value):
         return getattr(value, "__qualname__", repr(value))
-    if value is attrs.NOTHING:  # an attrs default made by a factory: new for each instance
-        return "<factory>"
     text = _ENUM_REPR.sub(r"\1", _ADDRESS.sub("", repr(value)))
     if len(text) > _LONGEST_DEFAULT and "(" in text:
         return f"{type(value).__name__}(...)"
@@ -134,7 +141,10 @@ def _value(value: object) -> str:
 
 def _constant(value: object) -> str:
     """How a module-level value reads: an alias as its type expression, a value by repr."""
-    if isinstance(value, types.UnionType | types.GenericAlias) or type(value).__module__ == "typing":
+    if (
+        isinstance(value, types.UnionType | types.GenericAlias)
+        or type(value).__module__ == "typing"
+    ):
         return f"= {_annotation(value)}"
     if isinstance(value, set | frozenset):  # sorted: a set's order changes from run to run
         text = f"{type(value).__name__}({{{', '.join(sorted(map(_value, value)))}}})"
@@ -151,7 +161,7 @@ def _constant(value: object) -> str:
 def signature(obj: Callable[..., Any], *, drop_first: bool = False) -> str:
     """``(a: int, *, b: str = 'x') -> bool`` with short type names; "" if unknown.
 
-    Private attrs fields (``_name``) are left out: they are not part of the interface.
+    Private attrs fields (``_name``) with a default are left out: internal plumbing.
     """
     try:
         sig = inspect.signature(obj)
@@ -160,8 +170,11 @@ def signature(obj: Callable[..., Any], *, drop_first: bool = False) -> str:
     params = list(sig.parameters.values())
     if drop_first and params:
         params = params[1:]
-    if attrs.has(obj):  # type: ignore[arg-type]
-        private = {f.alias for f in attrs.fields(obj) if f.name.startswith("_")}  # type: ignore[arg-type]
+    if inspect.isclass(obj) and attrs.has(obj):
+        fields = attrs.fields(obj)
+        private = {
+            f.alias for f in fields if f.name.startswith("_") and f.default is not attrs.NOTHING
+        }
         params = [p for p in params if p.name not in private]
     parts: list[str] = []
     star_written = False
@@ -205,7 +218,7 @@ def attribute_docs() -> dict[str, str]:
         path = Path(importlib.import_module(module_name).__file__ or "")
         if path.suffix == ".py":
             body = ast.parse(path.read_text(encoding="utf-8")).body
-            for statement, following in zip(body, body[1:], strict=False):
+            for statement, following in itertools.pairwise(body):
                 target = getattr(statement, "target", None) or next(
                     iter(getattr(statement, "targets", ())), None
                 )
@@ -220,14 +233,24 @@ def attribute_docs() -> dict[str, str]:
 
 
 @functools.cache
-def port_docs() -> dict[str, str]:
-    docs: dict[str, str] = {}
+def _ports() -> tuple[tuple[str, dict[str, str]], ...]:
+    found = []
     for module_name, class_name in PORTS:
         port = getattr(importlib.import_module(module_name), class_name)
-        for name, member in vars(port).items():
-            if not name.startswith("_") and summary(member):
-                docs.setdefault(name, f"{summary(member)} (as `{class_name}.{name}`)")
-    return docs
+        found.append((class_name, {n: summary(m) for n, m in vars(port).items() if n[0] != "_"}))
+    return tuple(found)
+
+
+def port_docs(cls: type) -> dict[str, str]:
+    """Method name -> description, from the port ``cls`` implements (most of its methods)."""
+    names = {name for klass in cls.__mro__ if _is_ours(klass) for name in vars(klass)}
+    coverage, port_name, docs = max(
+        (len(names & methods.keys()) / len(methods), port_name, methods)
+        for port_name, methods in _ports()
+    )
+    if coverage < PORT_COVERAGE:
+        return {}
+    return {name: f"{doc} (as `{port_name}.{name}`)" for name, doc in docs.items() if doc}
 
 
 def _is_ours(cls: type) -> bool:
@@ -250,20 +273,22 @@ def _members(cls: type) -> Iterator[tuple[str, object]]:
     yield from sorted(seen.items())
 
 
-def _member_line(name: str, member: object) -> str:
+def _member_line(name: str, member: object, inherited: dict[str, str]) -> str:
     if isinstance(member, property):
         getter = member.fget
         returns = inspect.signature(getter).return_annotation if getter else inspect.Signature.empty
-        shown = f"{name}: {_annotation(returns)}" if returns is not inspect.Signature.empty else name
+        shown = (
+            f"{name}: {_annotation(returns)}" if returns is not inspect.Signature.empty else name
+        )
         text, description = f"property {shown}", summary(getter)
     else:
-        function = getattr(member, "__func__", member)
+        function = cast("Callable[..., Any]", getattr(member, "__func__", member))
         kind = {classmethod: "classmethod ", staticmethod: "staticmethod "}.get(type(member), "")
         prefix = "async " if inspect.iscoroutinefunction(function) else ""
         drop_first = not isinstance(member, staticmethod)
         text = f"{kind}{prefix}{name}{signature(function, drop_first=drop_first)}"
         description = summary(function)
-    description = description or port_docs().get(name, "")
+    description = description or inherited.get(name, "")
     return f"- `{text}`" + (f": {description}" if description else "")
 
 
@@ -292,9 +317,10 @@ def _class_entry(cls: type) -> list[str]:
     if _bases(cls) and kind != "enum":
         lines += ["", f"Bases: {_bases(cls)}."]
     if kind == "enum":
-        values = ", ".join(f"`{m.name}` (`{m.value!r}`)" for m in cls)  # type: ignore[var-annotated]
+        values = ", ".join(f"`{m.name}` (`{m.value!r}`)" for m in cast("type[enum.Enum]", cls))
         lines += ["", f"Members: {values}."]
-    members = [_member_line(name, member) for name, member in _members(cls)]
+    inherited = port_docs(cls)
+    members = [_member_line(name, member, inherited) for name, member in _members(cls)]
     if members:
         lines += ["", *members]
     return lines
@@ -381,4 +407,3 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     sys.exit(main())
-

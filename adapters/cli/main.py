@@ -67,9 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Run 'caresupport-transport demo' to see a care conversation end to end."
         ),
     )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--log-level",
         type=str.upper,
