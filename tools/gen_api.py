@@ -70,8 +70,8 @@ Care logic needs only `caresupport_transport` (the port, its values and
 errors); tests add `adapters.memory` (and the pytest fixtures of
 `adapters.memory.pytest_plugin`); production wires `adapters.linq`.
 
-`caresupport_transport.__version__`: the installed version, `{version}` here
-(also `caresupport-transport --version`).
+`caresupport_transport.__version__`: the package's version, a string (also
+`caresupport-transport --version`).
 """
 
 _MODULE_PREFIX = re.compile(r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_])")
@@ -357,15 +357,13 @@ def _module_order(modules: list[str]) -> list[str]:
 
 def render() -> str:
     """The whole of ``docs/api.md``."""
-    import caresupport_transport
-
     modules = [m for m in _module_order(public_modules()) if exported(m)]
     home: dict[tuple[int, str], str] = {}
     for module_name in modules:
         module = importlib.import_module(module_name)
         for name in exported(module_name):
             home.setdefault((id(getattr(module, name)), name), f"{module_name}.{name}")
-    out = [HEADER.format(version=caresupport_transport.__version__)]
+    out = [HEADER]
     out += ["## Contents", ""]
     out += [f"- `{m}`: {summary(importlib.import_module(m))}" for m in modules]
     for module_name in modules:

@@ -15,6 +15,30 @@ from docs.readme import block
 
 from .fresh_install import FreshInstall
 
+FIXTURE_PROMISES = """\
+from adapters.memory import InMemoryTransport, NoSleep, World
+
+FIRST_ID = World(seed=0).new_id("msg")
+
+
+def test_the_three_fixtures_share_one_world(
+    world: World, memory_transport: InMemoryTransport, no_sleep: NoSleep
+) -> None:
+    assert memory_transport.world is world
+    assert no_sleep.world is world
+
+
+def test_each_test_gets_a_fresh_world_seeded_alike_a(world: World) -> None:
+    world.add_recipient("+16515550111")
+    assert (1, FIRST_ID) == (len(world.recipients), world.new_id("msg"))
+
+
+def test_each_test_gets_a_fresh_world_seeded_alike_b(world: World) -> None:
+    world.add_recipient("+16515550112")
+    assert (1, FIRST_ID) == (len(world.recipients), world.new_id("msg"))
+"""
+"""What the README's fixture table promises, as a user would check it (sync tests)."""
+
 CARE_LOGIC_TEST = "test_care_logic.py::test_sms_only_daughter_gets_the_reminder_without_the_effect"
 FIXTURES_TEST = "test_fixtures.py::test_a_long_update_goes_out_in_bubbles_without_waiting"
 
@@ -23,6 +47,7 @@ def user_project(root: Path, *, settings: bool) -> Path:
     root.mkdir()
     (root / "test_care_logic.py").write_text(block("example", "python"), encoding="utf-8")
     (root / "test_fixtures.py").write_text(block("fixtures-example", "python"), encoding="utf-8")
+    (root / "test_fixture_promises.py").write_text(FIXTURE_PROMISES, encoding="utf-8")
     (root / "pyproject.toml").write_text(
         block("settings", "toml") if settings else "", encoding="utf-8"
     )
@@ -51,7 +76,15 @@ def test_the_readme_fixtures_example_passes_with_the_plugins_fixtures(
     with_the_settings: subprocess.CompletedProcess[str],
 ) -> None:
     assert f"{FIXTURES_TEST} PASSED" in with_the_settings.stdout, with_the_settings.stdout
-    assert (0, "2 passed") == (
+
+
+def test_the_fixtures_keep_the_readmes_promises(
+    with_the_settings: subprocess.CompletedProcess[str],
+) -> None:
+    assert 3 == with_the_settings.stdout.count("test_fixture_promises.py::"), (
+        with_the_settings.stdout
+    )
+    assert (0, "5 passed") == (
         with_the_settings.returncode,
         with_the_settings.stdout.strip().splitlines()[-1].split(" in ")[0].strip("= "),
     )
