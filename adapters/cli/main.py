@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from adapters.cli import demo, linq, simulate, webhooks
 from caresupport_transport import __version__
@@ -72,8 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         type=str.upper,
         choices=LOG_LEVELS,
-        default="WARNING",
-        help="print log records at this level or above to stderr (default: %(default)s)",
+        default=None,
+        help=(
+            "print the library's log records at this level or above to stderr "
+            "(default: none; a failed command prints its own error either way)"
+        ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in (demo, webhooks, simulate, linq):
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with logging_to_stderr(args.log_level):
+        with logging_to_stderr(args.log_level) if args.log_level else nullcontext():
             code: int = func(args)
         sys.stdout.flush()  # inside the try: a reader gone by now is handled below too
     except BrokenPipeError:

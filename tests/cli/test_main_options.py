@@ -48,8 +48,16 @@ def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) 
     assert re.fullmatch(r"\d+\.\d+\.\d+(\S*)", caresupport_transport.__version__)
 
 
-def test_by_default_only_warnings_reach_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+def test_by_default_no_log_record_reaches_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """A failed command prints its own error; the records are there for who asks for them."""
     chats()
+    assert "" == capsys.readouterr().err
+
+
+def test_log_level_warning_prints_the_refusal_but_not_the_retry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    chats("--log-level", "WARNING")
     err = capsys.readouterr().err
     assert "WARNING caresupport_transport.linq: GET /v3/chats -> 503" in err
     assert "retrying" not in err
