@@ -96,6 +96,9 @@ from caresupport_transport.port import InboundHandler, Transport
 from caresupport_transport.provider import Provider, Sent
 from caresupport_transport.transport import ProviderTransport
 
+__version__ = "0.1.0"
+"""This package's version: the one place it is written (``pyproject.toml`` reads it)."""
+
 # A library leaves output to the application: without a handler of its own,
 # Python's last-resort handler would print the adapters' warnings to stderr.
 logging.getLogger("caresupport_transport").addHandler(logging.NullHandler())

@@ -133,6 +133,8 @@ def is_single_emoji(value: str) -> bool:
 
 
 class EffectKind(enum.Enum):
+    """Where an iMessage effect plays: the whole screen or the message bubble."""
+
     SCREEN = "screen"
     BUBBLE = "bubble"
 

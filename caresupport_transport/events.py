@@ -83,6 +83,8 @@ class MessageEdited:
 
 @attrs.frozen
 class ReactionAdded:
+    """Someone (``actor``; us when ``is_from_me``) added a tapback to a message."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
@@ -95,6 +97,8 @@ class ReactionAdded:
 
 @attrs.frozen
 class ReactionRemoved:
+    """Someone (``actor``; us when ``is_from_me``) took a tapback back."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
@@ -107,6 +111,8 @@ class ReactionRemoved:
 
 @attrs.frozen
 class ParticipantAdded:
+    """``handle`` joined a group conversation."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
@@ -115,6 +121,8 @@ class ParticipantAdded:
 
 @attrs.frozen
 class ParticipantRemoved:
+    """``handle`` left, or was removed from, a group conversation."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
@@ -123,6 +131,8 @@ class ParticipantRemoved:
 
 @attrs.frozen
 class ConversationCreated:
+    """A conversation came into being (ours or someone else's first message)."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
@@ -143,6 +153,8 @@ class ConversationUpdated:
 
 @attrs.frozen
 class TypingStarted:
+    """Someone (``handle``, when known) started typing in a conversation."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str
@@ -151,6 +163,8 @@ class TypingStarted:
 
 @attrs.frozen
 class TypingStopped:
+    """Someone (``handle``, when known) stopped typing in a conversation."""
+
     event_id: str
     occurred_at: datetime
     conversation_id: str

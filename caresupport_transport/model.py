@@ -29,6 +29,8 @@ __all__ = [
 
 
 class Direction(enum.Enum):
+    """Whether a message came to us (``INBOUND``) or was sent by us (``OUTBOUND``)."""
+
     INBOUND = "inbound"
     OUTBOUND = "outbound"
 
@@ -102,6 +104,8 @@ class Message:
 
 
 class DegradationAction(enum.Enum):
+    """What a degradation did to a feature: dropped, converted, split, skipped or fell back."""
+
     DROPPED = "dropped"
     CONVERTED = "converted"
     SPLIT = "split"
@@ -173,6 +177,8 @@ class SendReceipt:
 
 @attrs.frozen
 class StartedConversation:
+    """What ``Transport.start_conversation`` made: the conversation and its first receipt."""
+
     conversation: Conversation
     receipt: SendReceipt
 

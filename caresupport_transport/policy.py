@@ -53,22 +53,30 @@ __all__ = [
 
 
 class OnUnsupported(enum.Enum):
+    """An effect or reply thread the service cannot carry: drop it (reported) or fail."""
+
     DROP = "drop"
     FAIL = "fail"
 
 
 class TapbackFallback(enum.Enum):
+    """A tapback where there are none: send it as text, skip it (reported) or fail."""
+
     TEXT = "text"
     SKIP = "skip"
     FAIL = "fail"
 
 
 class VoiceMemoFallback(enum.Enum):
+    """A voice memo where there are none: send it as a media attachment or fail."""
+
     MEDIA = "media"
     FAIL = "fail"
 
 
 class LongTextFallback(enum.Enum):
+    """Text longer than the service carries: split it into several messages or fail."""
+
     SPLIT = "split"
     FAIL = "fail"
 

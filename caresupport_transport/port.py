@@ -66,7 +66,9 @@ class Transport(Protocol):
         """Every conversation, fetched page by page as the iteration goes."""
         ...
 
-    async def get_conversation(self, conversation_id: str) -> Conversation: ...
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        """One conversation by id; ``NotFoundError`` when there is none."""
+        ...
 
     async def conversation_for(self, handle: Handle) -> Conversation:
         """The 1:1 conversation with ``handle``, created (without sending) if none exists."""
@@ -76,7 +78,9 @@ class Transport(Protocol):
         """A conversation's history, newest first, fetched page by page."""
         ...
 
-    async def get_message(self, message_id: str) -> Message: ...
+    async def get_message(self, message_id: str) -> Message:
+        """One message by id; ``NotFoundError`` when there is none."""
+        ...
 
     async def react(
         self, message_id: str, reaction: Reaction, *, part_index: int = 0
@@ -86,19 +90,25 @@ class Transport(Protocol):
 
     async def remove_reaction(
         self, message_id: str, reaction: Reaction, *, part_index: int = 0
-    ) -> ActionResult: ...
+    ) -> ActionResult:
+        """Take a tapback back; skipped (and reported) where tapbacks do not exist."""
+        ...
 
     async def start_typing(self, conversation_id: str) -> ActionResult:
         """Show a typing indicator; skipped (and reported) where unsupported."""
         ...
 
-    async def stop_typing(self, conversation_id: str) -> ActionResult: ...
+    async def stop_typing(self, conversation_id: str) -> ActionResult:
+        """Hide the typing indicator; skipped (and reported) where unsupported."""
+        ...
 
     async def mark_read(self, conversation_id: str) -> ActionResult:
         """Send a read receipt for the conversation; skipped where unsupported."""
         ...
 
-    async def share_contact_card(self, conversation_id: str) -> ActionResult: ...
+    async def share_contact_card(self, conversation_id: str) -> ActionResult:
+        """Share our line's contact card; skipped (and reported) where unsupported."""
+        ...
 
     async def send_voice_memo(
         self,

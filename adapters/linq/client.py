@@ -144,6 +144,7 @@ class LinqClient:
 
     @property
     def config(self) -> LinqConfig:
+        """The settings this client was made with (the token stays a ``Secret``)."""
         return self._config
 
     def __repr__(self) -> str:

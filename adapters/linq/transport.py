@@ -110,6 +110,7 @@ class LinqTransport(ProviderTransport):
 
     @property
     def client(self) -> LinqClient:
+        """The client this transport talks to Linq through."""
         return self._client
 
     @property
@@ -126,6 +127,7 @@ class LinqTransport(ProviderTransport):
         return f"{type(self).__name__}({self._client!r})"
 
     async def aclose(self) -> None:
+        """Close the client if this transport owns it (``owns_client=True``)."""
         if self._owns_client:
             await self._client.aclose()
 

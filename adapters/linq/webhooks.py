@@ -161,6 +161,7 @@ class WebhookVerifier:
 
     @property
     def tolerance(self) -> float:
+        """How far, in seconds, a delivery's timestamp may be from now (either way)."""
         return self._tolerance
 
     def verify(self, body: bytes, headers: Headers) -> None:

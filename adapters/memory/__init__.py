@@ -6,6 +6,7 @@ over it, with the same fallback policy as every adapter.
 """
 
 from adapters.memory.delivery import DeliveryDelays
+from adapters.memory.no_sleep import NoSleep
 from adapters.memory.provider import MemoryProvider
 from adapters.memory.recipients import RecipientKind
 from adapters.memory.transport import InMemoryTransport, bubble_key
@@ -17,6 +18,7 @@ __all__ = [
     "DeliveryDelays",
     "InMemoryTransport",
     "MemoryProvider",
+    "NoSleep",
     "ReactionRecord",
     "RecipientKind",
     "World",

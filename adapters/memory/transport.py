@@ -125,12 +125,14 @@ class InMemoryTransport(ProviderTransport):
     async def inject_reaction(
         self, actor: Handle | str, message_id: str, reaction: Reaction, *, part_index: int = 0
     ) -> None:
+        """Have ``actor`` react to a message, then deliver the resulting event."""
         self.world.receive_reaction(actor, message_id, reaction, part_index=part_index)
         await self.deliver_pending()
 
     async def inject_typing(
         self, handle: Handle | str, conversation_id: str, typing: bool = True
     ) -> None:
+        """Have ``handle`` start (or stop) typing, then deliver the resulting event."""
         self.world.set_typing(conversation_id, typing, handle=checks.check_handle(handle))
         await self.deliver_pending()
 

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from .readme import README, block
 
 
 def _example() -> str:
-    text = README.read_text(encoding="utf-8")
-    match = re.search(
-        r"<!-- example:start -->\n```python\n(.*?)```\n<!-- example:end -->", text, re.S
-    )
-    assert match is not None, "README lost its care-logic example"
-    return match.group(1)
+    return block("example", "python")
 
 
 def test_readme_care_logic_example_is_at_most_fifteen_lines_of_code() -> None:

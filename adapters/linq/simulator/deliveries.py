@@ -48,6 +48,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class SigningScheme(enum.Enum):
+    """How the simulator signs a webhook delivery: Standard Webhooks or Linq's legacy scheme."""
+
     STANDARD = "standard"
     """``webhook-id`` / ``webhook-timestamp`` / ``webhook-signature``."""
     LEGACY = "legacy"

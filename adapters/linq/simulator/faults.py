@@ -44,6 +44,8 @@ class FaultKind(enum.Enum):
 
 
 class FaultTiming(enum.Enum):
+    """Whether an injected fault strikes before the request takes effect or after."""
+
     BEFORE = "before"
     """The request has no effect."""
     AFTER = "after"
