@@ -37,6 +37,7 @@ import attrs
 
 from adapters.linq.webhook_events import parse_delivery
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, Headers, WebhookVerifier
+from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import (
     ConfigurationError,
     ProtocolError,
@@ -174,26 +175,32 @@ class WebhookIntake:
         except WebhookVerificationError as exc:
             _log.warning("refused a webhook delivery: %s", exc)
             return ReceivedAnswer.refusal(401, exc.reason, exc.detail)
-        except Exception:
-            _log.exception("the webhook verifier failed")
+        except Exception as exc:
+            _log.error("the webhook verifier failed: %s", describe_failure(exc))
             return ReceivedAnswer.refusal(500, "internal error")
         try:
             event = parse_delivery(body)
         except ProtocolError as exc:
-            _log.warning("refused a verified webhook delivery: %s", exc)
+            # The field and rule only: the error's text may quote the delivery's content.
+            _log.warning("refused a verified webhook delivery: %s", describe_failure(exc))
             return ReceivedAnswer.refusal(400, "not a delivery", str(exc))
-        except Exception:
-            _log.exception("could not parse a verified webhook delivery")
+        except Exception as exc:
+            _log.error("could not parse a verified webhook delivery: %s", describe_failure(exc))
             return ReceivedAnswer.refusal(500, "internal error")
         return await self._dispatch(event)
 
     async def _dispatch(self, event: InboundEvent) -> ReceivedAnswer:
         try:
             outcome = await self.dispatcher.dispatch(event)
-        except Exception:
+        except Exception as exc:
             # Not acknowledged: Linq retries on 5xx, and the dispatcher did not
-            # record the event as done, so the retry is handled.
-            _log.exception("the inbound handler failed on event %s", event.event_id)
+            # record the event as done, so the retry is handled. The handler's
+            # error text may quote the message: its class and frames only.
+            _log.error(
+                "the inbound handler failed on event %s: %s",
+                event.event_id,
+                describe_failure(exc),
+            )
             return ReceivedAnswer.refusal(
                 500, "handler failed", f"event {event.event_id} will be retried"
             )

@@ -330,3 +330,41 @@ def test_answers_never_echo_the_secret() -> None:
     for answer in answers:
         assert SECRET not in json.dumps(answer.body)
         assert SECRET.removeprefix("whsec_") not in answer.content.decode()
+
+
+CANARY = "CANARY-Mum fell at 3am, on warfarin"
+
+
+async def test_a_handler_failing_with_the_message_in_its_error_logs_no_content(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def quoting(event: InboundEvent) -> None:
+        raise ValueError(f"could not file {CANARY!r}")
+
+    intake = WebhookIntake(
+        WebhookVerifier(SECRET, clock=lambda: float(NOW)),
+        InboundDispatcher(quoting, MemoryEventStore()),
+        max_body_bytes=10_000,
+    )
+    body = encode(envelope(text=CANARY))
+    with caplog.at_level("DEBUG"):
+        answer = await intake.handle(body, standard_headers(body))
+
+    assert 500 == answer.status
+    logged = "\n".join(record.getMessage() + (record.exc_text or "") for record in caplog.records)
+    assert "ValueError" in logged  # the failure is told...
+    assert "Mum fell" not in logged  # ...without the words that were in the message
+
+
+async def test_a_verified_body_that_cannot_be_modelled_logs_no_content(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    intake, handler, _ = make_intake(max_body_bytes=10_000)
+    body = encode({"event_type": "message.received", "data": CANARY, "id": "evt-9"})
+
+    with caplog.at_level("DEBUG"):
+        answer = await intake.handle(body, standard_headers(body))
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert answer.status in (200, 400)
+    assert "Mum fell" not in logged
