@@ -73,7 +73,9 @@ def test_verify_accepts_a_standard_delivery_and_prints_its_type(
     body = delivery()
     headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
 
-    code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN + 60))
+    code, _ = run_verify(
+        tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN + 60), "--show-content"
+    )
 
     out = capsys.readouterr().out
     assert 0 == code
@@ -233,7 +235,7 @@ def test_describe_event_writes_one_readable_line() -> None:
 async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path) -> None:
     out = io.StringIO()
     db = tmp_path / "events.sqlite"
-    app = build_serve_app([SECRET], db, out=out, clock=lambda: float(WHEN))
+    app = build_serve_app([SECRET], db, out=out, clock=lambda: float(WHEN), show_content=True)
     body = delivery()
     headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
     transport = httpx.ASGITransport(app=app.receiver)
@@ -248,7 +250,9 @@ async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path
     assert (200, 200, 401) == (first.status_code, again.status_code, unsigned.status_code)
     lines = out.getvalue().splitlines()
     assert 1 == len(lines)
-    assert 'message from +12025559876 in chat-9 via imessage: "Is the pharmacy' in lines[0]
+    # Phone numbers are masked even with show_content (issue 10, part 2).
+    assert 'message msg-evt-1 from +1202•••9876 in chat-9 via imessage: "Is the pharmacy' in lines[0]
+    assert "+12025559876" not in out.getvalue()
     assert db.exists()
 
 
@@ -281,7 +285,7 @@ def test_serve_command_without_uvicorn_names_the_extra_to_install(
 
 async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
     out = io.StringIO()
-    app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out)
+    app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out, show_content=True)
     # Bind and listen first: the client's connection waits in the backlog until
     # uvicorn accepts it, so no sleeping or polling for start-up is needed.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
