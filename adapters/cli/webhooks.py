@@ -47,7 +47,7 @@ from adapters.linq.serving import (
     DEFAULT_MAX_HEADER_BYTES,
     FloodFilter,
     ServerLimits,
-    connection_bound,
+    fd_budget,
     import_uvicorn,
 )
 from adapters.linq.serving import make_server as make_limited_server
@@ -90,6 +90,7 @@ __all__ = [
     "make_server",
     "read_secret_file",
     "register",
+    "report_floods",
     "secrets_from",
     "verify_delivery",
 ]
@@ -101,6 +102,8 @@ _NO_SECRET = (
     f"or set {SECRET_ENV_VAR} or {SECRET_FILE_ENV_VAR}"
 )
 _DEFAULT_LOG_INTERVAL = 10.0
+
+LoggingHandlerFilter = tuple[logging.Handler, FloodFilter]
 
 
 def register(subparsers: Any) -> None:
@@ -475,45 +478,68 @@ def make_server(
     )
 
 
-def install_log_filters(interval: float = _DEFAULT_LOG_INTERVAL) -> None:
+def install_log_filters(interval: float = _DEFAULT_LOG_INTERVAL) -> list[LoggingHandlerFilter]:
     """Mask handles in, and rate-limit, every record that reaches the root logger's handlers.
 
     Without a handler yet (no ``--log-level`` or other configuration), one
     writing to stderr is added, leaving the level as it is (WARNING by
     default). uvicorn's and asyncio's loggers propagate to the root, so their
     records pass the same filters.
+
+    Returns:
+        Each handler with its :class:`FloodFilter`, for :func:`report_floods`.
     """
     root = logging.getLogger()
     if not root.handlers:
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(stderr)
+    installed: list[LoggingHandlerFilter] = []
     for handler in root.handlers:
-        if not any(isinstance(existing, FloodFilter) for existing in handler.filters):
-            handler.addFilter(FloodFilter(interval))
+        flood = next((f for f in handler.filters if isinstance(f, FloodFilter)), None)
+        if flood is None:
+            flood = FloodFilter(interval)
+            handler.addFilter(flood)
         if not any(isinstance(existing, MaskingFilter) for existing in handler.filters):
             handler.addFilter(MaskingFilter())
+        installed.append((handler, flood))
+    return installed
 
 
-async def _serve(app: ServeApp, host: str, port: int, limits: ServerLimits, access: bool) -> None:
+async def report_floods(installed: Sequence[LoggingHandlerFilter], interval: float) -> None:
+    """Every ``interval``, one line per handler saying what its :class:`FloodFilter` left out."""
+    while True:
+        await asyncio.sleep(interval)
+        for handler, flood in installed:
+            record = flood.summary_record()
+            if record is not None:
+                handler.handle(record)
+
+
+async def _serve(
+    app: ServeApp, host: str, port: int, limits: ServerLimits, access: bool, interval: float
+) -> None:
+    installed = install_log_filters(interval)
+    reporting = asyncio.create_task(report_floods(installed, interval))
     try:
         server = make_server(app.receiver, host, port, limits=limits, access_log=access)
         await server.serve()
     finally:
+        reporting.cancel()
         await app.store.close()
 
 
 def _serve_command(args: argparse.Namespace) -> int:
     try:
         import_uvicorn()
-        bound = connection_bound(args.max_connections)
+        bound = fd_budget(args.max_connections).connections
         limits = ServerLimits(
             header_timeout=args.header_timeout,
             keep_alive_timeout=args.keep_alive_timeout,
             max_connections=bound,
             max_header_bytes=args.max_header_bytes,
         )
-        flood_filter = FloodFilter(args.log_interval)
+        FloodFilter(args.log_interval)  # checks the interval before anything starts
         secrets = secrets_from(args.secret, os.environ, file=args.secret_file)
         app = build_serve_app(
             secrets,
@@ -531,7 +557,6 @@ def _serve_command(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"caresupport-transport webhooks serve: {exc}", file=sys.stderr)
         return 1
-    install_log_filters(flood_filter.interval)
     print(
         f"Receiving Linq webhooks on http://{_url_host(args.host)}:{args.port}/ "
         f"(handled events remembered in {args.db}); Ctrl+C stops.\n"
@@ -541,7 +566,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         f"Message text is {'shown' if args.show_content else 'hidden (--show-content)'}.",
         flush=True,
     )
-    asyncio.run(_serve(app, args.host, args.port, limits, args.access_log))
+    asyncio.run(_serve(app, args.host, args.port, limits, args.access_log, args.log_interval))
     return 0
 
 

@@ -11,9 +11,10 @@ to uvicorn:
   when it was accepted or last answered, is closed. uvicorn has no such
   deadline; its keep-alive timer restarts on every byte.
 - **A bound on connections** (``max_connections``, default 1000, lowered to fit
-  the process's file-descriptor limit): at the bound, a new connection closes
-  the oldest one that is *waiting* (no request in hand), so slow or idle
-  connections make room and a delivery in progress is never dropped.
+  the process's file-descriptor limit, see :func:`fd_budget`): at the bound, a
+  new connection closes the oldest one that is *waiting* (no request in hand),
+  so slow or idle connections make room and a delivery in progress is never
+  dropped.
 - uvicorn's own settings: the keep-alive timeout, h11's bound on a request
   head's size, ``limit_concurrency`` as a backstop, no access log unless asked,
   no ``Server`` header, no proxy headers.
@@ -43,9 +44,10 @@ __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_HEADER_BYTES",
     "FD_RESERVE",
+    "FdBudget",
     "FloodFilter",
     "ServerLimits",
-    "connection_bound",
+    "fd_budget",
     "make_server",
 ]
 
@@ -66,6 +68,9 @@ DEFAULT_MAX_HEADER_BYTES = 16_384
 FD_RESERVE = 32
 """File descriptors kept free for everything but client connections (the
 listening socket, the event loop, the SQLite store, log files)."""
+
+_MAX_BACKLOG = 2048  # uvicorn's default
+SUMMARY_ATTRIBUTE = "flood_summary"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,7 +107,7 @@ class ServerLimits:
     Args:
         header_timeout: seconds to send a complete request head.
         keep_alive_timeout: seconds an idle connection stays open after an answer.
-        max_connections: connections open at once (see :func:`connection_bound`).
+        max_connections: connections open at once (see :func:`fd_budget`).
         max_header_bytes: bytes a request head may have; a bigger one gets 400.
     """
 
@@ -120,25 +125,44 @@ class ServerLimits:
     )
 
 
-def connection_bound(max_connections: int, fd_limit: int | None = None) -> int:
-    """``max_connections`` lowered to fit ``fd_limit`` (default: this process's soft limit).
+@attrs.frozen
+class FdBudget:
+    """How the file descriptors left for clients are shared out.
 
-    Every connection holds a file descriptor; past the limit ``accept()`` fails,
-    clients wait unanswered and asyncio logs a traceback per attempt.
+    ``connections`` is the bound on open connections; ``backlog`` is the listen
+    backlog, which is also how many connections asyncio accepts in one go
+    before any of them is looked at (and before an evicted one's descriptor is
+    closed). Both together fit the limit, so ``accept()`` does not fail with
+    "Too many open files".
+    """
+
+    connections: int
+    backlog: int
+
+
+def fd_budget(max_connections: int, fd_limit: int | None = None) -> FdBudget:
+    """``max_connections`` and the backlog, fitted to ``fd_limit`` (default: this process's).
+
+    Of the limit, :data:`FD_RESERVE` descriptors are kept for the process; of the
+    rest, at most half go to connections and the remainder (at most 2048) to
+    the backlog.
 
     Raises:
         ConfigurationError: when the limit leaves no room for a connection.
     """
     limit = _soft_fd_limit() if fd_limit is None else fd_limit
     if limit is None:
-        return max_connections
+        return FdBudget(max_connections, _MAX_BACKLOG)
     room = limit - FD_RESERVE
-    if room < 1:
+    if room < 2:
         raise ConfigurationError(
             f"the file-descriptor limit ({limit}) leaves no room for connections: "
-            f"raise it above {FD_RESERVE} (ulimit -n)"
+            f"raise it above {FD_RESERVE + 1} (ulimit -n)"
         )
-    return min(max_connections, room)
+    connections = min(max_connections, room // 2)
+    # Accepted in one go, plus as many evicted whose descriptors close a loop
+    # iteration later: twice the backlog must fit beside the connections.
+    return FdBudget(connections, max(1, min(_MAX_BACKLOG, (room - connections) // 2)))
 
 
 def _soft_fd_limit() -> int | None:
@@ -174,8 +198,8 @@ def make_server(
     from uvicorn.protocols.utils import get_remote_addr
 
     limits = limits if limits is not None else ServerLimits()
-    bound = connection_bound(limits.max_connections)
-    guard = _ConnectionGuard(bound, limits.header_timeout, get_remote_addr)
+    budget = fd_budget(limits.max_connections)
+    guard = _ConnectionGuard(budget.connections, limits.header_timeout, get_remote_addr)
     protocol = type(
         "GuardedH11Protocol", (_GuardedProtocol,), {"guard": guard, "inner_class": H11Protocol}
     )
@@ -190,8 +214,10 @@ def make_server(
         lifespan="on",
         ws="none",  # deliveries are plain POSTs
         timeout_keep_alive=limits.keep_alive_timeout,
-        # The guard holds connections to `bound`; uvicorn's own 503 is a backstop.
-        limit_concurrency=bound + 1,
+        # The guard holds connections to the budget (plus, for a loop iteration,
+        # those just accepted and those just evicted); uvicorn's 503 is a backstop.
+        limit_concurrency=budget.connections + 2 * budget.backlog + 1,
+        backlog=budget.backlog,
         # The guard matches requests to connections by their socket's peer.
         proxy_headers=False,
         server_header=False,
@@ -265,6 +291,7 @@ class _ConnectionGuard:
     def request_finished(self, connection: _GuardedProtocol) -> None:
         if connection in self.busy:
             self.busy.discard(connection)
+            connection.restart()
             self._wait(connection)
 
     def forget(self, connection: _GuardedProtocol) -> None:
@@ -303,6 +330,7 @@ class _GuardedProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._admitted = False
+        self._tail = b""
         self.peer: tuple[str, int] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -316,8 +344,17 @@ class _GuardedProtocol(asyncio.Protocol):
         self._inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        if self._admitted:
-            self._inner.data_received(data)
+        if not self._admitted:
+            return
+        if self in self.guard.waiting:
+            # The head is complete at its blank line: busy from here, before
+            # uvicorn's request task even starts, so a flood of new
+            # connections cannot evict it in between.
+            seen = self._tail + data
+            if b"\n\r\n" in seen or b"\n\n" in seen:
+                self.guard.request_started(self)
+            self._tail = seen[-2:]
+        self._inner.data_received(data)
 
     def eof_received(self) -> bool | None:
         return self._inner.eof_received() if self._admitted else None
@@ -334,6 +371,10 @@ class _GuardedProtocol(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self._admitted:
             self._inner.resume_writing()
+
+    def restart(self) -> None:
+        """Look for the next request's head from the next byte on."""
+        self._tail = b""
 
     def arm(self, timeout: float) -> None:
         self.disarm()
@@ -416,6 +457,8 @@ class FloodFilter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, SUMMARY_ATTRIBUTE, False):
+            return True
         kind = (record.name, record.levelno, str(record.msg).partition("\n")[0][: self._KIND_CHARS])
         now = self._clock()
         with self._lock:
@@ -433,3 +476,30 @@ class FloodFilter(logging.Filter):
             )
             record.args = None
         return True
+
+    def summary(self) -> str | None:
+        """One line saying what was left out since the last summary (``None``: nothing).
+
+        The counts start again from zero. Call it once per ``interval``
+        (``webhooks serve`` does) so a flood that stops is still accounted for.
+        """
+        with self._lock:
+            left_out = [(kind, seen.left_out) for kind, seen in self._seen.items() if seen.left_out]
+            for kind, _count in left_out:
+                self._seen[kind].left_out = 0
+        if not left_out:
+            return None
+        parts = "; ".join(
+            f"{count} x {logging.getLevelName(level)} {name}: {first_line!r}"
+            for (name, level, first_line), count in left_out
+        )
+        return f"left out of the log in the last {self.interval:g} s: {parts}"
+
+    def summary_record(self) -> logging.LogRecord | None:
+        """:meth:`summary` as a WARNING record this filter lets through, for ``handler.handle``."""
+        line = self.summary()
+        if line is None:
+            return None
+        record = logging.LogRecord(__name__, logging.WARNING, __file__, 0, line, None, None)
+        setattr(record, SUMMARY_ATTRIBUTE, True)
+        return record
