@@ -53,7 +53,7 @@ from adapters.linq.serving import (
 from adapters.linq.serving import make_server as make_limited_server
 from adapters.linq.webhook_events import parse_delivery
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
-from caresupport_transport.content import MediaPart, Reaction, ReactionKind
+from caresupport_transport.content import MediaPart, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import (
     ConfigurationError,
     ProtocolError,
@@ -366,7 +366,7 @@ def _describe(event: InboundEvent, show_content: bool) -> str:
         verb = "started" if isinstance(event, TypingStarted) else "stopped"
         return f"{when} {_who(event.handle, 'someone')} {verb} typing{where}"
     if isinstance(event, MessageEdited):
-        text = "".join(getattr(part, "text", "") for part in event.parts)
+        text = "\n\n".join(part.text for part in event.parts if isinstance(part, TextPart))
         return f"{when} message {event.message_id}{where} edited: {_text(text, show_content)}"
     if isinstance(event, ParticipantAdded | ParticipantRemoved):
         verb = "joined" if isinstance(event, ParticipantAdded) else "left"
