@@ -70,6 +70,7 @@ FD_RESERVE = 32
 listening socket, the event loop, the SQLite store, log files)."""
 
 _MAX_BACKLOG = 2048  # uvicorn's default
+_MIN_ROOM = 3  # one connection, and one of backlog twice over
 SUMMARY_ATTRIBUTE = "flood_summary"
 
 Scope = MutableMapping[str, Any]
@@ -154,15 +155,15 @@ def fd_budget(max_connections: int, fd_limit: int | None = None) -> FdBudget:
     if limit is None:
         return FdBudget(max_connections, _MAX_BACKLOG)
     room = limit - FD_RESERVE
-    if room < 2:
+    if room < _MIN_ROOM:
         raise ConfigurationError(
             f"the file-descriptor limit ({limit}) leaves no room for connections: "
-            f"raise it above {FD_RESERVE + 1} (ulimit -n)"
+            f"raise it to at least {FD_RESERVE + _MIN_ROOM} (ulimit -n)"
         )
     connections = min(max_connections, room // 2)
     # Accepted in one go, plus as many evicted whose descriptors close a loop
     # iteration later: twice the backlog must fit beside the connections.
-    return FdBudget(connections, max(1, min(_MAX_BACKLOG, (room - connections) // 2)))
+    return FdBudget(connections, min(_MAX_BACKLOG, (room - connections) // 2))
 
 
 def _soft_fd_limit() -> int | None:
