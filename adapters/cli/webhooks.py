@@ -551,7 +551,7 @@ def _serve_command(args: argparse.Namespace) -> int:
             body_timeout=args.body_timeout,
             # Half the connections at most: a new connection then always finds
             # an idle one to close when the bound is reached.
-            max_concurrent=max(1, min(args.max_concurrent, bound // 2)),
+            max_concurrent=min(args.max_concurrent, max(1, bound // 2)),
             max_unverified_bytes=args.max_unverified_bytes,
         )
     except ConfigurationError as exc:
