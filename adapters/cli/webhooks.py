@@ -1,12 +1,17 @@
 """``caresupport-transport webhooks``: run the webhook receiver, or check one captured delivery.
 
 This module is a composition root: it is the only place in the CLI that reads
-the ``LINQ_WEBHOOK_SIGNING_SECRET`` environment variable.
+the ``LINQ_WEBHOOK_SIGNING_SECRET`` and ``LINQ_WEBHOOK_SIGNING_SECRET_FILE``
+environment variables.
 
 ``webhooks serve``
     Runs :class:`~adapters.linq.asgi.WebhookReceiver` under uvicorn (the optional
-    ``server`` extra) with a :class:`~caresupport_transport.inbound.SqliteEventStore`,
-    printing each event it receives as one readable line.
+    ``server`` extra) with the limits of :mod:`adapters.linq.serving` and a
+    :class:`~caresupport_transport.inbound.SqliteEventStore`, printing each event
+    it receives as one readable line: types, ids and masked handles, the
+    message text only with ``--show-content``. Log records (uvicorn's, asyncio's,
+    ours) go through a :class:`~caresupport_transport.redact.MaskingFilter` and
+    a :class:`~adapters.linq.serving.FloodFilter`.
 ``webhooks verify``
     Checks one captured delivery (body file plus headers) and prints ``OK`` with
     the parsed event type, or what failed; exit status 0 or 1.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import socket
 import sys
@@ -27,39 +33,77 @@ from typing import Any, TextIO
 
 import attrs
 
-from adapters.linq.asgi import DEFAULT_MAX_BODY_BYTES, WebhookReceiver
+from adapters.linq.asgi import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_UNVERIFIED_BYTES,
+    WebhookReceiver,
+)
+from adapters.linq.serving import (
+    DEFAULT_HEADER_TIMEOUT_SECONDS,
+    DEFAULT_KEEP_ALIVE_SECONDS,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    FloodFilter,
+    ServerLimits,
+    fd_budget,
+    import_uvicorn,
+)
+from adapters.linq.serving import make_server as make_limited_server
 from adapters.linq.webhook_events import parse_delivery
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
-from caresupport_transport.content import MediaPart
+from caresupport_transport.content import MediaPart, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import (
     ConfigurationError,
     ProtocolError,
     WebhookVerificationError,
 )
 from caresupport_transport.events import (
+    ConversationCreated,
+    ConversationUpdated,
     InboundEvent,
+    MessageEdited,
     MessageReceived,
     MessageStatusChanged,
+    ParticipantAdded,
+    ParticipantRemoved,
+    ReactionAdded,
+    ReactionRemoved,
+    TypingStarted,
+    TypingStopped,
     UnknownEvent,
 )
+from caresupport_transport.handles import Handle
 from caresupport_transport.inbound import InboundDispatcher, SqliteEventStore
-from caresupport_transport.model import Direction
+from caresupport_transport.model import DeliveryStatus, Direction
 from caresupport_transport.port import InboundHandler
+from caresupport_transport.redact import MaskingFilter, mask_handle, mask_handles_in
 
 __all__ = [
     "SECRET_ENV_VAR",
+    "SECRET_FILE_ENV_VAR",
     "ServeApp",
     "build_serve_app",
     "describe_event",
+    "install_log_filters",
     "make_server",
+    "read_secret_file",
     "register",
+    "report_floods",
     "secrets_from",
     "verify_delivery",
 ]
 
 SECRET_ENV_VAR = "LINQ_WEBHOOK_SIGNING_SECRET"
-_INSTALL_HINT = 'pip install "caresupport-transport[server]"'
-_NO_SECRET = f"no signing secret: pass --secret or set {SECRET_ENV_VAR}"
+SECRET_FILE_ENV_VAR = "LINQ_WEBHOOK_SIGNING_SECRET_FILE"
+_NO_SECRET = (
+    f"no signing secret: pass --secret or --secret-file, "
+    f"or set {SECRET_ENV_VAR} or {SECRET_FILE_ENV_VAR}"
+)
+_DEFAULT_LOG_INTERVAL = 10.0
+
+LoggingHandlerFilter = tuple[logging.Handler, FloodFilter]
 
 
 def register(subparsers: Any) -> None:
@@ -75,10 +119,13 @@ def register(subparsers: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the webhook receiver (needs the 'server' extra: uvicorn)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description=(
-            "Run the webhook receiver under uvicorn and print each event it receives. "
-            f"The signing secret comes from --secret or ${SECRET_ENV_VAR} "
-            "(several, separated by spaces, during a rotation)."
+            "Run the webhook receiver under uvicorn and print one line per event it "
+            "receives: type, ids and masked phone numbers and emails; message text only "
+            "with --show-content. The signing secret comes from --secret, --secret-file, "
+            f"${SECRET_ENV_VAR} (several, separated by spaces, during a rotation) or "
+            f"${SECRET_FILE_ENV_VAR}."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -86,22 +133,94 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--db", type=Path, default=Path("events.sqlite"), help="SQLite file of handled events"
     )
-    _add_secret_argument(serve)
+    _add_secret_arguments(serve)
     serve.add_argument(
         "--include-outbound", action="store_true", help="also print our own outbound echoes"
     )
-    serve.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES)
+    _add_show_content_argument(serve)
+    serve.add_argument(
+        "--access-log", action="store_true", help="log a line per request (uvicorn's access log)"
+    )
+    limits = serve.add_argument_group(
+        "limits", "what a slow or hostile client can hold; see docs/webhooks.md"
+    )
+    limits.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help="bigger bodies are refused (413) before they are read",
+    )
+    limits.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="a connection that has not sent a complete request head by then is closed",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="a body not complete by then is answered 503 (Linq delivers it again)",
+    )
+    limits.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=DEFAULT_KEEP_ALIVE_SECONDS,
+        metavar="SECONDS",
+        help="an idle connection is closed this long after its last answer",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=(
+            "connections open at once, lowered to fit the file-descriptor limit; at the "
+            "bound a new connection closes the oldest idle one"
+        ),
+    )
+    limits.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=DEFAULT_MAX_CONCURRENT,
+        help=(
+            "requests in hand at once, at most half the connection bound; beyond it 503 "
+            "with Retry-After"
+        ),
+    )
+    limits.add_argument(
+        "--max-unverified-bytes",
+        type=int,
+        default=DEFAULT_MAX_UNVERIFIED_BYTES,
+        help="bytes that bodies not yet verified may hold between them",
+    )
+    limits.add_argument(
+        "--max-header-bytes",
+        type=int,
+        default=DEFAULT_MAX_HEADER_BYTES,
+        help="a bigger request head is answered 400",
+    )
+    limits.add_argument(
+        "--log-interval",
+        type=float,
+        default=_DEFAULT_LOG_INTERVAL,
+        metavar="SECONDS",
+        help="at most one log line of each kind per interval, with a count of the rest",
+    )
     serve.set_defaults(func=_serve_command)
 
     verify = commands.add_parser(
         "verify",
         help="check one captured delivery's signature and payload",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description=(
             "Check one captured delivery: its raw body (a file) and its headers. "
             "Prints OK and the event type, or what failed; exits 0 or 1."
         ),
     )
-    _add_secret_argument(verify)
+    _add_secret_arguments(verify)
+    _add_show_content_argument(verify)
     verify.add_argument("--body", type=Path, required=True, help="file with the raw body")
     verify.add_argument(
         "--header",
@@ -117,16 +236,44 @@ def register(subparsers: Any) -> None:
         metavar="UNIX_SECONDS",
         help="check as of this time, for a delivery captured earlier (default: now)",
     )
-    verify.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_SECONDS)
+    verify.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE_SECONDS,
+        metavar="SECONDS",
+        help="how far the delivery's timestamp may be from --at, either way",
+    )
     verify.set_defaults(func=_verify_command)
 
 
-def _add_secret_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def _add_secret_arguments(parser: argparse.ArgumentParser) -> None:
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument(
         "--secret",
         action="append",
         default=None,
-        help=f"signing secret (repeat during a rotation; default ${SECRET_ENV_VAR})",
+        help=(
+            f"signing secret (repeat during a rotation; default ${SECRET_ENV_VAR}); "
+            "visible in 'ps', so prefer --secret-file"
+        ),
+    )
+    given.add_argument(
+        "--secret-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"file with the signing secret(s), one per line (default ${SECRET_FILE_ENV_VAR})",
+    )
+
+
+def _add_show_content_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--show-content",
+        action="store_true",
+        help=(
+            "also print message text (health details: keep it off where output is "
+            "stored); phone numbers and emails stay masked"
+        ),
     )
 
 
@@ -135,39 +282,128 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def secrets_from(given: Sequence[str] | None, environ: Mapping[str, str]) -> list[str]:
-    """The secrets from ``--secret``, else from the environment (space-separated), else none."""
+def secrets_from(
+    given: Sequence[str] | None, environ: Mapping[str, str], *, file: Path | None = None
+) -> list[str]:
+    """The secrets from ``--secret``, else ``--secret-file``, else the environment, else none.
+
+    From the environment: ``$LINQ_WEBHOOK_SIGNING_SECRET`` (space-separated), else
+    the file named by ``$LINQ_WEBHOOK_SIGNING_SECRET_FILE``.
+
+    Raises:
+        ConfigurationError: for a secret file that cannot be read.
+    """
     if given:
         return [secret for secret in given if secret.strip()]
-    return environ.get(SECRET_ENV_VAR, "").split()
+    if file is not None:
+        return read_secret_file(file, "--secret-file")
+    from_env = environ.get(SECRET_ENV_VAR, "").split()
+    if from_env:
+        return from_env
+    named = environ.get(SECRET_FILE_ENV_VAR, "").strip()
+    return read_secret_file(Path(named), SECRET_FILE_ENV_VAR) if named else []
+
+
+def read_secret_file(path: Path, source: str) -> list[str]:
+    """The secrets in ``path``, one per line; blank lines and ``#`` comments are skipped.
+
+    Raises:
+        ConfigurationError: naming ``source`` and the path when it cannot be read
+            as UTF-8 text (the message never contains the file's content).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigurationError(f"{source}: cannot read {path}: {reason}") from None
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 # serve
 
 
-def describe_event(event: InboundEvent) -> str:
-    """One readable line for an event, for the ``serve`` console."""
+_HIDDEN = "(text hidden; --show-content shows it)"
+
+
+def describe_event(event: InboundEvent, *, show_content: bool = False) -> str:
+    """One readable line for an event, for the ``serve`` console.
+
+    Phone numbers and emails are always masked (``+1651•••7981``), in the text
+    too; message text and group names appear only with ``show_content``.
+    """
+    return mask_handles_in(_describe(event, show_content))
+
+
+def _describe(event: InboundEvent, show_content: bool) -> str:
     when = event.occurred_at.strftime("%Y-%m-%d %H:%M:%S")
     where = f" in {event.conversation_id}" if event.conversation_id else ""
     if isinstance(event, MessageReceived):
         message = event.message
-        sender = message.sender.value if message.sender else "unknown sender"
         service = f" via {message.service.value}" if message.service else ""
         media = sum(1 for part in message.parts if isinstance(part, MediaPart))
-        text = json.dumps(message.text, ensure_ascii=False) if message.text else "(no text)"
         extra = f" +{media} attachment(s)" if media else ""
         arrow = "from" if message.direction is Direction.INBOUND else "sent by us as"
-        return f"{when} message {arrow} {sender}{where}{service}: {text}{extra}"
+        return (
+            f"{when} message {message.id} {arrow} {_who(message.sender, 'unknown sender')}"
+            f"{where}{service}: {_text(message.text, show_content)}{extra}"
+        )
     if isinstance(event, MessageStatusChanged):
+        if event.status is DeliveryStatus.FAILED:
+            service = f" on {event.service.value}" if event.service else ""
+            code = f" (error {event.error_code})" if event.error_code is not None else ""
+            reason = event.reason or "no reason given"
+            return f"{when} message {event.message_id}{where} failed{service}: {reason}{code}"
         return f"{when} message {event.message_id}{where} is {event.status.value}"
+    if isinstance(event, ReactionAdded | ReactionRemoved):
+        verb = "added" if isinstance(event, ReactionAdded) else "removed"
+        who = "us" if event.is_from_me else _who(event.actor, "someone")
+        return (
+            f"{when} reaction {_reaction(event.reaction, show_content)} {verb} by {who} "
+            f"on message {event.message_id}{where}"
+        )
+    if isinstance(event, TypingStarted | TypingStopped):
+        verb = "started" if isinstance(event, TypingStarted) else "stopped"
+        return f"{when} {_who(event.handle, 'someone')} {verb} typing{where}"
+    if isinstance(event, MessageEdited):
+        text = "\n\n".join(part.text for part in event.parts if isinstance(part, TextPart))
+        return f"{when} message {event.message_id}{where} edited: {_text(text, show_content)}"
+    if isinstance(event, ParticipantAdded | ParticipantRemoved):
+        verb = "joined" if isinstance(event, ParticipantAdded) else "left"
+        return f"{when} {mask_handle(event.handle)} {verb}{where}"
+    if isinstance(event, ConversationCreated):
+        conversation = event.conversation
+        kind = "group" if conversation.is_group else "chat"
+        people = ", ".join(mask_handle(handle) for handle in conversation.participants)
+        return f"{when} {kind} {conversation.id} created with {people or 'nobody yet'}"
+    if isinstance(event, ConversationUpdated):
+        value = f": {event.value}" if show_content and event.value else ""
+        outcome = " failed" if event.failed else ""
+        return f"{when} conversation {event.conversation_id} {event.change} changed{outcome}{value}"
     if isinstance(event, UnknownEvent):
         return f"{when} {event.event_type}{where} (not modelled; event {event.event_id})"
     return f"{when} {type(event).__name__}{where} (event {event.event_id})"
 
 
-def _printing_handler(out: TextIO) -> InboundHandler:
+def _who(handle: Handle | None, nobody: str) -> str:
+    return mask_handle(handle) if handle is not None else nobody
+
+
+def _text(text: str, show_content: bool) -> str:
+    if not text:
+        return "(no text)"
+    return json.dumps(text, ensure_ascii=False) if show_content else _HIDDEN
+
+
+def _reaction(reaction: Reaction, show_content: bool) -> str:
+    if reaction.kind is ReactionKind.CUSTOM and show_content and reaction.emoji:
+        return f"{reaction.emoji} (custom)"
+    return reaction.kind.value
+
+
+def _printing_handler(out: TextIO, show_content: bool) -> InboundHandler:
     async def handle(event: InboundEvent) -> None:
-        print(describe_event(event), file=out, flush=True)
+        print(describe_event(event, show_content=show_content), file=out, flush=True)
 
     return handle
 
@@ -186,78 +422,151 @@ def build_serve_app(
     *,
     out: TextIO,
     include_outbound: bool = False,
+    show_content: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
     clock: Callable[[], float] = time.time,
 ) -> ServeApp:
     """Wire the receiver: verifier, SQLite store, dispatcher, and a handler printing to ``out``.
 
     Raises:
-        ConfigurationError: for no secret, an unusable secret, or a store that cannot open.
+        ConfigurationError: for no secret, an unusable secret or limit, or a store
+            that cannot open.
     """
     verifier = WebhookVerifier(secrets, clock=clock)
     if not verifier.configured:
         raise ConfigurationError(_NO_SECRET)
     store = SqliteEventStore(db)
-    dispatcher = InboundDispatcher(_printing_handler(out), store, include_outbound=include_outbound)
-    return ServeApp(WebhookReceiver(verifier, dispatcher, max_body_bytes=max_body_bytes), store)
-
-
-def _import_uvicorn() -> Any:
+    handler = _printing_handler(out, show_content)
+    dispatcher = InboundDispatcher(handler, store, include_outbound=include_outbound)
     try:
-        import uvicorn
-    except ImportError:
-        raise ConfigurationError(
-            f"'webhooks serve' needs uvicorn, which is not installed: {_INSTALL_HINT}"
-        ) from None
-    return uvicorn
+        receiver = WebhookReceiver(
+            verifier,
+            dispatcher,
+            max_body_bytes=max_body_bytes,
+            body_timeout=body_timeout,
+            max_concurrent=max_concurrent,
+            max_unverified_bytes=max_unverified_bytes,
+        )
+    except ConfigurationError:
+        asyncio.run(store.close())
+        raise
+    return ServeApp(receiver, store)
 
 
-def make_server(receiver: WebhookReceiver, host: str, port: int, *, quiet: bool = False) -> Any:
-    """A ``uvicorn.Server`` for ``receiver`` (start it with ``await server.serve()``).
+def make_server(
+    receiver: WebhookReceiver,
+    host: str,
+    port: int,
+    *,
+    limits: ServerLimits | None = None,
+    access_log: bool = False,
+    quiet: bool = False,
+) -> Any:
+    """A ``uvicorn.Server`` for ``receiver`` with ``limits``; start it with ``await .serve()``.
+
+    ``quiet`` is kept for callers from before the limits: the access log is off
+    unless asked for, and logging is left as configured either way.
 
     Raises:
         ConfigurationError: when uvicorn (the ``server`` extra) is not installed.
     """
-    uvicorn = _import_uvicorn()
-    config = uvicorn.Config(
-        receiver,
-        host=host,
-        port=port,
-        lifespan="on",
-        ws="none",  # deliveries are plain POSTs
-        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
-        access_log=not quiet,
+    return make_limited_server(
+        receiver, host, port, limits=limits, access_log=access_log and not quiet
     )
-    return uvicorn.Server(config)
 
 
-async def _serve(app: ServeApp, host: str, port: int) -> None:
+def install_log_filters(interval: float = _DEFAULT_LOG_INTERVAL) -> list[LoggingHandlerFilter]:
+    """Mask handles in, and rate-limit, every record that reaches the root logger's handlers.
+
+    Without a handler yet (no ``--log-level`` or other configuration), one
+    writing to stderr is added, leaving the level as it is (WARNING by
+    default). uvicorn's and asyncio's loggers propagate to the root, so their
+    records pass the same filters.
+
+    Returns:
+        Each handler with its :class:`FloodFilter`, for :func:`report_floods`.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(stderr)
+    installed: list[LoggingHandlerFilter] = []
+    for handler in root.handlers:
+        flood = next((f for f in handler.filters if isinstance(f, FloodFilter)), None)
+        if flood is None:
+            flood = FloodFilter(interval)
+            handler.addFilter(flood)
+        if not any(isinstance(existing, MaskingFilter) for existing in handler.filters):
+            handler.addFilter(MaskingFilter())
+        installed.append((handler, flood))
+    return installed
+
+
+async def report_floods(installed: Sequence[LoggingHandlerFilter], interval: float) -> None:
+    """Every ``interval``, one line per handler saying what its :class:`FloodFilter` left out."""
+    while True:
+        await asyncio.sleep(interval)
+        for handler, flood in installed:
+            record = flood.summary_record()
+            if record is not None:
+                handler.handle(record)
+
+
+async def _serve(
+    app: ServeApp, host: str, port: int, limits: ServerLimits, access: bool, interval: float
+) -> None:
+    installed = install_log_filters(interval)
+    reporting = asyncio.create_task(report_floods(installed, interval))
     try:
-        server = make_server(app.receiver, host, port)
+        server = make_server(app.receiver, host, port, limits=limits, access_log=access)
         await server.serve()
     finally:
+        reporting.cancel()
         await app.store.close()
 
 
 def _serve_command(args: argparse.Namespace) -> int:
     try:
-        _import_uvicorn()
+        import_uvicorn()
+        bound = fd_budget(args.max_connections).connections
+        limits = ServerLimits(
+            header_timeout=args.header_timeout,
+            keep_alive_timeout=args.keep_alive_timeout,
+            max_connections=bound,
+            max_header_bytes=args.max_header_bytes,
+        )
+        FloodFilter(args.log_interval)  # checks the interval before anything starts
+        secrets = secrets_from(args.secret, os.environ, file=args.secret_file)
         app = build_serve_app(
-            secrets_from(args.secret, os.environ),
+            secrets,
             args.db,
             out=sys.stdout,
             include_outbound=args.include_outbound,
+            show_content=args.show_content,
             max_body_bytes=args.max_body_bytes,
+            body_timeout=args.body_timeout,
+            # Half the connections at most: a new connection then always finds
+            # an idle one to close when the bound is reached.
+            max_concurrent=min(args.max_concurrent, max(1, bound // 2)),
+            max_unverified_bytes=args.max_unverified_bytes,
         )
     except ConfigurationError as exc:
         print(f"caresupport-transport webhooks serve: {exc}", file=sys.stderr)
         return 1
     print(
         f"Receiving Linq webhooks on http://{_url_host(args.host)}:{args.port}/ "
-        f"(handled events remembered in {args.db}); Ctrl+C stops.",
+        f"(handled events remembered in {args.db}); Ctrl+C stops.\n"
+        f"Limits: request head within {limits.header_timeout:g} s, body within "
+        f"{app.receiver.body_timeout:g} s and {app.receiver.max_body_bytes} bytes; "
+        f"{bound} connections, {app.receiver.max_concurrent} requests at once. "
+        f"Message text is {'shown' if args.show_content else 'hidden (--show-content)'}.",
         flush=True,
     )
-    asyncio.run(_serve(app, args.host, args.port))
+    asyncio.run(_serve(app, args.host, args.port, limits, args.access_log, args.log_interval))
     return 0
 
 
@@ -280,11 +589,13 @@ def verify_delivery(
     out: TextIO,
     at: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    show_content: bool = False,
 ) -> int:
     """Check one delivery as the receiver would; print the verdict; return 0 (OK) or 1.
 
     Args:
         at: check as of this Unix time (a delivery captured earlier is stale by now).
+        show_content: print the message text too (handles stay masked).
     """
     try:
         verifier = WebhookVerifier(
@@ -312,7 +623,7 @@ def verify_delivery(
     wire_type = json.loads(body).get("event_type")
     print(
         f"OK: {wire_type} -> {type(event).__name__} (event {event.event_id}): "
-        f"{describe_event(event)}",
+        f"{describe_event(event, show_content=show_content)}",
         file=out,
     )
     return 0
@@ -328,6 +639,7 @@ def _parse_header(text: str) -> tuple[str, str]:
 def _verify_command(args: argparse.Namespace) -> int:
     try:
         headers = [_parse_header(text) for text in args.header]
+        secrets = secrets_from(args.secret, os.environ, file=args.secret_file)
         body = args.body.read_bytes()
     except ConfigurationError as exc:
         print(f"caresupport-transport webhooks verify: {exc}", file=sys.stderr)
@@ -336,10 +648,11 @@ def _verify_command(args: argparse.Namespace) -> int:
         print(f"caresupport-transport webhooks verify: cannot read --body: {exc}", file=sys.stderr)
         return 1
     return verify_delivery(
-        secrets_from(args.secret, os.environ),
+        secrets,
         body,
         headers,
         out=sys.stdout,
         at=args.at,
         tolerance=args.tolerance,
+        show_content=args.show_content,
     )

@@ -12,6 +12,12 @@ method is not ``POST``                                405     ``method not allow
 no signing secret configured (fail closed)            503     ``no secret configured``
 ``Content-Length`` not a number                       400     ``malformed request``
 body larger than ``max_body_bytes`` (default 1 MB)    413     ``body too large``
+no signature headers, or malformed ones (the body     401     the verifier's reason
+is not read)
+``max_concurrent`` requests already in hand, none     503     ``busy``
+of them still reading its body
+body not complete within ``body_timeout`` (10 s), or  503     ``too slow``
+cut to make room for a newer request
 signature, timestamp or headers wrong                 401     the verifier's reason
 body not JSON / not an envelope (after verifying)     400     ``not a delivery``
 handled, duplicate or filtered echo                   200     ``handled`` / ``duplicate`` /
@@ -24,11 +30,33 @@ Only a 2xx tells Linq the event arrived; everything else is retried by Linq (5xx
 or refused for good (4xx), so an event is never acknowledged before the handler
 succeeded. The raw bytes are verified before anything parses them. Response
 bodies are small JSON objects that never contain a secret or a stack trace.
+
+Under hostile load the receiver protects itself without refusing Linq for good:
+
+- What cannot be a delivery is refused before its body is read, with
+  ``Connection: close``: a declared length over the limit (413), missing or
+  malformed signature headers (401).
+- At most ``max_concurrent`` requests (default 64) are in hand at once. Requests
+  still reading their body hold at most ``max_unverified_bytes`` (default 16 MB)
+  between them (a declared ``Content-Length`` is reserved up front). When a new
+  request needs a slot or bytes, the request that has been reading longest is
+  cut (503 ``too slow``): a genuine delivery arrives in milliseconds, so it is
+  slow senders that make room. With nobody to cut, the answer is 503 ``busy``.
+- A body must arrive within ``body_timeout`` seconds (default 10).
+- Every refusal under load is a 503 with ``Retry-After``, never a 4xx: Linq
+  retries 5xx for about 30 minutes and gives up at once on a 4xx, so a genuine
+  delivery caught in a flood arrives later instead of being lost.
+
+The deadline for the request *head* and the bound on connections belong to the
+server, below ASGI: see :mod:`adapters.linq.serving`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import math
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
@@ -36,10 +64,39 @@ import attrs
 
 from adapters.linq.receiving import DEFAULT_MAX_BODY_BYTES, WebhookIntake, declared_length
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
+from caresupport_transport.errors import (
+    ConfigurationError,
+    WebhookVerificationError,
+)
 from caresupport_transport.inbound import EventStore, InboundDispatcher
 from caresupport_transport.port import InboundHandler
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "WebhookReceiver", "create_webhook_app"]
+__all__ = [
+    "BUSY_RETRY_AFTER_SECONDS",
+    "DEFAULT_BODY_TIMEOUT_SECONDS",
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_CONCURRENT",
+    "DEFAULT_MAX_UNVERIFIED_BYTES",
+    "WebhookReceiver",
+    "create_webhook_app",
+]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
+"""Seconds a body may take to arrive; Linq sends a delivery in milliseconds."""
+
+DEFAULT_MAX_CONCURRENT = 64
+"""Requests in hand at once (reading, verifying or being handled)."""
+
+DEFAULT_MAX_UNVERIFIED_BYTES = 16 * 1_048_576
+"""16 MB: what requests still reading their (unverified) body may hold between them."""
+
+BUSY_RETRY_AFTER_SECONDS = 10
+"""``Retry-After`` of a 503 given under load."""
+
+# Reasons the verifier gives from the headers alone, before the body matters.
+_HEADER_REASONS = frozenset({"missing header", "malformed"})
 
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]
@@ -69,20 +126,108 @@ def _error(status: int, error: str, detail: str = "", **headers: str) -> _Respon
     return _Response(status, body, tuple((k.replace("_", "-"), v) for k, v in headers.items()))
 
 
+def _early(status: int, error: str, detail: str = "", **headers: str) -> _Response:
+    """A refusal sent before the body was read: the connection closes after it.
+
+    Keeping it open would let the client go on dripping a body nobody reads.
+    """
+    return _error(status, error, detail, connection="close", **headers)
+
+
 class _ClientGone(Exception):
     """The client disconnected before sending the whole body."""
 
 
+class _NoRoom(Exception):
+    """The byte budget for unverified bodies has no room left, and nobody to cut."""
+
+
+class _Slot:
+    """One request admitted by :class:`_Admission`; while reading, it can be cut."""
+
+    __slots__ = ("cut", "deadline", "released", "reserved")
+
+    def __init__(self) -> None:
+        self.deadline: asyncio.Timeout | None = None
+        self.reserved = 0
+        self.cut = False
+        self.released = False
+
+
+class _Admission:
+    """The bounds on requests in hand and on bytes held by unverified bodies.
+
+    Readers are kept oldest first (dicts keep insertion order). Cutting one
+    frees its slot and its bytes at once and expires its body deadline, so its
+    task answers 503 on its next step.
+    """
+
+    def __init__(self, max_concurrent: int, max_unverified_bytes: int) -> None:
+        self.max_concurrent = max_concurrent
+        self.max_unverified_bytes = max_unverified_bytes
+        self.in_hand = 0
+        self.unverified_bytes = 0
+        self._readers: dict[_Slot, None] = {}
+
+    def admit(self) -> _Slot | None:
+        """A slot for a new request, cutting the oldest reader if need be; ``None`` if full."""
+        if self.in_hand >= self.max_concurrent and not self._cut_oldest(None):
+            return None
+        self.in_hand += 1
+        return _Slot()
+
+    def start_reading(self, slot: _Slot, deadline: asyncio.Timeout) -> None:
+        slot.deadline = deadline
+        self._readers[slot] = None
+
+    def reserve(self, slot: _Slot, size: int) -> bool:
+        """Hold ``size`` more bytes for ``slot``'s body, cutting older readers if need be."""
+        while self.unverified_bytes + size > self.max_unverified_bytes:
+            if not self._cut_oldest(slot):
+                return False
+        self.unverified_bytes += size
+        slot.reserved += size
+        return True
+
+    def stop_reading(self, slot: _Slot) -> None:
+        if slot in self._readers:
+            del self._readers[slot]
+            self.unverified_bytes -= slot.reserved
+            slot.reserved = 0
+
+    def release(self, slot: _Slot) -> None:
+        if not slot.released:
+            slot.released = True
+            self.in_hand -= 1
+            self.stop_reading(slot)
+
+    def _cut_oldest(self, spare: _Slot | None) -> bool:
+        victim = next((slot for slot in self._readers if slot is not spare), None)
+        if victim is None or victim.deadline is None:
+            return False
+        victim.cut = True
+        self.release(victim)
+        victim.deadline.reschedule(asyncio.get_running_loop().time())
+        return True
+
+
 class WebhookReceiver:
-    """The ASGI app: read the request, hand it to a ``WebhookIntake``, send its answer.
+    """The ASGI app: verify, parse, dispatch, then answer (see the module docstring).
 
     Args:
         verifier: checks signatures; an unconfigured one makes every answer 503.
         dispatcher: de-duplicates and calls the care logic's handler.
         max_body_bytes: larger bodies are refused with 413 without being read.
+        body_timeout: seconds a body may take to arrive, from when the request
+            was admitted; a slower one is answered 503 ``too slow``.
+        max_concurrent: requests in hand at once; beyond it 503 ``busy``
+            (after cutting the oldest request still reading its body, if any).
+        max_unverified_bytes: bytes requests still reading their body may hold
+            between them; at least ``max_body_bytes``.
 
     Raises:
-        ConfigurationError: ``max_body_bytes`` is not a positive int.
+        ConfigurationError: naming the argument that is not a positive number
+            (or a budget smaller than one body).
     """
 
     def __init__(
@@ -91,11 +236,48 @@ class WebhookReceiver:
         dispatcher: InboundDispatcher,
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
     ) -> None:
-        self.intake = WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
+        _check_positive_int("max_body_bytes", max_body_bytes)
+        _check_positive_int("max_concurrent", max_concurrent)
+        _check_positive_int("max_unverified_bytes", max_unverified_bytes)
+        if max_unverified_bytes < max_body_bytes:
+            raise ConfigurationError(
+                f"max_unverified_bytes: must hold at least one body of max_body_bytes "
+                f"({max_body_bytes}), got {max_unverified_bytes}"
+            )
+        if isinstance(body_timeout, bool) or not isinstance(body_timeout, int | float):
+            raise ConfigurationError("body_timeout: must be a number of seconds")
+        if not (math.isfinite(body_timeout) and body_timeout > 0):
+            raise ConfigurationError(
+                f"body_timeout: must be a positive, finite number of seconds, got {body_timeout}"
+            )
         self.verifier = verifier
         self.dispatcher = dispatcher
+        self.intake = WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = float(body_timeout)
+        self._admission = _Admission(max_concurrent, max_unverified_bytes)
+
+    @property
+    def max_concurrent(self) -> int:
+        return self._admission.max_concurrent
+
+    @property
+    def max_unverified_bytes(self) -> int:
+        return self._admission.max_unverified_bytes
+
+    @property
+    def in_hand(self) -> int:
+        """Requests admitted and not yet answered."""
+        return self._admission.in_hand
+
+    @property
+    def unverified_bytes(self) -> int:
+        """Bytes reserved right now by requests still reading their body."""
+        return self._admission.unverified_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -123,20 +305,80 @@ class WebhookReceiver:
         headers = _headers(scope)
         declared = declared_length(headers)
         if declared == -1:
-            return _error(400, "malformed request", "Content-Length is not a number")
+            return _early(400, "malformed request", "Content-Length is not a number")
         if declared is not None and declared > self.max_body_bytes:
             return self._too_large()
-        body = await self._read_body(receive)
+        refusal = self._refuse_by_headers(headers)
+        if refusal is not None:
+            return refusal
+        slot = self._admission.admit()
+        if slot is None:
+            _log.warning("refused a request: %d already in hand", self._admission.in_hand)
+            return _busy("busy", f"{self._admission.in_hand} requests in hand; deliver it again")
+        try:
+            body = await self._read_admitted(slot, receive, declared or 0)
+            if isinstance(body, _Response):
+                return body
+            return await self._deliver(body, headers)
+        finally:
+            self._admission.release(slot)
+
+    def _refuse_by_headers(self, headers: list[tuple[str, str]]) -> _Response | None:
+        """A 401 for what the headers alone show cannot be a delivery; ``None`` to read on.
+
+        The verifier decides: its ``missing header`` and ``malformed`` reasons
+        come from the headers before the body plays any part, so checking an
+        empty body against them gives the same answer the real body would.
+        """
+        try:
+            self.verifier.verify(b"", headers)
+        except WebhookVerificationError as exc:
+            if exc.reason in _HEADER_REASONS:
+                _log.warning("refused a webhook delivery: %s", exc)
+                return _early(401, exc.reason, exc.detail)
+        except Exception:  # the full verification below reports it
+            return None
+        return None
+
+    async def _read_admitted(
+        self, slot: _Slot, receive: Receive, declared: int
+    ) -> bytes | _Response:
+        """The body read under the deadline and the byte budget, or the refusal to send."""
+        try:
+            async with asyncio.timeout(self.body_timeout) as deadline:
+                self._admission.start_reading(slot, deadline)
+                if not self._admission.reserve(slot, declared):
+                    raise _NoRoom
+                body = await self._read_body(receive, slot)
+        except _NoRoom:
+            _log.warning("refused a request: no room for more unverified bodies")
+            return _busy("busy", "too many bodies arriving at once; deliver it again")
+        except TimeoutError:
+            if slot.cut:
+                _log.warning("cut a request still reading its body to make room for a newer one")
+                return _busy("too slow", "cut to make room for newer requests; deliver it again")
+            _log.warning("refused a request whose body took over %g s", self.body_timeout)
+            return _busy("too slow", f"the body took over {self.body_timeout:g} s")
+        finally:
+            self._admission.stop_reading(slot)
         if body is None:
             return self._too_large()
-        return await self._deliver(body, headers)
+        return body
 
     async def _deliver(self, body: bytes, headers: list[tuple[str, str]]) -> _Response:
         answer = await self.intake.handle(body, headers)
         return _Response(answer.status, answer.body, answer.headers)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole body, or ``None`` as soon as it exceeds the limit (the rest unread)."""
+    async def _read_body(self, receive: Receive, slot: _Slot) -> bytes | None:
+        """The whole body, or ``None`` as soon as it exceeds the limit (the rest unread).
+
+        Bytes beyond what was reserved (a body without ``Content-Length``) are
+        reserved as they come.
+
+        Raises:
+            _ClientGone: the client disconnected.
+            _NoRoom: the budget cannot make room for the next chunk.
+        """
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -149,12 +391,26 @@ class WebhookReceiver:
             size += len(chunk)
             if size > self.max_body_bytes:
                 return None
+            if size > slot.reserved and not self._admission.reserve(slot, size - slot.reserved):
+                raise _NoRoom
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
     def _too_large(self) -> _Response:
-        return _error(413, "body too large", f"at most {self.max_body_bytes} bytes")
+        return _early(413, "body too large", f"at most {self.max_body_bytes} bytes")
+
+
+def _busy(error: str, detail: str) -> _Response:
+    """503 with ``Retry-After``: Linq delivers it again, as it would not after a 4xx."""
+    return _early(503, error, detail, retry_after=str(BUSY_RETRY_AFTER_SECONDS))
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"{name}: must be an int")
+    if value < 1:
+        raise ConfigurationError(f"{name}: must be positive, got {value}")
 
 
 def create_webhook_app(
@@ -165,6 +421,9 @@ def create_webhook_app(
     include_outbound: bool = False,
     tolerance: float = DEFAULT_TOLERANCE_SECONDS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+    max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
 ) -> WebhookReceiver:
     """Wire a verifier, a dispatcher and the receiver in one call.
 
@@ -175,10 +434,20 @@ def create_webhook_app(
         include_outbound: also hand over our own outbound echoes.
         tolerance: seconds a delivery's timestamp may be off, either way.
         max_body_bytes: the body size limit.
+        body_timeout: seconds a body may take to arrive.
+        max_concurrent: requests in hand at once.
+        max_unverified_bytes: bytes unverified bodies may hold between them.
     """
     verifier = WebhookVerifier(secrets, tolerance=tolerance)
     dispatcher = InboundDispatcher(handler, store, include_outbound=include_outbound)
-    return WebhookReceiver(verifier, dispatcher, max_body_bytes=max_body_bytes)
+    return WebhookReceiver(
+        verifier,
+        dispatcher,
+        max_body_bytes=max_body_bytes,
+        body_timeout=body_timeout,
+        max_concurrent=max_concurrent,
+        max_unverified_bytes=max_unverified_bytes,
+    )
 
 
 def _headers(scope: Scope) -> list[tuple[str, str]]:

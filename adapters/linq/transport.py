@@ -27,7 +27,13 @@ from adapters.linq._capability_cache import (
     CapabilityCache,
 )
 from adapters.linq._polling import DEFAULT_LOOKBACK, DEFAULT_POLL_INTERVAL, Poller, PollReport
-from adapters.linq.asgi import DEFAULT_MAX_BODY_BYTES, WebhookReceiver
+from adapters.linq.asgi import (
+    DEFAULT_BODY_TIMEOUT_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_UNVERIFIED_BYTES,
+    WebhookReceiver,
+)
 from adapters.linq.client import LinqClient
 from adapters.linq.config import LinqConfig
 from adapters.linq.provider import DEFAULT_CONVERSATION_TTL, LinqProvider
@@ -173,6 +179,9 @@ class LinqTransport(ProviderTransport):
         tolerance: float = DEFAULT_TOLERANCE_SECONDS,
         clock: Callable[[], float] = time.time,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
     ) -> WebhookReceiver:
         """The ASGI webhook receiver, wired to :meth:`inbound_dispatcher`.
 
@@ -185,6 +194,8 @@ class LinqTransport(ProviderTransport):
             tolerance: seconds a delivery's timestamp may be off, either way.
             clock: Unix seconds, for the timestamp check.
             max_body_bytes: larger deliveries are refused (413).
+            body_timeout, max_concurrent, max_unverified_bytes: the receiver's
+                limits under load (see :class:`~adapters.linq.asgi.WebhookReceiver`).
         """
         intake = self.webhook_intake(
             store,
@@ -194,7 +205,14 @@ class LinqTransport(ProviderTransport):
             clock=clock,
             max_body_bytes=max_body_bytes,
         )
-        return WebhookReceiver(intake.verifier, intake.dispatcher, max_body_bytes=max_body_bytes)
+        return WebhookReceiver(
+            intake.verifier,
+            intake.dispatcher,
+            max_body_bytes=max_body_bytes,
+            body_timeout=body_timeout,
+            max_concurrent=max_concurrent,
+            max_unverified_bytes=max_unverified_bytes,
+        )
 
     def webhook_intake(
         self,

@@ -17,6 +17,7 @@ import pytest
 from adapters.cli.main import main
 from adapters.cli.webhooks import (
     SECRET_ENV_VAR,
+    SECRET_FILE_ENV_VAR,
     build_serve_app,
     describe_event,
     make_server,
@@ -73,7 +74,9 @@ def test_verify_accepts_a_standard_delivery_and_prints_its_type(
     body = delivery()
     headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
 
-    code, _ = run_verify(tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN + 60))
+    code, _ = run_verify(
+        tmp_path, body, headers, "--secret", SECRET, "--at", str(WHEN + 60), "--show-content"
+    )
 
     out = capsys.readouterr().out
     assert 0 == code
@@ -233,7 +236,7 @@ def test_describe_event_writes_one_readable_line() -> None:
 async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path) -> None:
     out = io.StringIO()
     db = tmp_path / "events.sqlite"
-    app = build_serve_app([SECRET], db, out=out, clock=lambda: float(WHEN))
+    app = build_serve_app([SECRET], db, out=out, clock=lambda: float(WHEN), show_content=True)
     body = delivery()
     headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
     transport = httpx.ASGITransport(app=app.receiver)
@@ -248,7 +251,11 @@ async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path
     assert (200, 200, 401) == (first.status_code, again.status_code, unsigned.status_code)
     lines = out.getvalue().splitlines()
     assert 1 == len(lines)
-    assert 'message from +12025559876 in chat-9 via imessage: "Is the pharmacy' in lines[0]
+    # Phone numbers are masked even with show_content (issue 10, part 2).
+    assert (
+        'message msg-evt-1 from +1202•••9876 in chat-9 via imessage: "Is the pharmacy' in lines[0]
+    )
+    assert "+12025559876" not in out.getvalue()
     assert db.exists()
 
 
@@ -281,7 +288,7 @@ def test_serve_command_without_uvicorn_names_the_extra_to_install(
 
 async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
     out = io.StringIO()
-    app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out)
+    app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out, show_content=True)
     # Bind and listen first: the client's connection waits in the backlog until
     # uvicorn accepts it, so no sleeping or polling for start-up is needed.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -309,3 +316,140 @@ async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
     assert {"status": "handled", "event_id": "evt-1"} == response.json()
     assert 405 == refused.status_code
     assert "Is the pharmacy open today?" in out.getvalue()
+
+
+# secrets from a file, output without content, --help
+
+
+def test_secret_file_holds_one_secret_per_line_with_comments_and_blanks(tmp_path: Path) -> None:
+    path = tmp_path / "secrets"
+    path.write_text(f"# current, then the one being rotated out\n{SECRET}\n\n  whsec_b2xk  \n")
+
+    assert [SECRET, "whsec_b2xk"] == secrets_from(None, {}, file=path)
+
+
+def test_secret_file_from_the_environment_is_used_when_nothing_else_is_given(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "secret"
+    path.write_text(SECRET + "\n")
+
+    assert [SECRET] == secrets_from(None, {SECRET_FILE_ENV_VAR: str(path)})
+    # The secret itself in the environment comes first.
+    both = {SECRET_ENV_VAR: "whsec_ZW52", SECRET_FILE_ENV_VAR: str(path)}
+    assert ["whsec_ZW52"] == secrets_from(None, both)
+
+
+def test_an_unreadable_secret_file_is_named_and_its_content_never_shown(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"--secret-file: cannot read .*nope"):
+        secrets_from(None, {}, file=tmp_path / "nope")
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"whsec_\xff\xfe")
+    with pytest.raises(ConfigurationError, match="not UTF-8 text") as raised:
+        secrets_from(None, {}, file=binary)
+    assert "whsec_" not in str(raised.value)
+
+
+def test_verify_reads_the_secret_from_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+
+    code, _ = run_verify(
+        tmp_path, body, headers, "--secret-file", str(secret_file), "--at", str(WHEN)
+    )
+
+    out = capsys.readouterr().out
+    assert 0 == code
+    assert "(text hidden; --show-content shows it)" in out
+    assert "Is the pharmacy" not in out
+    assert "+12025559876" not in out
+
+
+def test_secret_and_secret_file_cannot_both_be_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["webhooks", "serve", "--secret", SECRET, "--secret-file", str(tmp_path / "s")])
+
+    assert 2 == exited.value.code
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_serve_without_a_secret_file_that_exists_exits_1_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["webhooks", "serve", "--secret-file", str(tmp_path / "missing"), "--db", str(tmp_path)]
+    )
+
+    assert 1 == code
+    assert "--secret-file: cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--body-timeout", "0"),
+        ("--max-concurrent", "0"),
+        ("--header-timeout", "-1"),
+        ("--max-unverified-bytes", "10"),
+        ("--log-interval", "0"),
+    ],
+)
+def test_serve_refuses_a_bad_limit_naming_it_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    db = tmp_path / "events.sqlite"
+    code = main(["webhooks", "serve", "--secret", SECRET, "--db", str(db), option, value])
+
+    err = capsys.readouterr().err
+    assert 1 == code
+    named = option.removeprefix("--").replace("-", "_").removeprefix("log_")
+    assert named in err
+
+
+def test_serve_help_describes_every_option_with_its_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["webhooks", "serve", "--help"])
+
+    out = " ".join(capsys.readouterr().out.split())
+    for shown in (
+        "--header-timeout SECONDS a connection that has not sent a complete request head",
+        "(default: 10.0)",
+        "--max-connections MAX_CONNECTIONS",
+        "(default: 1000)",
+        "--max-concurrent MAX_CONCURRENT",
+        "(default: 64)",
+        "--max-unverified-bytes MAX_UNVERIFIED_BYTES",
+        "(default: 16777216)",
+        "--keep-alive-timeout SECONDS",
+        "(default: 5.0)",
+        "--access-log",
+        "--show-content",
+        "--secret-file PATH",
+    ):
+        assert shown in out
+
+
+def test_describe_event_hides_text_by_default_and_masks_handles_always() -> None:
+    when = datetime(2026, 2, 5, 19, 31, tzinfo=UTC)
+    status = MessageStatusChanged(
+        event_id="e1",
+        occurred_at=when,
+        conversation_id="chat-9",
+        message_id="m1",
+        status=DeliveryStatus.FAILED,
+        error_code=3007,
+        reason="+16515557981 cannot receive SMS",
+    )
+
+    assert (
+        "2026-02-05 19:31:00 message m1 in chat-9 failed: +1651•••7981 cannot receive SMS "
+        "(error 3007)"
+    ) == describe_event(status)

@@ -359,7 +359,7 @@ async def test_a_handler_failing_with_the_message_in_its_error_logs_no_content(
 async def test_a_verified_body_that_cannot_be_modelled_logs_no_content(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    intake, handler, _ = make_intake(max_body_bytes=10_000)
+    intake, _, _ = make_intake(max_body_bytes=10_000)
     body = encode({"event_type": "message.received", "data": CANARY, "id": "evt-9"})
 
     with caplog.at_level("DEBUG"):

@@ -398,8 +398,10 @@ async def test_streamed_body_over_the_limit_is_413_and_the_rest_is_never_read() 
     receiver, handler, _ = make_receiver(max_body_bytes=1_000)
     consumed: list[int] = []
     chunks = [b"x" * 400] * 100  # 40 kB in 100 chunks, no Content-Length
+    # Signature headers (for another body): unsigned requests are refused before reading.
+    headers = [(k.encode(), v.encode()) for k, v in standard_headers(BODY).items()]
 
-    sent = await call(receiver, chunks=chunks, consumed=consumed)
+    sent = await call(receiver, headers=headers, chunks=chunks, consumed=consumed)
 
     assert 413 == sent[0]["status"]
     assert 3 == len(consumed)  # 400 + 400 + 400 > 1000: stopped at the third chunk
