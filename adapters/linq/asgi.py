@@ -263,10 +263,12 @@ class WebhookReceiver:
 
     @property
     def max_concurrent(self) -> int:
+        """Requests in hand at once; beyond it, 503 ``busy``."""
         return self._admission.max_concurrent
 
     @property
     def max_unverified_bytes(self) -> int:
+        """Bytes requests still reading their body may hold between them."""
         return self._admission.max_unverified_bytes
 
     @property
