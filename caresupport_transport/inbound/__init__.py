@@ -2,7 +2,10 @@
 
 :class:`InboundDispatcher` is fed by any inbound path (a verified webhook, a
 polling loop) and remembers what was handled in an :class:`EventStore`:
-:class:`MemoryEventStore` for tests, :class:`SqliteEventStore` in production.
+:class:`MemoryEventStore` for tests, :class:`SqliteEventStore` on one host,
+``PostgresEventStore`` or ``RedisEventStore`` (optional extras, in their own
+modules) for many receivers and workers; :func:`open_event_store` opens any of
+them from a URL.
 """
 
 from caresupport_transport.inbound.dispatcher import (
@@ -15,11 +18,13 @@ from caresupport_transport.inbound.dispatcher import (
 from caresupport_transport.inbound.memory_store import MemoryEventStore, StoredKey
 from caresupport_transport.inbound.sqlite_store import SqliteEventStore
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EventStore
+from caresupport_transport.inbound.urls import STORE_SCHEMES, open_event_store
 
 __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_PRUNE_INTERVAL",
     "DEFAULT_RETENTION",
+    "STORE_SCHEMES",
     "ClaimStatus",
     "DispatchOutcome",
     "EventStore",
@@ -28,4 +33,5 @@ __all__ = [
     "SqliteEventStore",
     "StoredKey",
     "event_keys",
+    "open_event_store",
 ]
