@@ -21,6 +21,12 @@ Design choices:
   completed and a claim ``retention`` after its lease ends (by the server's
   clock), so a namespace whose owner never prunes stays bounded but for its
   small expiry index, which ``prune`` trims.
+* Redis may drop keys on its own before they expire: an eviction policy other
+  than ``noeviction`` under memory pressure, or a restart without persistence.
+  Either forgets done keys, and a redelivered event is then handled twice.
+  ``connect`` reads ``maxmemory-policy`` and logs a warning unless it is
+  ``noeviction`` (where ``CONFIG`` is refused, as on managed services, it
+  cannot check).
 * The driver's errors never leave the store: no answer (refused, dropped, timed
   out) is an :class:`~caresupport_transport.UnreachableError`, a refused login
   a :class:`~caresupport_transport.ConfigurationError`, any other refusal a
@@ -30,6 +36,7 @@ Design choices:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +65,8 @@ SCHEMA_VERSION: Final = 1
 
 DEFAULT_TIMEOUT: Final = timedelta(seconds=5)
 """How long connecting, and each command, may take unless the URL says otherwise."""
+
+_log = logging.getLogger(__name__)
 
 _NAMESPACE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SCHEMES = ("redis", "rediss", "unix")
@@ -316,6 +325,7 @@ class RedisEventStore:
         store = cls(client, server=server, retention=retention, namespace=namespace)
         try:
             await store._record_schema()
+            await store._check_eviction_policy()
         except BaseException:
             await client.aclose()
             raise
@@ -329,6 +339,22 @@ class RedisEventStore:
                 f"event store {self._server}: namespace {self.namespace!r} holds layout "
                 f"version {found!r}, not written by this release (it reads {SCHEMA_VERSION}); "
                 "upgrade caresupport-transport or choose another namespace"
+            )
+
+    async def _check_eviction_policy(self) -> None:
+        with self._translated("reading the eviction policy"):
+            try:
+                found = await self._client.config_get("maxmemory-policy")
+            except redis.exceptions.ResponseError:
+                return  # CONFIG disabled, renamed or not granted (managed services).
+        policy = found.get("maxmemory-policy")
+        if policy is not None and policy != "noeviction":
+            _log.warning(
+                "event store %s: maxmemory-policy is %s; under memory pressure Redis may "
+                "evict done keys and a redelivered event would be handled twice. "
+                "Set maxmemory-policy noeviction.",
+                self._server,
+                policy,
             )
 
     async def schema_version(self) -> int:

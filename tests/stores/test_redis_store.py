@@ -4,6 +4,7 @@ own, namespaces keep apart, and a lost or restarted server gives the library's e
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import subprocess
 import tempfile
@@ -374,6 +375,46 @@ async def test_a_lost_server_is_unreachable_and_the_store_works_again_once_it_is
         assert await store.is_done("event:e2")
         # Started without persistence, the server forgot what was done before it died.
         assert not await store.is_done("event:e1")
+
+
+async def test_a_server_that_may_evict_keys_is_reported_at_connect(
+    own_redis: RestartableRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with await RedisEventStore.connect(own_redis.url, namespace="policy"):
+        pass
+    assert not [r for r in caplog.records if "maxmemory-policy" in r.getMessage()]
+    client = redis.asyncio.Redis.from_url(own_redis.url)
+    await client.config_set("maxmemory-policy", "volatile-lru")
+    await client.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="caresupport_transport"):
+        async with await RedisEventStore.connect(own_redis.url, namespace="policy"):
+            pass
+
+    assert ["volatile-lru"] == [
+        r.args[1]
+        for r in caplog.records
+        if "maxmemory-policy" in r.getMessage() and isinstance(r.args, tuple)
+    ]
+
+
+async def test_a_user_without_config_rights_connects_and_a_wrong_password_is_refused(
+    own_redis: RestartableRedis,
+) -> None:
+    client = redis.asyncio.Redis.from_url(own_redis.url)
+    await client.acl_setuser(
+        "carer", enabled=True, passwords=["+s3cret-pw"], keys=["*"], commands=["+@all", "-config"]
+    )
+    await client.aclose()
+    allowed = own_redis.url.replace("redis://", "redis://carer:s3cret-pw@")
+
+    async with await RedisEventStore.connect(allowed, namespace="acl") as store:
+        assert ClaimStatus.CLAIMED == await store.claim(
+            ["event:e1"], token="a", now=T0, until=LEASE_END
+        )
+    with pytest.raises(ConfigurationError) as caught:
+        await RedisEventStore.connect(allowed.replace("s3cret-pw", "wrong-pw"), namespace="acl")
+    assert "wrong-pw" not in str(caught.value)
 
 
 async def test_every_failure_of_the_store_is_a_library_error(
