@@ -57,6 +57,7 @@ from caresupport_transport.errors import (
     ValidationError,
 )
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus
+from caresupport_transport.inbound.urls import redacted_url
 
 __all__ = ["DEFAULT_TIMEOUT", "SCHEMA_VERSION", "RedisEventStore"]
 
@@ -168,20 +169,13 @@ return redis.call('GET', KEYS[1])
 """
 
 
-def _redacted(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return parts._replace(netloc=f"{user}{host}").geturl()
-
-
 def _check_settings(url: str, *, retention: timedelta, namespace: str) -> None:
     """Refuse a bad URL or option, naming it, before any I/O."""
-    shown = _redacted(url)
-    parts = urlsplit(url)
+    shown = redacted_url(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"url: not a valid Redis URL ({shown})") from exc
     if parts.scheme not in _SCHEMES or "://" not in url:
         raise ConfigurationError(
             f"url: a Redis store URL starts with redis://, rediss:// or unix://, got {shown!r}"
@@ -307,7 +301,7 @@ class RedisEventStore:
             UnreachableError: the server did not answer.
         """
         _check_settings(url, retention=retention, namespace=namespace)
-        server = _redacted(url)
+        server = redacted_url(url)
         seconds = DEFAULT_TIMEOUT.total_seconds()
         try:
             client = redis.asyncio.Redis.from_url(

@@ -253,6 +253,7 @@ async def test_a_namespace_written_by_a_newer_release_is_refused_at_connect(
         ("redis://127.0.0.1:{port}/0?socket_timeout=soon", {}, "socket_timeout"),
         ("redis://127.0.0.1:{port}/0?max_connections=-1", {}, "max_connections"),
         ("unix://", {}, "path"),
+        ("redis://[::1/0", {}, "url"),
         ("redis://127.0.0.1:{port}/0", {"retention": timedelta(0)}, "retention"),
         ("redis://127.0.0.1:{port}/0", {"namespace": "{care}"}, "namespace"),
         ("redis://127.0.0.1:{port}/0", {"namespace": ""}, "namespace"),
