@@ -95,8 +95,9 @@ def _check_settings(
 ) -> None:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in _SCHEMES:
+        # Only the scheme is quoted: a mistyped URL may still hold a password.
         raise ConfigurationError(
-            f"url: a PostgreSQL store URL starts with postgresql://, got {redacted_url(url)!r}"
+            f"url: a PostgreSQL store URL starts with postgresql://, got {scheme or 'no'} scheme"
         )
     try:
         conninfo_to_dict(url)

@@ -49,9 +49,10 @@ STORE_SCHEMES = ("memory", "sqlite", *_NETWORKED)
 
 def _scheme(url: str) -> str:
     if not isinstance(url, str) or "://" not in url:
+        # Not quoted: a mistyped URL may still hold a password.
         raise ConfigurationError(
             f"store url: expected scheme://..., one of {', '.join(STORE_SCHEMES)}; "
-            f"got {redacted_url(url)!r}"
+            "the value given has no ://"
         )
     scheme = url.split("://", 1)[0].lower()
     if scheme not in STORE_SCHEMES:
