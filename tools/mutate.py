@@ -47,6 +47,7 @@ import ast
 import contextlib
 import copy
 import difflib
+import functools
 import importlib.abc
 import importlib.util
 import json
@@ -56,6 +57,7 @@ import sys
 import threading
 import time
 import tomllib
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +91,7 @@ TARGETS: tuple[Target, ...] = (
         "adapters.linq.webhooks",
         (
             "tests/linq/webhooks/test_linq_webhook_verification.py",
-            "tests/linq/webhooks/test_linq_webhook_mutants.py",
+            "tests/linq/webhooks/test_linq_webhook_refusals.py",
             "tests/linq/webhooks/test_linq_webhook_interop.py",
             "tests/linq/webhooks/test_linq_webhook_properties.py",
             "tests/linq/receiver/test_receiver.py",
@@ -112,7 +114,7 @@ TARGETS: tuple[Target, ...] = (
         "caresupport_transport.inbound.dispatcher",
         (
             "tests/unit/inbound/test_dispatcher.py",
-            "tests/unit/inbound/test_inbound_mutants.py",
+            "tests/unit/inbound/test_dispatcher_claims.py",
             "tests/unit/inbound/test_sqlite_store.py",
             "tests/reliability/test_claim_lease.py",
         ),
@@ -124,7 +126,7 @@ TARGETS: tuple[Target, ...] = (
         (
             "tests/unit/inbound/test_stores.py",
             "tests/unit/inbound/test_sqlite_store.py",
-            "tests/unit/inbound/test_inbound_mutants.py",
+            "tests/unit/inbound/test_sqlite_store_durability.py",
         ),
     ),
     Target(
@@ -133,7 +135,7 @@ TARGETS: tuple[Target, ...] = (
         "adapters.linq._retry",
         (
             "tests/linq/client/test_retries.py",
-            "tests/linq/client/test_retry_mutants.py",
+            "tests/linq/client/test_retry_budget.py",
             "tests/linq/client/test_properties.py",
         ),
     ),
@@ -143,7 +145,7 @@ TARGETS: tuple[Target, ...] = (
         "adapters.linq._http",
         (
             "tests/linq/client/test_retries.py",
-            "tests/linq/client/test_retry_mutants.py",
+            "tests/linq/client/test_retry_budget.py",
             "tests/linq/client/test_errors.py",
             "tests/linq/client/test_properties.py",
         ),
@@ -160,6 +162,7 @@ TARGETS: tuple[Target, ...] = (
         "caresupport_transport.checks",
         (
             "tests/unit/domain/test_checks.py",
+            "tests/contract/test_contract_group_refusals.py",
             "tests/contract/test_contract_validation.py",
             "tests/contract/test_contract_groups_and_media.py",
             "tests/contract/test_contract_conversations.py",
@@ -579,6 +582,72 @@ def mutated_source(source: str, mutant: Mutant) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
+def enclosing_function(source: str, mutant: Mutant) -> str | None:
+    """The qualname of the outermost function whose body holds the mutated node.
+
+    ``None`` when the node runs at import (module or class level, a default
+    value, a decorator): such a mutant needs a fresh import of the module.
+    """
+    node: Any = ast.parse(source)
+    names: list[str] = []
+    for name, index in mutant.path:
+        if isinstance(node, ast.ClassDef) and name == "body":
+            names.append(node.name)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return ".".join([*names, node.name]) if name == "body" else None
+        node = getattr(node, name) if index is None else getattr(node, name)[index]
+    return None
+
+
+def _find_code(code: types.CodeType, qualname: str) -> types.CodeType | None:
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if const.co_qualname == qualname:
+                return const
+            found = _find_code(const, qualname)
+            if found is not None:
+                return found
+    return None
+
+
+def _live_function(module: ModuleType, qualname: str) -> types.FunctionType | None:
+    obj: Any = module
+    for part in qualname.split("."):
+        obj = vars(obj).get(part) if hasattr(obj, "__dict__") else None
+        if obj is None:
+            return None
+        if isinstance(obj, property):
+            obj = obj.fget
+        if isinstance(obj, staticmethod | classmethod):
+            obj = obj.__func__
+    while not isinstance(obj, types.FunctionType) and hasattr(obj, "__wrapped__"):
+        obj = obj.__wrapped__
+    while isinstance(obj, types.FunctionType) and hasattr(obj, "__wrapped__"):
+        obj = obj.__wrapped__
+    return obj if isinstance(obj, types.FunctionType) else None
+
+
+def patch_in_place(target: Target, text: str, qualname: str) -> bool:
+    """Give the live function ``qualname`` the mutated code; False if that cannot be done.
+
+    Every reference to the function (``from ... import``, bound methods, attrs
+    validators) sees the change, so the already imported project and tests can
+    be reused: no import is repeated per mutant.
+    """
+    module = sys.modules.get(target.module)
+    if module is None:
+        return False
+    new = _find_code(compile(text, str(ROOT / target.path), "exec"), qualname)
+    live = _live_function(module, qualname)
+    if new is None or live is None or live.__code__.co_qualname != qualname:
+        return False
+    try:
+        live.__code__ = new
+    except ValueError:  # a different number of closure cells
+        return False
+    return True
+
+
 def load_equivalents() -> dict[str, dict[str, str]]:
     """Target name -> mutant id -> why the mutant provably changes nothing."""
     if not EQUIVALENTS_FILE.exists():
@@ -785,45 +854,99 @@ def run_target(
         limit = max(TIME_LIMIT_FLOOR_SECONDS, TIME_LIMIT_FACTOR * budget)
         queue.append((mutant, wanted, limit))
 
-    running: dict[int, tuple[Mutant, float, float, int]] = {}
-    path = ROOT / target.path
+    _warm(target)
+    running: dict[int, tuple[Mutant, list[str] | None, float, float, int]] = {}
+    cold: set[int] = set()  # mutants that need a fresh import of the module
     while queue or running:
         while queue and len(running) < jobs:
             mutant, wanted, limit = queue.pop(0)
+            function = enclosing_function(source, mutant)
             text = mutated_source(source, mutant)
-
-            def body(text: str = text, wanted: list[str] | None = wanted) -> int:
-                _quiet_hypothesis()
-                sys.meta_path.insert(0, _MutantFinder(target.module, path, text))
-                return int(pytest.main(_pytest_args(target), plugins=[_Select(wanted)]))
-
-            pid = _fork(body)
+            if function is None or mutant.number in cold:
+                pid = _cold(target, mutant, wanted)
+            else:
+                pid = _fork(functools.partial(_warm_child, target, text, function, wanted))
             with contextlib.suppress(OSError):
                 os.setpgid(pid, pid)
             count = len(order) if wanted is None else len(wanted)
-            running[pid] = (mutant, time.perf_counter(), limit, count)
+            running[pid] = (mutant, wanted, time.perf_counter(), limit, count)
         pid, status = os.waitpid(-1, os.WNOHANG)
         now = time.perf_counter()
         if pid == 0:
-            for child, (mutant, began, limit, count) in list(running.items()):
+            for child, (mutant, _, began, limit, count) in list(running.items()):
                 if now - began > limit:
                     _kill_group(child)
                     os.waitpid(child, 0)
                     del running[child]
                     results.append(Result(mutant, "timeout", now - began, count))
                     _progress(results[-1], verbose)
-            time.sleep(0.02)
+            time.sleep(0.01)
             continue
         if pid not in running:
             continue
-        mutant, began, _, count = running.pop(pid)
+        mutant, wanted, began, limit, count = running.pop(pid)
         _kill_group(pid)  # anything the tests started and left behind
         code = os.waitstatus_to_exitcode(status)
+        if code == _NEEDS_COLD:
+            cold.add(mutant.number)
+            queue.insert(0, (mutant, wanted, limit))
+            continue
         verdict = "survived" if code in (0, 5) else "killed"
         results.append(Result(mutant, verdict, now - began, count))
         _progress(results[-1], verbose)
     results.sort(key=lambda r: r.mutant.number)
     return results, time.perf_counter() - started
+
+
+_NEEDS_COLD = 99
+
+
+def _warm(target: Target) -> None:
+    """Import the project and the target's tests here, once; every forked child reuses them."""
+    _quiet_hypothesis()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        code = pytest.main([*_pytest_args(target), "--collect-only"])
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(devnull)
+    if code != 0:
+        raise SystemExit(f"{target.name}: collecting the tests failed (exit {code})")
+    importlib.import_module(target.module)
+
+
+def _warm_child(target: Target, text: str, function: str, wanted: list[str] | None) -> int:
+    if not patch_in_place(target, text, function):
+        return _NEEDS_COLD
+    return int(pytest.main(_pytest_args(target), plugins=[_Select(wanted)]))
+
+
+def _cold(target: Target, mutant: Mutant, wanted: list[str] | None) -> int:
+    """Start one mutant in a fresh interpreter (for a change that runs at import); its pid."""
+    selection = Path(f"/tmp/mutate-{os.getpid()}-{target.name}-{mutant.number}.json")
+    selection.write_text(json.dumps(wanted))
+    command = [sys.executable, __file__, "--cold", target.name, str(mutant.number), str(selection)]
+    # fork + exec rather than subprocess.Popen: Popen reaps finished children it no
+    # longer holds, which would steal exit statuses from the loop's waitpid.
+    return _fork(lambda: os.execv(sys.executable, command))
+
+
+def cold_main(name: str, number: int, selection: Path) -> int:
+    """``--cold``: run mutant ``number`` of ``name`` with the module imported from its source."""
+    target = _chosen([name])[0]
+    wanted = json.loads(selection.read_text())
+    selection.unlink()
+    source, mutants = mutants_of(target)
+    text = mutated_source(source, mutants[number - 1])
+    sys.path.insert(0, str(ROOT))
+    _quiet_hypothesis()
+    sys.meta_path.insert(0, _MutantFinder(target.module, ROOT / target.path, text))
+    return int(pytest.main(_pytest_args(target), plugins=[_Select(wanted)]))
 
 
 def _kill_group(pid: int) -> None:
@@ -904,6 +1027,10 @@ def _chosen(names: Sequence[str]) -> list[Target]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--cold"]:
+        _, name, number, selection = args_list
+        return cold_main(name, int(number), Path(selection))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="target names (default: all)")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="mutants run at once")
@@ -943,12 +1070,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         return 0
     sys.path.insert(0, str(ROOT))
-    # Imported once here, inherited by every forked child.
-    import attrs  # noqa: F401
-    import cattrs  # noqa: F401
-    import httpx  # noqa: F401
-    import hypothesis  # noqa: F401
-
     only = None
     if args.mutants:
         if len(targets) != 1:

@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS cursors (
 );
 """
 _BUSY_TIMEOUT_MS = 5_000
+_SYNCHRONOUS_FULL = 2  # what ``PRAGMA synchronous`` answers for FULL
 
 
 class SqliteEventStore:
@@ -61,7 +62,9 @@ class SqliteEventStore:
         retention: how long a done key is remembered (default 48 hours).
 
     Raises:
-        ConfigurationError: the file cannot be opened, or WAL mode is refused.
+        ConfigurationError: the file cannot be opened, WAL mode is refused, or the
+            path is ``":memory:"`` (an in-memory database forgets everything when
+            the process stops, and with it which events were handled).
     """
 
     def __init__(self, path: str | Path, *, retention: timedelta = DEFAULT_RETENTION) -> None:
@@ -89,9 +92,14 @@ class SqliteEventStore:
             connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
-                raise ConfigurationError(
-                    f"event store {self.path}: SQLite refused WAL mode (got {mode!r})"
+                why = (
+                    "an in-memory SQLite database forgets every handled event when the process "
+                    "stops, so deliveries after a restart would be handled again; give a file "
+                    "path (MemoryEventStore serves tests)"
+                    if str(mode).lower() == "memory"
+                    else f"SQLite refused WAL mode (got {mode!r})"
                 )
+                raise ConfigurationError(f"event store {str(self.path)!r}: {why}")
             connection.execute("PRAGMA synchronous = FULL")
             connection.executescript(_SCHEMA)
         except sqlite3.Error as exc:
@@ -109,6 +117,14 @@ class SqliteEventStore:
     def _journal_mode(self) -> str:
         (mode,) = self._connection.execute("PRAGMA journal_mode").fetchone()
         return str(mode)
+
+    async def synchronous(self) -> str:
+        """SQLite's ``synchronous`` setting for this store: ``"full"`` (see the module notes)."""
+        return await self._run(self._synchronous)
+
+    def _synchronous(self) -> str:
+        (level,) = self._connection.execute("PRAGMA synchronous").fetchone()
+        return "full" if int(level) == _SYNCHRONOUS_FULL else str(level)
 
     async def claim(
         self, keys: Sequence[str], *, token: str, now: datetime, until: datetime
