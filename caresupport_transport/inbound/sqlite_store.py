@@ -12,7 +12,7 @@ Design choices:
 * Each row carries ``expires_at`` (lease end for a claim, done time plus the
   retention window for a done key) with an index on it, so ``prune`` deletes
   exactly the expired rows by an index range scan: O(expired), not O(table).
-* ``busy_timeout`` lets several processes share one file; claims (see
+* A busy timeout (5 s) lets several processes share one file; claims (see
   :class:`~caresupport_transport.inbound.EventStore`) keep them from handling
   one event twice.
 """
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS cursors (
     value TEXT NOT NULL
 );
 """
-_BUSY_TIMEOUT_MS = 5_000
+_BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's (sets busy_timeout)
 _SYNCHRONOUS_FULL = 2  # what ``PRAGMA synchronous`` answers for FULL
 
 
@@ -85,11 +85,15 @@ class SqliteEventStore:
 
         try:
             # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open event store {self.path}: {exc}") from exc
         try:
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
                 why = (

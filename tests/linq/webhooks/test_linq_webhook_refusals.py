@@ -16,7 +16,7 @@ from adapters.linq.webhooks import (
     sign_legacy,
     sign_standard,
 )
-from caresupport_transport.errors import ConfigurationError
+from caresupport_transport.errors import ConfigurationError, ValidationError
 
 from .support import NOW, SECRET, fixed_clock
 
@@ -132,3 +132,94 @@ def test_the_keys_a_secret_yields_do_not_show_in_a_repr() -> None:
     assert SECRET.removeprefix("whsec_") not in repr(key)
     assert repr(key.standard) not in repr(key)
     assert repr(key.legacy) not in repr(key)
+
+
+def test_a_whsec_secret_with_nothing_after_the_prefix_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"^webhook secret: decodes to an empty key$"):
+        WebhookVerifier("whsec_")
+
+
+@pytest.mark.parametrize("secret", ["whsec_\ud800", "plain\udcff"])
+def test_a_secret_that_is_not_valid_text_is_refused(secret: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^webhook secret: is not valid text$"):
+        WebhookVerifier(secret)
+
+
+def test_an_empty_signing_secret_is_refused_as_empty() -> None:
+    with pytest.raises(ConfigurationError, match=r"^webhook secret: must not be empty$"):
+        sign_standard(BODY, "  ", msg_id="m1", timestamp=NOW)
+
+
+@pytest.mark.parametrize("padding", ["", "==="], ids=["unpadded", "over-padded"])
+def test_a_v1_signature_is_read_with_missing_or_extra_padding(padding: str) -> None:
+    headers = sign_standard(BODY, SECRET, msg_id="m1", timestamp=NOW)
+    headers["webhook-signature"] = headers["webhook-signature"].rstrip("=") + padding
+
+    verifier().verify(BODY, headers)
+
+
+def test_every_missing_standard_header_is_named() -> None:
+    headers = sign_standard(BODY, SECRET, msg_id="m1", timestamp=NOW)
+    del headers["webhook-id"], headers["webhook-timestamp"]
+
+    error = refusal(verifier(), headers)
+
+    assert ("missing header", "webhook-id, webhook-timestamp") == (error.reason, error.detail)
+
+
+def test_no_signature_headers_names_both_schemes() -> None:
+    error = refusal(verifier(), {"Content-Type": "application/json"})
+    assert "webhook-signature (or X-Webhook-Signature)" == error.detail
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        (
+            {"X-Webhook-Timestamp": str(NOW), "X-Webhook-Signature": "abc"},
+            "X-Webhook-Signature is not a hex HMAC-SHA256 (64 hex digits)",
+        ),
+        (
+            [("webhook-id", "a"), ("webhook-id", "b")],
+            "header webhook-id given twice",
+        ),
+    ],
+    ids=["legacy-not-hex", "given-twice"],
+)
+def test_malformed_details_say_what_is_wrong(headers: object, detail: str) -> None:
+    with pytest.raises(WebhookVerificationError) as caught:
+        verifier().verify(BODY, headers)  # type: ignore[arg-type]
+    assert ("malformed", detail) == (caught.value.reason, caught.value.detail)
+
+
+def test_signing_refuses_a_padded_or_non_text_msg_id_naming_the_rule() -> None:
+    with pytest.raises(ValidationError) as padded:
+        sign_standard(BODY, SECRET, msg_id=" m1", timestamp=NOW)
+    with pytest.raises(ValidationError) as not_text:
+        sign_standard(BODY, SECRET, msg_id="m\ud800", timestamp=NOW)
+
+    assert ("msg_id", "must be non-empty, without surrounding whitespace") == (
+        padded.value.field,
+        padded.value.rule,
+    )
+    assert ("msg_id", "is not valid text") == (not_text.value.field, not_text.value.rule)
+
+
+def test_signing_takes_timestamp_zero_and_refuses_a_negative_one_naming_the_rule() -> None:
+    assert "0" == sign_legacy(BODY, SECRET, timestamp=0)["X-Webhook-Timestamp"]
+    assert "0" == sign_standard(BODY, SECRET, msg_id="m1", timestamp=0)["webhook-timestamp"]
+    with pytest.raises(ValidationError) as caught:
+        sign_legacy(BODY, SECRET, timestamp=-1)
+    assert ("timestamp", "must be a non-negative integer of Unix seconds") == (
+        caught.value.field,
+        caught.value.rule,
+    )
+
+
+def test_signing_with_an_unknown_prefix_lists_the_known_ones() -> None:
+    with pytest.raises(ValidationError) as caught:
+        sign_legacy(BODY, SECRET, timestamp=NOW, header_prefix="X-Other")
+    assert ("header_prefix", "must be one of X-Webhook, X-Linq") == (
+        caught.value.field,
+        caught.value.rule,
+    )

@@ -97,8 +97,9 @@ async def test_the_default_clock_is_the_real_utc_time() -> None:
 
 
 def test_options_are_keyword_only() -> None:
-    with pytest.raises(TypeError):
-        InboundDispatcher(Recorder(), MemoryEventStore(), True)  # type: ignore[misc]
+    # A value every option would accept: only the keyword-only rule refuses it.
+    with pytest.raises(TypeError, match="positional"):
+        InboundDispatcher(Recorder(), MemoryEventStore(), timedelta(seconds=20))  # type: ignore[misc]
 
 
 def test_outcome_values_are_what_the_receiver_answers() -> None:

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from caresupport_transport import ConfigurationError
-from caresupport_transport.inbound import ClaimStatus, SqliteEventStore
+from caresupport_transport.inbound import (
+    ClaimStatus,
+    EventStore,
+    MemoryEventStore,
+    SqliteEventStore,
+)
 
 from .builders import T0
 
@@ -79,3 +86,107 @@ async def test_a_busy_file_is_waited_for_not_refused_at_once(tmp_path: Path) -> 
             other.close()
 
         assert ClaimStatus.CLAIMED == await claim
+
+
+async def test_the_store_asks_for_full_sync_even_where_it_is_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some SQLite builds default WAL databases to ``synchronous=NORMAL``: the store says FULL.
+
+    Watched through SQLite's own statement trace (this build's default is FULL,
+    so the setting's value alone cannot tell).
+    """
+    statements: list[str] = []
+    real_connect = sqlite3.connect
+
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = real_connect(*args, **kwargs)
+        connection.set_trace_callback(statements.append)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", traced_connect)
+    async with SqliteEventStore(tmp_path / "events.sqlite") as store:
+        await store.claim(["event:e1"], token="t", now=T0, until=UNTIL)
+
+    assert "PRAGMA synchronous = FULL" in statements
+    assert ["BEGIN IMMEDIATE"] == [s for s in statements if s.startswith("BEGIN")]
+
+
+async def test_one_worker_thread_runs_every_call_so_transactions_never_interleave(
+    tmp_path: Path,
+) -> None:
+    async with SqliteEventStore(tmp_path / "events.sqlite") as store:
+        workers = {t.name for t in threading.enumerate() if t.name.startswith("event-store")}
+        outcomes = await asyncio.gather(
+            *(
+                store.claim([f"event:e{n}", "message:shared"], token=f"t{n}", now=T0, until=UNTIL)
+                for n in range(200)
+            )
+        )
+
+    assert 1 == len(workers)
+    assert [ClaimStatus.CLAIMED] + [ClaimStatus.BUSY] * 199 == outcomes
+
+
+async def test_a_failed_transaction_is_rolled_back_and_the_store_works_on(
+    tmp_path: Path,
+) -> None:
+    async with SqliteEventStore(tmp_path / "events.sqlite") as store:
+        with pytest.raises(sqlite3.Error):
+            await store.claim([{"not": "a key"}], token="t", now=T0, until=UNTIL)  # type: ignore[list-item]
+
+        assert ClaimStatus.CLAIMED == await store.claim(
+            ["event:e1"], token="t", now=T0, until=UNTIL
+        )
+
+
+def test_a_file_that_is_not_a_database_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    path.write_bytes(b"this is a care plan, not a database" * 100)
+
+    with pytest.raises(ConfigurationError) as caught:
+        SqliteEventStore(path)
+
+    assert str(caught.value).startswith(f"cannot open event store {path}: ")
+    assert _store_threads_end()
+
+
+@pytest.mark.parametrize("how", ["close", "context"])
+async def test_closing_releases_the_file_and_the_worker_thread(tmp_path: Path, how: str) -> None:
+    path = tmp_path / "events.sqlite"
+    store = SqliteEventStore(path)
+    if how == "close":
+        await store.complete(["event:e1"], now=T0)
+        await store.close()
+    else:
+        async with store:
+            await store.complete(["event:e1"], now=T0)
+
+    # The last connection to close checkpoints and removes the WAL file.
+    assert not path.with_name(path.name + "-wal").exists()
+    assert _store_threads_end()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_renewal_keeps_a_claim_alive_past_its_first_lease(tmp_path: Path, kind: str) -> None:
+    store: EventStore = (
+        MemoryEventStore() if kind == "memory" else SqliteEventStore(tmp_path / "events.sqlite")
+    )
+    try:
+        await store.claim(["event:e1"], token="a", now=T0, until=T0 + timedelta(seconds=20))
+        await store.renew(["event:e1"], token="a", until=T0 + timedelta(seconds=40))
+
+        later = T0 + timedelta(seconds=30)
+        assert ClaimStatus.BUSY == await store.claim(
+            ["event:e1"], token="b", now=later, until=later + timedelta(seconds=20)
+        )
+    finally:
+        await store.close()
+
+
+def _store_threads_end() -> bool:
+    """Whether every event-store worker thread ends (waiting at most 5 s)."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("event-store"):
+            thread.join(timeout=5)
+    return not any(t.name.startswith("event-store") for t in threading.enumerate())
