@@ -103,7 +103,7 @@ TARGETS: tuple[Target, ...] = (
         "caresupport_transport.policy",
         (
             "tests/unit/domain/test_policy_examples.py",
-            "tests/unit/domain/test_policy_mutants.py",
+            "tests/unit/domain/test_policy_defaults.py",
             "tests/unit/domain/test_split_text.py",
             "tests/unit/domain/test_policy_properties.py",
         ),
@@ -744,8 +744,29 @@ def _quiet_hypothesis() -> None:
     settings.load_profile("mutation")
 
 
+@functools.cache
+def _missing_plugins() -> tuple[str, ...]:
+    """``-p no:NAME`` for installed pytest plugins this checkout cannot import.
+
+    An editable install of another checkout of the project can register a
+    plugin module this one does not have; loading it would fail every run.
+    """
+    from importlib.metadata import entry_points
+
+    blocked: list[str] = []
+    for entry in entry_points(group="pytest11"):
+        try:
+            found = importlib.util.find_spec(entry.module.partition(":")[0])
+        except ImportError:
+            found = None
+        if found is None:
+            blocked += ["-p", f"no:{entry.name}"]
+    return tuple(blocked)
+
+
 def _pytest_args(target: Target) -> list[str]:
     return [
+        *_missing_plugins(),
         "-q",
         "-x",
         "-p",
