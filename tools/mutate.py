@@ -967,6 +967,13 @@ def cold_main(name: str, number: int, selection: Path) -> int:
     sys.path.insert(0, str(ROOT))
     _quiet_hypothesis()
     sys.meta_path.insert(0, _MutantFinder(target.module, ROOT / target.path, text))
+    # Imported now, before pytest installs its assertion-rewriting import hook
+    # (which takes over every module of a distribution that registers a pytest
+    # plugin, this project's included, and would import the unmutated file).
+    try:
+        importlib.import_module(target.module)
+    except Exception:  # the mutant breaks the import itself: every test would fail
+        return 1
     return int(pytest.main(_pytest_args(target), plugins=[_Select(wanted)]))
 
 

@@ -11,6 +11,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
+from adapters.linq import Replay
 from adapters.linq._retry import backoff_delay
 from caresupport_transport import OutgoingMessage
 from caresupport_transport.errors import (
@@ -269,3 +270,7 @@ def test_the_backoff_exponent_stops_growing_after_62_doublings() -> None:
 @pytest.mark.parametrize(("jitter", "delay"), [(-0.5, 0.25), (0.0, 0.25), (1.0, 0.5), (7.0, 0.5)])
 def test_jitter_from_a_misbehaving_source_is_clamped_to_0_1(jitter: float, delay: float) -> None:
     assert delay == backoff_delay(1, initial=0.5, maximum=8.0, random=lambda: jitter)
+
+
+def test_replay_kinds_keep_their_public_values() -> None:
+    assert {"safe": Replay.SAFE, "if unsent": Replay.IF_UNSENT} == {r.value: r for r in Replay}
