@@ -31,7 +31,8 @@ Why a small mutator of our own rather than mutmut (3.x installs with pip):
   derandomised and without its example database, so two runs of the same code
   give the same figures.
 * Scope. ``adapters/linq/_http.py`` is mutated only in its retry logic (the
-  functions named in ``TARGETS``); log calls are not mutated (what is logged
+  functions named in ``TARGETS``); log calls (``_log.info(...)``, a
+  ``self._log_answer(...)`` helper, an ``if`` that only logs) are not mutated (what is logged
   is the privacy tests' business, not a behaviour these modules promise).
 
 Mutants are generated from the AST and applied with ``ast.unparse`` of the
@@ -147,6 +148,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/linq/client/test_retries.py",
             "tests/linq/client/test_retry_budget.py",
             "tests/linq/client/test_errors.py",
+            "tests/linq/client/test_secrets.py",
             "tests/linq/client/test_properties.py",
         ),
         functions=(
@@ -225,9 +227,12 @@ def _is_bare_string(stmt: ast.stmt) -> bool:
 
 
 def _is_log_call(stmt: ast.stmt) -> bool:
+    """``_log.info(...)``, or a call of a helper whose only job is logging (``self._log_x``)."""
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         return False
     func = stmt.value.func
+    if isinstance(func, ast.Attribute) and func.attr.startswith("_log_"):
+        return True
     return (
         isinstance(func, ast.Attribute)
         and isinstance(func.value, ast.Name)

@@ -15,13 +15,14 @@ from adapters.linq import Replay
 from adapters.linq._retry import backoff_delay
 from caresupport_transport import OutgoingMessage
 from caresupport_transport.errors import (
+    ProtocolError,
     ProviderError,
     RateLimitedError,
     TransportTimeoutError,
     UnreachableError,
 )
 
-from .support import CHAT_ID, NOW, FakeLinq, chat_json, error_json
+from .support import CHAT_ID, NOW, TOKEN, FakeLinq, chat_json, error_json
 
 # With random() = 0.5 and the default backoff (0.5 s initial, equal jitter, 8 s cap):
 BACKOFFS = [0.375, 0.75, 1.5, 3.0, 6.0, 6.0]
@@ -274,3 +275,33 @@ def test_jitter_from_a_misbehaving_source_is_clamped_to_0_1(jitter: float, delay
 
 def test_replay_kinds_keep_their_public_values() -> None:
     assert {"safe": Replay.SAFE, "if unsent": Replay.IF_UNSENT} == {r.value: r for r in Replay}
+
+
+async def test_the_cause_of_a_failure_is_scrubbed_of_the_token_too(linq: FakeLinq) -> None:
+    """A traceback prints the ``from`` exception's text as well as the error's own."""
+    client, http = linq.client(max_attempts=1)
+    linq.fail(httpx.ConnectError(f"proxy refused token {TOKEN}"))
+
+    async with http, client:
+        with pytest.raises(UnreachableError) as caught:
+            await client.get_chat(CHAT_ID)
+
+    cause = caught.value.__cause__
+    assert isinstance(cause, httpx.ConnectError)
+    assert TOKEN not in str(cause)
+    assert TOKEN not in repr(cause.args)
+
+
+async def test_an_undecodable_answer_is_a_protocol_error_naming_the_operation(
+    linq: FakeLinq,
+) -> None:
+    client, http = linq.client()
+    linq.fail(httpx.DecodingError("bad gzip"))
+
+    async with http, client:
+        with pytest.raises(ProtocolError) as caught:
+            await client.get_chat(CHAT_ID)
+
+    assert str(caught.value).endswith(": unreadable answer (DecodingError)")
+    assert str(caught.value) != ": unreadable answer (DecodingError)"
+    assert 1 == len(linq.requests)

@@ -7,6 +7,8 @@ Each test here was written for a change that the mutation script
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 import threading
 from datetime import timedelta
@@ -190,3 +192,22 @@ def _store_threads_end() -> bool:
         if thread.name.startswith("event-store"):
             thread.join(timeout=5)
     return not any(t.name.startswith("event-store") for t in threading.enumerate())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_a_file_that_cannot_be_used_is_not_left_open(tmp_path: Path) -> None:
+    """A service restarting in a loop on a bad file must not run out of file descriptors."""
+    path = tmp_path / "events.sqlite"
+    path.write_bytes(b"this is a care plan, not a database" * 100)
+
+    for _ in range(3):
+        with pytest.raises(ConfigurationError):
+            SqliteEventStore(path)
+
+    fds = Path("/proc/self/fd")
+    still_open = []
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            if Path(os.readlink(fd)) == path:
+                still_open.append(fd.name)
+    assert [] == still_open
