@@ -166,6 +166,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/unit/domain/test_checks.py",
             "tests/contract/test_contract_group_refusals.py",
             "tests/contract/test_contract_validation.py",
+            "tests/contract/test_contract_parity.py",
             "tests/contract/test_contract_groups_and_media.py",
             "tests/contract/test_contract_conversations.py",
             "tests/linq/client/test_validation.py",
