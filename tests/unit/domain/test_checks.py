@@ -97,6 +97,7 @@ def test_a_bad_handle_string_names_the_field_and_the_rule_once() -> None:
     assert ("participants[2]", "651-555-0101") == (error.field, error.value)
     assert error.rule.startswith("'651-555-0101' ")
     assert "'651-555-0101' '651-555-0101'" not in error.rule
+    assert "E.164" in error.rule  # Handle's own reason, not a generic "is not a Handle"
 
 
 @pytest.mark.parametrize("value", [None, 16515550101, b"+16515550101"])
