@@ -129,7 +129,8 @@ class WebhookVerifier:
 
     Raises:
         ConfigurationError: for a secret that is not a string, a ``whsec_``
-            secret that is not base64, or a negative or non-finite tolerance.
+            secret that is not base64, or a tolerance that is not a finite,
+            positive number of seconds (a bool is refused).
     """
 
     def __init__(
@@ -140,9 +141,14 @@ class WebhookVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
-            raise ConfigurationError("tolerance: must be a number of seconds")
-        if not math.isfinite(tolerance) or tolerance < 0:
-            raise ConfigurationError("tolerance: must be a finite, non-negative number of seconds")
+            raise ConfigurationError(
+                f"tolerance: must be a number of seconds, not {type(tolerance).__name__}"
+            )
+        if not math.isfinite(tolerance) or tolerance <= 0:
+            # 0 would refuse every genuine delivery: none arrives in the second it was signed.
+            raise ConfigurationError(
+                f"tolerance: must be a finite, positive number of seconds, got {tolerance!r}"
+            )
         given: Sequence[object] = (
             () if secrets is None else (secrets,) if isinstance(secrets, str) else secrets
         )

@@ -12,7 +12,7 @@ Design choices:
 * Each row carries ``expires_at`` (lease end for a claim, done time plus the
   retention window for a done key) with an index on it, so ``prune`` deletes
   exactly the expired rows by an index range scan: O(expired), not O(table).
-* ``busy_timeout`` lets several processes share one file; claims (see
+* A busy timeout (5 s) lets several processes share one file; claims (see
   :class:`~caresupport_transport.inbound.EventStore`) keep them from handling
   one event twice.
 """
@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS cursors (
     value TEXT NOT NULL
 );
 """
-_BUSY_TIMEOUT_MS = 5_000
+_BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's (sets busy_timeout)
+_SYNCHRONOUS_FULL = 2  # what ``PRAGMA synchronous`` answers for FULL
 
 
 class SqliteEventStore:
@@ -61,7 +62,9 @@ class SqliteEventStore:
         retention: how long a done key is remembered (default 48 hours).
 
     Raises:
-        ConfigurationError: the file cannot be opened, or WAL mode is refused.
+        ConfigurationError: the file cannot be opened, WAL mode is refused, or the
+            path is ``":memory:"`` (an in-memory database forgets everything when
+            the process stops, and with it which events were handled).
     """
 
     def __init__(self, path: str | Path, *, retention: timedelta = DEFAULT_RETENTION) -> None:
@@ -82,16 +85,25 @@ class SqliteEventStore:
 
         try:
             # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open event store {self.path}: {exc}") from exc
         try:
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
-                raise ConfigurationError(
-                    f"event store {self.path}: SQLite refused WAL mode (got {mode!r})"
+                why = (
+                    "an in-memory SQLite database forgets every handled event when the process "
+                    "stops, so deliveries after a restart would be handled again; give a file "
+                    "path (MemoryEventStore serves tests)"
+                    if str(mode).lower() == "memory"
+                    else f"SQLite refused WAL mode (got {mode!r})"
                 )
+                raise ConfigurationError(f"event store {str(self.path)!r}: {why}")
             connection.execute("PRAGMA synchronous = FULL")
             connection.executescript(_SCHEMA)
         except sqlite3.Error as exc:
@@ -109,6 +121,14 @@ class SqliteEventStore:
     def _journal_mode(self) -> str:
         (mode,) = self._connection.execute("PRAGMA journal_mode").fetchone()
         return str(mode)
+
+    async def synchronous(self) -> str:
+        """SQLite's ``synchronous`` setting for this store: ``"full"`` (see the module notes)."""
+        return await self._run(self._synchronous)
+
+    def _synchronous(self) -> str:
+        (level,) = self._connection.execute("PRAGMA synchronous").fetchone()
+        return "full" if int(level) == _SYNCHRONOUS_FULL else str(level)
 
     async def claim(
         self, keys: Sequence[str], *, token: str, now: datetime, until: datetime
