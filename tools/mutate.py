@@ -277,11 +277,11 @@ def _negated(test: ast.expr) -> ast.expr:
     return ast.UnaryOp(op=ast.Not(), operand=test)
 
 
-def _constant_replacements(value: object) -> list[object]:
+def _constant_replacements(value: object) -> list[bool | int | float | str | bytes]:
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, int | float):
-        out: list[object] = []
+        out: list[bool | int | float | str | bytes] = []
         for candidate in (value + 1, value - 1, type(value)(0)):
             if candidate != value and candidate not in out:
                 out.append(candidate)
@@ -738,7 +738,7 @@ class _LineRecorder:
             return (yield)
         finally:
             sys.settrace(None)
-            threading.settrace(None)  # type: ignore[arg-type]
+            threading.settrace(None)
             self.durations[item.nodeid] = time.perf_counter() - started
             self._current = None
 
