@@ -104,7 +104,7 @@ TARGETS: tuple[Target, ...] = (
         "caresupport_transport.policy",
         (
             "tests/unit/domain/test_policy_examples.py",
-            "tests/unit/domain/test_policy_defaults.py",
+            "tests/unit/domain/test_policy_edges.py",
             "tests/unit/domain/test_split_text.py",
             "tests/unit/domain/test_policy_properties.py",
         ),
@@ -277,14 +277,11 @@ def _negated(test: ast.expr) -> ast.expr:
     return ast.UnaryOp(op=ast.Not(), operand=test)
 
 
-_ConstantValue = str | bytes | bool | int | float | complex | None
-
-
-def _constant_replacements(value: object) -> list[_ConstantValue]:
+def _constant_replacements(value: object) -> list[bool | int | float | str | bytes]:
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, int | float):
-        out: list[_ConstantValue] = []
+        out: list[bool | int | float | str | bytes] = []
         for candidate in (value + 1, value - 1, type(value)(0)):
             if candidate != value and candidate not in out:
                 out.append(candidate)
@@ -790,7 +787,7 @@ def _pytest_args(target: Target) -> list[str]:
     ]
 
 
-def _fork(body: Any, *, quiet: bool = True) -> int:
+def _fork(body: Any, *, quiet: bool = not os.environ.get("MUTATE_DEBUG")) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -833,7 +830,7 @@ def baseline(target: Target) -> tuple[dict[str, set[int]], dict[str, float]]:
         )
         return int(code)
 
-    pid = _fork(body, quiet=not os.environ.get("MUTATE_DEBUG"))
+    pid = _fork(body)
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(
