@@ -62,7 +62,12 @@ from typing import Any
 
 import attrs
 
-from adapters.linq.receiving import DEFAULT_MAX_BODY_BYTES, WebhookIntake, declared_length
+from adapters.linq.receiving import (
+    DEFAULT_MAX_BODY_BYTES,
+    WebhookIntake,
+    create_webhook_intake,
+    declared_length,
+)
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
 from caresupport_transport.errors import (
     ConfigurationError,
@@ -440,11 +445,17 @@ def create_webhook_app(
         max_concurrent: requests in hand at once.
         max_unverified_bytes: bytes unverified bodies may hold between them.
     """
-    verifier = WebhookVerifier(secrets, tolerance=tolerance)
-    dispatcher = InboundDispatcher(handler, store, include_outbound=include_outbound)
+    intake = create_webhook_intake(
+        secrets,
+        handler,
+        store,
+        include_outbound=include_outbound,
+        tolerance=tolerance,
+        max_body_bytes=max_body_bytes,
+    )
     return WebhookReceiver(
-        verifier,
-        dispatcher,
+        intake.verifier,
+        intake.dispatcher,
         max_body_bytes=max_body_bytes,
         body_timeout=body_timeout,
         max_concurrent=max_concurrent,
