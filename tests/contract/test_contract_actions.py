@@ -54,6 +54,15 @@ async def test_a_tapback_on_sms_becomes_a_text_and_is_reported(transport: Transp
     assert (result.message_id, 'Loved "See you at 3"') == (newest.id, newest.text)
 
 
+async def test_the_same_tapback_on_sms_twice_sends_one_text(transport: Transport) -> None:
+    conversation_id, message_id = await sent_message_id(transport, GRANDSON)
+    first = await transport.react(message_id, LOVE)
+    again = await transport.react(message_id, LOVE)
+    texts = [m.text for m in await history(transport, conversation_id)]
+    assert first.message_id == again.message_id
+    assert 1 == texts.count('Loved "See you at 3"')
+
+
 async def test_removing_a_tapback_on_sms_is_skipped_and_reported(transport: Transport) -> None:
     conversation_id, message_id = await sent_message_id(transport, GRANDSON)
     before = len(await history(transport, conversation_id))
