@@ -15,9 +15,20 @@ from caresupport_transport.inbound.dispatcher import (
     InboundDispatcher,
     event_keys,
 )
+from caresupport_transport.inbound.inbox_entry import (
+    InboxEntry,
+    InboxLease,
+    InboxState,
+    InboxStats,
+)
 from caresupport_transport.inbound.memory_store import MemoryEventStore, StoredKey
 from caresupport_transport.inbound.sqlite_store import SqliteEventStore
-from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EventStore
+from caresupport_transport.inbound.store import (
+    DEFAULT_RETENTION,
+    ClaimStatus,
+    EnqueueStatus,
+    EventStore,
+)
 from caresupport_transport.inbound.urls import STORE_SCHEMES, open_event_store
 
 __all__ = [
@@ -27,7 +38,12 @@ __all__ = [
     "STORE_SCHEMES",
     "ClaimStatus",
     "DispatchOutcome",
+    "EnqueueStatus",
     "EventStore",
+    "InboxEntry",
+    "InboxLease",
+    "InboxState",
+    "InboxStats",
     "InboundDispatcher",
     "MemoryEventStore",
     "SqliteEventStore",

@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus
+from caresupport_transport.inbound.inbox_entry import (
+    InboxEntry,
+    InboxLease,
+    InboxState,
+    InboxStats,
+)
+from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 
 __all__ = ["MemoryEventStore", "StoredKey"]
 
@@ -28,7 +34,11 @@ class StoredKey:
 
 @attrs.define
 class MemoryEventStore:
-    """An in-memory ``EventStore``; ``keys`` and ``cursors`` are plain dicts tests can read.
+    """An in-memory ``EventStore``; ``keys``, ``cursors`` and ``inbox`` are plain dicts.
+
+    ``inbox`` maps an entry's id to the entry, in the order entries were
+    accepted; ``leases`` maps an order key to the ``(token, until)`` of the
+    lease on it. Tests read both.
 
     Args:
         retention: how long a done key is remembered.
@@ -40,6 +50,9 @@ class MemoryEventStore:
     # (expires_at, key) in expiry order, so pruning visits only what expired;
     # an entry whose key has since changed is skipped when popped.
     _expiries: list[tuple[datetime, str]] = attrs.field(factory=list, init=False)
+    inbox: dict[str, InboxEntry] = attrs.field(factory=dict, init=False)
+    leases: dict[str, tuple[int, datetime]] = attrs.field(factory=dict, init=False)
+    _last_token: int = attrs.field(default=0, init=False)
 
     async def claim(
         self, keys: Sequence[str], *, token: str, now: datetime, until: datetime
@@ -89,8 +102,116 @@ class MemoryEventStore:
                 removed += 1
         return removed
 
+    async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
+        if entry.id in self.inbox or any(self._recorded(key, now) for key in entry.keys):
+            return EnqueueStatus.DUPLICATE
+        for key in entry.keys:
+            self._put(key, StoredKey(done=True, expires_at=now + self.retention))
+        self.inbox[entry.id] = attrs.evolve(
+            entry, attempts=0, state=InboxState.PENDING, last_error=None
+        )
+        return EnqueueStatus.QUEUED
+
+    async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
+        heads: dict[str, tuple[int, InboxEntry]] = {}
+        for position, entry in enumerate(self.inbox.values()):
+            if entry.state is InboxState.PENDING and entry.order_key not in heads:
+                heads[entry.order_key] = (position, entry)
+        eligible = sorted(
+            (
+                (entry.due_at, position, entry)
+                for key, (position, entry) in heads.items()
+                if entry.due_at <= now and self._lease_ended(key, now)
+            ),
+            key=lambda item: (item[0], item[1]),
+        )
+        leases = []
+        for _, _, entry in eligible[: max(limit, 0)]:
+            self._last_token += 1
+            taken = attrs.evolve(entry, attempts=entry.attempts + 1)
+            self.inbox[entry.id] = taken
+            self.leases[entry.order_key] = (self._last_token, until)
+            leases.append(InboxLease(taken, self._last_token, until))
+        return leases
+
+    async def heartbeat(self, lease: InboxLease, *, until: datetime) -> bool:
+        if not self._holds(lease):
+            return False
+        self.leases[lease.entry.order_key] = (lease.token, until)
+        return True
+
+    async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
+        if not self._holds(lease):
+            return False
+        del self.inbox[lease.entry.id]
+        del self.leases[lease.entry.order_key]
+        return True
+
+    async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
+        if not self._holds(lease):
+            return False
+        entry = self.inbox[lease.entry.id]
+        self.inbox[entry.id] = attrs.evolve(entry, due_at=due_at, last_error=error)
+        del self.leases[entry.order_key]
+        return True
+
+    async def bury(self, lease: InboxLease, *, error: str) -> bool:
+        if not self._holds(lease):
+            return False
+        entry = self.inbox[lease.entry.id]
+        self.inbox[entry.id] = attrs.evolve(entry, state=InboxState.DEAD, last_error=error)
+        del self.leases[entry.order_key]
+        return True
+
+    async def entries(self, *, state: InboxState | None, limit: int) -> list[InboxEntry]:
+        chosen = (e for e in self.inbox.values() if state is None or e.state is state)
+        return [entry for _, entry in zip(range(max(limit, 0)), chosen, strict=False)]
+
+    async def entry(self, entry_id: str) -> InboxEntry | None:
+        return self.inbox.get(entry_id)
+
+    async def replay(self, entry_id: str, *, now: datetime) -> bool:
+        entry = self.inbox.get(entry_id)
+        if entry is None:
+            return False
+        self.inbox[entry_id] = attrs.evolve(
+            entry, state=InboxState.PENDING, due_at=now, attempts=0
+        )
+        return True
+
+    async def discard(self, entry_id: str) -> bool:
+        return self.inbox.pop(entry_id, None) is not None
+
+    async def stats(self, *, now: datetime) -> InboxStats:
+        pending = [e for e in self.inbox.values() if e.state is InboxState.PENDING]
+        return InboxStats(
+            pending=len(pending),
+            due=sum(1 for e in pending if e.due_at <= now),
+            leased=sum(1 for _, until in self.leases.values() if until > now),
+            dead=len(self.inbox) - len(pending),
+            oldest_pending=min((e.received_at for e in pending), default=None),
+        )
+
     async def close(self) -> None:
         """Nothing to release; present for the protocol."""
+
+    def _recorded(self, key: str, now: datetime) -> bool:
+        entry = self.keys.get(key)
+        return entry is not None and (entry.done or entry.expires_at > now)
+
+    def _lease_ended(self, order_key: str, now: datetime) -> bool:
+        held = self.leases.get(order_key)
+        return held is None or held[1] <= now
+
+    def _holds(self, lease: InboxLease) -> bool:
+        held = self.leases.get(lease.entry.order_key)
+        entry = self.inbox.get(lease.entry.id)
+        return (
+            held is not None
+            and held[0] == lease.token
+            and entry is not None
+            and entry.state is InboxState.PENDING
+        )
 
     def _put(self, key: str, entry: StoredKey) -> None:
         self.keys[key] = entry

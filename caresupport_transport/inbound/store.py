@@ -1,4 +1,4 @@
-"""The ``EventStore`` protocol: what inbound events were handled, and polling cursors.
+"""The ``EventStore`` protocol: handled events, the durable inbox, leases, polling cursors.
 
 A key goes through two states. ``claim`` takes it for one attempt (a lease, so
 that a crashed worker's claim runs out and a redelivery can try again);
@@ -7,8 +7,14 @@ gives a failed attempt back. A key is therefore never marked done before the
 care logic handled it, and two workers sharing one store never handle the same
 event at the same time.
 
-Every method is async so that a networked store (Redis, Postgres) can implement
-the protocol later without changing the dispatcher.
+The same store holds the durable inbox (see
+:mod:`caresupport_transport.inbound.inbox_entry`): ``enqueue`` records an
+event's keys and appends it to its order key's queue in one step; ``take``
+leases order keys to a worker with fencing tokens; ``ack``, ``retry`` and
+``bury`` end an attempt, and refuse a lease that was taken over.
+
+Every method is async so that a networked store (PostgreSQL, Redis) implements
+the same protocol; one conformance suite (``tests/stores``) holds all four to it.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-__all__ = ["DEFAULT_RETENTION", "ClaimStatus", "EventStore"]
+from caresupport_transport.inbound.inbox_entry import (
+    InboxEntry,
+    InboxLease,
+    InboxState,
+    InboxStats,
+)
+
+__all__ = ["DEFAULT_RETENTION", "ClaimStatus", "EnqueueStatus", "EventStore"]
 
 DEFAULT_RETENTION = timedelta(hours=48)
 """How long a done key is remembered; longer than any provider's retry window."""
@@ -35,6 +48,16 @@ class ClaimStatus(enum.Enum):
 
     BUSY = "busy"
     """Another attempt holds a live claim on at least one key; try again later."""
+
+
+class EnqueueStatus(enum.Enum):
+    """What ``EventStore.enqueue`` did."""
+
+    QUEUED = "queued"
+    """The entry is stored; a worker will handle it."""
+
+    DUPLICATE = "duplicate"
+    """One of its keys (or its id) was seen before; nothing was written."""
 
 
 class EventStore(Protocol):
@@ -83,6 +106,83 @@ class EventStore(Protocol):
 
     async def prune(self, now: datetime) -> int:
         """Forget done keys and stale claims that expired by ``now``; return how many."""
+        ...
+
+    async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
+        """Accept ``entry`` into the inbox, or recognise it as a duplicate, atomically.
+
+        ``DUPLICATE`` (and nothing written) when an entry with the same id is in
+        the inbox or any of ``entry.keys`` is recorded (done, or claimed by a live
+        claim). Otherwise every key is recorded as done (remembered for the
+        retention window, so later deliveries are duplicates) and the entry is
+        appended to its order key's queue, after every entry already there.
+        """
+        ...
+
+    async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
+        """Lease up to ``limit`` order keys whose oldest pending entry is due.
+
+        A key is eligible when its oldest pending entry (dead entries do not
+        count) has ``due_at <= now`` and no live lease (one whose ``until`` is
+        after ``now``) is held on it. Each lease gets a token greater than every
+        token this store issued before, the entry's ``attempts`` goes up by one,
+        and the lease returned carries the entry as stored after that. Keys whose
+        entries are due soonest come first; among equally due ones, the entry
+        accepted first.
+        """
+        ...
+
+    async def heartbeat(self, lease: InboxLease, *, until: datetime) -> bool:
+        """Extend ``lease`` to ``until``; ``False`` when its token is no longer the key's."""
+        ...
+
+    async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
+        """The entry was handled: remove it and free the key.
+
+        Returns:
+            ``False``, changing nothing, when the lease was taken over (another
+            token holds the key) or the entry is gone; an expired lease that
+            nobody took over still acknowledges.
+        """
+        ...
+
+    async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
+        """The attempt failed: keep the entry pending until ``due_at``, note ``error``, free the key.
+
+        Returns ``False``, changing nothing, when the lease was taken over.
+        """
+        ...
+
+    async def bury(self, lease: InboxLease, *, error: str) -> bool:
+        """Give up: the entry becomes dead with ``error``, and the key is freed.
+
+        Returns ``False``, changing nothing, when the lease was taken over.
+        """
+        ...
+
+    async def entries(self, *, state: InboxState | None, limit: int) -> list[InboxEntry]:
+        """Up to ``limit`` entries (of ``state``, or any), in the order they were accepted."""
+        ...
+
+    async def entry(self, entry_id: str) -> InboxEntry | None:
+        """The entry with id ``entry_id``, if the inbox holds it."""
+        ...
+
+    async def replay(self, entry_id: str, *, now: datetime) -> bool:
+        """Make the entry pending and due at ``now`` with no attempts counted; ``False`` if absent.
+
+        A replayed entry keeps its place in its key's order (it was accepted
+        first, so it is handled before the key's later entries) and its
+        ``last_error`` until the next attempt ends.
+        """
+        ...
+
+    async def discard(self, entry_id: str) -> bool:
+        """Remove the entry (its keys stay done: a redelivery is a duplicate); ``False`` if absent."""
+        ...
+
+    async def stats(self, *, now: datetime) -> InboxStats:
+        """How many entries are pending, due, leased and dead at ``now``."""
         ...
 
     async def close(self) -> None:
