@@ -147,9 +147,9 @@ class EventStore(Protocol):
         ...
 
     async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
-        """The attempt failed: keep the entry pending until ``due_at``, note ``error``, free the key.
+        """The attempt failed: the entry waits until ``due_at`` with ``error`` noted.
 
-        Returns ``False``, changing nothing, when the lease was taken over.
+        The key is freed. Returns ``False``, changing nothing, when the lease was taken over.
         """
         ...
 
@@ -178,7 +178,7 @@ class EventStore(Protocol):
         ...
 
     async def discard(self, entry_id: str) -> bool:
-        """Remove the entry (its keys stay done: a redelivery is a duplicate); ``False`` if absent."""
+        """Remove the entry; ``False`` if absent. Its keys stay done: a redelivery is a duplicate."""
         ...
 
     async def stats(self, *, now: datetime) -> InboxStats:

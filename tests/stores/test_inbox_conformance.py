@@ -438,8 +438,10 @@ class Step:
 STEPS = st.builds(
     Step,
     op=st.sampled_from(
-        ["enqueue", "enqueue", "take", "take", "ack", "retry", "bury", "heartbeat", "replay"]
-        + ["discard", "stats", "list"]
+        [
+            *("enqueue", "enqueue", "take", "take", "ack", "retry", "bury", "heartbeat"),
+            *("replay", "discard", "stats", "list"),
+        ]
     ),
     entry_id=IDS,
     order_key=ORDER_KEYS,
