@@ -178,7 +178,7 @@ class EventStore(Protocol):
         ...
 
     async def discard(self, entry_id: str) -> bool:
-        """Remove the entry; ``False`` if absent. Its keys stay done: a redelivery is a duplicate."""
+        """Remove the entry; ``False`` if absent. Its keys stay done, as duplicates."""
         ...
 
     async def stats(self, *, now: datetime) -> InboxStats:
