@@ -1,27 +1,48 @@
-"""Inbound events to the care logic: de-duplicated, acknowledged after success, in order.
+"""Inbound events to the care logic: stored durably, de-duplicated, in order per key.
 
-:class:`InboundDispatcher` is fed by any inbound path (a verified webhook, a
-polling loop) and remembers what was handled in an :class:`EventStore`:
+Two ways to hand events over, both fed by any inbound path (a verified webhook,
+a polling loop) through the :class:`InboundSink` protocol:
+
+* :class:`Inbox` (the default for receivers) stores each event at intake and
+  :class:`InboxWorker` processes hand it to the care logic later, retrying on a
+  :class:`RetrySchedule` and keeping dead letters; replies are keyed with
+  :func:`reply_key` so a re-handled event never texts twice;
+* :class:`InboundDispatcher` runs the handler inside the delivery and
+  acknowledges after it succeeded.
+
+Both remember what was seen in an :class:`EventStore`:
 :class:`MemoryEventStore` for tests, :class:`SqliteEventStore` on one host,
 ``PostgresEventStore`` or ``RedisEventStore`` (optional extras, in their own
 modules) for many receivers and workers; :func:`open_event_store` opens any of
 them from a URL.
 """
 
+from caresupport_transport.inbound.codec import decode_event, encode_event
 from caresupport_transport.inbound.dispatcher import (
     DEFAULT_LEASE,
     DEFAULT_PRUNE_INTERVAL,
     DispatchOutcome,
     InboundDispatcher,
     event_keys,
+    is_outbound_echo,
 )
+from caresupport_transport.inbound.inbox import DEFAULT_LIST_LIMIT, Inbox, by_conversation
 from caresupport_transport.inbound.inbox_entry import (
     InboxEntry,
     InboxLease,
     InboxState,
     InboxStats,
 )
+from caresupport_transport.inbound.inbox_worker import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_INBOX_LEASE,
+    DEFAULT_POLL_INTERVAL,
+    InboxWorker,
+)
 from caresupport_transport.inbound.memory_store import MemoryEventStore, StoredKey
+from caresupport_transport.inbound.replies import reply_key
+from caresupport_transport.inbound.schedule import RetrySchedule
+from caresupport_transport.inbound.sink import InboundSink
 from caresupport_transport.inbound.sqlite_store import SqliteEventStore
 from caresupport_transport.inbound.store import (
     DEFAULT_RETENTION,
@@ -32,7 +53,11 @@ from caresupport_transport.inbound.store import (
 from caresupport_transport.inbound.urls import STORE_SCHEMES, open_event_store
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_INBOX_LEASE",
     "DEFAULT_LEASE",
+    "DEFAULT_LIST_LIMIT",
+    "DEFAULT_POLL_INTERVAL",
     "DEFAULT_PRUNE_INTERVAL",
     "DEFAULT_RETENTION",
     "STORE_SCHEMES",
@@ -41,13 +66,22 @@ __all__ = [
     "EnqueueStatus",
     "EventStore",
     "InboundDispatcher",
+    "InboundSink",
+    "Inbox",
     "InboxEntry",
     "InboxLease",
     "InboxState",
     "InboxStats",
+    "InboxWorker",
     "MemoryEventStore",
+    "RetrySchedule",
     "SqliteEventStore",
     "StoredKey",
+    "by_conversation",
+    "decode_event",
+    "encode_event",
     "event_keys",
+    "is_outbound_echo",
     "open_event_store",
+    "reply_key",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "DispatchOutcome",
     "InboundDispatcher",
     "event_keys",
+    "is_outbound_echo",
 ]
 
 _log = logging.getLogger(__name__)
@@ -78,9 +79,17 @@ class DispatchOutcome(enum.Enum):
     IN_PROGRESS = "in progress"
     """Another worker sharing the store is handling it now; deliver it again later."""
 
+    QUEUED = "queued"
+    """Stored in the durable inbox; a worker will hand it to the handler (``Inbox`` only)."""
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def is_outbound_echo(event: InboundEvent) -> bool:
+    """Whether ``event`` is a received message we sent ourselves (filtered unless asked for)."""
+    return isinstance(event, MessageReceived) and event.message.direction is Direction.OUTBOUND
 
 
 def event_keys(event: InboundEvent) -> tuple[str, ...]:
@@ -178,11 +187,7 @@ class InboundDispatcher:
         return outcome
 
     def _is_filtered(self, event: InboundEvent) -> bool:
-        return (
-            not self.include_outbound
-            and isinstance(event, MessageReceived)
-            and event.message.direction is Direction.OUTBOUND
-        )
+        return not self.include_outbound and is_outbound_echo(event)
 
     async def _run_handler(self, event: InboundEvent, keys: tuple[str, ...], token: str) -> None:
         renewer = asyncio.create_task(self._keep_claim(keys, token))

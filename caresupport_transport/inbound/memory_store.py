@@ -174,9 +174,7 @@ class MemoryEventStore:
         entry = self.inbox.get(entry_id)
         if entry is None:
             return False
-        self.inbox[entry_id] = attrs.evolve(
-            entry, state=InboxState.PENDING, due_at=now, attempts=0
-        )
+        self.inbox[entry_id] = attrs.evolve(entry, state=InboxState.PENDING, due_at=now, attempts=0)
         return True
 
     async def discard(self, entry_id: str) -> bool:
