@@ -108,6 +108,7 @@ def test_outcome_values_are_what_the_receiver_answers() -> None:
         "duplicate": DispatchOutcome.DUPLICATE,
         "filtered": DispatchOutcome.FILTERED,
         "in progress": DispatchOutcome.IN_PROGRESS,
+        "queued": DispatchOutcome.QUEUED,
     } == {outcome.value: outcome for outcome in DispatchOutcome}
 
 
