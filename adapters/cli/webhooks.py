@@ -6,8 +6,10 @@ environment variables.
 
 ``webhooks serve``
     Runs :class:`~adapters.linq.asgi.WebhookReceiver` under uvicorn (the optional
-    ``server`` extra) with the limits of :mod:`adapters.linq.serving` and a
-    :class:`~caresupport_transport.inbound.SqliteEventStore`, printing each event
+    ``server`` extra) with the limits of :mod:`adapters.linq.serving`, storing
+    each delivery in the durable inbox of ``--store`` (SQLite by default;
+    PostgreSQL or Redis for many receivers) for a worker in the same process
+    (or ``inbox work`` processes with ``--no-workers``), printing each event
     it receives as one readable line: types, ids and masked handles, the
     message text only with ``--show-content``. Log records (uvicorn's, asyncio's,
     ours) go through a :class:`~caresupport_transport.redact.MaskingFilter` and
@@ -40,6 +42,7 @@ from adapters.linq.asgi import (
     DEFAULT_MAX_UNVERIFIED_BYTES,
     WebhookReceiver,
 )
+from adapters.linq.receiving import inbound_sink
 from adapters.linq.serving import (
     DEFAULT_HEADER_TIMEOUT_SECONDS,
     DEFAULT_KEEP_ALIVE_SECONDS,
@@ -57,6 +60,7 @@ from caresupport_transport.content import MediaPart, Reaction, ReactionKind, Tex
 from caresupport_transport.errors import (
     ConfigurationError,
     ProtocolError,
+    UnreachableError,
     WebhookVerificationError,
 )
 from caresupport_transport.events import (
@@ -75,28 +79,36 @@ from caresupport_transport.events import (
     UnknownEvent,
 )
 from caresupport_transport.handles import Handle
-from caresupport_transport.inbound import InboundDispatcher, SqliteEventStore
+from caresupport_transport.inbound import EventStore, open_event_store
+from caresupport_transport.inbound.urls import redacted_url
 from caresupport_transport.model import DeliveryStatus, Direction
 from caresupport_transport.port import InboundHandler
 from caresupport_transport.redact import MaskingFilter, mask_handle, mask_handles_in
 
 __all__ = [
+    "DEFAULT_STORE_URL",
     "SECRET_ENV_VAR",
     "SECRET_FILE_ENV_VAR",
+    "STORE_URL_ENV_VAR",
     "ServeApp",
-    "build_serve_app",
     "describe_event",
     "install_log_filters",
     "make_server",
+    "open_serve_app",
     "read_secret_file",
     "register",
     "report_floods",
     "secrets_from",
+    "serve_store_url",
     "verify_delivery",
 ]
 
 SECRET_ENV_VAR = "LINQ_WEBHOOK_SIGNING_SECRET"
 SECRET_FILE_ENV_VAR = "LINQ_WEBHOOK_SIGNING_SECRET_FILE"
+STORE_URL_ENV_VAR = "CARESUPPORT_STORE_URL"
+"""The environment variable naming the store when ``--store`` is not given."""
+DEFAULT_STORE_URL = "sqlite:///events.sqlite"
+"""The store when neither ``--store``, ``--db`` nor ``$CARESUPPORT_STORE_URL`` names one."""
 _NO_SECRET = (
     f"no signing secret: pass --secret or --secret-file, "
     f"or set {SECRET_ENV_VAR} or {SECRET_FILE_ENV_VAR}"
@@ -130,8 +142,38 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8788, help="port to listen on")
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument(
+        "--store",
+        metavar="URL",
+        default=None,
+        help=(
+            "the inbox and record of seen events: sqlite:///events.sqlite, "
+            f"postgresql://..., redis://... (default ${STORE_URL_ENV_VAR}, else "
+            f"{DEFAULT_STORE_URL})"
+        ),
+    )
+    where.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="a SQLite file as the store (same as --store sqlite:///DB)",
+    )
     serve.add_argument(
-        "--db", type=Path, default=Path("events.sqlite"), help="SQLite file of handled events"
+        "--namespace",
+        default="caresupport",
+        help="separates deployments sharing one PostgreSQL database or Redis server",
+    )
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--ack-after-handler",
+        action="store_true",
+        help="no inbox: answer each delivery only after the handler ran (Linq retries ~30 min)",
+    )
+    mode.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="only store deliveries; `caresupport-transport inbox work` processes handle them",
     )
     _add_secret_arguments(serve)
     serve.add_argument(
@@ -410,17 +452,28 @@ def _printing_handler(out: TextIO, show_content: bool) -> InboundHandler:
 
 @attrs.define
 class ServeApp:
-    """What ``serve`` runs: the receiver, and the store to close when the server stops."""
+    """What ``serve`` runs: the receiver (with its inbox worker) and the store it uses."""
 
     receiver: WebhookReceiver
-    store: SqliteEventStore
+    store: EventStore
+    store_url: str
+
+    async def aclose(self) -> None:
+        """Stop the in-process worker (handlers in flight may finish), then close the store."""
+        try:
+            await self.receiver.aclose()
+        finally:
+            await self.store.close()
 
 
-def build_serve_app(
+async def open_serve_app(
     secrets: Sequence[str],
-    db: Path,
+    store_url: str,
     *,
     out: TextIO,
+    namespace: str = "caresupport",
+    ack_after_handler: bool = False,
+    workers: bool = True,
     include_outbound: bool = False,
     show_content: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -429,31 +482,42 @@ def build_serve_app(
     max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
     clock: Callable[[], float] = time.time,
 ) -> ServeApp:
-    """Wire the receiver: verifier, SQLite store, dispatcher, and a handler printing to ``out``.
+    """Wire the receiver: verifier, store, inbox and worker, and a handler printing to ``out``.
+
+    Opened inside the event loop that will serve (a networked store's
+    connections belong to it). Close it with :meth:`ServeApp.aclose`.
 
     Raises:
-        ConfigurationError: for no secret, an unusable secret or limit, or a store
-            that cannot open.
+        ConfigurationError: for no secret, an unusable secret, limit or store URL
+            (checked before the store is opened), or a store that cannot open.
+        UnreachableError: a networked store's server did not answer.
     """
     verifier = WebhookVerifier(secrets, clock=clock)
     if not verifier.configured:
         raise ConfigurationError(_NO_SECRET)
-    store = SqliteEventStore(db)
     handler = _printing_handler(out, show_content)
-    dispatcher = InboundDispatcher(handler, store, include_outbound=include_outbound)
+    store = await open_event_store(store_url, namespace=namespace)
     try:
+        sink, worker = inbound_sink(
+            handler,
+            store,
+            ack_after_handler=ack_after_handler,
+            include_outbound=include_outbound,
+            workers=workers,
+        )
         receiver = WebhookReceiver(
             verifier,
-            dispatcher,
+            sink,
+            worker=worker,
             max_body_bytes=max_body_bytes,
             body_timeout=body_timeout,
             max_concurrent=max_concurrent,
             max_unverified_bytes=max_unverified_bytes,
         )
-    except ConfigurationError:
-        asyncio.run(store.close())
+    except BaseException:
+        await store.close()
         raise
-    return ServeApp(receiver, store)
+    return ServeApp(receiver, store, store_url)
 
 
 def make_server(
@@ -516,20 +580,15 @@ async def report_floods(installed: Sequence[LoggingHandlerFilter], interval: flo
                 handler.handle(record)
 
 
-async def _serve(
-    app: ServeApp, host: str, port: int, limits: ServerLimits, access: bool, interval: float
-) -> None:
-    installed = install_log_filters(interval)
-    reporting = asyncio.create_task(report_floods(installed, interval))
-    try:
-        server = make_server(app.receiver, host, port, limits=limits, access_log=access)
-        await server.serve()
-    finally:
-        reporting.cancel()
-        await app.store.close()
-
-
 def _serve_command(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_serve(args))
+    except (ConfigurationError, UnreachableError) as exc:
+        print(f"caresupport-transport webhooks serve: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve(args: argparse.Namespace) -> int:
     try:
         import_uvicorn()
         bound = fd_budget(args.max_connections).connections
@@ -541,10 +600,14 @@ def _serve_command(args: argparse.Namespace) -> int:
         )
         FloodFilter(args.log_interval)  # checks the interval before anything starts
         secrets = secrets_from(args.secret, os.environ, file=args.secret_file)
-        app = build_serve_app(
+        store_url = serve_store_url(args.store, args.db, os.environ)
+        app = await open_serve_app(
             secrets,
-            args.db,
+            store_url,
             out=sys.stdout,
+            namespace=args.namespace,
+            ack_after_handler=args.ack_after_handler,
+            workers=not args.no_workers,
             include_outbound=args.include_outbound,
             show_content=args.show_content,
             max_body_bytes=args.max_body_bytes,
@@ -557,17 +620,42 @@ def _serve_command(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"caresupport-transport webhooks serve: {exc}", file=sys.stderr)
         return 1
+    if args.ack_after_handler:
+        mode = "each delivery answered after the handler ran"
+    elif args.no_workers:
+        mode = "deliveries stored in the inbox for `inbox work` processes"
+    else:
+        mode = "deliveries stored in the inbox and handled by a worker in this process"
     print(
         f"Receiving Linq webhooks on http://{_url_host(args.host)}:{args.port}/ "
-        f"(handled events remembered in {args.db}); Ctrl+C stops.\n"
+        f"({mode}; store {redacted_url(store_url)}); Ctrl+C stops.\n"
         f"Limits: request head within {limits.header_timeout:g} s, body within "
         f"{app.receiver.body_timeout:g} s and {app.receiver.max_body_bytes} bytes; "
         f"{bound} connections, {app.receiver.max_concurrent} requests at once. "
         f"Message text is {'shown' if args.show_content else 'hidden (--show-content)'}.",
         flush=True,
     )
-    asyncio.run(_serve(app, args.host, args.port, limits, args.access_log, args.log_interval))
+    installed = install_log_filters(args.log_interval)
+    reporting = asyncio.create_task(report_floods(installed, args.log_interval))
+    try:
+        server = make_server(
+            app.receiver, args.host, args.port, limits=limits, access_log=args.access_log
+        )
+        await server.serve()
+    finally:
+        reporting.cancel()
+        await app.aclose()
     return 0
+
+
+def serve_store_url(store: str | None, db: Path | None, environ: Mapping[str, str]) -> str:
+    """The store ``serve`` uses: ``--store``, else ``--db`` (a SQLite file), else
+    ``$CARESUPPORT_STORE_URL``, else ``sqlite:///events.sqlite``."""
+    if store is not None:
+        return store
+    if db is not None:
+        return f"sqlite:///{db}"
+    return environ.get(STORE_URL_ENV_VAR, "").strip() or DEFAULT_STORE_URL
 
 
 def _url_host(host: str) -> str:

@@ -3,13 +3,16 @@
 Each round lists every chat of the line (every page), then each chat's messages
 newer than its cursor, oldest first, as ``MessageReceived`` events with the real
 message ids (event id ``poll:<message id>``), fed to an
-:class:`~caresupport_transport.inbound.InboundDispatcher`. The dispatcher keys a
-received message by ``message:<id>`` too, so a message seen by a webhook and by
-polling reaches the care logic once.
+:class:`~caresupport_transport.inbound.InboundSink`: the durable
+:class:`~caresupport_transport.inbound.Inbox`, or an
+:class:`~caresupport_transport.inbound.InboundDispatcher`. Both key a received
+message by ``message:<id>`` too, so a message seen by a webhook and by polling
+reaches the care logic once.
 
-The cursor of a chat (``chat:<id>`` in the dispatcher's store) moves only past
-messages whose event came back handled, duplicate or filtered: if the handler
-fails, the cursor stays before that message and the next round tries it again.
+The cursor of a chat (``chat:<id>`` in the sink's store) moves only past
+messages whose event came back queued, handled, duplicate or filtered: if the
+store (or, with a dispatcher, the handler) fails, the cursor stays before that
+message and the next round tries it again.
 A chat polled for the first time delivers what arrived within ``lookback`` (24
 hours by default) rather than nothing, so a message that came in before polling
 started is not lost; older history is not replayed.
@@ -33,7 +36,7 @@ from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import MessageReceived
 from caresupport_transport.handles import Handle
-from caresupport_transport.inbound import DispatchOutcome, InboundDispatcher
+from caresupport_transport.inbound import DispatchOutcome, InboundSink
 
 __all__ = ["DEFAULT_LOOKBACK", "DEFAULT_POLL_INTERVAL", "PollReport", "Poller", "cursor_name"]
 
@@ -42,7 +45,14 @@ DEFAULT_LOOKBACK = timedelta(hours=24)
 DEFAULT_POLL_INTERVAL = 10.0
 """Seconds between rounds of :meth:`Poller.poll_forever`."""
 
-_DONE = frozenset({DispatchOutcome.HANDLED, DispatchOutcome.DUPLICATE, DispatchOutcome.FILTERED})
+_DONE = frozenset(
+    {
+        DispatchOutcome.HANDLED,
+        DispatchOutcome.QUEUED,
+        DispatchOutcome.DUPLICATE,
+        DispatchOutcome.FILTERED,
+    }
+)
 _log = logging.getLogger(LOGGER_NAME)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -104,7 +114,13 @@ class PollReport:
 
     @property
     def handled(self) -> int:
+        """Events the handler ran on (a dispatcher)."""
         return sum(1 for o in self.outcomes if o is DispatchOutcome.HANDLED)
+
+    @property
+    def queued(self) -> int:
+        """Events stored for the inbox's workers."""
+        return sum(1 for o in self.outcomes if o is DispatchOutcome.QUEUED)
 
 
 def _check_lookback(
@@ -134,7 +150,7 @@ class Poller:
     include_outbound: bool = False
     now: Callable[[], datetime] = _utc_now
 
-    async def poll_once(self, dispatcher: InboundDispatcher) -> PollReport:
+    async def poll_once(self, dispatcher: InboundSink) -> PollReport:
         """One round over every chat; a chat that fails does not stop the others.
 
         Raises:
@@ -159,7 +175,7 @@ class Poller:
 
     async def poll_forever(
         self,
-        dispatcher: InboundDispatcher,
+        dispatcher: InboundSink,
         *,
         interval: float = DEFAULT_POLL_INTERVAL,
         sleep: Sleep = asyncio.sleep,
@@ -182,14 +198,17 @@ class Poller:
                     interval,
                 )
             else:
-                _log.debug("polled %d chats, %d events handled", report.chats, report.handled)
+                _log.debug(
+                    "polled %d chats, %d events handled, %d queued",
+                    report.chats,
+                    report.handled,
+                    report.queued,
+                )
             done += 1
             if rounds is None or done < rounds:
                 await sleep(interval)
 
-    async def _poll_chat(
-        self, chat_id: str, dispatcher: InboundDispatcher
-    ) -> list[DispatchOutcome]:
+    async def _poll_chat(self, chat_id: str, dispatcher: InboundSink) -> list[DispatchOutcome]:
         store = dispatcher.store
         name = cursor_name(chat_id)
         cursor = _Cursor.load(await store.get_cursor(name))

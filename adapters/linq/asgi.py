@@ -20,15 +20,20 @@ body not complete within ``body_timeout`` (10 s), or  503     ``too slow``
 cut to make room for a newer request
 signature, timestamp or headers wrong                 401     the verifier's reason
 body not JSON / not an envelope (after verifying)     400     ``not a delivery``
-handled, duplicate or filtered echo                   200     ``handled`` / ``duplicate`` /
+stored in the inbox, duplicate or filtered echo       200     ``queued`` / ``duplicate`` /
                                                               ``filtered``
-another worker is handling the same event             503     ``in progress``
-the care logic's handler (or the store) failed        500     ``handler failed``
+the inbox's store cannot be reached                   503     ``not stored``
+*with* ``ack_after_handler``: handled                 200     ``handled``
+*with* ``ack_after_handler``: another worker is       503     ``in progress``
+handling the same event
+*with* ``ack_after_handler``: the handler failed      500     ``handler failed``
 ====================================================  ======  =======================
 
 Only a 2xx tells Linq the event arrived; everything else is retried by Linq (5xx)
-or refused for good (4xx), so an event is never acknowledged before the handler
-succeeded. The raw bytes are verified before anything parses them. Response
+or refused for good (4xx), so an event is never acknowledged before it is stored
+in the inbox (or, with ``ack_after_handler``, handled). The inbox's worker starts
+with the application (ASGI lifespan) or with the first delivery, and stops with
+the application. The raw bytes are verified before anything parses them. Response
 bodies are small JSON objects that never contain a secret or a stack trace.
 
 Under hostile load the receiver protects itself without refusing Linq for good:
@@ -65,15 +70,22 @@ import attrs
 from adapters.linq.receiving import (
     DEFAULT_MAX_BODY_BYTES,
     WebhookIntake,
-    create_webhook_intake,
     declared_length,
+    inbound_sink,
 )
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
 from caresupport_transport.errors import (
     ConfigurationError,
     WebhookVerificationError,
 )
-from caresupport_transport.inbound import EventStore, InboundDispatcher
+from caresupport_transport.events import InboundEvent
+from caresupport_transport.inbound import (
+    EventStore,
+    InboundSink,
+    InboxWorker,
+    RetrySchedule,
+    by_conversation,
+)
 from caresupport_transport.port import InboundHandler
 
 __all__ = [
@@ -217,11 +229,15 @@ class _Admission:
 
 
 class WebhookReceiver:
-    """The ASGI app: verify, parse, dispatch, then answer (see the module docstring).
+    """The ASGI app: verify, parse, store (or dispatch), then answer (see the module docstring).
 
     Args:
         verifier: checks signatures; an unconfigured one makes every answer 503.
-        dispatcher: de-duplicates and calls the care logic's handler.
+        sink: an :class:`~caresupport_transport.inbound.Inbox` (store now,
+            handle later) or an :class:`~caresupport_transport.inbound.InboundDispatcher`
+            (handle, then answer).
+        worker: the worker that empties the inbox in this process, started
+            and stopped with the application (``None``: workers run elsewhere).
         max_body_bytes: larger bodies are refused with 413 without being read.
         body_timeout: seconds a body may take to arrive, from when the request
             was admitted; a slower one is answered 503 ``too slow``.
@@ -238,8 +254,9 @@ class WebhookReceiver:
     def __init__(
         self,
         verifier: WebhookVerifier,
-        dispatcher: InboundDispatcher,
+        sink: InboundSink,
         *,
+        worker: InboxWorker | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
@@ -260,8 +277,8 @@ class WebhookReceiver:
                 f"body_timeout: must be a positive, finite number of seconds, got {body_timeout}"
             )
         self.verifier = verifier
-        self.dispatcher = dispatcher
-        self.intake = WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
+        self.sink = sink
+        self.intake = WebhookIntake(verifier, sink, worker=worker, max_body_bytes=max_body_bytes)
         self.max_body_bytes = max_body_bytes
         self.body_timeout = float(body_timeout)
         self._admission = _Admission(max_concurrent, max_unverified_bytes)
@@ -295,10 +312,34 @@ class WebhookReceiver:
                 return  # nobody to answer; the event was not handled, Linq will retry
             await response.send(send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
         elif kind == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1008})
+
+    @property
+    def worker(self) -> InboxWorker | None:
+        """The in-process inbox worker, if any."""
+        return self.intake.worker
+
+    async def start(self) -> None:
+        """Start the in-process worker (the ASGI lifespan's startup does it)."""
+        await self.intake.start()
+
+    async def aclose(self) -> None:
+        """Stop the in-process worker (the ASGI lifespan's shutdown does it)."""
+        await self.intake.aclose()
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message.get("type") == "lifespan.startup":
+                await self.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message.get("type") == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _respond(self, scope: Scope, receive: Receive) -> _Response:
         if scope.get("method") != "POST":
@@ -425,37 +466,49 @@ def create_webhook_app(
     handler: InboundHandler,
     store: EventStore,
     *,
+    ack_after_handler: bool = False,
     include_outbound: bool = False,
+    order_key: Callable[[InboundEvent], str] = by_conversation,
+    schedule: RetrySchedule | None = None,
+    workers: bool = True,
     tolerance: float = DEFAULT_TOLERANCE_SECONDS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout: float = DEFAULT_BODY_TIMEOUT_SECONDS,
     max_concurrent: int = DEFAULT_MAX_CONCURRENT,
     max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
 ) -> WebhookReceiver:
-    """Wire a verifier, a dispatcher and the receiver in one call.
+    """Wire a verifier, the inbox and its worker (or a dispatcher), and the receiver.
 
     Args:
         secrets: the Linq signing secret(s); ``None`` makes every answer 503.
         handler: the care logic's async handler.
-        store: where handled events are remembered (``SqliteEventStore`` in production).
+        store: the inbox and the record of seen events (SQLite on one host,
+            PostgreSQL or Redis for many; see ``open_event_store``).
+        ack_after_handler: run the handler inside the delivery and answer after it.
         include_outbound: also hand over our own outbound echoes.
+        order_key: events with one key are handled one at a time, in order.
+        schedule: the inbox's retry schedule (default: up to 24 hours).
+        workers: run a worker in this process (``False`` when ``inbox work``
+            processes do it).
         tolerance: seconds a delivery's timestamp may be off, either way.
         max_body_bytes: the body size limit.
         body_timeout: seconds a body may take to arrive.
         max_concurrent: requests in hand at once.
         max_unverified_bytes: bytes unverified bodies may hold between them.
     """
-    intake = create_webhook_intake(
-        secrets,
+    sink, worker = inbound_sink(
         handler,
         store,
+        ack_after_handler=ack_after_handler,
         include_outbound=include_outbound,
-        tolerance=tolerance,
-        max_body_bytes=max_body_bytes,
+        order_key=order_key,
+        schedule=schedule,
+        workers=workers,
     )
     return WebhookReceiver(
-        intake.verifier,
-        intake.dispatcher,
+        WebhookVerifier(secrets, tolerance=tolerance),
+        sink,
+        worker=worker,
         max_body_bytes=max_body_bytes,
         body_timeout=body_timeout,
         max_concurrent=max_concurrent,
@@ -469,14 +522,3 @@ def _headers(scope: Scope) -> list[tuple[str, str]]:
         (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
         for name, value in scope.get("headers", ())
     ]
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    """Nothing to start or stop: acknowledge both so servers with lifespan "on" are happy."""
-    while True:
-        message = await receive()
-        if message.get("type") == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message.get("type") == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

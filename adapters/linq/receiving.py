@@ -3,7 +3,16 @@
 The ASGI :class:`~adapters.linq.asgi.WebhookReceiver` reads the request and then
 hands the raw body and headers to a ``WebhookIntake``; a FastAPI route, a Flask
 view or a Django view does the same (``docs/webhooks.md`` has a tested recipe for
-each). The intake verifies, parses and dispatches, and says what to answer:
+each). The intake verifies, parses and hands the event to its sink, and says what
+to answer.
+
+The sink is a durable :class:`~caresupport_transport.inbound.Inbox` by default:
+the event is stored and acknowledged at once, and an
+:class:`~caresupport_transport.inbound.InboxWorker` (started with the intake, or
+running in other processes) hands it to the care logic, retrying for up to a
+day. With ``ack_after_handler=True`` the sink is an
+:class:`~caresupport_transport.inbound.InboundDispatcher` instead: the handler
+runs inside the delivery and the answer waits for it.
 
 ====================================================  ======  =======================
 check                                                 status  body ``error`` / ``status``
@@ -13,25 +22,30 @@ no signing secret configured (fail closed)            503     ``no secret config
 body larger than ``max_body_bytes`` (default 1 MB)    413     ``body too large``
 signature, timestamp or headers wrong                 401     the verifier's reason
 body not JSON / not an envelope (after verifying)     400     ``not a delivery``
-handled, duplicate or filtered echo                   200     ``handled`` / ``duplicate`` /
+stored in the inbox, duplicate or filtered echo       200     ``queued`` / ``duplicate`` /
                                                               ``filtered``
-another worker is handling the same event             503     ``in progress``
+the inbox's store cannot be reached (or failed)       503     ``not stored``
                                                               (``Retry-After: 30``)
-the care logic's handler (or the store) failed        500     ``handler failed``
+*with* ``ack_after_handler``: handled                 200     ``handled``
+*with* ``ack_after_handler``: another worker is       503     ``in progress``
+handling the same event                                       (``Retry-After: 30``)
+*with* ``ack_after_handler``: the handler (or the     500     ``handler failed``
+store) failed
 ====================================================  ======  =======================
 
 Only a 2xx tells Linq the event arrived; everything else is retried by Linq (5xx)
-or refused for good (4xx), so an event is never acknowledged before the handler
-succeeded. The raw bytes are verified before anything parses them. Answers are
-small JSON objects that never contain a secret, a message's content or a stack
-trace.
+or refused for good (4xx), so an event is never acknowledged before it is stored
+(or, with ``ack_after_handler``, handled). The raw bytes are verified before
+anything parses them. Answers are small JSON objects that never contain a
+secret, a message's content or a stack trace.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 
 import attrs
 
@@ -44,7 +58,18 @@ from caresupport_transport.errors import (
     WebhookVerificationError,
 )
 from caresupport_transport.events import InboundEvent
-from caresupport_transport.inbound import DispatchOutcome, EventStore, InboundDispatcher
+from caresupport_transport.inbound import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_INBOX_LEASE,
+    DispatchOutcome,
+    EventStore,
+    InboundDispatcher,
+    InboundSink,
+    Inbox,
+    InboxWorker,
+    RetrySchedule,
+    by_conversation,
+)
 from caresupport_transport.port import InboundHandler
 
 __all__ = [
@@ -54,6 +79,7 @@ __all__ = [
     "WebhookIntake",
     "create_webhook_intake",
     "declared_length",
+    "inbound_sink",
 ]
 
 _log = logging.getLogger(__name__)
@@ -62,7 +88,7 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 """1 MB: far above any real delivery, far below what would strain the server."""
 
 RETRY_AFTER_SECONDS = 30
-"""What ``Retry-After`` says when another worker is handling the same event."""
+"""What ``Retry-After`` says when the event could not be stored, or is being handled elsewhere."""
 
 _MAX_LENGTH_DIGITS = 18
 
@@ -101,11 +127,16 @@ class WebhookIntake:
 
     Framework-neutral: the caller reads the request, calls :meth:`refuse_early`
     with the headers (to refuse what cannot be a delivery before reading a byte of
-    the body), then :meth:`handle` with the body, and sends the answer.
+    the body), then :meth:`handle` with the body, and sends the answer. Call
+    :meth:`start` when the application starts and :meth:`aclose` when it stops;
+    the first delivery starts the worker too, for servers that never say.
 
     Args:
         verifier: checks signatures; an unconfigured one makes every answer 503.
-        dispatcher: de-duplicates and calls the care logic's handler.
+        sink: an :class:`Inbox` (store now, handle later) or an
+            :class:`InboundDispatcher` (handle, then answer).
+        worker: the in-process worker that empties the inbox (``None`` when
+            workers run elsewhere, or with a dispatcher).
         max_body_bytes: larger bodies are refused with 413.
 
     Raises:
@@ -115,8 +146,9 @@ class WebhookIntake:
     def __init__(
         self,
         verifier: WebhookVerifier,
-        dispatcher: InboundDispatcher,
+        sink: InboundSink,
         *,
+        worker: InboxWorker | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int):
@@ -124,8 +156,24 @@ class WebhookIntake:
         if max_body_bytes < 1:
             raise ConfigurationError(f"max_body_bytes: must be positive, got {max_body_bytes}")
         self.verifier = verifier
-        self.dispatcher = dispatcher
+        self.sink = sink
+        self.worker = worker
         self.max_body_bytes = max_body_bytes
+
+    @property
+    def acknowledges_after_handler(self) -> bool:
+        """Whether the answer waits for the handler (a dispatcher) rather than the store."""
+        return isinstance(self.sink, InboundDispatcher)
+
+    async def start(self) -> None:
+        """Start the in-process worker, if there is one (calling it again does nothing)."""
+        if self.worker is not None:
+            self.worker.start()
+
+    async def aclose(self) -> None:
+        """Stop the in-process worker: handlers in flight may finish (10 s), the rest waits."""
+        if self.worker is not None:
+            await self.worker.stop()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.verifier!r}, max_body_bytes={self.max_body_bytes})"
@@ -190,9 +238,24 @@ class WebhookIntake:
         return await self._dispatch(event)
 
     async def _dispatch(self, event: InboundEvent) -> ReceivedAnswer:
+        if self.worker is not None and not self.worker.started:
+            self.worker.start()
         try:
-            outcome = await self.dispatcher.dispatch(event)
+            outcome = await self.sink.dispatch(event)
         except Exception as exc:
+            if not self.acknowledges_after_handler:
+                # Nothing was stored: Linq must deliver it again.
+                _log.error(
+                    "could not store event %s in the inbox: %s",
+                    event.event_id,
+                    describe_failure(exc),
+                )
+                return ReceivedAnswer.refusal(
+                    503,
+                    "not stored",
+                    f"event {event.event_id} could not be stored; deliver it again later",
+                    retry_after=str(RETRY_AFTER_SECONDS),
+                )
             # Not acknowledged: Linq retries on 5xx, and the dispatcher did not
             # record the event as done, so the retry is handled. The handler's
             # error text may quote the message: its class and frames only.
@@ -237,25 +300,88 @@ def declared_length(headers: Headers) -> int | None:
     return int(value) if len(value) <= _MAX_LENGTH_DIGITS else 10**_MAX_LENGTH_DIGITS
 
 
+def inbound_sink(
+    handler: InboundHandler,
+    store: EventStore,
+    *,
+    ack_after_handler: bool = False,
+    include_outbound: bool = False,
+    order_key: Callable[[InboundEvent], str] = by_conversation,
+    schedule: RetrySchedule | None = None,
+    workers: bool = True,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    lease: timedelta = DEFAULT_INBOX_LEASE,
+) -> tuple[InboundSink, InboxWorker | None]:
+    """The sink a receiver feeds, and the worker to run beside it (the one wiring).
+
+    By default an :class:`Inbox` on ``store`` and an :class:`InboxWorker`
+    calling ``handler``; with ``workers=False`` no worker (they run as
+    ``caresupport-transport inbox work`` elsewhere); with ``ack_after_handler``
+    an :class:`InboundDispatcher` and no worker (the inbox settings are then
+    refused, so a setting is never silently ignored).
+
+    Raises:
+        ConfigurationError: an inbox setting given with ``ack_after_handler``.
+    """
+    if ack_after_handler:
+        if order_key is not by_conversation or schedule is not None or not workers:
+            raise ConfigurationError(
+                "ack_after_handler: order_key, schedule and workers apply to the inbox "
+                "only; the dispatcher orders by conversation and relies on the sender's retries"
+            )
+        return InboundDispatcher(handler, store, include_outbound=include_outbound), None
+    inbox = Inbox(store, order_key=order_key, include_outbound=include_outbound)
+    if not workers:
+        return inbox, None
+    worker = InboxWorker(
+        inbox,
+        handler,
+        schedule=schedule or RetrySchedule(),
+        concurrency=concurrency,
+        lease=lease,
+    )
+    return inbox, worker
+
+
 def create_webhook_intake(
     secrets: str | Sequence[str] | None,
     handler: InboundHandler,
     store: EventStore,
     *,
+    ack_after_handler: bool = False,
     include_outbound: bool = False,
+    order_key: Callable[[InboundEvent], str] = by_conversation,
+    schedule: RetrySchedule | None = None,
+    workers: bool = True,
     tolerance: float = DEFAULT_TOLERANCE_SECONDS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> WebhookIntake:
-    """Wire a verifier, a dispatcher and the intake in one call.
+    """Wire a verifier, the inbox (or a dispatcher) and the intake in one call.
 
     Args:
         secrets: the Linq signing secret(s); ``None`` makes every answer 503.
         handler: the care logic's async handler.
-        store: where handled events are remembered (``SqliteEventStore`` in production).
+        store: the inbox and the record of seen events (SQLite on one host,
+            PostgreSQL or Redis for many; see :func:`open_event_store`).
+        ack_after_handler: run the handler inside the delivery and answer after
+            it (no inbox); Linq's retries are then the only retries.
         include_outbound: also hand over our own outbound echoes.
+        order_key: events with one key are handled one at a time, in order
+            (default: per conversation).
+        schedule: the inbox's retry schedule (default: up to 24 hours).
+        workers: run a worker in this process (``False`` when ``inbox work``
+            processes do it).
         tolerance: seconds a delivery's timestamp may be off, either way.
         max_body_bytes: the body size limit.
     """
     verifier = WebhookVerifier(secrets, tolerance=tolerance)
-    dispatcher = InboundDispatcher(handler, store, include_outbound=include_outbound)
-    return WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
+    sink, worker = inbound_sink(
+        handler,
+        store,
+        ack_after_handler=ack_after_handler,
+        include_outbound=include_outbound,
+        order_key=order_key,
+        schedule=schedule,
+        workers=workers,
+    )
+    return WebhookIntake(verifier, sink, worker=worker, max_body_bytes=max_body_bytes)

@@ -5,9 +5,11 @@ over a :class:`~adapters.linq.provider.LinqProvider`, so sends are planned,
 degraded, split, keyed and re-sent exactly as on every adapter. What it adds is
 Linq's inbound side: events arrive by webhook (:meth:`LinqTransport.webhook_app`,
 or :meth:`LinqTransport.webhook_intake` inside a web framework) or by polling
-(:meth:`LinqTransport.poll_once`), all through an
-:class:`~caresupport_transport.inbound.InboundDispatcher` and the shared relay,
-so each reaches the care logic once. ``docs/linq.md`` explains the choices.
+(:meth:`LinqTransport.poll_once`), into the durable
+:class:`~caresupport_transport.inbound.Inbox` (or, acknowledging after the
+handler, an :class:`~caresupport_transport.inbound.InboundDispatcher`) and
+through the shared relay, so each reaches the care logic once. ``docs/linq.md``
+explains the choices.
 """
 
 from __future__ import annotations
@@ -37,10 +39,21 @@ from adapters.linq.asgi import (
 from adapters.linq.client import LinqClient
 from adapters.linq.config import LinqConfig
 from adapters.linq.provider import DEFAULT_CONVERSATION_TTL, LinqProvider
-from adapters.linq.receiving import WebhookIntake
+from adapters.linq.receiving import WebhookIntake, inbound_sink
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
+from caresupport_transport.events import InboundEvent
 from caresupport_transport.handles import Handle
-from caresupport_transport.inbound import EventStore, InboundDispatcher
+from caresupport_transport.inbound import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_INBOX_LEASE,
+    EventStore,
+    InboundDispatcher,
+    InboundSink,
+    Inbox,
+    InboxWorker,
+    RetrySchedule,
+    by_conversation,
+)
 from caresupport_transport.inbound.relay import InboundRelay
 from caresupport_transport.policy import FallbackPolicy
 from caresupport_transport.sending import KeyFactory, new_idempotency_key
@@ -170,12 +183,47 @@ class LinqTransport(ProviderTransport):
         # The relay decides about echoes itself, so the dispatcher lets them through.
         return InboundDispatcher(relay, store, include_outbound=True)
 
+    def inbox_worker(
+        self,
+        inbox: Inbox,
+        *,
+        include_outbound: bool = False,
+        schedule: RetrySchedule | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease: timedelta = DEFAULT_INBOX_LEASE,
+    ) -> InboxWorker:
+        """A worker that hands ``inbox``'s events to the handler registered with :meth:`on_inbound`.
+
+        Run it beside the receiver (:meth:`webhook_app` does) or in processes of
+        its own sharing the inbox's store. Events pass through the same relay
+        as with :meth:`inbound_dispatcher` (echoes, re-send on failure).
+
+        Args:
+            inbox: the inbox (its store shared with the receivers).
+            include_outbound: hand over our own outbound messages as messages.
+            schedule: when to retry a failed event, and when to give up.
+            concurrency: order keys handled at once.
+            lease: how soon a dead worker's keys are taken over.
+        """
+        relay = self.inbound_relay(include_outbound=include_outbound)
+        return InboxWorker(
+            inbox,
+            relay,
+            schedule=schedule or RetrySchedule(),
+            concurrency=concurrency,
+            lease=lease,
+        )
+
     def webhook_app(
         self,
         store: EventStore,
         *,
         secrets: str | Sequence[str] | None = None,
+        ack_after_handler: bool = False,
         include_outbound: bool = False,
+        order_key: Callable[[InboundEvent], str] = by_conversation,
+        schedule: RetrySchedule | None = None,
+        workers: bool = True,
         tolerance: float = DEFAULT_TOLERANCE_SECONDS,
         clock: Callable[[], float] = time.time,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -183,31 +231,36 @@ class LinqTransport(ProviderTransport):
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
         max_unverified_bytes: int = DEFAULT_MAX_UNVERIFIED_BYTES,
     ) -> WebhookReceiver:
-        """The ASGI webhook receiver, wired to :meth:`inbound_dispatcher`.
+        """The ASGI webhook receiver: deliveries stored in the inbox, handled by its worker.
 
         Args:
-            store: remembers handled events (``SqliteEventStore`` in production).
+            store: the inbox and the record of seen events (SQLite on one host,
+                PostgreSQL or Redis for many).
             secrets: the subscription's signing secret(s); by default the
                 configuration's ``webhook_signing_secret``. With none, every
                 delivery is refused (503): verification cannot be turned off.
+            ack_after_handler: no inbox: run the handler inside the delivery
+                (:meth:`inbound_dispatcher`) and answer after it.
             include_outbound: see :meth:`inbound_dispatcher`.
+            order_key: events with one key are handled one at a time, in order
+                (default: per conversation; a family id serialises a family).
+            schedule: the inbox's retry schedule (default: up to 24 hours).
+            workers: run a worker in this process (``False`` when
+                ``caresupport-transport inbox work`` processes do it).
             tolerance: seconds a delivery's timestamp may be off, either way.
             clock: Unix seconds, for the timestamp check.
             max_body_bytes: larger deliveries are refused (413).
             body_timeout, max_concurrent, max_unverified_bytes: the receiver's
                 limits under load (see :class:`~adapters.linq.asgi.WebhookReceiver`).
         """
-        intake = self.webhook_intake(
-            store,
-            secrets=secrets,
-            include_outbound=include_outbound,
-            tolerance=tolerance,
-            clock=clock,
-            max_body_bytes=max_body_bytes,
+        verifier = self._verifier(secrets, tolerance, clock)
+        sink, worker = self._sink(
+            store, ack_after_handler, include_outbound, order_key, schedule, workers
         )
         return WebhookReceiver(
-            intake.verifier,
-            intake.dispatcher,
+            verifier,
+            sink,
+            worker=worker,
             max_body_bytes=max_body_bytes,
             body_timeout=body_timeout,
             max_concurrent=max_concurrent,
@@ -219,7 +272,11 @@ class LinqTransport(ProviderTransport):
         store: EventStore,
         *,
         secrets: str | Sequence[str] | None = None,
+        ack_after_handler: bool = False,
         include_outbound: bool = False,
+        order_key: Callable[[InboundEvent], str] = by_conversation,
+        schedule: RetrySchedule | None = None,
+        workers: bool = True,
         tolerance: float = DEFAULT_TOLERANCE_SECONDS,
         clock: Callable[[], float] = time.time,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -227,28 +284,49 @@ class LinqTransport(ProviderTransport):
         """The framework-neutral webhook entry (raw body and headers in, answer out).
 
         What :meth:`webhook_app` runs after reading a request, for a route in
-        FastAPI, Flask, Django or any other framework (``docs/webhooks.md``).
-
-        Args:
-            store: remembers handled events (``SqliteEventStore`` in production).
-            secrets: the subscription's signing secret(s); by default the
-                configuration's ``webhook_signing_secret``. With none, every
-                delivery is refused (503): verification cannot be turned off.
-            include_outbound: see :meth:`inbound_dispatcher`.
-            tolerance: seconds a delivery's timestamp may be off, either way.
-            clock: Unix seconds, for the timestamp check.
-            max_body_bytes: larger deliveries are refused (413).
+        FastAPI, Flask, Django or any other framework (``docs/webhooks.md``);
+        call its ``start()`` and ``aclose()`` with the application's. The
+        arguments are :meth:`webhook_app`'s.
         """
+        verifier = self._verifier(secrets, tolerance, clock)
+        sink, worker = self._sink(
+            store, ack_after_handler, include_outbound, order_key, schedule, workers
+        )
+        return WebhookIntake(verifier, sink, worker=worker, max_body_bytes=max_body_bytes)
+
+    def _verifier(
+        self, secrets: str | Sequence[str] | None, tolerance: float, clock: Callable[[], float]
+    ) -> WebhookVerifier:
         if secrets is None:
             configured = self._client.config.webhook_signing_secret
             secrets = configured.reveal() if configured is not None else None
-        verifier = WebhookVerifier(secrets, tolerance=tolerance, clock=clock)
-        dispatcher = self.inbound_dispatcher(store, include_outbound=include_outbound)
-        return WebhookIntake(verifier, dispatcher, max_body_bytes=max_body_bytes)
+        return WebhookVerifier(secrets, tolerance=tolerance, clock=clock)
+
+    def _sink(
+        self,
+        store: EventStore,
+        ack_after_handler: bool,
+        include_outbound: bool,
+        order_key: Callable[[InboundEvent], str],
+        schedule: RetrySchedule | None,
+        workers: bool,
+    ) -> tuple[InboundSink, InboxWorker | None]:
+        relay = self.inbound_relay(include_outbound=include_outbound)
+        # The relay decides about echoes itself, so the inbox or dispatcher lets them through.
+        return inbound_sink(
+            relay,
+            store,
+            ack_after_handler=ack_after_handler,
+            include_outbound=True,
+            order_key=order_key,
+            schedule=schedule,
+            workers=workers,
+        )
 
     def _poller_for(
-        self, target: InboundDispatcher | EventStore, include_outbound: bool
-    ) -> tuple[Poller, InboundDispatcher]:
+        self, target: Inbox | InboundDispatcher | EventStore, include_outbound: bool
+    ) -> tuple[Poller, InboundSink]:
+        dispatcher: InboundSink
         if isinstance(target, InboundDispatcher):
             dispatcher = target
             relay = target.handler
@@ -258,6 +336,9 @@ class LinqTransport(ProviderTransport):
                 if isinstance(relay, InboundRelay)
                 else target.include_outbound
             )
+        elif isinstance(target, Inbox):
+            dispatcher = target
+            outbound = target.include_outbound or include_outbound
         else:
             dispatcher = self.inbound_dispatcher(target, include_outbound=include_outbound)
             outbound = include_outbound
@@ -271,13 +352,18 @@ class LinqTransport(ProviderTransport):
         return poller, dispatcher
 
     async def poll_once(
-        self, target: InboundDispatcher | EventStore, *, include_outbound: bool = False
+        self,
+        target: Inbox | InboundDispatcher | EventStore,
+        *,
+        include_outbound: bool = False,
     ) -> PollReport:
         """Poll every chat once for messages newer than its cursor, and dispatch them.
 
         Args:
-            target: a dispatcher, or a store for :meth:`inbound_dispatcher` to use.
-                The chats' cursors are kept in the dispatcher's store.
+            target: an :class:`~caresupport_transport.inbound.Inbox` (messages
+                are queued for its workers, de-duplicated with webhook
+                deliveries), a dispatcher, or a store for :meth:`inbound_dispatcher`
+                to use. The chats' cursors are kept in the target's store.
             include_outbound: with a store, also deliver the messages we sent.
 
         Returns:
@@ -289,7 +375,7 @@ class LinqTransport(ProviderTransport):
 
     async def poll_forever(
         self,
-        target: InboundDispatcher | EventStore,
+        target: Inbox | InboundDispatcher | EventStore,
         *,
         interval: float = DEFAULT_POLL_INTERVAL,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

@@ -152,7 +152,7 @@ class MemoryEventStore:
             return False
         entry = self.inbox[lease.entry.id]
         self.inbox[entry.id] = attrs.evolve(entry, due_at=due_at, last_error=error)
-        del self.leases[entry.order_key]
+        del self.leases[lease.entry.order_key]
         return True
 
     async def bury(self, lease: InboxLease, *, error: str) -> bool:
@@ -160,7 +160,7 @@ class MemoryEventStore:
             return False
         entry = self.inbox[lease.entry.id]
         self.inbox[entry.id] = attrs.evolve(entry, state=InboxState.DEAD, last_error=error)
-        del self.leases[entry.order_key]
+        del self.leases[lease.entry.order_key]
         return True
 
     async def entries(self, *, state: InboxState | None, limit: int) -> list[InboxEntry]:

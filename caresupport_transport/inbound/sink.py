@@ -7,6 +7,7 @@ from typing import Protocol
 
 from caresupport_transport.events import InboundEvent
 from caresupport_transport.inbound.dispatcher import DispatchOutcome
+from caresupport_transport.inbound.store import EventStore
 
 __all__ = ["InboundSink"]
 
@@ -21,6 +22,11 @@ class InboundSink(Protocol):
     answers ``DUPLICATE`` or ``FILTERED``; a receiver acknowledges whatever
     comes back and retries whatever raises.
     """
+
+    @property
+    def store(self) -> EventStore:
+        """Where events (and a poller's cursors) are remembered."""
+        ...
 
     async def dispatch(self, event: InboundEvent) -> DispatchOutcome:
         """Take one event; raising means it was not taken (do not acknowledge)."""

@@ -18,7 +18,8 @@ from adapters.cli.main import main
 from adapters.cli.webhooks import (
     SECRET_ENV_VAR,
     SECRET_FILE_ENV_VAR,
-    build_serve_app,
+    open_serve_app,
+    serve_store_url,
     describe_event,
     make_server,
     secrets_from,
@@ -233,10 +234,12 @@ def test_describe_event_writes_one_readable_line() -> None:
 # serve
 
 
-async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path) -> None:
+async def test_serve_app_verifies_stores_prints_and_remembers(tmp_path: Path) -> None:
     out = io.StringIO()
     db = tmp_path / "events.sqlite"
-    app = build_serve_app([SECRET], db, out=out, clock=lambda: float(WHEN), show_content=True)
+    app = await open_serve_app(
+        [SECRET], f"sqlite:///{db}", out=out, clock=lambda: float(WHEN), show_content=True
+    )
     body = delivery()
     headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
     transport = httpx.ASGITransport(app=app.receiver)
@@ -245,10 +248,15 @@ async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path
             first = await client.post("/", content=body, headers=headers)
             again = await client.post("/", content=body, headers=headers)
             unsigned = await client.post("/", content=body)
+        for _ in range(200):
+            if out.getvalue():
+                break
+            await asyncio.sleep(0.01)
     finally:
-        await app.store.close()
+        await app.aclose()
 
     assert (200, 200, 401) == (first.status_code, again.status_code, unsigned.status_code)
+    assert ("queued", "duplicate") == (first.json()["status"], again.json()["status"])
     lines = out.getvalue().splitlines()
     assert 1 == len(lines)
     # Phone numbers are masked even with show_content (issue 10, part 2).
@@ -259,9 +267,55 @@ async def test_serve_app_verifies_dispatches_prints_and_remembers(tmp_path: Path
     assert db.exists()
 
 
-def test_serve_app_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+async def test_serve_app_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=SECRET_ENV_VAR):
-        build_serve_app([], tmp_path / "events.sqlite", out=io.StringIO())
+        await open_serve_app([], f"sqlite:///{tmp_path / 'e.sqlite'}", out=io.StringIO())
+    assert not (tmp_path / "e.sqlite").exists(), "nothing is opened before the checks"
+
+
+async def test_serve_app_can_answer_after_the_handler_instead(tmp_path: Path) -> None:
+    out = io.StringIO()
+    app = await open_serve_app(
+        [SECRET],
+        f"sqlite:///{tmp_path / 'e.sqlite'}",
+        out=out,
+        clock=lambda: float(WHEN),
+        ack_after_handler=True,
+    )
+    body = delivery()
+    headers = sign_standard(body, SECRET, msg_id="msg_1", timestamp=WHEN)
+    try:
+        transport = httpx.ASGITransport(app=app.receiver)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/", content=body, headers=headers)
+    finally:
+        await app.aclose()
+
+    assert "handled" == response.json()["status"]
+    assert 1 == len(out.getvalue().splitlines()), "printed before the answer"
+    assert app.receiver.worker is None
+
+
+def test_the_store_comes_from_store_then_db_then_the_environment_then_the_default(
+    tmp_path: Path,
+) -> None:
+    env = {"CARESUPPORT_STORE_URL": "redis://127.0.0.1:1/0"}
+
+    assert "memory://" == serve_store_url("memory://", None, env)
+    assert f"sqlite:///{tmp_path}/x.db" == serve_store_url(None, tmp_path / "x.db", env)
+    assert "redis://127.0.0.1:1/0" == serve_store_url(None, None, env)
+    assert "sqlite:///events.sqlite" == serve_store_url(None, None, {})
+
+
+def test_serve_command_refuses_a_malformed_store_url_naming_the_rule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["webhooks", "serve", "--secret", SECRET, "--store", "mysql://u:hunter2@h/db"])
+
+    err = capsys.readouterr().err
+    assert 1 == code
+    assert "unknown scheme 'mysql'" in err
+    assert "hunter2" not in err
 
 
 def test_serve_command_without_a_secret_exits_1_before_listening(
@@ -288,7 +342,9 @@ def test_serve_command_without_uvicorn_names_the_extra_to_install(
 
 async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
     out = io.StringIO()
-    app = build_serve_app([SECRET], tmp_path / "events.sqlite", out=out, show_content=True)
+    app = await open_serve_app(
+        [SECRET], f"sqlite:///{tmp_path / 'events.sqlite'}", out=out, show_content=True
+    )
     # Bind and listen first: the client's connection waits in the backlog until
     # uvicorn accepts it, so no sleeping or polling for start-up is needed.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -306,14 +362,18 @@ async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
             url = f"http://127.0.0.1:{port}/linq/webhooks"
             response = await client.post(url, content=body, headers=headers)
             refused = await client.get(url)
+            while "Is the pharmacy" not in out.getvalue():
+                await asyncio.sleep(0.01)
     finally:
         server.should_exit = True
         await serving
-        await app.store.close()
+        await app.aclose()
         listener.close()
 
     assert 200 == response.status_code
-    assert {"status": "handled", "event_id": "evt-1"} == response.json()
+    assert {"status": "queued", "event_id": "evt-1"} == response.json()
+    assert app.receiver.worker is not None
+    assert not app.receiver.worker.started, "the lifespan shutdown stopped the worker"
     assert 405 == refused.status_code
     assert "Is the pharmacy open today?" in out.getvalue()
 
