@@ -9,26 +9,51 @@ Design choices:
   start-up.
 * WAL journal with ``synchronous=FULL``: a done mark that was acknowledged
   survives a power cut, and readers never block the writer.
-* Each row carries ``expires_at`` (lease end for a claim, done time plus the
+* Each ``handled_keys`` row carries ``expires_at`` (lease end for a claim, done time plus the
   retention window for a done key) with an index on it, so ``prune`` deletes
   exactly the expired rows by an index range scan: O(expired), not O(table).
 * A busy timeout (5 s) lets several processes share one file; claims (see
   :class:`~caresupport_transport.inbound.EventStore`) keep them from handling
   one event twice.
+* The durable inbox is three tables. ``inbox`` holds the entries; its
+  ``seq`` (``AUTOINCREMENT``, so never reused) is the acceptance order, which
+  ``replay`` keeps. ``inbox_leases`` holds one row per leased order key (token,
+  end); a row outlives its lease, because an expired lease nobody took over
+  still acknowledges. ``inbox_tokens`` is a one-row counter, so a fencing token
+  is greater than every token issued before, after a key empties and after a
+  reopen. Inbox times are INTEGER microseconds since the epoch (exact to the
+  microsecond; naive datetimes are refused; ``handled_keys`` keeps its REAL
+  seconds).
+* ``take`` walks the due pending entries through the ``(state, due_at)`` index
+  (whose implicit ``seq`` gives due-then-accepted order) and keeps those that
+  head their key (no earlier pending entry, probed through ``(order_key,
+  state, seq)``) and whose key holds no live lease, stopping at the limit.
+  Every read-then-write (intake, take, ack, retry, bury, heartbeat) is one
+  ``BEGIN IMMEDIATE`` transaction, so processes sharing the file never lease
+  one key twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 from caresupport_transport.errors import ConfigurationError
-from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus
+from caresupport_transport.inbound.inbox_entry import (
+    InboxEntry,
+    InboxLease,
+    InboxState,
+    InboxStats,
+)
+from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,7 +74,64 @@ CREATE TABLE IF NOT EXISTS cursors (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    order_key TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_order ON inbox (order_key, state, seq);
+CREATE INDEX IF NOT EXISTS inbox_due ON inbox (state, due_at);
+CREATE TABLE IF NOT EXISTS inbox_leases (
+    order_key TEXT PRIMARY KEY,
+    token INTEGER NOT NULL,
+    until INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox_tokens (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO inbox_tokens (id, last) VALUES (1, 0);
 """
+_ENTRY_COLUMNS = "id, order_key, keys, payload, received_at, due_at, attempts, state, last_error"
+# The due pending entries that head their key (no earlier pending entry) on a
+# key without a live lease, due soonest first, then accepted first.
+_TAKE = f"""
+SELECT seq, {_ENTRY_COLUMNS} FROM inbox AS head
+WHERE head.state = 'pending' AND head.due_at <= :now
+  AND NOT EXISTS (
+    SELECT 1 FROM inbox AS earlier
+    WHERE earlier.order_key = head.order_key AND earlier.state = 'pending'
+      AND earlier.seq < head.seq
+  )
+  AND NOT EXISTS (
+    SELECT 1 FROM inbox_leases AS lease
+    WHERE lease.order_key = head.order_key AND lease.until > :now
+  )
+ORDER BY head.due_at, head.seq
+LIMIT :limit
+"""
+# ``_holds``: the key's lease carries the token and the entry is still pending.
+_HOLDS = """
+SELECT 1 FROM inbox_leases AS lease, inbox AS entry
+WHERE lease.order_key = ? AND lease.token = ? AND entry.id = ? AND entry.state = 'pending'
+"""
+_STATS = """
+SELECT
+    (SELECT COUNT(*) FROM inbox WHERE state = 'pending'),
+    (SELECT COUNT(*) FROM inbox WHERE state = 'pending' AND due_at <= :now),
+    (SELECT COUNT(*) FROM inbox_leases WHERE until > :now),
+    (SELECT COUNT(*) FROM inbox WHERE state = 'dead'),
+    (SELECT MIN(received_at) FROM inbox WHERE state = 'pending')
+"""
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's (sets busy_timeout)
 _SYNCHRONOUS_FULL = 2  # what ``PRAGMA synchronous`` answers for FULL
 
@@ -219,6 +301,173 @@ class SqliteEventStore:
         with self._transaction() as db:
             return db.execute("DELETE FROM handled_keys WHERE expires_at <= ?", (now,)).rowcount
 
+    async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
+        row = (
+            entry.id,
+            entry.order_key,
+            json.dumps(list(entry.keys)),
+            entry.payload,
+            _micros(entry.received_at),
+            _micros(entry.due_at),
+            InboxState.PENDING.value,
+        )
+        expires_at = (now + self.retention).timestamp()
+        return await self._run(self._enqueue, entry, row, now.timestamp(), expires_at)
+
+    def _enqueue(
+        self, entry: InboxEntry, row: tuple[object, ...], now: float, expires_at: float
+    ) -> EnqueueStatus:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM inbox WHERE id = ?", (entry.id,)).fetchone():
+                return EnqueueStatus.DUPLICATE
+            for key in entry.keys:
+                # Recorded: done, or claimed by a live claim (the memory store's ``_recorded``).
+                if db.execute(
+                    "SELECT 1 FROM handled_keys WHERE key = ? AND (done = 1 OR expires_at > ?)",
+                    (key, now),
+                ).fetchone():
+                    return EnqueueStatus.DUPLICATE
+            db.executemany(
+                "INSERT OR REPLACE INTO handled_keys (key, done, token, expires_at) "
+                "VALUES (?, 1, NULL, ?)",
+                [(key, expires_at) for key in entry.keys],
+            )
+            db.execute(
+                f"INSERT INTO inbox ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL)", row
+            )
+            return EnqueueStatus.QUEUED
+
+    async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
+        taken = await self._run(self._take, _micros(now), _micros(until), limit)
+        return [InboxLease(entry, token, until) for entry, token in taken]
+
+    def _take(self, now: int, until: int, limit: int) -> list[tuple[InboxEntry, int]]:
+        if limit <= 0:
+            return []
+        with self._transaction() as db:
+            heads = db.execute(_TAKE, {"now": now, "limit": limit}).fetchall()
+            if not heads:
+                return []
+            (last_token,) = db.execute("SELECT last FROM inbox_tokens WHERE id = 1").fetchone()
+            taken = []
+            for token, (seq, *columns) in enumerate(heads, start=last_token + 1):
+                stored = _entry_from_row(columns)
+                entry = attrs.evolve(stored, attempts=stored.attempts + 1)
+                db.execute("UPDATE inbox SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+                db.execute(
+                    "INSERT OR REPLACE INTO inbox_leases (order_key, token, until) "
+                    "VALUES (?, ?, ?)",
+                    (entry.order_key, token, until),
+                )
+                taken.append((entry, token))
+            db.execute("UPDATE inbox_tokens SET last = ? WHERE id = 1", (taken[-1][1],))
+            return taken
+
+    async def heartbeat(self, lease: InboxLease, *, until: datetime) -> bool:
+        return await self._run(self._heartbeat, lease, _micros(until))
+
+    def _heartbeat(self, lease: InboxLease, until: int) -> bool:
+        with self._transaction() as db:
+            if not _holds(db, lease):
+                return False
+            db.execute(
+                "UPDATE inbox_leases SET until = ? WHERE order_key = ?",
+                (until, lease.entry.order_key),
+            )
+            return True
+
+    async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
+        return await self._run(self._ack, lease)
+
+    def _ack(self, lease: InboxLease) -> bool:
+        with self._transaction() as db:
+            if not _holds(db, lease):
+                return False
+            db.execute("DELETE FROM inbox WHERE id = ?", (lease.entry.id,))
+            db.execute("DELETE FROM inbox_leases WHERE order_key = ?", (lease.entry.order_key,))
+            return True
+
+    async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
+        return await self._run(self._retry, lease, error, _micros(due_at))
+
+    def _retry(self, lease: InboxLease, error: str, due_at: int) -> bool:
+        with self._transaction() as db:
+            if not _holds(db, lease):
+                return False
+            db.execute(
+                "UPDATE inbox SET due_at = ?, last_error = ? WHERE id = ?",
+                (due_at, error, lease.entry.id),
+            )
+            db.execute("DELETE FROM inbox_leases WHERE order_key = ?", (lease.entry.order_key,))
+            return True
+
+    async def bury(self, lease: InboxLease, *, error: str) -> bool:
+        return await self._run(self._bury, lease, error)
+
+    def _bury(self, lease: InboxLease, error: str) -> bool:
+        with self._transaction() as db:
+            if not _holds(db, lease):
+                return False
+            db.execute(
+                "UPDATE inbox SET state = ?, last_error = ? WHERE id = ?",
+                (InboxState.DEAD.value, error, lease.entry.id),
+            )
+            db.execute("DELETE FROM inbox_leases WHERE order_key = ?", (lease.entry.order_key,))
+            return True
+
+    async def entries(self, *, state: InboxState | None, limit: int) -> list[InboxEntry]:
+        return await self._run(self._entries, None if state is None else state.value, limit)
+
+    def _entries(self, state: str | None, limit: int) -> list[InboxEntry]:
+        rows = self._connection.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM inbox WHERE ? IS NULL OR state = ? ORDER BY seq LIMIT ?",
+            (state, state, max(limit, 0)),
+        ).fetchall()
+        return [_entry_from_row(row) for row in rows]
+
+    async def entry(self, entry_id: str) -> InboxEntry | None:
+        return await self._run(self._entry, entry_id)
+
+    def _entry(self, entry_id: str) -> InboxEntry | None:
+        row = self._connection.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM inbox WHERE id = ?", (entry_id,)
+        ).fetchone()
+        return None if row is None else _entry_from_row(row)
+
+    async def replay(self, entry_id: str, *, now: datetime) -> bool:
+        return await self._run(self._replay, entry_id, _micros(now))
+
+    def _replay(self, entry_id: str, now: int) -> bool:
+        with self._transaction() as db:
+            updated = db.execute(
+                "UPDATE inbox SET state = ?, due_at = ?, attempts = 0 WHERE id = ?",
+                (InboxState.PENDING.value, now, entry_id),
+            )
+            return updated.rowcount > 0
+
+    async def discard(self, entry_id: str) -> bool:
+        return await self._run(self._discard, entry_id)
+
+    def _discard(self, entry_id: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM inbox WHERE id = ?", (entry_id,)).rowcount > 0
+
+    async def stats(self, *, now: datetime) -> InboxStats:
+        return await self._run(self._stats, _micros(now))
+
+    def _stats(self, now: int) -> InboxStats:
+        # One statement, so the counts come from one snapshot of the file.
+        pending, due, leased, dead, oldest = self._connection.execute(
+            _STATS, {"now": now}
+        ).fetchone()
+        return InboxStats(
+            pending=pending,
+            due=due,
+            leased=leased,
+            dead=dead,
+            oldest_pending=None if oldest is None else _moment(oldest),
+        )
+
     async def close(self) -> None:
         """Close the file and stop the worker thread; calling it again does nothing."""
         if self._closed:
@@ -246,8 +495,8 @@ class SqliteEventStore:
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error) on the worker thread.
 
-    IMMEDIATE takes the write lock up front, so a claim's read-then-write cannot
-    race another process's claim of the same key.
+    IMMEDIATE takes the write lock up front, so a claim's (or an intake's, or a
+    take's) read-then-write cannot race another process's on the same key.
     """
 
     def __init__(self, connection: sqlite3.Connection) -> None:
@@ -259,3 +508,37 @@ class _Transaction:
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self._connection.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _holds(db: sqlite3.Connection, lease: InboxLease) -> bool:
+    """Whether ``lease``'s token is still its key's and its entry is still pending."""
+    found = db.execute(_HOLDS, (lease.entry.order_key, lease.token, lease.entry.id)).fetchone()
+    return found is not None
+
+
+def _entry_from_row(row: Sequence[Any]) -> InboxEntry:
+    """An ``InboxEntry`` from a row of ``_ENTRY_COLUMNS``."""
+    entry_id, order_key, keys, payload, received_at, due_at, attempts, state, last_error = row
+    return InboxEntry(
+        id=entry_id,
+        order_key=order_key,
+        keys=json.loads(keys),
+        payload=payload,
+        received_at=_moment(received_at),
+        due_at=_moment(due_at),
+        attempts=attempts,
+        state=InboxState(state),
+        last_error=last_error,
+    )
+
+
+def _micros(moment: datetime) -> int:
+    """``moment`` (timezone-aware) as whole microseconds since the epoch, exactly."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"inbox times must be timezone-aware, got {moment!r}")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _moment(micros: int) -> datetime:
+    """The aware UTC datetime ``micros`` microseconds after the epoch."""
+    return _EPOCH + timedelta(microseconds=micros)
