@@ -176,6 +176,10 @@ async def linq_setup() -> AsyncIterator[tuple[Transport, DemoWorld]]:
             api_token=simulator.token, phone_number=simulator.phone, base_url=IN_PROCESS_BASE_URL
         )
         async with LinqTransport(LinqClient(config, http=api_http)) as transport:
-            receiver.app = transport.webhook_app(MemoryEventStore(), secrets=WEBHOOK_SECRET)
+            # The demo prints each scene as it happens: events are handled inside
+            # their delivery, so the story reads in order.
+            receiver.app = transport.webhook_app(
+                MemoryEventStore(), secrets=WEBHOOK_SECRET, ack_after_handler=True
+            )
             simulator.subscribe(WEBHOOK_URL, secret=WEBHOOK_SECRET)
             yield transport, LinqDemoWorld(simulator)

@@ -18,11 +18,11 @@ from adapters.cli.main import main
 from adapters.cli.webhooks import (
     SECRET_ENV_VAR,
     SECRET_FILE_ENV_VAR,
-    open_serve_app,
-    serve_store_url,
     describe_event,
     make_server,
+    open_serve_app,
     secrets_from,
+    serve_store_url,
 )
 from adapters.linq.webhooks import sign_legacy, sign_standard
 from caresupport_transport import (
@@ -362,7 +362,7 @@ async def test_uvicorn_serves_the_receiver_on_localhost(tmp_path: Path) -> None:
             url = f"http://127.0.0.1:{port}/linq/webhooks"
             response = await client.post(url, content=body, headers=headers)
             refused = await client.get(url)
-            while "Is the pharmacy" not in out.getvalue():
+            while "Is the pharmacy" not in out.getvalue():  # noqa: ASYNC110 (another task writes)
                 await asyncio.sleep(0.01)
     finally:
         server.should_exit = True

@@ -114,8 +114,11 @@ async def linq_harness(
         )
         client = LinqClient(config, http=api_http, sleep=_no_sleep)
         transport = LinqTransport(client, policy=policy)
+        # The contract is the adapter's: events are handled inside each delivery
+        # so the suite can read them at once. The inbox path has its own tests
+        # (tests/e2e/test_inbox_end_to_end.py).
         receiver.app = transport.webhook_app(
-            MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW
+            MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW, ack_after_handler=True
         )
         simulator.subscribe(WEBHOOK_URL.format(version=version), secret=SECRET)
         yield LinqHarness(simulator, transport)

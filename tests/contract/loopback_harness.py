@@ -204,8 +204,12 @@ async def linq_loopback_harness(
         )
         async with LinqClient(config, sleep=_no_sleep) as client:
             transport = LinqTransport(client, policy=policy)
+            # Handled inside each delivery, as in the in-process linq target.
             receiver = transport.webhook_app(
-                MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW
+                MemoryEventStore(),
+                secrets=SECRET,
+                clock=lambda: SIGNING_NOW,
+                ack_after_handler=True,
             )
             with servers.serving(simulator.app, receiver):
                 simulator.subscribe(servers.webhook_url.format(version=version), secret=SECRET)

@@ -4,13 +4,15 @@ The Linq simulator is served by uvicorn on 127.0.0.1; the real ``LinqTransport``
 (with the production ``httpx`` pool ``from_config`` makes) talks to it over TCP;
 the webhook subscription is created through the API, and the simulator delivers
 its signed webhooks over a second socket to the project's receiver
-(``webhook_app``: verifier, dispatcher, ``MemoryEventStore``), served by a second
-uvicorn, which hands the events to a care handler. Time is the simulator's
-virtual clock, moved by the test; nothing sleeps.
+(``webhook_app`` as in production: verifier, durable inbox on a
+``MemoryEventStore``, in-process worker), served by a second uvicorn, whose
+worker hands the events to a care handler. Time is the simulator's virtual
+clock, moved by the test; the test waits only for the inbox to empty.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -30,7 +32,7 @@ from caresupport_transport import (
     OutgoingMessage,
     Service,
 )
-from caresupport_transport.inbound import MemoryEventStore
+from caresupport_transport.inbound import Inbox, MemoryEventStore
 
 from .servers import listening_socket, serving, url_of
 
@@ -89,6 +91,13 @@ class Loopback:
     simulator: Simulator
     transport: LinqTransport
     care: CareLogic
+    inbox: Inbox
+
+    async def settle(self) -> None:
+        """Wait until the receiver's worker has handled everything the inbox holds."""
+        async with asyncio.timeout(10):
+            while (await self.inbox.stats()).pending:  # noqa: ASYNC110 (the store is polled)
+                await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
@@ -116,8 +125,9 @@ async def over_loopback(faults: Faults | None = None) -> AsyncIterator[Loopback]
                 receiver = transport.webhook_app(
                     MemoryEventStore(), secrets=created.signing_secret.reveal()
                 )
+                assert isinstance(receiver.sink, Inbox)
                 async with serving(receiver, hook_socket):
-                    yield Loopback(simulator, transport, care)
+                    yield Loopback(simulator, transport, care, receiver.sink)
     await simulator.aclose()
 
 
@@ -128,6 +138,7 @@ async def test_sends_go_over_the_socket_and_their_statuses_come_back_as_webhooks
         erik = await loop.transport.start_conversation([GRANDSON], hello)
         landline = await loop.transport.start_conversation([OLD_NUMBER], hello)
         await loop.simulator.advance(120)
+        await loop.settle()
 
     assert (Service.IMESSAGE, Service.SMS, Service.SMS) == (
         ingrid.receipt.service,
@@ -153,8 +164,10 @@ async def test_an_inbound_message_reaches_the_handler_which_answers_over_the_soc
     async with over_loopback() as loop:
         loop.simulator.inject_inbound_text(CAREGIVER, "Did mum take her 2pm pill?")
         await loop.simulator.deliver_webhooks()
+        await loop.settle()
         [answer_id] = loop.care.answers
         await loop.simulator.advance(5)
+        await loop.settle()
         [received] = [e for e in loop.care.events if isinstance(e, MessageReceived)]
         history = [m.text async for m in loop.transport.messages(received.conversation_id)]
 
@@ -169,6 +182,7 @@ async def test_duplicated_and_reordered_deliveries_reach_the_handler_once_each()
         loop.simulator.inject_inbound_text(CAREGIVER, "Is the nurse coming today?")
         loop.simulator.inject_inbound_text(GRANDSON, "Can I visit on Sunday?")
         await loop.simulator.deliver_webhooks()
+        await loop.settle()
         posted = sum(loop.simulator.counters.deliveries_by_event_id.values())
 
     assert ["Can I visit on Sunday?", "Is the nurse coming today?"] == sorted(

@@ -9,20 +9,20 @@ with the same status and JSON as the ASGI receiver does.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
 import time
 import types
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
-from adapters.linq.receiving import DEFAULT_MAX_BODY_BYTES, RETRY_AFTER_SECONDS
+from adapters.linq.receiving import DEFAULT_MAX_BODY_BYTES
 from caresupport_transport.inbound import EventStore
 from tests.linq.receiver.support import SECRET, Recorder, encode, envelope, standard_headers
 
@@ -56,7 +56,7 @@ class Deployment:
         return store
 
     def handled_ids(self) -> list[str]:
-        return [event.event_id for event in self.handler.handled]
+        return sorted(event.event_id for event in self.handler.handled)
 
 
 def deploy(
@@ -64,7 +64,7 @@ def deploy(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     secret: str | None = SECRET,
-    failures: int = 1,
+    failures: int = 0,
 ) -> Deployment:
     """Run the wiring, then ``recipes``, in a fresh namespace, with a test environment.
 
@@ -123,14 +123,14 @@ BUSY_EVENT = "evt-busy"
 def script() -> Iterator[Step]:
     """Signed deliveries covering every answer after the body is read.
 
-    With a handler that fails once, ``evt-2`` then ``evt-1`` must each reach it once.
+    The recipes store each delivery in the durable inbox and answer at once; the
+    worker then hands ``evt-2`` and ``evt-1`` to the care handler, once each.
     """
     now = int(time.time())
     first = encode(envelope("evt-1", message_id="msg-1", chat_id="chat-1"))
     second = encode(
         envelope("evt-2", message_id="msg-2", chat_id="chat-2", text="Is the pharmacy open?")
     )
-    busy = encode(envelope(BUSY_EVENT, message_id="msg-busy", chat_id="chat-3"))
     # Over Django's own DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) too, so a view that read
     # the body before refuse_early would answer Django's 400, not the intake's 413.
     oversized = b" " * (3 * DEFAULT_MAX_BODY_BYTES)
@@ -139,22 +139,16 @@ def script() -> Iterator[Step]:
         return standard_headers(body, msg_id=msg_id, timestamp=now)
 
     yield Step(
-        "the care handler fails: not acknowledged, Linq retries",
+        "a delivery is stored and acknowledged at once",
         second,
         signed(second, "msg_d2"),
-        Answer(500, {"error": "handler failed", "detail": "event evt-2 will be retried"}),
+        Answer(200, {"status": "queued", "event_id": "evt-2"}),
     )
     yield Step(
-        "the retry is handled",
-        second,
-        signed(second, "msg_d2"),
-        Answer(200, {"status": "handled", "event_id": "evt-2"}),
-    )
-    yield Step(
-        "a new delivery is handled",
+        "another delivery is stored",
         first,
         signed(first, "msg_d1"),
-        Answer(200, {"status": "handled", "event_id": "evt-1"}),
+        Answer(200, {"status": "queued", "event_id": "evt-1"}),
     )
     yield Step(
         "its redelivery is a duplicate",
@@ -176,31 +170,10 @@ def script() -> Iterator[Step]:
             413, {"error": "body too large", "detail": f"at most {DEFAULT_MAX_BODY_BYTES} bytes"}
         ),
     )
-    yield Step(
-        "an event another worker is handling is retried later",
-        busy,
-        signed(busy, "msg_busy"),
-        Answer(
-            503,
-            {
-                "error": "in progress",
-                "detail": f"event {BUSY_EVENT} is being handled elsewhere; deliver it again later",
-            },
-            retry_after=str(RETRY_AFTER_SECONDS),
-        ),
-        claimed_elsewhere=True,
-    )
 
 
-EXPECTED_HANDLED = ["evt-2", "evt-1"]
-
-
-async def claim_elsewhere(store: EventStore) -> None:
-    """Another worker claims the busy event, with a lease that outlives the test."""
-    now = datetime.now(UTC)
-    await store.claim(
-        [f"event:{BUSY_EVENT}"], token="another-worker", now=now, until=now + timedelta(minutes=5)
-    )
+EXPECTED_HANDLED = ["evt-1", "evt-2"]
+"""What the care handler gets, sorted (two conversations: the worker may take either first)."""
 
 
 NO_SECRET = Answer(
@@ -217,17 +190,30 @@ def genuine_delivery() -> tuple[bytes, dict[str, str]]:
     return body, standard_headers(body, timestamp=int(time.time()))
 
 
-async def play(post: AsyncPost, store: EventStore) -> None:
-    """Send :func:`script` through an async client; each step must get its answer."""
+async def play(post: AsyncPost, deployment: Deployment) -> None:
+    """Send :func:`script` through an async client, then wait for the worker to hand it over."""
     for step in script():
-        if step.claimed_elsewhere:
-            await claim_elsewhere(store)
         assert step.expected == await post(step.body, step.headers), step.what
+    for _ in range(1000):
+        if len(deployment.handler.handled) >= len(EXPECTED_HANDLED):
+            return
+        await asyncio.sleep(0.01)
 
 
-def play_blocking(post: Post, claim: Callable[[], None]) -> None:
-    """Send :func:`script` through a synchronous client; each step must get its answer."""
+def play_blocking(post: Post, deployment: Deployment) -> None:
+    """Send :func:`script` through a synchronous client, then wait for the worker."""
     for step in script():
-        if step.claimed_elsewhere:
-            claim()
         assert step.expected == post(step.body, step.headers), step.what
+    for _ in range(1000):
+        if len(deployment.handler.handled) >= len(EXPECTED_HANDLED):
+            return
+        time.sleep(0.01)
+
+
+async def close(deployment: Deployment) -> None:
+    """What the doc says to do at shutdown: stop the workers, close the store and transport."""
+    for name in ("receiver", "intake"):
+        if name in deployment.names:
+            await deployment.names[name].aclose()
+    await deployment.store.close()
+    await deployment.names["transport"].aclose()

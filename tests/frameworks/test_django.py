@@ -24,7 +24,7 @@ from .support import (
     Deployment,
     Post,
     answer_of,
-    claim_elsewhere,
+    close,
     deploy,
     genuine_delivery,
     play,
@@ -79,8 +79,7 @@ async def running_asgi(
         with override_settings(ROOT_URLCONF=_urlconf(deployment)):
             yield deployment, post
     finally:
-        await deployment.store.close()
-        await deployment.names["transport"].aclose()
+        await close(deployment)
 
 
 @contextmanager
@@ -99,8 +98,7 @@ def running_wsgi(
         with override_settings(ROOT_URLCONF=_urlconf(deployment)):
             yield deployment, post
     finally:
-        blocking.run(deployment.store.close())
-        blocking.run(deployment.names["transport"].aclose())
+        blocking.run(close(deployment))
         blocking.close()
 
 
@@ -108,7 +106,7 @@ async def test_django_async_view_answers_every_delivery_and_hands_each_event_ove
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     async with running_asgi(monkeypatch, tmp_path) as (deployment, post):
-        await play(post, deployment.store)
+        await play(post, deployment)
 
     assert EXPECTED_HANDLED == deployment.handled_ids()
 
@@ -127,8 +125,7 @@ def test_django_sync_view_answers_every_delivery_and_hands_each_event_over_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with running_wsgi(monkeypatch, tmp_path) as (deployment, post):
-        blocking: BlockingIntake = deployment.names["blocking"]
-        play_blocking(post, lambda: blocking.run(claim_elsewhere(deployment.store)))
+        play_blocking(post, deployment)
 
     assert EXPECTED_HANDLED == deployment.handled_ids()
 

@@ -16,6 +16,7 @@ from .support import (
     Answer,
     Deployment,
     answer_of,
+    close,
     deploy,
     genuine_delivery,
     play,
@@ -46,8 +47,7 @@ async def running(
 
             yield deployment, post
     finally:
-        await deployment.store.close()
-        await deployment.names["transport"].aclose()
+        await close(deployment)
 
 
 @pytest.mark.parametrize("recipe", sorted(PATHS))
@@ -55,7 +55,7 @@ async def test_fastapi_recipe_answers_every_delivery_and_hands_each_event_over_o
     recipe: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     async with running(recipe, monkeypatch, tmp_path) as (deployment, post):
-        await play(post, deployment.store)
+        await play(post, deployment)
 
     assert EXPECTED_HANDLED == deployment.handled_ids()
 

@@ -18,7 +18,7 @@ from .support import (
     Deployment,
     Post,
     answer_of,
-    claim_elsewhere,
+    close,
     deploy,
     genuine_delivery,
     play_blocking,
@@ -47,8 +47,7 @@ def running(
     try:
         yield deployment, post
     finally:
-        blocking.run(deployment.store.close())
-        blocking.run(deployment.names["transport"].aclose())
+        blocking.run(close(deployment))
         blocking.close()
 
 
@@ -56,8 +55,7 @@ def test_flask_recipe_answers_every_delivery_and_hands_each_event_over_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with running(monkeypatch, tmp_path) as (deployment, post):
-        blocking: BlockingIntake = deployment.names["blocking"]
-        play_blocking(post, lambda: blocking.run(claim_elsewhere(deployment.store)))
+        play_blocking(post, deployment)
 
     assert EXPECTED_HANDLED == deployment.handled_ids()
 

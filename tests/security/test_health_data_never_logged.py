@@ -197,7 +197,10 @@ async def test_the_library_sending_receiving_polling_and_uploading_logs_no_healt
             transport = LinqTransport(client, policy=FallbackPolicy(resend_on_failure=True))
             transport.on_inbound(care)
             receiver.app = transport.webhook_app(
-                MemoryEventStore(), secrets=WEBHOOK_SECRET, clock=lambda: SIGNING_NOW
+                MemoryEventStore(),
+                secrets=WEBHOOK_SECRET,
+                clock=lambda: SIGNING_NOW,
+                ack_after_handler=True,
             )
             sim.subscribe("http://127.0.0.1:8788/linq/webhooks", secret=WEBHOOK_SECRET)
 

@@ -184,7 +184,8 @@ def test_reprs_of_config_secret_verifier_and_receiver_hide_the_credentials(sweep
         WebhookVerifier([WEBHOOK_SECRET, "plain-canary-secret-Rr4Kx"]),
         receiver,
         receiver.verifier,
-        receiver.dispatcher,
+        receiver.sink,
+        receiver.worker,
     )
 
     assert TOKEN == config.api_token.reveal()

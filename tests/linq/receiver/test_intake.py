@@ -23,6 +23,7 @@ from adapters.linq.receiving import (
 )
 from adapters.linq.webhooks import WebhookVerifier
 from caresupport_transport import ConfigurationError, InboundEvent
+from caresupport_transport.errors import UnreachableError
 from caresupport_transport.inbound import InboundDispatcher, MemoryEventStore
 
 from .support import NOW, SECRET, URL, Recorder, encode, envelope, make_receiver, standard_headers
@@ -198,9 +199,11 @@ async def test_linq_transport_intake_verifies_with_the_configured_secret_unless_
     async with LinqTransport.from_config(config) as transport:
         care = Recorder()
         transport.on_inbound(care)
-        configured = transport.webhook_intake(MemoryEventStore(), clock=lambda: float(NOW))
+        configured = transport.webhook_intake(
+            MemoryEventStore(), clock=lambda: float(NOW), ack_after_handler=True
+        )
         overridden = transport.webhook_intake(
-            MemoryEventStore(), secrets=other, clock=lambda: float(NOW)
+            MemoryEventStore(), secrets=other, clock=lambda: float(NOW), ack_after_handler=True
         )
         unset = LinqTransport.from_config(LinqConfig.from_env({"LINQ_API_TOKEN": "t"}))
         async with unset:
@@ -213,14 +216,60 @@ async def test_linq_transport_intake_verifies_with_the_configured_secret_unless_
     assert ["evt-1"] == [event.event_id for event in care.handled]
 
 
-async def test_create_webhook_intake_wires_a_handler_and_store() -> None:
+async def test_create_webhook_intake_stores_the_event_and_its_worker_hands_it_over() -> None:
     care = Recorder()
-    intake = create_webhook_intake(SECRET, care, MemoryEventStore(), tolerance=10**10)
+    store = MemoryEventStore()
+    intake = create_webhook_intake(SECRET, care, store, tolerance=10**10)
+
+    answer = await intake.handle(BODY, HEADERS)
+    stored = [entry.id for entry in store.inbox.values()]
+    assert intake.worker is not None
+    await intake.worker.drain()
+    await intake.aclose()
+
+    assert (200, "queued") == (answer.status, answer.body["status"])
+    assert ["evt-1"] == stored
+    assert ["evt-1"] == [event.event_id for event in care.handled]
+
+
+async def test_create_webhook_intake_can_answer_after_the_handler() -> None:
+    care = Recorder()
+    intake = create_webhook_intake(
+        SECRET, care, MemoryEventStore(), tolerance=10**10, ack_after_handler=True
+    )
 
     answer = await intake.handle(BODY, HEADERS)
 
-    assert 200 == answer.status
+    assert (200, "handled") == (answer.status, answer.body["status"])
     assert 1 == len(care.handled)
+    assert intake.worker is None
+
+
+async def test_an_unreachable_store_at_intake_is_answered_503_with_retry_after() -> None:
+    class DownStore(MemoryEventStore):
+        async def enqueue(self, entry: object, *, now: object) -> object:
+            raise UnreachableError("event store redis://127.0.0.1:1: no answer")
+
+    intake = create_webhook_intake(SECRET, Recorder(), DownStore(), tolerance=10**10)
+
+    answer = await intake.handle(BODY, HEADERS)
+    await intake.aclose()
+
+    assert (503, "not stored") == (answer.status, answer.body["error"])
+    assert ("Retry-After", "30") in answer.headers
+
+
+async def test_a_store_with_workers_elsewhere_only_stores() -> None:
+    care = Recorder()
+    store = MemoryEventStore()
+    intake = create_webhook_intake(SECRET, care, store, tolerance=10**10, workers=False)
+
+    answer = await intake.handle(BODY, HEADERS)
+
+    assert "queued" == answer.body["status"]
+    assert intake.worker is None
+    assert ["evt-1"] == list(store.inbox)
+    assert [] == care.handled
 
 
 # -- BlockingIntake --------------------------------------------------------------------

@@ -496,7 +496,7 @@ async def test_websocket_connections_are_closed() -> None:
     assert [{"type": "websocket.close", "code": 1008}] == sent
 
 
-async def test_create_webhook_app_wires_verifier_dispatcher_and_store() -> None:
+async def test_create_webhook_app_wires_verifier_inbox_worker_and_store() -> None:
     handler = Recorder()
     store = MemoryEventStore()
     app = create_webhook_app(SECRET, handler, store)
@@ -507,10 +507,37 @@ async def test_create_webhook_app_wires_verifier_dispatcher_and_store() -> None:
         response = await client.post(
             URL, content=BODY, headers=standard_headers(BODY, timestamp=now)
         )
+    assert app.worker is not None
+    assert app.worker.started, "the first delivery starts the worker"
+    await app.worker.drain()
+    await app.aclose()
 
     assert 200 == response.status_code
     assert 1 == len(handler.handled)
     assert await store.is_done("event:evt-1")
+    assert not app.worker.started
+
+
+async def test_the_lifespan_starts_and_stops_the_worker() -> None:
+    app = create_webhook_app(SECRET, Recorder(), MemoryEventStore())
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, Any]] = []
+    states: list[bool] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        assert app.worker is not None
+        states.append(app.worker.started)
+        return messages.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    await app({"type": "lifespan"}, receive, send)
+
+    assert [False, True] == states
+    assert app.worker is not None
+    assert not app.worker.started
+    assert ["lifespan.startup.complete", "lifespan.shutdown.complete"] == [m["type"] for m in sent]
 
 
 @pytest.mark.parametrize("limit", [0, -1])

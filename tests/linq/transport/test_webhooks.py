@@ -1,7 +1,13 @@
-"""``LinqTransport.webhook_app``: the real receiver, wired to the handler on the transport."""
+"""``LinqTransport.webhook_app``: the real receiver, wired to the handler on the transport.
+
+Most tests answer after the handler (``ack_after_handler``) to read the relay's
+effects at once; the last ones prove the default: stored in the inbox, then
+handed over by the in-process worker.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,6 +16,7 @@ import pytest
 from adapters.linq import LinqTransport
 from adapters.linq.asgi import WebhookReceiver
 from caresupport_transport import (
+    ConfigurationError,
     DeliveryStatus,
     Direction,
     InboundEvent,
@@ -47,7 +54,11 @@ async def transport(linq: RoutedLinq) -> AsyncIterator[LinqTransport]:
 
 def app_of(transport: LinqTransport, **options: bool) -> WebhookReceiver:
     return transport.webhook_app(
-        MemoryEventStore(), secrets=SECRET, clock=lambda: float(NOW), **options
+        MemoryEventStore(),
+        secrets=SECRET,
+        clock=lambda: float(NOW),
+        ack_after_handler=True,
+        **options,
     )
 
 
@@ -127,6 +138,64 @@ async def test_the_configured_signing_secret_is_used_by_default(linq: RoutedLinq
     care = Care()
     transport.on_inbound(care)
     async with http:
-        app = transport.webhook_app(MemoryEventStore(), clock=lambda: float(NOW))
+        app = transport.webhook_app(
+            MemoryEventStore(), clock=lambda: float(NOW), ack_after_handler=True
+        )
         response = await post(app, envelope("evt-7"))
     assert (200, 1) == (response.status_code, len(care.events))
+
+
+async def wait_for(events: list[InboundEvent], count: int) -> None:
+    for _ in range(500):
+        if len(events) >= count:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_by_default_a_delivery_is_stored_then_handed_over_by_the_worker(
+    transport: LinqTransport,
+) -> None:
+    care = Care()
+    transport.on_inbound(care)
+    store = MemoryEventStore()
+    app = transport.webhook_app(store, secrets=SECRET, clock=lambda: float(NOW))
+    try:
+        first = await post(app, envelope("evt-8", text="Is it pill time?"))
+        again = await post(app, envelope("evt-8", text="Is it pill time?"))
+        await wait_for(care.events, 1)
+    finally:
+        await app.aclose()
+
+    assert ("queued", "duplicate") == (first.json()["status"], again.json()["status"])
+    [event] = care.events
+    assert isinstance(event, MessageReceived)
+    assert "Is it pill time?" == event.message.text
+    assert {} == store.inbox
+
+
+async def test_by_default_an_echo_passes_the_relay_through_the_inbox(
+    transport: LinqTransport,
+) -> None:
+    care = Care()
+    transport.on_inbound(care)
+    app = transport.webhook_app(MemoryEventStore(), secrets=SECRET, clock=lambda: float(NOW))
+    echo = envelope("evt-9", event_type="message.sent", message_id="m-9", direction="outbound")
+    try:
+        response = await post(app, echo)
+        await wait_for(care.events, 1)
+    finally:
+        await app.aclose()
+
+    assert "queued" == response.json()["status"]
+    [event] = care.events
+    assert isinstance(event, MessageStatusChanged)
+    assert DeliveryStatus.SENT == event.status
+
+
+async def test_the_inbox_settings_are_refused_when_answering_after_the_handler(
+    transport: LinqTransport,
+) -> None:
+    with pytest.raises(ConfigurationError, match="ack_after_handler"):
+        transport.webhook_app(
+            MemoryEventStore(), secrets=SECRET, ack_after_handler=True, workers=False
+        )
