@@ -14,12 +14,50 @@ Design choices:
   claimers can never both win a key. Keys are sorted, so two claims of
   overlapping keys lock them in one order and cannot deadlock.
 * Everything lives in one PostgreSQL schema named after ``namespace``
-  (``caresupport`` by default): ``handled_keys``, ``cursors`` and
-  ``schema_version``. Several deployments (or tests) can share a database, and
-  the version row lets a later release migrate the tables it finds.
+  (``caresupport`` by default): ``handled_keys``, ``cursors``,
+  ``schema_version`` and the inbox's tables. Several deployments (or tests)
+  can share a database, and the version row lets a later release migrate the
+  tables it finds.
 * Each row carries ``expires_at`` (lease end for a claim, done time plus the
   retention window for a done key) with an index on it, so ``prune`` deletes
   exactly the expired rows.
+* The durable inbox is three more objects in the schema: ``inbox`` (one row per
+  entry; ``seq``, an identity column, is the acceptance order and ``replay``
+  keeps it), ``inbox_leases`` (one row per leased order key: its fencing token
+  and lease end) and the ``inbox_tokens`` sequence. A token comes from
+  ``nextval``, so tokens only grow, across keys, processes and reopenings (a
+  sequence is never rolled back; the numbers a refused lease drew are skipped).
+* Per order key, two advisory transaction locks (64-bit hashes of the
+  namespace and the key, released at commit) order the writers. The *key lock*
+  is held by whatever changes which entry heads the key or who holds it:
+  ``take`` (with ``pg_try_advisory_xact_lock``: a key another worker is busy
+  with is skipped, never waited for, so takers cannot deadlock), and ``ack``,
+  ``retry``, ``bury``, ``replay`` and ``discard`` (waiting for it). The *append
+  lock* is held by ``enqueue``, so a key's entries get ``seq`` in the order
+  their intakes commit; a later statement therefore never sees a newer entry
+  of a key without every older one, and appending never holds up a taker.
+* ``take`` is one transaction of two statements. The first lists the heads
+  (the lowest ``seq`` among a key's pending entries) that are due and not
+  leased, in due order, and try-locks their keys until ``limit`` are locked.
+  The second, in a fresh snapshot taken after the locks (READ COMMITTED,
+  pinned on every pooled connection so that a server default of REPEATABLE
+  READ or SERIALIZABLE cannot change this), reads the heads again, as they are
+  now fixed, and leases each still-eligible key with ``INSERT ... ON CONFLICT
+  DO UPDATE ... WHERE until <= now``, which also refuses a lease a
+  ``heartbeat`` extended meanwhile, and counts the attempt. A key whose head
+  changed after the first snapshot (acknowledged, rescheduled, discarded by
+  another session) is thus leased with its head as of the second, or not at
+  all. Finding the heads visits every pending entry (``DISTINCT ON`` over a
+  partial index), which suits inboxes of thousands, not millions.
+* ``heartbeat`` takes no advisory lock: it only moves the end of a lease whose
+  token it names, and the lease row's own lock orders it against a takeover.
+  ``ack``, ``retry`` and ``bury`` first delete the lease row carrying their
+  token (nothing to delete means it was taken over: they change nothing), then
+  change the entry if it is still pending, else roll back.
+* Every lock a transaction waits for is taken in one order (advisory lock,
+  then sorted ``handled_keys`` rows, then lease and entry rows), and takers
+  never wait for an advisory lock, so no two calls deadlock; in READ
+  COMMITTED no serialization failure reaches a caller.
 * The driver's errors never leave the store: a server that cannot be reached or
   drops the connection is an :class:`~caresupport_transport.UnreachableError`,
   a pool with no free connection in time a
@@ -28,6 +66,7 @@ Design choices:
   other refusal a :class:`~caresupport_transport.ProtocolError` (with its
   SQLSTATE); messages name the server but never its password, nor a key's or
   cursor's value.
+* It needs PostgreSQL 12 or later (``hashtextextended``, ``AS MATERIALIZED``).
 """
 
 from __future__ import annotations
@@ -35,7 +74,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -49,7 +88,13 @@ from caresupport_transport.errors import (
     TransportTimeoutError,
     UnreachableError,
 )
-from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus
+from caresupport_transport.inbound.inbox_entry import (
+    InboxEntry,
+    InboxLease,
+    InboxState,
+    InboxStats,
+)
+from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 from caresupport_transport.inbound.urls import redacted_url
 
 __all__ = [
@@ -60,7 +105,14 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-"""The version of the tables this release creates and reads."""
+"""The version of the tables this release creates and reads.
+
+It counts layouts an older release cannot use. The inbox's tables and sequence
+came after version 1 was released, and it stayed 1: they are new objects that
+``connect`` adds to a version 1 namespace (``CREATE ... IF NOT EXISTS``), the
+tables of version 1 did not change, and a release without the inbox keeps
+working beside them, which a bump would have refused for no reason.
+"""
 
 DEFAULT_POOL_SIZE = 10
 """Connections one store opens at most."""
@@ -87,6 +139,28 @@ CREATE TABLE IF NOT EXISTS {ns}.cursors (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {ns}.inbox (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    order_key TEXT NOT NULL,
+    keys TEXT[] NOT NULL,
+    payload TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    due_at TIMESTAMPTZ NOT NULL,
+    attempts INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'dead')),
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_pending_heads ON {ns}.inbox (order_key, seq)
+    WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS inbox_pending_due_at ON {ns}.inbox (due_at)
+    WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS {ns}.inbox_leases (
+    order_key TEXT PRIMARY KEY,
+    token BIGINT NOT NULL,
+    until TIMESTAMPTZ NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS {ns}.inbox_tokens;
 """
 
 
@@ -141,7 +215,10 @@ class PostgresEventStore:
         self.retention = retention
         self.namespace = namespace
         self._closed = False
-        self._sql = _Statements(sql.Identifier(namespace))
+        self._sql = _Statements(namespace)
+        # Advisory lock names (hashed in SQL); a namespace holds no ":", so none collide.
+        self._key_lock = f"caresupport:{namespace}:inbox-key:"
+        self._append_lock = f"caresupport:{namespace}:inbox-append:"
 
     @classmethod
     async def connect(
@@ -182,6 +259,7 @@ class PostgresEventStore:
             max_size=pool_size,
             timeout=pool_timeout.total_seconds(),
             kwargs={"autocommit": True, "application_name": f"caresupport:{namespace}"},
+            configure=_read_committed,
             open=False,
             name=f"caresupport:{namespace}",
         )
@@ -287,6 +365,128 @@ class PostgresEventStore:
             await cursor.execute(self._sql.prune, (now,))
             return cursor.rowcount
 
+    async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
+        keys = sorted(set(entry.keys))
+        status = EnqueueStatus.QUEUED
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.lock, (self._append_lock + entry.order_key,))
+            if keys:
+                await cursor.execute(self._sql.record_keys, (now + self.retention, keys, now))
+                if len(await cursor.fetchall()) < len(keys):
+                    # A key is done or claimed: the rows it upserted go with the rollback.
+                    status = EnqueueStatus.DUPLICATE
+                    raise psycopg.Rollback
+            await cursor.execute(
+                self._sql.append,
+                (
+                    entry.id,
+                    entry.order_key,
+                    list(entry.keys),
+                    entry.payload,
+                    entry.received_at,
+                    entry.due_at,
+                ),
+            )
+            if await cursor.fetchone() is None:
+                status = EnqueueStatus.DUPLICATE
+                raise psycopg.Rollback
+        return status
+
+    async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
+        if limit <= 0:
+            return []
+        async with self._transaction() as cursor:
+            await cursor.execute(
+                self._sql.lock_candidates, {"now": now, "lock": self._key_lock, "limit": limit}
+            )
+            locked = [row[0] for row in await cursor.fetchall()]
+            if not locked:
+                return []
+            # A new statement, so a new snapshot: it sees every change made under these locks.
+            await cursor.execute(self._sql.lease, {"keys": locked, "now": now, "until": until})
+            rows = await cursor.fetchall()
+        rows.sort(key=lambda row: (row[_DUE_AT], row[_SEQ]))
+        return [InboxLease(_entry(row), int(row[_TOKEN]), until) for row in rows]
+
+    async def heartbeat(self, lease: InboxLease, *, until: datetime) -> bool:
+        async with self._transaction() as cursor:
+            await cursor.execute(
+                self._sql.heartbeat, (until, lease.entry.order_key, lease.token, lease.entry.id)
+            )
+            return await cursor.fetchone() is not None
+
+    async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
+        return await self._end_attempt(lease, self._sql.remove, (lease.entry.id,))
+
+    async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
+        return await self._end_attempt(lease, self._sql.reschedule, (due_at, error, lease.entry.id))
+
+    async def bury(self, lease: InboxLease, *, error: str) -> bool:
+        return await self._end_attempt(lease, self._sql.bury, (error, lease.entry.id))
+
+    async def entries(self, *, state: InboxState | None, limit: int) -> list[InboxEntry]:
+        wanted = None if state is None else state.value
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.entries, (wanted, wanted, max(limit, 0)))
+            rows = await cursor.fetchall()
+        return [_entry(row) for row in rows]
+
+    async def entry(self, entry_id: str) -> InboxEntry | None:
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.entry, (entry_id,))
+            row = await cursor.fetchone()
+        return None if row is None else _entry(row)
+
+    async def replay(self, entry_id: str, *, now: datetime) -> bool:
+        return await self._change_entry(entry_id, self._sql.replay, (now, entry_id))
+
+    async def discard(self, entry_id: str) -> bool:
+        return await self._change_entry(entry_id, self._sql.discard, (entry_id,))
+
+    async def stats(self, *, now: datetime) -> InboxStats:
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.stats, {"now": now})
+            row = await cursor.fetchone()
+        assert row is not None  # an aggregate always answers one row
+        pending, due, leased, dead, oldest = row
+        return InboxStats(
+            pending=pending,
+            due=due,
+            leased=leased,
+            dead=dead,
+            oldest_pending=None if oldest is None else oldest.astimezone(UTC),
+        )
+
+    async def _end_attempt(
+        self, lease: InboxLease, change: sql.Composed, params: tuple[object, ...]
+    ) -> bool:
+        """Free the lease's key and ``change`` its entry, if the lease still holds both."""
+        ended = False
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.lock, (self._key_lock + lease.entry.order_key,))
+            await cursor.execute(self._sql.free, (lease.entry.order_key, lease.token))
+            if await cursor.fetchone() is None:
+                return False  # taken over: another token holds the key, or nobody does
+            await cursor.execute(change, params)
+            if await cursor.fetchone() is None:
+                raise psycopg.Rollback  # the entry is gone or dead: keep the lease row
+            ended = True
+        return ended
+
+    async def _change_entry(
+        self, entry_id: str, change: sql.Composed, params: tuple[object, ...]
+    ) -> bool:
+        """Apply ``change`` to the entry under its key's lock; ``False`` if it is absent."""
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.order_key_of, (entry_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                return False
+            # An entry's order key never changes, so it is still this one under the lock.
+            await cursor.execute(self._sql.lock, (self._key_lock + str(row[0]),))
+            await cursor.execute(change, params)
+            return await cursor.fetchone() is not None
+
     async def close(self) -> None:
         """Close every pooled connection; calling it again does nothing."""
         if self._closed:
@@ -334,10 +534,89 @@ class PostgresEventStore:
             ) from exc
 
 
+async def _read_committed(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Run every transaction in READ COMMITTED, whatever the server's default.
+
+    ``claim`` and ``take`` read, in a later statement, what other sessions
+    committed after the transaction began (rows and keys they now hold locked);
+    only READ COMMITTED gives each statement a fresh snapshot.
+    """
+    await connection.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+
+
+_COLUMNS = "id, order_key, keys, payload, received_at, due_at, attempts, state, last_error, seq"
+"""An entry's columns as ``_entry`` reads them; ``take`` adds the token."""
+_DUE_AT, _SEQ, _TOKEN = 5, 9, 10
+
+
+_ELIGIBLE_HEADS = """
+SELECT head.order_key, head.seq, head.due_at
+FROM (
+    SELECT DISTINCT ON (order_key) order_key, seq, due_at
+    FROM {inbox} WHERE state = 'pending' ORDER BY order_key, seq
+) AS head
+LEFT JOIN {leases} AS lease ON lease.order_key = head.order_key
+WHERE head.due_at <= %(now)s AND (lease.until IS NULL OR lease.until <= %(now)s)
+"""
+"""Each order key's head (its pending entry accepted first), when due and not leased."""
+
+_LOCK_CANDIDATES = """
+WITH candidate AS MATERIALIZED ({eligible} ORDER BY head.due_at, head.seq)
+SELECT order_key FROM candidate
+WHERE pg_try_advisory_xact_lock(hashtextextended(%(lock)s || order_key, 0))
+LIMIT %(limit)s
+"""
+"""Try-lock eligible keys in due order until ``limit`` are locked; ``take``'s first step.
+
+``MATERIALIZED`` keeps the lock call out of the CTE: PostgreSQL pushes even a
+volatile filter into a subquery that has no LIMIT, and would then try-lock
+every due head, leased or not, before sorting them.
+"""
+
+_LEASE = """
+WITH eligible AS ({eligible} AND head.order_key = ANY(%(keys)s)),
+leased AS (
+    INSERT INTO {leases} AS lease (order_key, token, until)
+    SELECT order_key, nextval({tokens}), %(until)s
+    FROM (SELECT order_key FROM eligible ORDER BY due_at, seq) AS by_due
+    ON CONFLICT (order_key) DO UPDATE SET token = EXCLUDED.token, until = EXCLUDED.until
+    WHERE lease.until <= %(now)s
+    RETURNING order_key, token
+)
+UPDATE {inbox} AS entry SET attempts = entry.attempts + 1
+FROM eligible JOIN leased ON leased.order_key = eligible.order_key
+WHERE entry.seq = eligible.seq
+RETURNING entry.id, entry.order_key, entry.keys, entry.payload, entry.received_at,
+    entry.due_at, entry.attempts, entry.state, entry.last_error, entry.seq, leased.token
+"""
+"""Lease the locked keys still eligible and count the attempt; ``take``'s second step.
+
+The conflict clause refuses a lease that a ``heartbeat`` extended since the
+snapshot, so the key's entry is counted only where the lease was taken.
+"""
+
+
+def _entry(row: tuple[Any, ...]) -> InboxEntry:
+    """The entry in a row of ``_COLUMNS``, its times in UTC."""
+    entry_id, order_key, keys, payload, received_at, due_at, attempts, state, last_error = row[:9]
+    return InboxEntry(
+        id=entry_id,
+        order_key=order_key,
+        keys=keys,
+        payload=payload,
+        received_at=received_at.astimezone(UTC),
+        due_at=due_at.astimezone(UTC),
+        attempts=attempts,
+        state=InboxState(state),
+        last_error=last_error,
+    )
+
+
 class _Statements:
     """The store's SQL, composed once for its schema."""
 
-    def __init__(self, ns: sql.Identifier) -> None:
+    def __init__(self, namespace: str) -> None:
+        ns = sql.Identifier(namespace)
         table = sql.SQL("{}.handled_keys").format(ns)
         self.claim = sql.SQL(
             "INSERT INTO {t} AS held (key, done, token, expires_at) "
@@ -367,3 +646,74 @@ class _Statements:
             "INSERT INTO {}.cursors (name, value) VALUES (%s, %s) "
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"
         ).format(ns)
+        self._inbox(ns, namespace)
+
+    def _inbox(self, ns: sql.Identifier, namespace: str) -> None:
+        names = {
+            "handled": sql.SQL("{}.handled_keys").format(ns),
+            "inbox": sql.SQL("{}.inbox").format(ns),
+            "leases": sql.SQL("{}.inbox_leases").format(ns),
+            # nextval's argument is text naming the sequence; the namespace needs no escape.
+            "tokens": sql.Literal(f'"{namespace}".inbox_tokens'),
+            "columns": sql.SQL(_COLUMNS),
+        }
+
+        def compose(text: str) -> sql.Composed:
+            return sql.SQL(text).format(**names)
+
+        self.lock = sql.SQL("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))")
+        self.record_keys = compose(
+            "INSERT INTO {handled} AS held (key, done, token, expires_at) "
+            "SELECT key, true, NULL, %s FROM unnest(%s::text[]) AS key "
+            "ON CONFLICT (key) DO UPDATE "
+            "SET done = true, token = NULL, expires_at = EXCLUDED.expires_at "
+            "WHERE NOT held.done AND held.expires_at <= %s "
+            "RETURNING key"
+        )
+        self.append = compose(
+            "INSERT INTO {inbox} "
+            "(id, order_key, keys, payload, received_at, due_at, attempts, state, last_error) "
+            "VALUES (%s, %s, %s::text[], %s, %s, %s, 0, 'pending', NULL) "
+            "ON CONFLICT (id) DO NOTHING RETURNING seq"
+        )
+        eligible = compose(_ELIGIBLE_HEADS)
+        self.lock_candidates = sql.SQL(_LOCK_CANDIDATES).format(eligible=eligible)
+        self.lease = sql.SQL(_LEASE).format(eligible=eligible, **names)
+        self.heartbeat = compose(
+            "UPDATE {leases} SET until = %s WHERE order_key = %s AND token = %s "
+            "AND EXISTS (SELECT FROM {inbox} WHERE id = %s AND state = 'pending') "
+            "RETURNING token"
+        )
+        self.free = compose(
+            "DELETE FROM {leases} WHERE order_key = %s AND token = %s RETURNING token"
+        )
+        self.remove = compose(
+            "DELETE FROM {inbox} WHERE id = %s AND state = 'pending' RETURNING seq"
+        )
+        self.reschedule = compose(
+            "UPDATE {inbox} SET due_at = %s, last_error = %s "
+            "WHERE id = %s AND state = 'pending' RETURNING seq"
+        )
+        self.bury = compose(
+            "UPDATE {inbox} SET state = 'dead', last_error = %s "
+            "WHERE id = %s AND state = 'pending' RETURNING seq"
+        )
+        self.entries = compose(
+            "SELECT {columns} FROM {inbox} WHERE %s::text IS NULL OR state = %s "
+            "ORDER BY seq LIMIT %s"
+        )
+        self.entry = compose("SELECT {columns} FROM {inbox} WHERE id = %s")
+        self.order_key_of = compose("SELECT order_key FROM {inbox} WHERE id = %s")
+        self.replay = compose(
+            "UPDATE {inbox} SET state = 'pending', due_at = %s, attempts = 0 "
+            "WHERE id = %s RETURNING seq"
+        )
+        self.discard = compose("DELETE FROM {inbox} WHERE id = %s RETURNING seq")
+        self.stats = compose(
+            "SELECT count(*) FILTER (WHERE state = 'pending'), "
+            "count(*) FILTER (WHERE state = 'pending' AND due_at <= %(now)s), "
+            "(SELECT count(*) FROM {leases} WHERE until > %(now)s), "
+            "count(*) FILTER (WHERE state = 'dead'), "
+            "min(received_at) FILTER (WHERE state = 'pending') "
+            "FROM {inbox}"
+        )
