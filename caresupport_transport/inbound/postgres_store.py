@@ -517,6 +517,18 @@ class PostgresEventStore:
                 f"event store {self._server}: no free connection within "
                 f"{self._pool.timeout} s (pool_size={self._pool.max_size})"
             ) from exc
+        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+            # A statement or lock timeout: the server answered, the call was undone.
+            raise TransportTimeoutError(
+                f"event store {self._server}: the server gave up on a statement "
+                f"(SQLSTATE {exc.sqlstate}, {type(exc).__name__}); nothing was changed"
+            ) from exc
+        except psycopg.errors.TransactionRollback as exc:
+            # A serialization failure or deadlock: rolled back as a whole; safe to retry.
+            raise ProtocolError(
+                f"event store {self._server}: the server rolled the call back "
+                f"(SQLSTATE {exc.sqlstate}, {type(exc).__name__}); nothing was changed"
+            ) from exc
         except psycopg.OperationalError as exc:
             raise UnreachableError(
                 f"event store {self._server}: the connection failed or was dropped "

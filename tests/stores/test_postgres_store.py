@@ -48,7 +48,9 @@ async def test_connect_creates_the_tables_in_the_namespaces_schema_with_a_versio
     async with await PostgresEventStore.connect(postgres_url, namespace=namespace) as store:
         assert SCHEMA_VERSION == await store.schema_version()
 
-    assert ["cursors", "handled_keys", "schema_version"] == await _tables(postgres_url, namespace)
+    assert ["cursors", "handled_keys", "inbox", "inbox_leases", "schema_version"] == await _tables(
+        postgres_url, namespace
+    )
     # Connecting again finds the tables and keeps one version row.
     async with await PostgresEventStore.connect(postgres_url, namespace=namespace) as store:
         assert SCHEMA_VERSION == await store.schema_version()
@@ -216,3 +218,25 @@ async def test_a_url_that_is_not_postgresqls_is_refused_naming_the_url(url: str)
         await PostgresEventStore.connect(url)
 
     assert isinstance(caught.value, TransportError)
+
+
+async def test_a_lock_timeout_is_a_timeout_that_changed_nothing_not_an_unreachable_server(
+    postgres_url: str, namespace: str
+) -> None:
+    separator = "&" if "?" in postgres_url else "?"
+    impatient = f"{postgres_url}{separator}options=-c%20lock_timeout%3D100"
+    store = await PostgresEventStore.connect(impatient, namespace=namespace)
+    try:
+        async with await psycopg.AsyncConnection.connect(postgres_url) as blocker:
+            await blocker.execute(
+                sql.SQL("LOCK TABLE {}.inbox IN ACCESS EXCLUSIVE MODE").format(
+                    sql.Identifier(namespace)
+                )
+            )
+            with pytest.raises(TransportTimeoutError, match="nothing was changed") as caught:
+                await store.entries(state=None, limit=10)
+            await blocker.rollback()
+    finally:
+        await store.close()
+
+    assert "LockNotAvailable" in str(caught.value)
