@@ -2,12 +2,14 @@
 
 Every command's result is an :class:`Output`: lines for people and the same
 facts as JSON (Linq's own field names, from the client's converter). Nothing
-here ever sees the API token.
+here ever sees the API token. The ``inbox`` commands print their results and
+errors the same way (:class:`Output`, :func:`report_error`, :func:`error_json`).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
@@ -57,6 +59,7 @@ __all__ = [
     "event_types",
     "messages",
     "phones",
+    "report_error",
     "sent",
     "subscription_created",
     "subscriptions",
@@ -315,3 +318,12 @@ def describe_error_json(exc: TransportError) -> dict[str, Any]:
     if isinstance(exc, ProtocolError):
         facts.update(status=exc.status, trace_id=exc.trace_id)
     return error_json(kind, str(exc), **facts)
+
+
+def report_error(exc: TransportError, *, as_json: bool) -> None:
+    """Print ``exc`` on stderr: :func:`describe_error`'s lines, or its JSON with ``as_json``."""
+    if as_json:
+        print(json.dumps(describe_error_json(exc), ensure_ascii=False), file=sys.stderr)
+        return
+    for line in describe_error(exc):
+        print(line, file=sys.stderr)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import mimetypes
 import os
 import re
@@ -25,13 +24,14 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 import httpx
 
 from adapters.cli import _linq_output as output
+from adapters.cli._parsing import HelpFormatter, JsonAwareParser
 from adapters.linq import LinqClient, LinqConfig, codes
 from adapters.linq.config import DEFAULT_BASE_URL
 from adapters.linq.loopback import is_https_or_loopback_http
@@ -111,53 +111,28 @@ def wired(
         _WIRING.reset(token)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except where there is none to show (unset, off, empty)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False or action.default == []:
-            return action.help
-        return super()._get_help_string(action)
-
-
-class _Parser(argparse.ArgumentParser):
-    """A sub-command's parser: with ``--json`` among its arguments, usage errors are JSON too."""
-
-    _as_json = False
-
-    def parse_known_args(  # type: ignore[override]
-        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        self._as_json = args is not None and "--json" in args
-        return super().parse_known_args(args, namespace)
-
-    def error(self, message: str) -> NoReturn:
-        if not self._as_json:
-            super().error(message)
-        print(json.dumps(output.error_json("usage", message)), file=sys.stderr)
-        sys.exit(2)
-
-
 def register(subparsers: Any) -> None:
     """Add the ``linq`` command and its sub-commands."""
     parser = subparsers.add_parser(
         "linq",
         help="Linq API operations: chats, messages, reactions, webhooks...",
         description=f"Call the Linq Partner API. {_ENV_HELP}",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.set_defaults(func=lambda _args: _usage(parser))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, metavar="FILE", help="a JSON configuration file")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    commands = parser.add_subparsers(dest="linq_command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="linq_command", metavar="COMMAND", parser_class=JsonAwareParser
+    )
 
     def group(
         within: Any, name: str, help_text: str, description: str
     ) -> tuple[argparse.ArgumentParser, Any]:
         """A command whose actions are sub-commands (``webhooks list``, ``group add``)."""
         sub: argparse.ArgumentParser = within.add_parser(
-            name, help=help_text, description=description, formatter_class=_HelpFormatter
+            name, help=help_text, description=description, formatter_class=HelpFormatter
         )
         sub.set_defaults(func=lambda _args: _usage(sub))
         return sub, sub.add_subparsers(dest=f"{name}_command", metavar="ACTION")
@@ -170,7 +145,7 @@ def register(subparsers: Any) -> None:
             parents=[common],
             help=help_text,
             description=f"{help_text[0].upper()}{help_text[1:]}. {_ENV_HELP}",
-            formatter_class=_HelpFormatter,
+            formatter_class=HelpFormatter,
         )
         sub.set_defaults(func=lambda args: _run(args, action))
         return sub
@@ -388,10 +363,10 @@ def _run(args: argparse.Namespace, action: Action) -> int:
         config = _config(args, wiring.environ)
         result = asyncio.run(_call(config, wiring, args, action))
     except (ValidationError, ConfigurationError) as exc:
-        _report(exc, as_json=args.json)
+        output.report_error(exc, as_json=args.json)
         return 2
     except TransportError as exc:
-        _report(exc, as_json=args.json)
+        output.report_error(exc, as_json=args.json)
         return 1
     result.write(sys.stdout, as_json=args.json)
     return 0
@@ -407,14 +382,6 @@ async def _call(
     finally:
         if http is not None:
             await http.aclose()
-
-
-def _report(exc: TransportError, *, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(output.describe_error_json(exc), ensure_ascii=False), file=sys.stderr)
-        return
-    for line in output.describe_error(exc):
-        print(line, file=sys.stderr)
 
 
 # -- arguments to domain values --------------------------------------------------------

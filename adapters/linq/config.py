@@ -3,7 +3,8 @@
 Configuration is read in one place (the composition root) with
 :meth:`LinqConfig.from_env` or :meth:`LinqConfig.from_json_file`; the rest of the
 adapter receives a :class:`LinqConfig`. Credentials are held in :class:`Secret`, so
-the API token never shows in a ``repr``, a log line or an error message.
+the API token never shows in a ``repr``, a log line or an error message; so is the
+event store's URL, which may carry a password.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import attrs
 
 from caresupport_transport.errors import ConfigurationError, InvalidHandleError
 from caresupport_transport.handles import Handle
+from caresupport_transport.inbound.urls import check_store_url
 
 __all__ = ["DEFAULT_BASE_URL", "LinqConfig", "Secret"]
 
@@ -37,11 +39,13 @@ _ENV_TOKEN = "LINQ_API_TOKEN"
 _ENV_PHONE = "LINQ_PHONE_NUMBER"
 _ENV_BASE_URL = "LINQ_BASE_URL"
 _ENV_SIGNING_SECRET = "LINQ_WEBHOOK_SIGNING_SECRET"
+_ENV_STORE_URL = "CARESUPPORT_STORE_URL"
 
 _JSON_TOKEN = "linq_api_token"
 _JSON_PHONE = "linq_phone"
 _JSON_BASE_URL = "base_url"
 _JSON_SIGNING_SECRET = "webhook_signing_secret"
+_JSON_STORE_URL = "store_url"
 _ENV_TOKEN_FILE = "LINQ_API_TOKEN_FILE"
 _ENV_SIGNING_SECRET_FILE = "LINQ_WEBHOOK_SIGNING_SECRET_FILE"
 _JSON_TOKEN_FILE = "linq_api_token_file"
@@ -58,6 +62,7 @@ class _Names:
     base_url: str
     signing_secret: str
     signing_secret_file: str
+    store_url: str
 
     def __iter__(self) -> Iterator[str]:
         return iter(attrs.astuple(self))
@@ -169,6 +174,22 @@ def _to_optional_secret(value: str | Secret | None) -> Secret | None:
     return Secret(value) if value.strip() else None
 
 
+def _to_store_url(value: str | Secret | None) -> Secret | None:
+    """The store URL as a :class:`Secret`, checked as :func:`open_event_store` checks it."""
+    if value is None:
+        return None
+    url = value.reveal() if isinstance(value, Secret) else value
+    if not isinstance(url, str):
+        raise ConfigurationError("store_url: must be a string")
+    if not url.strip():
+        return None
+    try:
+        check_store_url(url.strip())
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"store_url: {_rule_of(exc)}") from None
+    return Secret(url.strip())
+
+
 def _to_phone(value: Handle | str | None) -> Handle | None:
     if value is None or (isinstance(value, Handle) and value.is_phone):
         return value
@@ -248,10 +269,15 @@ class LinqConfig:
         backoff_max_seconds: the longest backoff between two attempts (before jitter).
         max_in_flight: requests in flight at once; the connection pool keeps at least as
             many keep-alive connections.
+        store_url: where inbound events are kept, for
+            :func:`~caresupport_transport.inbound.open_event_store` (``sqlite:///...``,
+            ``postgresql://...``...), or ``None``; a :class:`Secret`, since it may
+            carry a password (a plain string is wrapped).
 
     Raises:
         ConfigurationError: for an empty token, a sender that is not an E.164 number,
-            a base URL that is not http(s), or a limit out of range.
+            a base URL that is not http(s), a store URL that ``open_event_store``
+            would refuse, or a limit out of range.
     """
 
     api_token: Secret = attrs.field(converter=_to_token)
@@ -270,11 +296,14 @@ class LinqConfig:
         default=DEFAULT_BACKOFF_MAX_SECONDS, validator=_positive
     )
     max_in_flight: int = attrs.field(default=DEFAULT_MAX_IN_FLIGHT, validator=_at_least_one)
+    store_url: Secret | None = attrs.field(default=None, converter=_to_store_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> LinqConfig:
-        """Read ``LINQ_API_TOKEN`` (required), ``LINQ_PHONE_NUMBER``, ``LINQ_BASE_URL``
-        and ``LINQ_WEBHOOK_SIGNING_SECRET``; empty values count as unset.
+        """Read ``LINQ_API_TOKEN`` (required), ``LINQ_PHONE_NUMBER``, ``LINQ_BASE_URL``,
+        ``LINQ_WEBHOOK_SIGNING_SECRET`` and ``CARESUPPORT_STORE_URL`` (the event
+        store, see :func:`~caresupport_transport.inbound.open_event_store`); empty
+        values count as unset.
 
         ``LINQ_API_TOKEN_FILE`` and ``LINQ_WEBHOOK_SIGNING_SECRET_FILE`` name a file
         holding the credential instead (see :meth:`Secret.from_file`), so it is in
@@ -293,7 +322,9 @@ class LinqConfig:
         """Read the JSON file CareSupport already uses.
 
         Keys: ``linq_api_token`` (required), ``linq_phone``, ``base_url`` (with or
-        without ``/v3``) and ``webhook_signing_secret``; other keys are ignored.
+        without ``/v3``), ``webhook_signing_secret`` and ``store_url`` (the event
+        store, see :func:`~caresupport_transport.inbound.open_event_store`); other
+        keys are ignored.
         ``linq_api_token_file`` and ``webhook_signing_secret_file`` name a file
         holding the credential instead (a relative path is read from the JSON
         file's directory).
@@ -329,6 +360,7 @@ _ENV_NAMES = _Names(
     base_url=_ENV_BASE_URL,
     signing_secret=_ENV_SIGNING_SECRET,
     signing_secret_file=_ENV_SIGNING_SECRET_FILE,
+    store_url=_ENV_STORE_URL,
 )
 _JSON_NAMES = _Names(
     token=_JSON_TOKEN,
@@ -337,6 +369,7 @@ _JSON_NAMES = _Names(
     base_url=_JSON_BASE_URL,
     signing_secret=_JSON_SIGNING_SECRET,
     signing_secret_file=_JSON_SIGNING_SECRET_FILE,
+    store_url=_JSON_STORE_URL,
 )
 
 
@@ -358,11 +391,16 @@ def _build(
         base_url = _normalise_base_url(values[names.base_url] or DEFAULT_BASE_URL)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{describe(names.base_url)}: {_rule_of(exc)}") from None
+    try:
+        store_url = _to_store_url(values[names.store_url] or None)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{describe(names.store_url)}: {_rule_of(exc)}") from None
     return LinqConfig(
         api_token=token,
         phone_number=phone,
         base_url=base_url,
         webhook_signing_secret=signing_secret,
+        store_url=store_url,
     )
 
 

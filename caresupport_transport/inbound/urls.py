@@ -14,7 +14,8 @@ URL                                    store
 The PostgreSQL and Redis drivers are optional extras, so their modules are imported
 only when such a URL is opened: the core install (attrs, cattrs, httpx) never needs
 them, and a missing extra is a :class:`~caresupport_transport.ConfigurationError`
-that names it.
+that names it. :func:`check_store_url` applies the URL checks alone, without
+opening anything, for configuration loaders that refuse a bad URL at load time.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from caresupport_transport.inbound.memory_store import MemoryEventStore
 from caresupport_transport.inbound.sqlite_store import SqliteEventStore
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, EventStore
 
-__all__ = ["STORE_SCHEMES", "open_event_store", "redacted_url"]
+__all__ = ["STORE_SCHEMES", "check_store_url", "open_event_store", "redacted_url"]
 
 _NETWORKED = {
     "postgresql": (
@@ -47,7 +48,22 @@ STORE_SCHEMES = ("memory", "sqlite", *_NETWORKED)
 """The URL schemes :func:`open_event_store` understands."""
 
 
-def _scheme(url: str) -> str:
+def check_store_url(url: str) -> str:
+    """Check that ``url`` names a store :func:`open_event_store` can open; return its scheme.
+
+    No I/O, no driver imported: the scheme must be one of :data:`STORE_SCHEMES`,
+    a memory store is just ``memory://`` and a SQLite store
+    ``sqlite:///path``. A networked store's own options (host, query
+    parameters) are checked when it is opened. For configuration loaders that
+    refuse a bad URL at load time, long before the store is opened.
+
+    Returns:
+        The scheme, in lower case (``"sqlite"``, ``"postgresql"``...).
+
+    Raises:
+        ConfigurationError: ``store url: ...`` with the rule; the message never
+            quotes a password.
+    """
     if not isinstance(url, str) or "://" not in url:
         # Not quoted: a mistyped URL may still hold a password.
         raise ConfigurationError(
@@ -58,6 +74,17 @@ def _scheme(url: str) -> str:
     if scheme not in STORE_SCHEMES:
         raise ConfigurationError(
             f"store url: unknown scheme {scheme!r}; expected one of {', '.join(STORE_SCHEMES)}"
+        )
+    if scheme == "memory" and url.lower() != "memory://":
+        raise ConfigurationError(
+            f"store url: a memory store is just memory://, got {redacted_url(url)!r}"
+        )
+    if scheme == "sqlite" and (
+        not url.lower().startswith("sqlite:///") or len(url) == len("sqlite:///")
+    ):
+        raise ConfigurationError(
+            "store url: a SQLite store is sqlite:///relative/path.db or "
+            f"sqlite:////absolute/path.db, got {redacted_url(url)!r}"
         )
     return scheme
 
@@ -96,19 +123,12 @@ async def open_event_store(
             'caresupport-transport[postgres]'``).
         UnreachableError: a networked store's server did not answer.
     """
-    scheme = _scheme(url)
+    scheme = check_store_url(url)
     if retention <= timedelta(0):
         raise ConfigurationError(f"retention must be positive, got {retention}")
     if scheme == "memory":
-        if url.lower() != "memory://":
-            raise ConfigurationError(f"store url: a memory store is just memory://, got {url!r}")
         return MemoryEventStore(retention=retention)
     if scheme == "sqlite":
-        if not url.lower().startswith("sqlite:///") or len(url) == len("sqlite:///"):
-            raise ConfigurationError(
-                "store url: a SQLite store is sqlite:///relative/path.db or "
-                f"sqlite:////absolute/path.db, got {url!r}"
-            )
         path = url[len("sqlite:///") :]
         return await asyncio.to_thread(SqliteEventStore, path, retention=retention)
     module_name, class_name, extra = _NETWORKED[scheme]

@@ -160,6 +160,7 @@ def test_simulate_inbound_to_nobody_does_not_echo_the_token(
 
 COVERED = {
     "demo": "test_the_demo_shows_no_credential",
+    "inbox": "test_secrets_never_leak_inbox_cli.py",
     "linq": "test_secrets_never_leak_linq_cli.py",
     "simulate": "test_help_and_refused_simulate_commands_show_no_credential",
     "webhooks": "test_webhooks_verify_shows_no_secret_and_no_expected_signature",

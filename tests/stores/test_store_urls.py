@@ -17,7 +17,7 @@ from caresupport_transport.inbound import (
 )
 from caresupport_transport.inbound.postgres_store import PostgresEventStore
 from caresupport_transport.inbound.redis_store import RedisEventStore
-from caresupport_transport.inbound.urls import redacted_url
+from caresupport_transport.inbound.urls import check_store_url, redacted_url
 
 from .conftest import forget_namespace, fresh_namespace
 from .servers import free_port
@@ -67,21 +67,60 @@ def test_the_schemes_are_the_four_stores_and_their_aliases() -> None:
     assert ("memory", "sqlite", "postgresql", "postgres", "redis", "rediss") == STORE_SCHEMES
 
 
-@pytest.mark.parametrize(
-    ("url", "rule"),
-    [
-        ("events.db", "expected scheme://"),
-        ("mysql://care@localhost/care", "unknown scheme 'mysql'"),
-        ("memory://somewhere", "just memory://"),
-        ("sqlite:///", "sqlite:///relative/path.db"),
-        ("sqlite://events.db", "sqlite:///relative/path.db"),
-    ],
-)
+MALFORMED = [
+    ("events.db", "expected scheme://"),
+    ("mysql://care@localhost/care", "unknown scheme 'mysql'"),
+    ("memory://somewhere", "just memory://"),
+    ("sqlite:///", "sqlite:///relative/path.db"),
+    ("sqlite://events.db", "sqlite:///relative/path.db"),
+]
+
+
+@pytest.mark.parametrize(("url", "rule"), MALFORMED)
 async def test_a_malformed_url_is_refused_with_the_rule(url: str, rule: str) -> None:
     with pytest.raises(ConfigurationError, match=r"^store url: ") as caught:
         await open_event_store(url)
 
     assert rule in str(caught.value)
+
+
+@pytest.mark.parametrize(("url", "rule"), MALFORMED)
+def test_check_store_url_refuses_what_open_event_store_refuses(url: str, rule: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"^store url: ") as caught:
+        check_store_url(url)
+
+    assert rule in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [
+        ("memory://", "memory"),
+        ("SQLite:///events.db", "sqlite"),
+        ("sqlite:////var/lib/care/events.db", "sqlite"),
+        ("postgresql://care:s3cret@db.internal/care", "postgresql"),
+        ("rediss://127.0.0.1:6379/0", "rediss"),
+    ],
+)
+def test_check_store_url_answers_the_scheme_without_opening_anything(url: str, scheme: str) -> None:
+    assert scheme == check_store_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("memory://care:s3cret@db.internal", "memory://care:***@db.internal"),
+        ("sqlite://care:s3cret@db.internal/x.db", "sqlite://care:***@db.internal/x.db"),
+    ],
+)
+def test_a_malformed_memory_or_sqlite_url_is_quoted_without_its_password(
+    url: str, shown: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        check_store_url(url)
+
+    assert shown in str(caught.value)
+    assert "s3cret" not in str(caught.value)
 
 
 async def test_non_positive_retention_is_refused_before_any_io() -> None:

@@ -138,3 +138,66 @@ def test_from_json_file_names_a_missing_file(tmp_path: Path) -> None:
 def test_out_of_range_settings_are_refused_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ConfigurationError, match=field):
         LinqConfig(**{"api_token": TOKEN, field: value})  # type: ignore[arg-type]
+
+
+def test_the_store_url_comes_from_the_environment_as_a_secret() -> None:
+    url = "postgresql://care:s3cret@db.internal:5432/care"
+    config = LinqConfig.from_env({"LINQ_API_TOKEN": TOKEN, "CARESUPPORT_STORE_URL": url})
+
+    assert config.store_url is not None
+    assert url == config.store_url.reveal()
+    assert "s3cret" not in repr(config)
+
+
+def test_the_store_url_comes_from_the_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "linq.json"
+    path.write_text(json.dumps({"linq_api_token": TOKEN, "store_url": "sqlite:///events.sqlite"}))
+
+    config = LinqConfig.from_json_file(path)
+
+    assert config.store_url is not None
+    assert "sqlite:///events.sqlite" == config.store_url.reveal()
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_without_a_store_url_there_is_none(value: str | None) -> None:
+    environ = {"LINQ_API_TOKEN": TOKEN}
+    if value is not None:
+        environ["CARESUPPORT_STORE_URL"] = value
+
+    assert LinqConfig.from_env(environ).store_url is None
+    assert LinqConfig(api_token=TOKEN, store_url=value).store_url is None
+
+
+@pytest.mark.parametrize(
+    ("url", "rule"),
+    [
+        ("mysql://care:s3cret@db.internal/care", "unknown scheme 'mysql'"),
+        ("care:s3cret@db.internal", "expected scheme://"),
+        ("sqlite://care:s3cret@db.internal/events.db", "sqlite:///relative/path.db"),
+    ],
+)
+def test_a_store_url_open_event_store_would_refuse_is_refused_at_load_naming_the_source(
+    tmp_path: Path, url: str, rule: str
+) -> None:
+    path = tmp_path / "linq.json"
+    path.write_text(json.dumps({"linq_api_token": TOKEN, "store_url": url}))
+
+    with pytest.raises(ConfigurationError, match="CARESUPPORT_STORE_URL") as from_env:
+        LinqConfig.from_env({"LINQ_API_TOKEN": TOKEN, "CARESUPPORT_STORE_URL": url})
+    with pytest.raises(ConfigurationError, match="key store_url in ") as from_file:
+        LinqConfig.from_json_file(path)
+    with pytest.raises(ConfigurationError, match=r"^store_url: ") as built:
+        LinqConfig(api_token=TOKEN, store_url=url)
+
+    for caught in (from_env, from_file, built):
+        assert rule in str(caught.value)
+        assert "s3cret" not in str(caught.value)
+
+
+def test_a_store_url_that_is_not_a_string_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "linq.json"
+    path.write_text(json.dumps({"linq_api_token": TOKEN, "store_url": 5432}))
+
+    with pytest.raises(ConfigurationError, match="'store_url' must be a string"):
+        LinqConfig.from_json_file(path)
