@@ -45,6 +45,7 @@ from typing import Any
 
 from adapters.cli import _linq_output as output
 from adapters.cli._parsing import HelpFormatter, JsonAwareParser
+from adapters.cli._store import DEFAULT_STORE_URL, STORE_URL_ENV_VAR, store_url_from
 from adapters.cli.webhooks import describe_event
 from caresupport_transport.errors import (
     ConfigurationError,
@@ -72,17 +73,10 @@ from caresupport_transport.redact import mask_handles_in
 
 __all__ = [
     "DEFAULT_NAMESPACE",
-    "DEFAULT_STORE_URL",
-    "STORE_URL_ENV_VAR",
     "import_callable",
     "register",
 ]
 
-STORE_URL_ENV_VAR = "CARESUPPORT_STORE_URL"
-"""The environment variable naming the store when ``--store`` is not given."""
-
-DEFAULT_STORE_URL = "sqlite:///events.sqlite"
-"""The store without ``--store`` or ``$CARESUPPORT_STORE_URL``: the file ``webhooks serve`` uses."""
 
 DEFAULT_NAMESPACE = "caresupport"
 """The namespace (PostgreSQL schema, Redis key prefix) without ``--namespace``."""
@@ -366,9 +360,7 @@ def _order_key(path: str | None) -> Callable[[InboundEvent], str]:
 
 def _store_url(args: argparse.Namespace) -> str:
     """``--store``, else the environment, else the default; checked before any I/O."""
-    url: str | None = args.store
-    if url is None:
-        url = os.environ.get(STORE_URL_ENV_VAR, "").strip() or DEFAULT_STORE_URL
+    url = store_url_from(args.store, os.environ)
     check_store_url(url)
     return url
 

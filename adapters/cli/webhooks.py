@@ -35,6 +35,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from adapters.cli._store import DEFAULT_STORE_URL, STORE_URL_ENV_VAR, store_url_from
 from adapters.linq.asgi import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -86,10 +87,8 @@ from caresupport_transport.port import InboundHandler
 from caresupport_transport.redact import MaskingFilter, mask_handle, mask_handles_in
 
 __all__ = [
-    "DEFAULT_STORE_URL",
     "SECRET_ENV_VAR",
     "SECRET_FILE_ENV_VAR",
-    "STORE_URL_ENV_VAR",
     "ServeApp",
     "describe_event",
     "install_log_filters",
@@ -105,10 +104,6 @@ __all__ = [
 
 SECRET_ENV_VAR = "LINQ_WEBHOOK_SIGNING_SECRET"
 SECRET_FILE_ENV_VAR = "LINQ_WEBHOOK_SIGNING_SECRET_FILE"
-STORE_URL_ENV_VAR = "CARESUPPORT_STORE_URL"
-"""The environment variable naming the store when ``--store`` is not given."""
-DEFAULT_STORE_URL = "sqlite:///events.sqlite"
-"""The store when neither ``--store``, ``--db`` nor ``$CARESUPPORT_STORE_URL`` names one."""
 _NO_SECRET = (
     f"no signing secret: pass --secret or --secret-file, "
     f"or set {SECRET_ENV_VAR} or {SECRET_FILE_ENV_VAR}"
@@ -651,11 +646,9 @@ async def _serve(args: argparse.Namespace) -> int:
 def serve_store_url(store: str | None, db: Path | None, environ: Mapping[str, str]) -> str:
     """The store ``serve`` uses: ``--store``, else ``--db`` (a SQLite file), else
     ``$CARESUPPORT_STORE_URL``, else ``sqlite:///events.sqlite``."""
-    if store is not None:
-        return store
-    if db is not None:
+    if store is None and db is not None:
         return f"sqlite:///{db}"
-    return environ.get(STORE_URL_ENV_VAR, "").strip() or DEFAULT_STORE_URL
+    return store_url_from(store, environ)
 
 
 def _url_host(host: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from adapters.cli.inbox import STORE_URL_ENV_VAR
+from adapters.cli._store import STORE_URL_ENV_VAR
 from adapters.cli.main import main
 from caresupport_transport import (
     DeliveryStatus,
@@ -43,7 +43,6 @@ from caresupport_transport.inbound import (
     InboxState,
     InboxWorker,
     RetrySchedule,
-    SqliteEventStore,
     by_conversation,
     open_event_store,
 )
@@ -53,11 +52,6 @@ PHONE = "+16515550101"
 MASKED = "+1651•••0101"
 TEXT = "Mum's sugar was 3.1 this morning"
 """Message content: shown only with --show-content, never in an error."""
-
-needs_sqlite_inbox = pytest.mark.skipif(
-    not hasattr(SqliteEventStore, "enqueue"),
-    reason="the SQLite store's inbox part (branch inbox-sqlite) is not merged here yet",
-)
 
 
 def received(event_id: str, *, text: str = TEXT) -> MessageReceived:
@@ -149,7 +143,6 @@ def store(tmp_path: Path) -> str:
 # -- list ------------------------------------------------------------------------------
 
 
-@needs_sqlite_inbox
 def test_list_prints_one_line_per_entry_with_no_message_content(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,7 +161,6 @@ def test_list_prints_one_line_per_entry_with_no_message_content(
     assert PHONE not in out
 
 
-@needs_sqlite_inbox
 def test_list_shows_only_the_state_asked_for_and_at_most_the_limit(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -183,7 +175,6 @@ def test_list_shows_only_the_state_asked_for_and_at_most_the_limit(
     assert "(more entries than --limit 1: raise it to see them)" == note
 
 
-@needs_sqlite_inbox
 def test_list_json_is_one_object_per_entry(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store, dead=["evt-dead"], pending=["evt-new"])
 
@@ -201,7 +192,6 @@ def test_list_json_is_one_object_per_entry(store: str, capsys: pytest.CaptureFix
     assert datetime.fromisoformat(listed[1]["due_at"]) <= datetime.now(UTC)
 
 
-@needs_sqlite_inbox
 def test_list_of_an_empty_inbox_says_so(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store)
 
@@ -212,7 +202,6 @@ def test_list_of_an_empty_inbox_says_so(store: str, capsys: pytest.CaptureFixtur
     assert (0, "[]\n", "") == run(capsys, "list", "--store", store, "--json")
 
 
-@needs_sqlite_inbox
 def test_an_order_key_holding_a_phone_number_is_shown_masked(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -231,7 +220,6 @@ def test_an_order_key_holding_a_phone_number_is_shown_masked(
 # -- show ------------------------------------------------------------------------------
 
 
-@needs_sqlite_inbox
 def test_show_describes_the_event_with_the_phone_masked_and_no_text(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,7 +239,6 @@ def test_show_describes_the_event_with_the_phone_masked_and_no_text(
     assert PHONE not in out
 
 
-@needs_sqlite_inbox
 def test_show_content_adds_the_text_and_the_phone_stays_masked(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -264,7 +251,6 @@ def test_show_content_adds_the_text_and_the_phone_stays_masked(
     assert PHONE not in out
 
 
-@needs_sqlite_inbox
 def test_show_prints_the_whole_last_error_its_class_and_frames_never_its_message(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -279,7 +265,6 @@ def test_show_prints_the_whole_last_error_its_class_and_frames_never_its_message
     assert TEXT not in out
 
 
-@needs_sqlite_inbox
 def test_show_json_has_the_entry_the_described_event_and_the_last_error(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -304,7 +289,6 @@ def test_show_json_has_the_entry_the_described_event_and_the_last_error(
     assert TEXT not in out
 
 
-@needs_sqlite_inbox
 @pytest.mark.parametrize("as_json", [False, True])
 def test_show_of_an_unknown_id_exits_1_saying_so(
     store: str, capsys: pytest.CaptureFixture[str], as_json: bool
@@ -324,7 +308,6 @@ def test_show_of_an_unknown_id_exits_1_saying_so(
 # -- replay ----------------------------------------------------------------------------
 
 
-@needs_sqlite_inbox
 def test_replay_makes_a_dead_letter_due_now_with_its_attempts_counted_from_zero(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -339,7 +322,6 @@ def test_replay_makes_a_dead_letter_due_now_with_its_attempts_counted_from_zero(
     assert datetime.now(UTC) - timedelta(minutes=1) < entry.due_at <= datetime.now(UTC)
 
 
-@needs_sqlite_inbox
 def test_replay_all_dead_replays_every_dead_letter_and_leaves_pending_ones(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -358,7 +340,6 @@ def test_replay_all_dead_replays_every_dead_letter_and_leaves_pending_ones(
     assert {InboxState.PENDING} == {entry.state for entry in entries(store).values()}
 
 
-@needs_sqlite_inbox
 def test_replay_all_dead_with_none_says_so(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store, pending=["evt-p1"])
 
@@ -377,7 +358,6 @@ def test_replay_needs_an_id_or_all_dead_but_not_both(
     assert "give an entry's ID or --all-dead" in err
 
 
-@needs_sqlite_inbox
 def test_replay_of_an_unknown_id_exits_1(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store)
 
@@ -389,7 +369,6 @@ def test_replay_of_an_unknown_id_exits_1(store: str, capsys: pytest.CaptureFixtu
 # -- discard ---------------------------------------------------------------------------
 
 
-@needs_sqlite_inbox
 def test_discard_without_yes_refuses_and_keeps_the_entry(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -415,7 +394,6 @@ def test_discard_without_yes_is_refused_before_the_store_is_opened(
     assert not path.exists()
 
 
-@needs_sqlite_inbox
 def test_discard_with_yes_drops_the_entry_and_a_redelivery_stays_a_duplicate(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -429,7 +407,6 @@ def test_discard_with_yes_drops_the_entry_and_a_redelivery_stays_a_duplicate(
     assert DispatchOutcome.DUPLICATE == asyncio.run(_dispatch(store, received("evt-dead")))
 
 
-@needs_sqlite_inbox
 def test_discard_json_and_an_unknown_id(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store, pending=["evt-1"])
 
@@ -446,7 +423,6 @@ def test_discard_json_and_an_unknown_id(store: str, capsys: pytest.CaptureFixtur
 # -- stats -----------------------------------------------------------------------------
 
 
-@needs_sqlite_inbox
 def test_stats_counts_each_state_and_the_oldest_pending_age(
     store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -460,7 +436,6 @@ def test_stats_counts_each_state_and_the_oldest_pending_age(
     assert lines[4].startswith("oldest pending: 2 h 0 min old (received ")
 
 
-@needs_sqlite_inbox
 def test_stats_json(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store, pending=["evt-1"], ago=timedelta(minutes=5))
     _, out, _ = run(capsys, "stats", "--store", store, "--json")
@@ -474,7 +449,6 @@ def test_stats_json(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert datetime.fromisoformat(stats["oldest_pending"]) < datetime.now(UTC)
 
 
-@needs_sqlite_inbox
 def test_stats_of_an_empty_inbox(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     seed(store)
 
@@ -491,7 +465,6 @@ def test_stats_of_an_empty_inbox(store: str, capsys: pytest.CaptureFixture[str])
 # -- the store -------------------------------------------------------------------------
 
 
-@needs_sqlite_inbox
 def test_the_store_comes_from_the_environment_without_store(
     store: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -504,7 +477,6 @@ def test_the_store_comes_from_the_environment_without_store(
     assert out.startswith("evt-1  pending")
 
 
-@needs_sqlite_inbox
 def test_without_store_or_environment_it_is_events_sqlite_in_the_working_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -687,7 +659,6 @@ def test_work_refuses_settings_out_of_range(
     assert f"argument {option}: must be" in capsys.readouterr().err
 
 
-@needs_sqlite_inbox
 def test_work_handles_what_is_queued_until_sigterm_and_prints_its_summary(
     store: str, handlers: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -716,7 +687,6 @@ def test_work_handles_what_is_queued_until_sigterm_and_prints_its_summary(
     }
 
 
-@needs_sqlite_inbox
 def test_work_as_a_process_handles_events_queued_before_and_while_it_runs_then_stops_on_sigterm(
     tmp_path: Path, store: str
 ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli.inbox import STORE_URL_ENV_VAR
+from adapters.cli._store import STORE_URL_ENV_VAR
 from adapters.cli.main import main
 
 from .sweep import Sweep
