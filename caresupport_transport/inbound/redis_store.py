@@ -17,13 +17,37 @@ Design choices:
   event's keys together. Cursors are the hash ``{namespace}:cursors``;
   ``{namespace}:schema`` records the layout's version so a later release can
   migrate what it finds.
+* The durable inbox lives under ``{namespace}:inbox:``. Each entry is a hash
+  ``entry:<id>`` (its fields, times in microseconds since the epoch, and its
+  acceptance number from the counter ``seq``); the pending entries of an order
+  key are the sorted set ``queue:<order key>``, by acceptance number (a dead
+  entry leaves it, and a replay puts it back under its own number: its old
+  place). ``heads`` ranks every order key that has a pending entry by that
+  entry's due time, then acceptance number, in one lexicographic sorted set
+  (fixed-width decimals, so the order is exact; ``places`` remembers each
+  key's member). A lease is the key's token in the hash ``leases`` and its
+  end in the sorted set ``lease_ends``; tokens come from the counter ``token``
+  and only grow. A lease stays after it runs out (its holder may still
+  acknowledge) until the key is acknowledged, retried, buried or taken again.
+  A leased key leaves ``heads`` for ``parked`` (by lease end) and comes back
+  when a ``take`` finds its lease ended; ``take`` then reads ``heads`` from
+  the front up to ``now``, so its work is the limit plus the leases that ran
+  out since, never the whole inbox nor the keys held right now. ``pending``,
+  ``dead``, ``due`` and ``received`` index the entries for listing in
+  acceptance order and for ``stats``, which reads counts and never walks the
+  entries. Intake checks and records the event's keys and appends the entry
+  in one script, so two receivers of one event queue it once. Inbox keys
+  never expire.
 * Redis also forgets on its own: a done key expires ``retention`` after it was
   completed and a claim ``retention`` after its lease ends (by the server's
   clock), so a namespace whose owner never prunes stays bounded but for its
   small expiry index, which ``prune`` trims.
 * Redis may drop keys on its own before they expire: an eviction policy other
   than ``noeviction`` under memory pressure, or a restart without persistence.
-  Either forgets done keys, and a redelivered event is then handled twice.
+  Either forgets done keys, and a redelivered event is then handled twice;
+  a restart without persistence also loses the inbox and restarts the token
+  counter, so a worker that held a lease across it could be mistaken for a
+  later lease's holder. Run Redis with ``appendonly yes`` for the inbox.
   ``connect`` reads ``maxmemory-policy`` and logs a warning unless it is
   ``noeviction`` (where ``CONFIG`` is refused, as on managed services, it
   cannot check).
@@ -36,6 +60,7 @@ Design choices:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -56,7 +81,13 @@ from caresupport_transport.errors import (
     UnreachableError,
     ValidationError,
 )
-from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus
+from caresupport_transport.inbound.inbox_entry import (
+    InboxEntry,
+    InboxLease,
+    InboxState,
+    InboxStats,
+)
+from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 from caresupport_transport.inbound.urls import redacted_url
 
 __all__ = ["DEFAULT_TIMEOUT", "SCHEMA_VERSION", "RedisEventStore"]
@@ -168,6 +199,303 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 """
 
+# The durable inbox. Every inbox script starts with this prelude: KEYS[1..11] are
+# the inbox's fixed keys (in ``RedisEventStore._inbox_keys`` order) and ARGV[1]
+# the prefix of the per-entry hashes and per-order-key queues, which share the
+# namespace's hash tag. Times, sequence numbers and tokens reach Redis only as
+# the decimal strings Python (or string.format) wrote: a Lua number handed to
+# redis.call could be printed inexactly.
+_INBOX_PRELUDE = """
+local SEQ, TOKEN, HEADS, PLACES, LEASES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local LEASE_ENDS, PARKED, PENDING, DEAD = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local DUE, RECEIVED = KEYS[10], KEYS[11]
+local PREFIX = ARGV[1]
+
+local function entry_key(id)
+  return PREFIX .. 'entry:' .. id
+end
+
+local function queue_key(order_key)
+  return PREFIX .. 'queue:' .. order_key
+end
+
+-- Note the order key's place (its oldest pending entry's due time, then
+-- acceptance order) and hold it there in HEADS unless the key is parked; a
+-- key without a pending entry has no place.
+local function rescore(order_key)
+  local old = redis.call('HGET', PLACES, order_key)
+  if old then
+    redis.call('ZREM', HEADS, old)
+  end
+  local head = redis.call('ZRANGE', queue_key(order_key), 0, 0)
+  if #head == 0 then
+    redis.call('HDEL', PLACES, order_key)
+    return
+  end
+  local fields = redis.call('HMGET', entry_key(head[1]), 'due_rank', 'seq')
+  local place = fields[1] .. fields[2] .. order_key
+  redis.call('HSET', PLACES, order_key, place)
+  if not redis.call('ZSCORE', PARKED, order_key) then
+    redis.call('ZADD', HEADS, 0, place)
+  end
+end
+
+-- A leased key waits out of HEADS until a take finds its lease ended.
+local function park(order_key, lease_end)
+  local place = redis.call('HGET', PLACES, order_key)
+  if place then
+    redis.call('ZREM', HEADS, place)
+  end
+  redis.call('ZADD', PARKED, lease_end, order_key)
+end
+
+local function add_pending(id, order_key, seq, due_at, received_at)
+  redis.call('ZADD', queue_key(order_key), seq, id)
+  redis.call('ZADD', PENDING, seq, id)
+  redis.call('ZADD', DUE, due_at, id)
+  redis.call('ZADD', RECEIVED, received_at, id)
+end
+
+local function remove_pending(id, order_key)
+  redis.call('ZREM', queue_key(order_key), id)
+  redis.call('ZREM', PENDING, id)
+  redis.call('ZREM', DUE, id)
+  redis.call('ZREM', RECEIVED, id)
+end
+
+-- The lease still counts: its token is the key's and its entry is pending.
+local function holds(order_key, token, id)
+  if redis.call('HGET', LEASES, order_key) ~= token then
+    return false
+  end
+  return redis.call('HGET', entry_key(id), 'state') == 'pending'
+end
+
+local function free(order_key)
+  redis.call('HDEL', LEASES, order_key)
+  redis.call('ZREM', LEASE_ENDS, order_key)
+  redis.call('ZREM', PARKED, order_key)
+end
+"""
+
+# KEYS[12] is the expiry index, KEYS[13..] the entry's key hashes. A key is
+# recorded when done, or claimed by a live claim (as ``claim`` sees it).
+_ENQUEUE = (
+    _INBOX_PRELUDE
+    + """
+local id, order_key, now = ARGV[2], ARGV[3], tonumber(ARGV[9])
+local entry = entry_key(id)
+if redis.call('EXISTS', entry) == 1 then
+  return 'duplicate'
+end
+for i = 13, #KEYS do
+  local found = redis.call('HMGET', KEYS[i], 'done', 'expires_at')
+  if found[1] == '1' or (found[1] and tonumber(found[2]) > now) then
+    return 'duplicate'
+  end
+end
+for i = 13, #KEYS do
+  redis.call('DEL', KEYS[i])
+  redis.call('HSET', KEYS[i], 'done', '1', 'expires_at', ARGV[10])
+  redis.call('PEXPIRE', KEYS[i], ARGV[11])
+  redis.call('ZADD', KEYS[12], ARGV[10], KEYS[i])
+end
+local seq = string.format('%020d', redis.call('INCR', SEQ))
+redis.call('HSET', entry, 'id', id, 'order_key', order_key, 'keys', ARGV[4],
+  'payload', ARGV[5], 'received_at', ARGV[6], 'due_at', ARGV[7], 'due_rank', ARGV[8],
+  'seq', seq, 'attempts', '0', 'state', 'pending')
+add_pending(id, order_key, seq, ARGV[7], ARGV[6])
+rescore(order_key)
+return 'queued'
+"""
+)
+
+# Keys whose lease ended by ``now`` come back to HEADS, which is then read in
+# order up to ``now`` (ARGV[5] is the rank just after it). The lease is checked
+# again there, as another caller's clock may have brought a key back early; so
+# the work is the limit plus the leases that ran out, never the whole inbox.
+_TAKE = (
+    _INBOX_PRELUDE
+    + """
+local now, limit = tonumber(ARGV[2]), tonumber(ARGV[4])
+for _, order_key in ipairs(redis.call('ZRANGEBYSCORE', PARKED, '-inf', ARGV[2])) do
+  redis.call('ZREM', PARKED, order_key)
+  rescore(order_key)
+end
+local page_size = 100
+local chosen = {}
+local offset = 0
+while #chosen < limit do
+  local page = redis.call('ZRANGEBYLEX', HEADS, '-', '(' .. ARGV[5], 'LIMIT', offset, page_size)
+  for _, place in ipairs(page) do
+    local order_key = string.sub(place, 38)
+    local lease_end = redis.call('ZSCORE', LEASE_ENDS, order_key)
+    if not lease_end or tonumber(lease_end) <= now then
+      chosen[#chosen + 1] = order_key
+      if #chosen == limit then
+        break
+      end
+    end
+  end
+  if #page < page_size then
+    break
+  end
+  offset = offset + page_size
+end
+local leases = {}
+for _, order_key in ipairs(chosen) do
+  local id = redis.call('ZRANGE', queue_key(order_key), 0, 0)[1]
+  local token = string.format('%d', redis.call('INCR', TOKEN))
+  redis.call('HSET', LEASES, order_key, token)
+  redis.call('ZADD', LEASE_ENDS, ARGV[3], order_key)
+  park(order_key, ARGV[3])
+  redis.call('HINCRBY', entry_key(id), 'attempts', 1)
+  leases[#leases + 1] = {token, redis.call('HGETALL', entry_key(id))}
+end
+return leases
+"""
+)
+
+# ARGV[2..4]: the lease's order key, token and entry id (every lease script).
+_HEARTBEAT = (
+    _INBOX_PRELUDE
+    + """
+if not holds(ARGV[2], ARGV[3], ARGV[4]) then
+  return 0
+end
+redis.call('ZADD', LEASE_ENDS, ARGV[5], ARGV[2])
+park(ARGV[2], ARGV[5])
+return 1
+"""
+)
+
+_ACK = (
+    _INBOX_PRELUDE
+    + """
+if not holds(ARGV[2], ARGV[3], ARGV[4]) then
+  return 0
+end
+local entry = entry_key(ARGV[4])
+local order_key = redis.call('HGET', entry, 'order_key')
+remove_pending(ARGV[4], order_key)
+redis.call('DEL', entry)
+free(ARGV[2])
+rescore(order_key)
+return 1
+"""
+)
+
+_RETRY = (
+    _INBOX_PRELUDE
+    + """
+if not holds(ARGV[2], ARGV[3], ARGV[4]) then
+  return 0
+end
+local entry = entry_key(ARGV[4])
+redis.call('HSET', entry, 'due_at', ARGV[5], 'due_rank', ARGV[6], 'last_error', ARGV[7])
+redis.call('ZADD', DUE, ARGV[5], ARGV[4])
+free(ARGV[2])
+rescore(redis.call('HGET', entry, 'order_key'))
+return 1
+"""
+)
+
+_BURY = (
+    _INBOX_PRELUDE
+    + """
+if not holds(ARGV[2], ARGV[3], ARGV[4]) then
+  return 0
+end
+local entry = entry_key(ARGV[4])
+local fields = redis.call('HMGET', entry, 'order_key', 'seq')
+redis.call('HSET', entry, 'state', 'dead', 'last_error', ARGV[5])
+remove_pending(ARGV[4], fields[1])
+redis.call('ZADD', DEAD, fields[2], ARGV[4])
+free(ARGV[2])
+rescore(fields[1])
+return 1
+"""
+)
+
+# A replayed entry goes back under its own sequence number: its old place.
+_REPLAY = (
+    _INBOX_PRELUDE
+    + """
+local id = ARGV[2]
+local entry = entry_key(id)
+local fields = redis.call('HMGET', entry, 'state', 'order_key', 'seq', 'received_at')
+if not fields[1] then
+  return 0
+end
+redis.call('HSET', entry, 'state', 'pending', 'due_at', ARGV[3], 'due_rank', ARGV[4],
+  'attempts', '0')
+redis.call('ZREM', DEAD, id)
+add_pending(id, fields[2], fields[3], ARGV[3], fields[4])
+rescore(fields[2])
+return 1
+"""
+)
+
+# A lease on the key stays until it runs out, as in every store.
+_DISCARD = (
+    _INBOX_PRELUDE
+    + """
+local id = ARGV[2]
+local entry = entry_key(id)
+local order_key = redis.call('HGET', entry, 'order_key')
+if not order_key then
+  return 0
+end
+remove_pending(id, order_key)
+redis.call('ZREM', DEAD, id)
+redis.call('DEL', entry)
+rescore(order_key)
+return 1
+"""
+)
+
+# ARGV[2] is 'pending', 'dead' or '' (any); ARGV[3] the last index wanted (the
+# limit less one). Both listings are read up to it and merged by sequence.
+_ENTRIES = (
+    _INBOX_PRELUDE
+    + """
+local last = tonumber(ARGV[3])
+local found = {}
+local sources = {PENDING, DEAD}
+if ARGV[2] == 'pending' then
+  sources = {PENDING}
+elseif ARGV[2] == 'dead' then
+  sources = {DEAD}
+end
+for _, source in ipairs(sources) do
+  local page = redis.call('ZRANGE', source, 0, ARGV[3], 'WITHSCORES')
+  for i = 1, #page, 2 do
+    found[#found + 1] = {page[i], tonumber(page[i + 1])}
+  end
+end
+table.sort(found, function(a, b) return a[2] < b[2] end)
+local entries = {}
+for i = 1, math.min(#found, last + 1) do
+  entries[i] = redis.call('HGETALL', entry_key(found[i][1]))
+end
+return entries
+"""
+)
+
+_STATS = (
+    _INBOX_PRELUDE
+    + """
+local oldest = redis.call('ZRANGE', RECEIVED, 0, 0)[1]
+return {
+  redis.call('ZCARD', PENDING),
+  redis.call('ZCOUNT', DUE, '-inf', ARGV[2]),
+  redis.call('ZCOUNT', LEASE_ENDS, '(' .. ARGV[2], '+inf'),
+  redis.call('ZCARD', DEAD),
+  oldest and redis.call('HGET', entry_key(oldest), 'received_at') or '',
+}
+"""
+)
+
 
 def _check_settings(url: str, *, retention: timedelta, namespace: str) -> None:
     """Refuse a bad URL or option, naming it, before any I/O."""
@@ -235,6 +563,32 @@ def _micros(moment: datetime, field: str) -> int:
     return micros
 
 
+def _moment(micros: str) -> datetime:
+    """The aware UTC datetime ``micros`` (microseconds since the epoch) stands for."""
+    return _EPOCH + int(micros) * _MICROSECOND
+
+
+def _rank(micros: int) -> str:
+    """``micros`` as a fixed-width decimal that sorts as the number does (17 digits)."""
+    return f"{micros + _LARGEST_MICROS:017d}"
+
+
+def _inbox_entry(flat: Sequence[str]) -> InboxEntry:
+    """The entry a hash holds, from its ``HGETALL`` reply (field, value, field, ...)."""
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    return InboxEntry(
+        id=fields["id"],
+        order_key=fields["order_key"],
+        keys=json.loads(fields["keys"]),
+        payload=fields["payload"],
+        received_at=_moment(fields["received_at"]),
+        due_at=_moment(fields["due_at"]),
+        attempts=int(fields["attempts"]),
+        state=InboxState(fields["state"]),
+        last_error=fields.get("last_error"),
+    )
+
+
 def _milliseconds(duration: timedelta) -> int:
     """``duration`` in whole milliseconds, at least one (Redis expiries are integers)."""
     return max(1, -(-duration // timedelta(milliseconds=1)))
@@ -275,6 +629,35 @@ class RedisEventStore:
         self._release = client.register_script(_RELEASE)
         self._prune = client.register_script(_PRUNE)
         self._set_schema = client.register_script(_SET_SCHEMA)
+        inbox = f"{self._prefix}inbox:"
+        self._inbox_prefix = inbox
+        # In the order the inbox scripts' prelude names them.
+        self._inbox_keys = [
+            f"{inbox}{name}"
+            for name in (
+                "seq",
+                "token",
+                "heads",
+                "places",
+                "leases",
+                "lease_ends",
+                "parked",
+                "pending",
+                "dead",
+                "due",
+                "received",
+            )
+        ]
+        self._enqueue = client.register_script(_ENQUEUE)
+        self._take = client.register_script(_TAKE)
+        self._heartbeat = client.register_script(_HEARTBEAT)
+        self._ack = client.register_script(_ACK)
+        self._retry = client.register_script(_RETRY)
+        self._bury = client.register_script(_BURY)
+        self._replay = client.register_script(_REPLAY)
+        self._discard = client.register_script(_DISCARD)
+        self._entries = client.register_script(_ENTRIES)
+        self._stats = client.register_script(_STATS)
 
     @classmethod
     async def connect(
@@ -415,6 +798,116 @@ class RedisEventStore:
             if batch < _PRUNE_BATCH:
                 return removed
 
+    async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
+        now_us = _micros(now, "now")
+        expires_us = _micros(now + self.retention, "now")
+        received_us = _micros(entry.received_at, "received_at")
+        due_us = _micros(entry.due_at, "due_at")
+        with self._translated("accepting an inbox entry"):
+            found = await self._enqueue(
+                keys=[*self._inbox_keys, self._index, *self._hashes(entry.keys)],
+                args=[
+                    self._inbox_prefix,
+                    entry.id,
+                    entry.order_key,
+                    json.dumps(list(entry.keys)),
+                    entry.payload,
+                    received_us,
+                    due_us,
+                    _rank(due_us),
+                    now_us,
+                    expires_us,
+                    _milliseconds(self.retention),
+                ],
+            )
+        return EnqueueStatus(found)
+
+    async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
+        now_us, until_us = _micros(now, "now"), _micros(until, "until")
+        if limit <= 0:
+            return []
+        with self._translated("taking inbox entries"):
+            found = await self._take(
+                keys=self._inbox_keys,
+                args=[self._inbox_prefix, now_us, until_us, limit, _rank(now_us + 1)],
+            )
+        return [InboxLease(_inbox_entry(flat), int(token), until) for token, flat in found]
+
+    async def heartbeat(self, lease: InboxLease, *, until: datetime) -> bool:
+        until_us = _micros(until, "until")
+        with self._translated("extending an inbox lease"):
+            held = await self._heartbeat(
+                keys=self._inbox_keys, args=[*self._lease_args(lease), until_us]
+            )
+        return bool(held)
+
+    async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
+        # ``now`` is not needed: an expired lease nobody took over still acknowledges.
+        with self._translated("acknowledging an inbox entry"):
+            held = await self._ack(keys=self._inbox_keys, args=self._lease_args(lease))
+        return bool(held)
+
+    async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
+        due_us = _micros(due_at, "due_at")
+        with self._translated("rescheduling an inbox entry"):
+            held = await self._retry(
+                keys=self._inbox_keys,
+                args=[*self._lease_args(lease), due_us, _rank(due_us), error],
+            )
+        return bool(held)
+
+    async def bury(self, lease: InboxLease, *, error: str) -> bool:
+        with self._translated("burying an inbox entry"):
+            held = await self._bury(keys=self._inbox_keys, args=[*self._lease_args(lease), error])
+        return bool(held)
+
+    async def entries(self, *, state: InboxState | None, limit: int) -> list[InboxEntry]:
+        if limit <= 0:
+            return []
+        # ZRANGE takes a 64-bit index; nobody lists more than 2**53 entries.
+        last = min(limit, _LARGEST_MICROS) - 1
+        with self._translated("listing inbox entries"):
+            found = await self._entries(
+                keys=self._inbox_keys,
+                args=[self._inbox_prefix, "" if state is None else state.value, last],
+            )
+        return [_inbox_entry(flat) for flat in found]
+
+    async def entry(self, entry_id: str) -> InboxEntry | None:
+        with self._translated("reading an inbox entry"):
+            fields = await self._client.hgetall(f"{self._inbox_prefix}entry:{entry_id}")
+        if not fields:
+            return None
+        return _inbox_entry([str(part) for pair in fields.items() for part in pair])
+
+    async def replay(self, entry_id: str, *, now: datetime) -> bool:
+        now_us = _micros(now, "now")
+        with self._translated("replaying an inbox entry"):
+            found = await self._replay(
+                keys=self._inbox_keys,
+                args=[self._inbox_prefix, entry_id, now_us, _rank(now_us)],
+            )
+        return bool(found)
+
+    async def discard(self, entry_id: str) -> bool:
+        with self._translated("discarding an inbox entry"):
+            found = await self._discard(keys=self._inbox_keys, args=[self._inbox_prefix, entry_id])
+        return bool(found)
+
+    async def stats(self, *, now: datetime) -> InboxStats:
+        now_us = _micros(now, "now")
+        with self._translated("counting inbox entries"):
+            pending, due, leased, dead, oldest = await self._stats(
+                keys=self._inbox_keys, args=[self._inbox_prefix, now_us]
+            )
+        return InboxStats(
+            pending=int(pending),
+            due=int(due),
+            leased=int(leased),
+            dead=int(dead),
+            oldest_pending=_moment(oldest) if oldest else None,
+        )
+
     async def close(self) -> None:
         """Close every pooled connection; calling it again does nothing."""
         if self._closed:
@@ -427,6 +920,9 @@ class RedisEventStore:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    def _lease_args(self, lease: InboxLease) -> list[str | int]:
+        return [self._inbox_prefix, lease.entry.order_key, str(lease.token), lease.entry.id]
 
     def _hash(self, key: str) -> str:
         return f"{self._prefix}key:{key}"
