@@ -160,6 +160,36 @@ async def test_the_entries_due_soonest_are_leased_first(store: EventStore) -> No
     assert ["early"] == [lease.entry.id for lease in leases]
 
 
+async def test_among_equally_due_keys_the_entry_accepted_first_is_leased_first(
+    store: EventStore,
+) -> None:
+    for index, key in enumerate(["conversation:z", "conversation:a", "conversation:m"]):
+        await store.enqueue(entry(f"e{index}", key), now=T0)
+
+    taken = [
+        lease.entry.id
+        for lease in await store.take(now=T0, until=T0 + LEASE, limit=1)
+        + await store.take(now=T0, until=T0 + LEASE, limit=1)
+        + await store.take(now=T0, until=T0 + LEASE, limit=1)
+    ]
+
+    assert ["e0", "e1", "e2"] == taken
+
+
+async def test_a_key_whose_lease_ran_out_ranks_by_its_entrys_due_time_not_the_lease_end(
+    store: EventStore,
+) -> None:
+    await store.enqueue(entry("stalled", "conversation:a"), now=T0)
+    stalled = await take_one(store)
+    assert stalled is not None
+    later = T0 + timedelta(seconds=5)
+    await store.enqueue(entry("fresh", "conversation:b", due=timedelta(seconds=5)), now=later)
+
+    leases = await store.take(now=T0 + 2 * LEASE, until=T0 + 3 * LEASE, limit=1)
+
+    assert ["stalled"] == [lease.entry.id for lease in leases]
+
+
 async def test_a_lease_whose_holder_stalled_is_taken_over_and_the_old_token_is_fenced(
     store: EventStore,
 ) -> None:
