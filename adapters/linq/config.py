@@ -21,7 +21,8 @@ import attrs
 
 from caresupport_transport.errors import ConfigurationError, InvalidHandleError
 from caresupport_transport.handles import Handle
-from caresupport_transport.inbound.urls import check_store_url
+from caresupport_transport.inbound.store import EventStore
+from caresupport_transport.inbound.urls import check_store_url, open_event_store
 
 __all__ = ["DEFAULT_BASE_URL", "LinqConfig", "Secret"]
 
@@ -297,6 +298,30 @@ class LinqConfig:
     )
     max_in_flight: int = attrs.field(default=DEFAULT_MAX_IN_FLIGHT, validator=_at_least_one)
     store_url: Secret | None = attrs.field(default=None, converter=_to_store_url)
+
+    async def open_event_store(
+        self, *, default: str | None = None, namespace: str = "caresupport"
+    ) -> EventStore:
+        """Open the event store :attr:`store_url` names (or ``default`` when it is unset).
+
+        The composition root's one call for the inbox's store:
+        ``store = await config.open_event_store(default="sqlite:///events.sqlite")``.
+
+        Raises:
+            ConfigurationError: no ``store_url`` and no ``default``, or the store's
+                own refusals (see :func:`~caresupport_transport.inbound.open_event_store`).
+            UnreachableError: a networked store's server did not answer.
+        """
+        if self.store_url is not None:
+            url = self.store_url.reveal()
+        elif default is not None:
+            url = default
+        else:
+            raise ConfigurationError(
+                f"store_url: not configured; set {_ENV_STORE_URL} or the JSON key "
+                f"{_JSON_STORE_URL!r}, or pass a default"
+            )
+        return await open_event_store(url, namespace=namespace)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> LinqConfig:

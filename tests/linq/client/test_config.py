@@ -10,6 +10,7 @@ import pytest
 from adapters.linq import DEFAULT_BASE_URL, LinqConfig
 from caresupport_transport import Handle
 from caresupport_transport.errors import ConfigurationError
+from caresupport_transport.inbound import MemoryEventStore
 
 TOKEN = "lq_live_abcdef"
 
@@ -201,3 +202,22 @@ def test_a_store_url_that_is_not_a_string_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match="'store_url' must be a string"):
         LinqConfig.from_json_file(path)
+
+
+async def test_the_configured_store_is_opened_or_the_default_or_a_clear_refusal(
+    tmp_path: Path,
+) -> None:
+    configured = LinqConfig.from_env(
+        {"LINQ_API_TOKEN": "t", "CARESUPPORT_STORE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"}
+    )
+    unset = LinqConfig.from_env({"LINQ_API_TOKEN": "t"})
+
+    store = await configured.open_event_store(default="memory://")
+    fallback = await unset.open_event_store(default="memory://")
+    await store.close()
+    await fallback.close()
+
+    assert (tmp_path / "a.sqlite").exists()
+    assert isinstance(fallback, MemoryEventStore)
+    with pytest.raises(ConfigurationError, match="CARESUPPORT_STORE_URL"):
+        await unset.open_event_store()

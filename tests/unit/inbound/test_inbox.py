@@ -150,7 +150,10 @@ async def test_a_failure_is_retried_on_the_schedule_and_later_events_of_the_key_
     assert (1, 2) == (worker.failed, worker.handled)
 
 
-async def test_an_event_that_always_fails_becomes_a_dead_letter_and_frees_its_key() -> None:
+async def test_an_event_that_always_fails_becomes_a_dead_letter_and_frees_its_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
     schedule = RetrySchedule(first_delay=timedelta(minutes=1), max_attempts=3, jitter=0.0)
     inbox, _, clock = make()
     handled: list[str] = []
@@ -175,6 +178,8 @@ async def test_an_event_that_always_fails_becomes_a_dead_letter_and_frees_its_ke
     assert ("poison", 3) == (dead.id, dead.attempts)
     assert dead.last_error is not None
     assert "metformin" not in dead.last_error, "an error's message may hold health details"
+    assert "dead letter" in caplog.text
+    assert "metformin" not in caplog.text
     assert ["other", "next"] == handled
     stats = await inbox.stats()
     assert (0, 1) == (stats.pending, stats.dead)
