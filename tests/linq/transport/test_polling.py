@@ -17,7 +17,7 @@ from caresupport_transport import (
     MessageReceived,
     SqliteEventStore,
 )
-from caresupport_transport.inbound import MemoryEventStore
+from caresupport_transport.inbound import Inbox, MemoryEventStore
 
 from .history import NOW, History
 from .support import GRANDMA, NURSE, RoutedLinq, make_transport
@@ -217,3 +217,27 @@ async def test_a_cursor_never_moves_back_when_its_message_is_deleted(
     history.chats["chat-1"].pop()  # deleted from Linq's records since
     await poller.poll_once(store)
     assert (cursor, ["older", "newest"]) == (store.cursors["chat:chat-1"], care.texts)
+
+
+async def test_polling_into_the_inbox_queues_once_moves_the_cursor_and_the_worker_hands_over(
+    history: History, poller: LinqTransport, care: Care
+) -> None:
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "Is the nurse coming?")
+    history.add_message("chat-1", "She said 3pm")
+    store = MemoryEventStore()
+    inbox = Inbox(store, include_outbound=True)
+
+    first = await poller.poll_once(inbox)
+    again = await poller.poll_once(inbox)
+    polled = Inbox.event_of(next(iter(store.inbox.values())))
+    assert isinstance(polled, MessageReceived)
+    webhook_copy = attrs.evolve(polled, event_id="evt-from-webhook")
+    by_webhook = await inbox.dispatch(webhook_copy)
+    assert [] == care.texts, "queued, not handled yet"
+    await poller.inbox_worker(inbox).drain()
+
+    assert (2, 0, 0) == (first.queued, first.handled, again.queued)
+    assert DispatchOutcome.DUPLICATE == by_webhook
+    assert ["Is the nurse coming?", "She said 3pm"] == care.texts
+    assert {} == store.inbox
