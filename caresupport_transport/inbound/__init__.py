@@ -40,6 +40,7 @@ from caresupport_transport.inbound.inbox_worker import (
     InboxWorker,
 )
 from caresupport_transport.inbound.memory_store import MemoryEventStore, StoredKey
+from caresupport_transport.inbound.outbox_record import OutboxRecord
 from caresupport_transport.inbound.replies import reply_key
 from caresupport_transport.inbound.schedule import RetrySchedule
 from caresupport_transport.inbound.sink import InboundSink
@@ -74,6 +75,7 @@ __all__ = [
     "InboxStats",
     "InboxWorker",
     "MemoryEventStore",
+    "OutboxRecord",
     "RetrySchedule",
     "SqliteEventStore",
     "StoredKey",

@@ -18,6 +18,7 @@ from caresupport_transport.inbound.inbox_entry import (
     InboxState,
     InboxStats,
 )
+from caresupport_transport.inbound.outbox_record import OutboxRecord
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 
 __all__ = ["MemoryEventStore", "StoredKey"]
@@ -53,6 +54,8 @@ class MemoryEventStore:
     inbox: dict[str, InboxEntry] = attrs.field(factory=dict, init=False)
     leases: dict[str, tuple[int, datetime]] = attrs.field(factory=dict, init=False)
     _last_token: int = attrs.field(default=0, init=False)
+    outbox: dict[str, OutboxRecord] = attrs.field(factory=dict, init=False)
+    _by_message: dict[str, str] = attrs.field(factory=dict, init=False)
 
     async def claim(
         self, keys: Sequence[str], *, token: str, now: datetime, until: datetime
@@ -189,6 +192,46 @@ class MemoryEventStore:
             dead=len(self.inbox) - len(pending),
             oldest_pending=min((e.received_at for e in pending), default=None),
         )
+
+    async def put_record(self, record: OutboxRecord, job: InboxEntry, *, now: datetime) -> bool:
+        if record.id in self.outbox:
+            return False
+        self.outbox[record.id] = attrs.evolve(record, version=1)
+        for message_id in record.message_ids:
+            self._by_message[message_id] = record.id
+        await self.enqueue(job, now=now)
+        return True
+
+    async def get_record(self, record_id: str) -> OutboxRecord | None:
+        return self.outbox.get(record_id)
+
+    async def replace_record(self, record: OutboxRecord, *, expected_version: int) -> bool:
+        stored = self.outbox.get(record.id)
+        if stored is None or stored.version != expected_version:
+            return False
+        for message_id in stored.message_ids:
+            if self._by_message.get(message_id) == record.id:
+                del self._by_message[message_id]
+        self.outbox[record.id] = attrs.evolve(record, version=expected_version + 1)
+        for message_id in record.message_ids:
+            self._by_message[message_id] = record.id
+        return True
+
+    async def record_for_message(self, message_id: str) -> str | None:
+        return self._by_message.get(message_id)
+
+    async def records(self, *, state: str | None, limit: int) -> list[OutboxRecord]:
+        chosen = sorted(
+            (r for r in self.outbox.values() if state is None or r.state == state),
+            key=lambda r: (r.created_at, r.id),
+        )
+        return chosen[: max(limit, 0)]
+
+    async def record_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.outbox.values():
+            counts[record.state] = counts.get(record.state, 0) + 1
+        return counts
 
     async def close(self) -> None:
         """Nothing to release; present for the protocol."""

@@ -30,6 +30,7 @@ from caresupport_transport.inbound.inbox_entry import (
     InboxState,
     InboxStats,
 )
+from caresupport_transport.inbound.outbox_record import OutboxRecord
 
 __all__ = ["DEFAULT_RETENTION", "ClaimStatus", "EnqueueStatus", "EventStore"]
 
@@ -183,6 +184,43 @@ class EventStore(Protocol):
 
     async def stats(self, *, now: datetime) -> InboxStats:
         """How many entries are pending, due, leased and dead at ``now``."""
+        ...
+
+    async def put_record(self, record: OutboxRecord, job: InboxEntry, *, now: datetime) -> bool:
+        """Store a new outbox record and enqueue its first job, atomically.
+
+        ``False``, writing nothing, when a record with the same id exists (the
+        intent was already accepted). The job is enqueued as ``enqueue`` would
+        (its keys recorded, appended to its order key's queue); a job whose id
+        or keys were seen before is not enqueued again, and the record is
+        still stored.
+        """
+        ...
+
+    async def get_record(self, record_id: str) -> OutboxRecord | None:
+        """The record with id ``record_id``, if stored."""
+        ...
+
+    async def replace_record(self, record: OutboxRecord, *, expected_version: int) -> bool:
+        """Replace the stored record of ``record.id`` if its version is ``expected_version``.
+
+        The stored record becomes ``record`` with ``version = expected_version +
+        1`` (whatever ``record.version`` says), and the message-id index follows
+        ``record.message_ids``. ``False``, changing nothing, when the record is
+        absent or another writer changed it first.
+        """
+        ...
+
+    async def record_for_message(self, message_id: str) -> str | None:
+        """The id of the record whose ``message_ids`` hold ``message_id``, if any."""
+        ...
+
+    async def records(self, *, state: str | None, limit: int) -> list[OutboxRecord]:
+        """Up to ``limit`` records (in ``state``, or any), oldest first (by ``created_at``, then id)."""
+        ...
+
+    async def record_counts(self) -> dict[str, int]:
+        """How many records are in each state (states with none are left out)."""
         ...
 
     async def close(self) -> None:
