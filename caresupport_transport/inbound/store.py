@@ -216,7 +216,7 @@ class EventStore(Protocol):
         ...
 
     async def records(self, *, state: str | None, limit: int) -> list[OutboxRecord]:
-        """Up to ``limit`` records (in ``state``, or any), oldest first (by ``created_at``, then id)."""
+        """Up to ``limit`` records (in ``state``, or any), oldest first (``created_at``, id)."""
         ...
 
     async def record_counts(self) -> dict[str, int]:
