@@ -40,6 +40,7 @@ __all__ = [
     "check_participants",
     "check_preference",
     "check_reaction",
+    "check_references",
     "check_reply_target",
     "check_upload",
     "check_voice_memo",
@@ -131,6 +132,16 @@ def check_first_message(message: object) -> OutgoingMessage:
             "first_message.parts", "the first message of a new chat may not contain a URL"
         )
     return checked
+
+
+def check_references(message: OutgoingMessage) -> None:
+    """The ids a message names (reply target, attachments) are ids, before any I/O."""
+    if message.reply_to is not None:
+        check_id(message.reply_to.message_id, "reply_to.message_id")
+    for index, part in enumerate(message.parts):
+        attachment_id = getattr(part, "attachment_id", None)
+        if attachment_id is not None:
+            check_id(attachment_id, f"parts[{index}].attachment_id")
 
 
 def check_idempotency_key(key: object) -> str | None:

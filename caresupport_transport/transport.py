@@ -182,7 +182,7 @@ class ProviderTransport:
         handles = checks.check_participants(participants, self.provider.line)
         message = checks.check_first_message(first_message)
         checks.check_preference(preference)
-        _check_references(message)
+        checks.check_references(message)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
         # Two starts with the same people at once would otherwise race to open two chats.
         people = "start:" + ",".join(sorted(h.value for h in handles))
@@ -250,7 +250,7 @@ class ProviderTransport:
         checked_id = checks.check_id(conversation_id, "conversation_id")
         checked = checks.check_message(message)
         checks.check_preference(preference)
-        _check_references(checked)
+        checks.check_references(checked)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
         with keyed_send(key):
             async with self._order.hold(checked_id):
@@ -343,7 +343,7 @@ class ProviderTransport:
         """A voice memo on iMessage; elsewhere the policy sends the audio as media (or fails)."""
         checked_id = checks.check_id(conversation_id, "conversation_id")
         checked = checks.check_voice_memo(memo)
-        _check_references(OutgoingMessage((checked.audio,)))
+        checks.check_references(OutgoingMessage((checked.audio,)))
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
         with keyed_send(key):
             async with self._order.hold(checked_id):
@@ -724,16 +724,6 @@ class ProviderTransport:
             resend_failed=self.resend_failed if self.policy.resend_on_failure else None,
             conversation_changed=self.provider.conversation_changed,
         )
-
-
-def _check_references(message: OutgoingMessage) -> None:
-    """The ids a message names (reply target, attachments) are ids, before any I/O."""
-    if message.reply_to is not None:
-        checks.check_id(message.reply_to.message_id, "reply_to.message_id")
-    for index, part in enumerate(message.parts):
-        attachment_id = getattr(part, "attachment_id", None)
-        if attachment_id is not None:
-            checks.check_id(attachment_id, f"parts[{index}].attachment_id")
 
 
 def _made(

@@ -37,12 +37,35 @@ from caresupport_transport.inbound.dispatcher import (
 from caresupport_transport.inbound.inbox_entry import InboxEntry, InboxState, InboxStats
 from caresupport_transport.inbound.store import EnqueueStatus, EventStore
 
-__all__ = ["DEFAULT_LIST_LIMIT", "Inbox", "by_conversation"]
+__all__ = ["DEFAULT_LIST_LIMIT", "ROLE_CURSOR", "Inbox", "by_conversation", "claim_store_role"]
 
 DEFAULT_LIST_LIMIT = 100
 """How many entries :meth:`Inbox.entries` lists unless told otherwise."""
 
 _MAX_ORDER_KEY_CHARS = 500
+
+
+ROLE_CURSOR = "store:role"
+"""The cursor naming what a store serves (``inbox`` or ``outbox``), set on first use."""
+
+
+async def claim_store_role(store: EventStore, role: str) -> None:
+    """Mark ``store`` as serving ``role``, or refuse a store that serves another.
+
+    The inbox and the outbox both queue work in a store; a store serving both
+    would hand each the other's jobs.
+
+    Raises:
+        ConfigurationError: the store serves another role.
+    """
+    found = await store.get_cursor(ROLE_CURSOR)
+    if found is None:
+        await store.set_cursor(ROLE_CURSOR, role)
+    elif found != role:
+        raise ConfigurationError(
+            f"store: it holds an {found}; give the {role} a store of its own "
+            "(another SQLite file, or another namespace on PostgreSQL or Redis)"
+        )
 
 
 def _utc_now() -> datetime:
@@ -74,6 +97,7 @@ class Inbox:
     include_outbound: bool = attrs.field(default=False, kw_only=True)
     clock: Callable[[], datetime] = attrs.field(default=_utc_now, kw_only=True)
     _queued: asyncio.Event = attrs.field(factory=asyncio.Event, init=False, repr=False)
+    _role_checked: bool = attrs.field(default=False, init=False, repr=False)
 
     async def dispatch(self, event: InboundEvent) -> DispatchOutcome:
         """Store ``event`` for the workers; ``QUEUED``, ``DUPLICATE`` or ``FILTERED``.
@@ -89,6 +113,9 @@ class Inbox:
         """
         if self._is_outbound_echo(event):
             return DispatchOutcome.FILTERED
+        if not self._role_checked:
+            await claim_store_role(self.store, "inbox")
+            self._role_checked = True
         order_key = self.order_key(event)
         if not isinstance(order_key, str) or not 0 < len(order_key) <= _MAX_ORDER_KEY_CHARS:
             raise ConfigurationError(
@@ -113,6 +140,10 @@ class Inbox:
     async def dispatch_many(self, events: Iterable[InboundEvent]) -> list[DispatchOutcome]:
         """Store ``events`` one after another, in order (a polled batch); stops at a failure."""
         return [await self.dispatch(event) for event in events]
+
+    def notify(self) -> None:
+        """Wake this process's workers: something was queued here by other means."""
+        self._queued.set()
 
     async def wait_queued(self) -> None:
         """Return once this process queued something since the last call (wakes local workers)."""

@@ -28,16 +28,15 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 
 from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import ConfigurationError, ProtocolError
-from caresupport_transport.events import InboundEvent
 from caresupport_transport.inbound.inbox import Inbox
-from caresupport_transport.inbound.inbox_entry import InboxLease
+from caresupport_transport.inbound.inbox_entry import InboxEntry, InboxLease
 from caresupport_transport.inbound.schedule import RetrySchedule
-from caresupport_transport.port import InboundHandler
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -69,6 +68,8 @@ class InboxWorker:
     Args:
         inbox: where the events wait (its store, and its clock).
         handler: the care logic's async handler; raising means "not handled".
+        decode: what the handler is given for an entry (the event, by default;
+            the outbox hands its jobs to its own handler this way).
         schedule: when to try a failed event again, and when to give up.
         concurrency: order keys handled at once.
         lease: how long a key stays leased without a heartbeat.
@@ -81,7 +82,8 @@ class InboxWorker:
     """
 
     inbox: Inbox
-    handler: InboundHandler
+    handler: Callable[[Any], Awaitable[None]]
+    decode: Callable[[InboxEntry], object] = attrs.field(default=Inbox.event_of, kw_only=True)
     schedule: RetrySchedule = attrs.field(factory=RetrySchedule, kw_only=True)
     concurrency: int = attrs.field(default=DEFAULT_CONCURRENCY, kw_only=True)
     lease: timedelta = attrs.field(default=DEFAULT_INBOX_LEASE, kw_only=True)
@@ -214,16 +216,16 @@ class InboxWorker:
 
     async def _handle(self, lease: InboxLease) -> None:
         try:
-            event = Inbox.event_of(lease.entry)
+            item = self.decode(lease.entry)
         except ProtocolError as exc:
             _log.error("burying inbox entry %s: %s", lease.entry.id, describe_failure(exc))
             await self._end(lease, "bury", error=describe_failure(exc))
             return
         keeper = asyncio.create_task(self._keep_lease(lease))
         try:
-            await self.handler(event)
+            await self.handler(item)
         except Exception as exc:
-            await self._failed(lease, event, exc)
+            await self._failed(lease, exc)
             return
         finally:
             keeper.cancel()
@@ -231,7 +233,7 @@ class InboxWorker:
                 await keeper
         await self._end(lease, "ack")
 
-    async def _failed(self, lease: InboxLease, event: InboundEvent, exc: Exception) -> None:
+    async def _failed(self, lease: InboxLease, exc: Exception) -> None:
         error = describe_failure(exc)
         entry = lease.entry
         due = self.schedule.next_attempt(
@@ -242,17 +244,17 @@ class InboxWorker:
         )
         if due is None:
             _log.error(
-                "the inbound handler failed on event %s for the last time (attempt %d), "
+                "the handler failed on inbox entry %s for the last time (attempt %d), "
                 "now a dead letter: %s",
-                event.event_id,
+                entry.id,
                 entry.attempts,
                 error,
             )
             await self._end(lease, "bury", error=error)
             return
         _log.warning(
-            "the inbound handler failed on event %s (attempt %d); next attempt at %s: %s",
-            event.event_id,
+            "the handler failed on inbox entry %s (attempt %d); next attempt at %s: %s",
+            entry.id,
             entry.attempts,
             due.isoformat(timespec="seconds"),
             error,
