@@ -31,6 +31,14 @@ Design choices:
   Every read-then-write (intake, take, ack, retry, bury, heartbeat) is one
   ``BEGIN IMMEDIATE`` transaction, so processes sharing the file never lease
   one key twice.
+* The outbox is two tables. ``outbox_records`` holds the records (times in
+  INTEGER microseconds, ``message_ids`` as JSON), listed through ``(created_at,
+  id)`` or ``(state, created_at, id)``; ``outbox_messages`` maps a provider's
+  message id to its record, written in the same transaction as the record
+  by ``put_record`` and ``replace_record``. ``put_record`` stores the
+  record and enqueues its job (the intake above, shared) in one transaction;
+  ``replace_record`` is ``UPDATE ... WHERE version = ?``, so of two writers
+  from one version only the first changes a row.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from caresupport_transport.inbound.inbox_entry import (
     InboxState,
     InboxStats,
 )
+from caresupport_transport.inbound.outbox_record import OutboxRecord
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 
 if TYPE_CHECKING:
@@ -98,8 +107,35 @@ CREATE TABLE IF NOT EXISTS inbox_tokens (
     last INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO inbox_tokens (id, last) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS outbox_records (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    message_ids TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_records_created ON outbox_records (created_at, id);
+CREATE INDEX IF NOT EXISTS outbox_records_state ON outbox_records (state, created_at, id);
+CREATE TABLE IF NOT EXISTS outbox_messages (
+    message_id TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL
+);
 """
 _ENTRY_COLUMNS = "id, order_key, keys, payload, received_at, due_at, attempts, state, last_error"
+_RECORD_COLUMNS = "id, state, payload, created_at, updated_at, version, message_ids, detail"
+# Oldest first; with a state, through the (state, created_at, id) index.
+_RECORDS = f"SELECT {_RECORD_COLUMNS} FROM outbox_records ORDER BY created_at, id LIMIT ?"
+_RECORDS_IN_STATE = (
+    f"SELECT {_RECORD_COLUMNS} FROM outbox_records WHERE state = ? ORDER BY created_at, id LIMIT ?"
+)
+_REPLACE_RECORD = """
+UPDATE outbox_records
+SET state = ?, payload = ?, created_at = ?, updated_at = ?, version = ?, message_ids = ?, detail = ?
+WHERE id = ? AND version = ?
+"""
 # The due pending entries that head their key (no earlier pending entry) on a
 # key without a live lease, due soonest first, then accepted first.
 _TAKE = f"""
@@ -302,6 +338,14 @@ class SqliteEventStore:
             return db.execute("DELETE FROM handled_keys WHERE expires_at <= ?", (now,)).rowcount
 
     async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
+        return await self._run(self._enqueue, self._intake(entry, now))
+
+    def _enqueue(self, intake: _Intake) -> EnqueueStatus:
+        with self._transaction() as db:
+            return _enqueue_in(db, intake)
+
+    def _intake(self, entry: InboxEntry, now: datetime) -> _Intake:
+        """What ``_enqueue_in`` writes for ``entry`` accepted at ``now`` (times checked here)."""
         row = (
             entry.id,
             entry.order_key,
@@ -311,31 +355,7 @@ class SqliteEventStore:
             _micros(entry.due_at),
             InboxState.PENDING.value,
         )
-        expires_at = (now + self.retention).timestamp()
-        return await self._run(self._enqueue, entry, row, now.timestamp(), expires_at)
-
-    def _enqueue(
-        self, entry: InboxEntry, row: tuple[object, ...], now: float, expires_at: float
-    ) -> EnqueueStatus:
-        with self._transaction() as db:
-            if db.execute("SELECT 1 FROM inbox WHERE id = ?", (entry.id,)).fetchone():
-                return EnqueueStatus.DUPLICATE
-            for key in entry.keys:
-                # Recorded: done, or claimed by a live claim (the memory store's ``_recorded``).
-                if db.execute(
-                    "SELECT 1 FROM handled_keys WHERE key = ? AND (done = 1 OR expires_at > ?)",
-                    (key, now),
-                ).fetchone():
-                    return EnqueueStatus.DUPLICATE
-            db.executemany(
-                "INSERT OR REPLACE INTO handled_keys (key, done, token, expires_at) "
-                "VALUES (?, 1, NULL, ?)",
-                [(key, expires_at) for key in entry.keys],
-            )
-            db.execute(
-                f"INSERT INTO inbox ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL)", row
-            )
-            return EnqueueStatus.QUEUED
+        return _Intake(entry, row, now.timestamp(), (now + self.retention).timestamp())
 
     async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
         taken = await self._run(self._take, _micros(now), _micros(until), limit)
@@ -468,6 +488,97 @@ class SqliteEventStore:
             oldest_pending=None if oldest is None else _moment(oldest),
         )
 
+    async def put_record(self, record: OutboxRecord, job: InboxEntry, *, now: datetime) -> bool:
+        row = (
+            record.id,
+            record.state,
+            record.payload,
+            _micros(record.created_at),
+            _micros(record.updated_at),
+            1,
+            json.dumps(list(record.message_ids)),
+            record.detail,
+        )
+        return await self._run(self._put_record, row, record, self._intake(job, now))
+
+    def _put_record(self, row: tuple[object, ...], record: OutboxRecord, job: _Intake) -> bool:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM outbox_records WHERE id = ?", (record.id,)).fetchone():
+                return False
+            db.execute(
+                f"INSERT INTO outbox_records ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            _index_messages(db, record)
+            _enqueue_in(db, job)  # a duplicate job leaves the record stored, as the contract says
+            return True
+
+    async def get_record(self, record_id: str) -> OutboxRecord | None:
+        return await self._run(self._get_record, record_id)
+
+    def _get_record(self, record_id: str) -> OutboxRecord | None:
+        row = self._connection.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM outbox_records WHERE id = ?", (record_id,)
+        ).fetchone()
+        return None if row is None else _record_from_row(row)
+
+    async def replace_record(self, record: OutboxRecord, *, expected_version: int) -> bool:
+        row = (
+            record.state,
+            record.payload,
+            _micros(record.created_at),
+            _micros(record.updated_at),
+            expected_version + 1,
+            json.dumps(list(record.message_ids)),
+            record.detail,
+            record.id,
+            expected_version,
+        )
+        return await self._run(self._replace_record, row, record)
+
+    def _replace_record(self, row: tuple[object, ...], record: OutboxRecord) -> bool:
+        with self._transaction() as db:
+            before = db.execute(
+                "SELECT message_ids FROM outbox_records WHERE id = ?", (record.id,)
+            ).fetchone()
+            if db.execute(_REPLACE_RECORD, row).rowcount == 0:
+                return False
+            # Only the rows that still point here: a message id a later record took stays its.
+            db.executemany(
+                "DELETE FROM outbox_messages WHERE message_id = ? AND record_id = ?",
+                [(message_id, record.id) for message_id in json.loads(before[0])],
+            )
+            _index_messages(db, record)
+            return True
+
+    async def record_for_message(self, message_id: str) -> str | None:
+        return await self._run(self._record_for_message, message_id)
+
+    def _record_for_message(self, message_id: str) -> str | None:
+        row = self._connection.execute(
+            "SELECT record_id FROM outbox_messages WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    async def records(self, *, state: str | None, limit: int) -> list[OutboxRecord]:
+        return await self._run(self._records, state, max(limit, 0))
+
+    def _records(self, state: str | None, limit: int) -> list[OutboxRecord]:
+        if state is None:
+            rows = self._connection.execute(_RECORDS, (limit,)).fetchall()
+        else:
+            rows = self._connection.execute(_RECORDS_IN_STATE, (state, limit)).fetchall()
+        return [_record_from_row(row) for row in rows]
+
+    async def record_counts(self) -> dict[str, int]:
+        return await self._run(self._record_counts)
+
+    def _record_counts(self) -> dict[str, int]:
+        rows = self._connection.execute(
+            "SELECT state, COUNT(*) FROM outbox_records GROUP BY state"
+        ).fetchall()
+        return {str(state): int(count) for state, count in rows}
+
     async def close(self) -> None:
         """Close the file and stop the worker thread; calling it again does nothing."""
         if self._closed:
@@ -510,6 +621,53 @@ class _Transaction:
         self._connection.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
+@attrs.frozen
+class _Intake:
+    """One entry to enqueue, prepared outside the worker thread (see ``_enqueue_in``).
+
+    Attributes:
+        entry: the entry.
+        row: its ``inbox`` columns but ``attempts`` and ``last_error``.
+        now: acceptance time (seconds), to tell live claims.
+        expires_at: when its keys' done marks expire (seconds).
+    """
+
+    entry: InboxEntry
+    row: tuple[object, ...]
+    now: float
+    expires_at: float
+
+
+def _enqueue_in(db: sqlite3.Connection, intake: _Intake) -> EnqueueStatus:
+    """``enqueue`` inside the caller's transaction: the duplicate check, the keys, the entry."""
+    entry = intake.entry
+    if db.execute("SELECT 1 FROM inbox WHERE id = ?", (entry.id,)).fetchone():
+        return EnqueueStatus.DUPLICATE
+    for key in entry.keys:
+        # Recorded: done, or claimed by a live claim (the memory store's ``_recorded``).
+        if db.execute(
+            "SELECT 1 FROM handled_keys WHERE key = ? AND (done = 1 OR expires_at > ?)",
+            (key, intake.now),
+        ).fetchone():
+            return EnqueueStatus.DUPLICATE
+    db.executemany(
+        "INSERT OR REPLACE INTO handled_keys (key, done, token, expires_at) VALUES (?, 1, NULL, ?)",
+        [(key, intake.expires_at) for key in entry.keys],
+    )
+    db.execute(
+        f"INSERT INTO inbox ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL)", intake.row
+    )
+    return EnqueueStatus.QUEUED
+
+
+def _index_messages(db: sqlite3.Connection, record: OutboxRecord) -> None:
+    """Point each of ``record.message_ids`` at it (taking it from any record it pointed at)."""
+    db.executemany(
+        "INSERT OR REPLACE INTO outbox_messages (message_id, record_id) VALUES (?, ?)",
+        [(message_id, record.id) for message_id in record.message_ids],
+    )
+
+
 def _holds(db: sqlite3.Connection, lease: InboxLease) -> bool:
     """Whether ``lease``'s token is still its key's and its entry is still pending."""
     found = db.execute(_HOLDS, (lease.entry.order_key, lease.token, lease.entry.id)).fetchone()
@@ -532,10 +690,25 @@ def _entry_from_row(row: Sequence[Any]) -> InboxEntry:
     )
 
 
+def _record_from_row(row: Sequence[Any]) -> OutboxRecord:
+    """An ``OutboxRecord`` from a row of ``_RECORD_COLUMNS``."""
+    record_id, state, payload, created_at, updated_at, version, message_ids, detail = row
+    return OutboxRecord(
+        id=record_id,
+        state=state,
+        payload=payload,
+        created_at=_moment(created_at),
+        updated_at=_moment(updated_at),
+        version=version,
+        message_ids=json.loads(message_ids),
+        detail=detail,
+    )
+
+
 def _micros(moment: datetime) -> int:
     """``moment`` (timezone-aware) as whole microseconds since the epoch, exactly."""
     if moment.utcoffset() is None:
-        raise ValueError(f"inbox times must be timezone-aware, got {moment!r}")
+        raise ValueError(f"store times must be timezone-aware, got {moment!r}")
     return (moment - _EPOCH) // _MICROSECOND
 
 
