@@ -93,7 +93,8 @@ class Outbox:
     _role_checked: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
-        self.queue = Inbox(self.store, clock=self.clock)
+        # Through self, so a clock set later (a test's) is the queue's too.
+        self.queue = Inbox(self.store, clock=lambda: self.clock())
 
     def watch_for(self, intent: OutboxIntent) -> Watch:
         """The rules for ``intent``: its kind's, or the default."""
@@ -319,11 +320,10 @@ class Outbox:
         return updated
 
     async def _after_failure(self, status: IntentStatus, now: datetime) -> None:
+        # The undelivered rule keeps its deadline: a re-send may still arrive in time.
         watch = self.watch_for(status.intent)
         if watch.resend_on_failure:
             await self.schedule_check(status.intent, "failed", due=now + watch.failure_grace)
-        if watch.undelivered_after is not None:
-            await self.schedule_check(status.intent, "undelivered", due=now)
 
     async def schedule_check(self, intent: OutboxIntent, rule: str, *, due: datetime) -> None:
         """Queue the watchdog's check of ``rule`` for ``intent`` at ``due`` (once per rule)."""
