@@ -38,6 +38,17 @@ Design choices:
   entries. Intake checks and records the event's keys and appends the entry
   in one script, so two receivers of one event queue it once. Inbox keys
   never expire.
+* The outbox lives under ``{namespace}:outbox:``. Each record is a hash
+  ``record:<id>`` (its fields, times in microseconds since the epoch,
+  ``message_ids`` as a JSON list, and its place: the fixed-width creation time
+  then the id). ``by_created`` ranks every record by place, and
+  ``state:<state>`` the records in one state, as lexicographic sorted sets, so a
+  listing reads only the records it returns; ``counts`` holds how many records
+  each state has, and ``messages`` maps a provider's message id to its record.
+  ``put_record`` stores a record and accepts its first job in one script,
+  running the very intake function ``enqueue`` runs; ``replace_record`` checks
+  the version and rewrites the record and its indexes in one script. Outbox
+  keys never expire.
 * Redis also forgets on its own: a done key expires ``retention`` after it was
   completed and a claim ``retention`` after its lease ends (by the server's
   clock), so a namespace whose owner never prunes stays bounded but for its
@@ -87,6 +98,7 @@ from caresupport_transport.inbound.inbox_entry import (
     InboxState,
     InboxStats,
 )
+from caresupport_transport.inbound.outbox_record import OutboxRecord
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 from caresupport_transport.inbound.urls import redacted_url
 
@@ -278,35 +290,45 @@ local function free(order_key)
 end
 """
 
-# KEYS[12] is the expiry index, KEYS[13..] the entry's key hashes. A key is
-# recorded when done, or claimed by a live claim (as ``claim`` sees it).
-_ENQUEUE = (
-    _INBOX_PRELUDE
-    + """
-local id, order_key, now = ARGV[2], ARGV[3], tonumber(ARGV[9])
-local entry = entry_key(id)
-if redis.call('EXISTS', entry) == 1 then
-  return 'duplicate'
-end
-for i = 13, #KEYS do
-  local found = redis.call('HMGET', KEYS[i], 'done', 'expires_at')
-  if found[1] == '1' or (found[1] and tonumber(found[2]) > now) then
+# Intake, shared by ``enqueue`` and ``put_record`` (which follows the inbox
+# prelude with it). ARGV[2..11] describe the entry (``_entry_args``); ``expiries``
+# is the expiry index and KEYS[first_hash..] are the hashes of the entry's keys.
+# A key is recorded when done, or claimed by a live claim (as ``claim`` sees it).
+_ACCEPT = """
+local function accept(expiries, first_hash)
+  local id, order_key, now = ARGV[2], ARGV[3], tonumber(ARGV[9])
+  local entry = entry_key(id)
+  if redis.call('EXISTS', entry) == 1 then
     return 'duplicate'
   end
+  for i = first_hash, #KEYS do
+    local found = redis.call('HMGET', KEYS[i], 'done', 'expires_at')
+    if found[1] == '1' or (found[1] and tonumber(found[2]) > now) then
+      return 'duplicate'
+    end
+  end
+  for i = first_hash, #KEYS do
+    redis.call('DEL', KEYS[i])
+    redis.call('HSET', KEYS[i], 'done', '1', 'expires_at', ARGV[10])
+    redis.call('PEXPIRE', KEYS[i], ARGV[11])
+    redis.call('ZADD', expiries, ARGV[10], KEYS[i])
+  end
+  local seq = string.format('%020d', redis.call('INCR', SEQ))
+  redis.call('HSET', entry, 'id', id, 'order_key', order_key, 'keys', ARGV[4],
+    'payload', ARGV[5], 'received_at', ARGV[6], 'due_at', ARGV[7], 'due_rank', ARGV[8],
+    'seq', seq, 'attempts', '0', 'state', 'pending')
+  add_pending(id, order_key, seq, ARGV[7], ARGV[6])
+  rescore(order_key)
+  return 'queued'
 end
-for i = 13, #KEYS do
-  redis.call('DEL', KEYS[i])
-  redis.call('HSET', KEYS[i], 'done', '1', 'expires_at', ARGV[10])
-  redis.call('PEXPIRE', KEYS[i], ARGV[11])
-  redis.call('ZADD', KEYS[12], ARGV[10], KEYS[i])
-end
-local seq = string.format('%020d', redis.call('INCR', SEQ))
-redis.call('HSET', entry, 'id', id, 'order_key', order_key, 'keys', ARGV[4],
-  'payload', ARGV[5], 'received_at', ARGV[6], 'due_at', ARGV[7], 'due_rank', ARGV[8],
-  'seq', seq, 'attempts', '0', 'state', 'pending')
-add_pending(id, order_key, seq, ARGV[7], ARGV[6])
-rescore(order_key)
-return 'queued'
+"""
+
+# KEYS[12] is the expiry index, KEYS[13..] the entry's key hashes.
+_ENQUEUE = (
+    _INBOX_PRELUDE
+    + _ACCEPT
+    + """
+return accept(KEYS[12], 13)
 """
 )
 
@@ -497,6 +519,115 @@ return {
 )
 
 
+# The outbox. A record's place is its creation time (fixed width, ``_rank``) and
+# then its id, so BY_CREATED, and ``state:<name>`` for the records in one state,
+# list records in (created_at, id) order as lexicographic sorted sets. COUNTS
+# holds how many records each state has; MESSAGES maps a provider's message id
+# to its record's id.
+_OUTBOX_FUNCTIONS = """
+local function record_key(id)
+  return OUTBOX .. 'record:' .. id
+end
+
+local function state_key(state)
+  return OUTBOX .. 'state:' .. state
+end
+
+-- ARGV[at..at+7] are a record's id, state, payload, created_at, updated_at,
+-- message_ids (a JSON list), detail and place (``_record_args``). It is written
+-- with ``version``, ranked, counted, and each of its message ids points to it
+-- (taken from any other record, as the memory store does).
+local function store_record(at, version)
+  local id, state, message_ids, place = ARGV[at], ARGV[at + 1], ARGV[at + 5], ARGV[at + 7]
+  redis.call('HSET', record_key(id), 'id', id, 'state', state, 'payload', ARGV[at + 2],
+    'created_at', ARGV[at + 3], 'updated_at', ARGV[at + 4], 'message_ids', message_ids,
+    'detail', ARGV[at + 6], 'place', place, 'version', version)
+  redis.call('ZADD', BY_CREATED, 0, place)
+  redis.call('ZADD', state_key(state), 0, place)
+  redis.call('HINCRBY', COUNTS, state, 1)
+  for _, message_id in ipairs(cjson.decode(message_ids)) do
+    redis.call('HSET', MESSAGES, message_id, id)
+  end
+end
+
+-- The stored record leaves its rankings and its state's count, and its message
+-- ids that still point to it point nowhere.
+local function unindex_record(id)
+  local old = redis.call('HMGET', record_key(id), 'state', 'place', 'message_ids')
+  redis.call('ZREM', BY_CREATED, old[2])
+  redis.call('ZREM', state_key(old[1]), old[2])
+  if redis.call('HINCRBY', COUNTS, old[1], -1) <= 0 then
+    redis.call('HDEL', COUNTS, old[1])
+  end
+  for _, message_id in ipairs(cjson.decode(old[3])) do
+    if redis.call('HGET', MESSAGES, message_id) == id then
+      redis.call('HDEL', MESSAGES, message_id)
+    end
+  end
+end
+"""
+
+
+def _outbox_prelude(*, first_key: int, prefix_at: int) -> str:
+    """The outbox scripts' prelude, for a script whose outbox keys start at ``first_key``.
+
+    KEYS[first_key..first_key+2] are BY_CREATED, COUNTS and MESSAGES (in
+    ``RedisEventStore._outbox_keys`` order); ARGV[prefix_at] is the prefix of the
+    per-record hashes and per-state rankings.
+    """
+    return (
+        f"local BY_CREATED, COUNTS, MESSAGES = KEYS[{first_key}], KEYS[{first_key + 1}], "
+        f"KEYS[{first_key + 2}]\n"
+        f"local OUTBOX = ARGV[{prefix_at}]\n" + _OUTBOX_FUNCTIONS
+    )
+
+
+# The record and its first job in one script: KEYS[1..12] and ARGV[1..11] as
+# for ``enqueue``, KEYS[13..15] the outbox's, KEYS[16..] the job's key hashes;
+# ARGV[12] the outbox prefix, ARGV[13..20] the record. A job seen before is not
+# accepted again; the record is stored all the same.
+_PUT_RECORD = (
+    _INBOX_PRELUDE
+    + _ACCEPT
+    + _outbox_prelude(first_key=13, prefix_at=12)
+    + """
+if redis.call('EXISTS', record_key(ARGV[13])) == 1 then
+  return 0
+end
+store_record(13, '1')
+accept(KEYS[12], 16)
+return 1
+"""
+)
+
+# ARGV[2..9] the record, ARGV[10] the version the writer read, ARGV[11] the next.
+_REPLACE_RECORD = (
+    _outbox_prelude(first_key=1, prefix_at=1)
+    + """
+local id = ARGV[2]
+if redis.call('HGET', record_key(id), 'version') ~= ARGV[10] then
+  return 0
+end
+unindex_record(id)
+store_record(2, ARGV[11])
+return 1
+"""
+)
+
+# KEYS[4] is the ranking to read (BY_CREATED or one state's), ARGV[2] the last
+# index wanted (the limit less one); a place's id follows its 17-digit time.
+_RECORDS = (
+    _outbox_prelude(first_key=1, prefix_at=1)
+    + """
+local records = {}
+for _, place in ipairs(redis.call('ZRANGE', KEYS[4], 0, ARGV[2])) do
+  records[#records + 1] = redis.call('HGETALL', record_key(string.sub(place, 18)))
+end
+return records
+"""
+)
+
+
 def _check_settings(url: str, *, retention: timedelta, namespace: str) -> None:
     """Refuse a bad URL or option, naming it, before any I/O."""
     shown = redacted_url(url)
@@ -589,6 +720,37 @@ def _inbox_entry(flat: Sequence[str]) -> InboxEntry:
     )
 
 
+def _record_args(record: OutboxRecord) -> list[str | int]:
+    """What the outbox scripts read as a record (``store_record``), times checked first."""
+    created_us = _micros(record.created_at, "created_at")
+    return [
+        record.id,
+        record.state,
+        record.payload,
+        created_us,
+        _micros(record.updated_at, "updated_at"),
+        # Raw UTF-8, so that Lua's cjson only has to undo JSON's own escapes.
+        json.dumps(list(record.message_ids), ensure_ascii=False),
+        record.detail,
+        _rank(created_us) + record.id,
+    ]
+
+
+def _outbox_record(flat: Sequence[str]) -> OutboxRecord:
+    """The record a hash holds, from its ``HGETALL`` reply (field, value, field, ...)."""
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    return OutboxRecord(
+        id=fields["id"],
+        state=fields["state"],
+        payload=fields["payload"],
+        created_at=_moment(fields["created_at"]),
+        updated_at=_moment(fields["updated_at"]),
+        version=int(fields["version"]),
+        message_ids=json.loads(fields["message_ids"]),
+        detail=fields["detail"],
+    )
+
+
 def _milliseconds(duration: timedelta) -> int:
     """``duration`` in whole milliseconds, at least one (Redis expiries are integers)."""
     return max(1, -(-duration // timedelta(milliseconds=1)))
@@ -658,6 +820,13 @@ class RedisEventStore:
         self._discard = client.register_script(_DISCARD)
         self._entries = client.register_script(_ENTRIES)
         self._stats = client.register_script(_STATS)
+        outbox = f"{self._prefix}outbox:"
+        self._outbox_prefix = outbox
+        # In the order the outbox scripts' prelude names them.
+        self._outbox_keys = [f"{outbox}{name}" for name in ("by_created", "counts", "messages")]
+        self._put_record = client.register_script(_PUT_RECORD)
+        self._replace_record = client.register_script(_REPLACE_RECORD)
+        self._records = client.register_script(_RECORDS)
 
     @classmethod
     async def connect(
@@ -799,26 +968,10 @@ class RedisEventStore:
                 return removed
 
     async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
-        now_us = _micros(now, "now")
-        expires_us = _micros(now + self.retention, "now")
-        received_us = _micros(entry.received_at, "received_at")
-        due_us = _micros(entry.due_at, "due_at")
+        args = self._entry_args(entry, now=now)
         with self._translated("accepting an inbox entry"):
             found = await self._enqueue(
-                keys=[*self._inbox_keys, self._index, *self._hashes(entry.keys)],
-                args=[
-                    self._inbox_prefix,
-                    entry.id,
-                    entry.order_key,
-                    json.dumps(list(entry.keys)),
-                    entry.payload,
-                    received_us,
-                    due_us,
-                    _rank(due_us),
-                    now_us,
-                    expires_us,
-                    _milliseconds(self.retention),
-                ],
+                keys=[*self._inbox_keys, self._index, *self._hashes(entry.keys)], args=args
             )
         return EnqueueStatus(found)
 
@@ -908,6 +1061,57 @@ class RedisEventStore:
             oldest_pending=_moment(oldest) if oldest else None,
         )
 
+    async def put_record(self, record: OutboxRecord, job: InboxEntry, *, now: datetime) -> bool:
+        args = [*self._entry_args(job, now=now), self._outbox_prefix, *_record_args(record)]
+        with self._translated("storing an outbox record"):
+            stored = await self._put_record(
+                keys=[*self._inbox_keys, self._index, *self._outbox_keys, *self._hashes(job.keys)],
+                args=args,
+            )
+        return bool(stored)
+
+    async def get_record(self, record_id: str) -> OutboxRecord | None:
+        with self._translated("reading an outbox record"):
+            fields = await self._client.hgetall(f"{self._outbox_prefix}record:{record_id}")
+        if not fields:
+            return None
+        return _outbox_record([str(part) for pair in fields.items() for part in pair])
+
+    async def replace_record(self, record: OutboxRecord, *, expected_version: int) -> bool:
+        args = [
+            self._outbox_prefix,
+            *_record_args(record),
+            str(expected_version),
+            str(expected_version + 1),
+        ]
+        with self._translated("replacing an outbox record"):
+            replaced = await self._replace_record(keys=self._outbox_keys, args=args)
+        return bool(replaced)
+
+    async def record_for_message(self, message_id: str) -> str | None:
+        messages = self._outbox_keys[2]
+        with self._translated("finding an outbox record by message id"):
+            found = await self._client.hget(messages, message_id)
+        return None if found is None else str(found)
+
+    async def records(self, *, state: str | None, limit: int) -> list[OutboxRecord]:
+        if limit <= 0:
+            return []
+        ranking = self._outbox_keys[0] if state is None else f"{self._outbox_prefix}state:{state}"
+        # ZRANGE takes a 64-bit index; nobody lists more than 2**53 records.
+        last = min(limit, _LARGEST_MICROS) - 1
+        with self._translated("listing outbox records"):
+            found = await self._records(
+                keys=[*self._outbox_keys, ranking], args=[self._outbox_prefix, last]
+            )
+        return [_outbox_record(flat) for flat in found]
+
+    async def record_counts(self) -> dict[str, int]:
+        counts = self._outbox_keys[1]
+        with self._translated("counting outbox records"):
+            found = await self._client.hgetall(counts)
+        return {str(state): int(count) for state, count in found.items()}
+
     async def close(self) -> None:
         """Close every pooled connection; calling it again does nothing."""
         if self._closed:
@@ -920,6 +1124,26 @@ class RedisEventStore:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    def _entry_args(self, entry: InboxEntry, *, now: datetime) -> list[str | int]:
+        """What intake (``accept``) reads as ARGV[1..11], times checked first."""
+        now_us = _micros(now, "now")
+        expires_us = _micros(now + self.retention, "now")
+        received_us = _micros(entry.received_at, "received_at")
+        due_us = _micros(entry.due_at, "due_at")
+        return [
+            self._inbox_prefix,
+            entry.id,
+            entry.order_key,
+            json.dumps(list(entry.keys)),
+            entry.payload,
+            received_us,
+            due_us,
+            _rank(due_us),
+            now_us,
+            expires_us,
+            _milliseconds(self.retention),
+        ]
 
     def _lease_args(self, lease: InboxLease) -> list[str | int]:
         return [self._inbox_prefix, lease.entry.order_key, str(lease.token), lease.entry.id]
