@@ -328,9 +328,10 @@ class Outbox:
     async def schedule_check(self, intent: OutboxIntent, rule: str, *, due: datetime) -> None:
         """Queue the watchdog's check of ``rule`` for ``intent`` at ``due`` (once per rule)."""
         now = self.clock()
+        # A key per rule, not per intent: a later deadline must not hold an earlier one back.
         job = job_entry(
             f"check:{intent.id}:{rule}",
-            f"intent:{intent.id}",
+            f"intent:{intent.id}:{rule}",
             {"op": "check", "intent": intent.id, "rule": rule},
             now=now,
             due=due,

@@ -11,8 +11,8 @@ are jobs rather than inbound events:
   ends the intent ``failed`` with the provider's code and trace id, and the
   undelivered rule fires at once. After a send, the intent's checks are
   queued at their deadlines.
-* **check**: one rule for one intent, at its deadline, under a lease on the
-  intent, so several workers never run it twice at once. It acts only if the
+* **check**: one rule for one intent, at its deadline, under a lease on that
+  rule of that intent, so several workers never run it twice at once. It acts only if the
   intent has not got there: re-send once over the next service under a key
   derived from the intent's (``<key>:resend-1``), or call ``on_undelivered`` /
   ``on_unread``. The callback runs first and the rule is recorded as fired

@@ -1,7 +1,8 @@
 """``Watch``: the watchdog's rules for an intent (per kind of message, or the default).
 
 Each rule is checked once, at its deadline, by one worker (the check holds a
-lease on the intent), and acts only if the intent has not got there yet:
+lease on that rule of the intent), and acts only if the intent has not got
+there yet:
 
 * ``resend_after``: not delivered by then: send it again over the next
   service (iMessage -> RCS -> SMS) under a key derived from the intent's, once;

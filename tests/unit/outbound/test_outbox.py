@@ -400,3 +400,21 @@ async def test_watching_moves_intents_on_before_the_care_logic_hears() -> None:
     await handler(received("unrelated"))
 
     assert [DeliveryState.DELIVERED, DeliveryState.DELIVERED] == heard
+
+
+async def test_a_later_deadline_never_holds_an_earlier_check_back() -> None:
+    watch = Watch(
+        unread_after=timedelta(hours=2),
+        resend_on_failure=True,
+        failure_grace=timedelta(minutes=2),
+    )
+    outbox, worker, transport, clock, _ = setup(watch)
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    [message_id] = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+
+    await outbox.observe(status_event(message_id, DeliveryStatus.FAILED, clock.now))
+    clock.advance(timedelta(minutes=2))
+    await worker.drain()
+
+    assert 2 == len(transport.sent), "re-sent at the grace, not after the 2-hour unread check"
