@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.cli._demo_worlds import DemoSetup, DemoWorld, linq_setup, memory_setup
@@ -36,6 +37,8 @@ from caresupport_transport import (
     Transport,
     VoiceMemo,
 )
+from caresupport_transport.inbound import MemoryEventStore
+from caresupport_transport.outbound import IntentStatus, Outbox, OutboxWorker, Watch
 
 __all__ = ["DEFAULT_SETUP", "DEMO_SETUPS", "DemoSetup", "DemoWorld", "register", "run_scenario"]
 
@@ -55,6 +58,10 @@ _PEOPLE = (
     (LANDLINE, "Landline", RecipientKind.UNREACHABLE, "Astrid's old number, disconnected"),
 )
 FAMILY = "the family group"
+REMINDER_DEADLINE = timedelta(minutes=15)
+"""How long the demo's medication reminder may take to be delivered before the coordinator hears."""
+DEMO_START = datetime(2026, 3, 1, 20, 45, tzinfo=UTC)
+"""The outbox's clock in the demo: moved with the world's, so deadlines pass in the story."""
 _NAMES = {handle: name for handle, name, _, _ in _PEOPLE}
 
 CELEBRATION = OutgoingMessage.of_text(
@@ -169,9 +176,15 @@ async def run_scenario(
     """Play the care conversation over ``transport`` and print it as it happens."""
     transcript = Transcript(transport, out)
     transport.on_inbound(transcript.handle)
+    elapsed = timedelta(0)
+
+    def clock() -> datetime:
+        return DEMO_START + elapsed
 
     async def later(seconds: float) -> None:
+        nonlocal elapsed
         out(f"   ({_duration(seconds)} later)")
+        elapsed += timedelta(seconds=seconds)
         await world.advance(seconds)
 
     out("CareSupport demo: the Lindqvist family, caring for Astrid")
@@ -244,6 +257,49 @@ async def run_scenario(
     started = await transport.start_conversation([LANDLINE], hello_landline)
     transcript.sent("Landline", hello_landline.text, started.receipt)
     await later(120)
+
+    transcript.heading("A medication reminder that never arrives: the watchdog escalates")
+    outbox = Outbox(
+        MemoryEventStore(),
+        clock=clock,
+        watch_by_kind={"medication-reminder": Watch(undelivered_after=REMINDER_DEADLINE)},
+    )
+
+    async def alert_coordinator(status: IntentStatus) -> None:
+        out(
+            f"   watchdog: {status.intent.id} not delivered within "
+            f"{_duration(REMINDER_DEADLINE.total_seconds())} ({status.state.value}): "
+            "alerting Ingrid"
+        )
+        alert = OutgoingMessage.of_text(
+            "Heads up: Astrid's 9pm pill reminder did not reach her landline. Can you call her?"
+        )
+        receipt = await transport.send_message(ingrid_chat, alert)
+        transcript.sent("Ingrid", alert.text, receipt)
+
+    worker = OutboxWorker(outbox, transport, on_undelivered=alert_coordinator)
+    transport.on_inbound(outbox.watching(transcript.handle))
+    reminder = OutgoingMessage.of_text("Reminder for Astrid: the 9pm pills, the blue ones.")
+    intent_id = await outbox.send_message(
+        started.conversation.id,
+        reminder,
+        kind="medication-reminder",
+        idempotency_key="reminder-astrid-2100",
+    )
+    out(
+        f"   outbox: recorded {intent_id} before sending; deadline "
+        f"{_duration(REMINDER_DEADLINE.total_seconds())}"
+    )
+    await worker.drain()
+    status = await outbox.status(intent_id)
+    if status is not None:
+        for message_id in status.message_ids:
+            transcript.snippets[message_id] = f"Landline: {_snippet(reminder.text)}"
+        service = status.service.label if status.service else "unknown service"
+        out(f"-> Landline via {service} [{status.state.value}]: {reminder.text}")
+    await later(REMINDER_DEADLINE.total_seconds())
+    await worker.drain()
+    await later(60)
     out("")
     out("Done: every change a service forced is listed as a degradation above.")
     for line in world.traffic():

@@ -174,6 +174,17 @@ def test_the_disconnected_number_shows_a_failed_delivery(
     assert "unreachable" in landline
 
 
+def test_the_undelivered_medication_reminder_escalates_to_the_coordinator_once(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reminder = section(run_demo(capsys, "--transport", mode), "A medication reminder")
+    recorded = reminder.index("outbox: recorded reminder-astrid-2100 before sending")
+    escalated = reminder.index("watchdog: reminder-astrid-2100 not delivered within 15 minutes")
+    assert recorded < reminder.index("(15 minutes later)") < escalated
+    assert 1 == reminder.count("watchdog:")
+    assert "-> Ingrid via iMessage" in reminder[escalated:]
+
+
 def test_the_inbound_replies_are_handled_and_answered(
     mode: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
