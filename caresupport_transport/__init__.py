@@ -90,6 +90,13 @@ from caresupport_transport.model import (
     SendReceipt,
     StartedConversation,
 )
+from caresupport_transport.outbound import (
+    DeliveryState,
+    IntentStatus,
+    Outbox,
+    OutboxWorker,
+    Watch,
+)
 from caresupport_transport.policy import (
     FallbackPolicy,
     LongTextFallback,
@@ -124,6 +131,7 @@ __all__ = [
     "ConversationUpdated",
     "Degradation",
     "DegradationAction",
+    "DeliveryState",
     "DeliveryStatus",
     "Direction",
     "DispatchOutcome",
@@ -140,6 +148,7 @@ __all__ = [
     "InboundHandler",
     "Inbox",
     "InboxWorker",
+    "IntentStatus",
     "InvalidHandleError",
     "LongTextFallback",
     "MediaPart",
@@ -150,6 +159,8 @@ __all__ = [
     "MessageStatusChanged",
     "NotFoundError",
     "OnUnsupported",
+    "Outbox",
+    "OutboxWorker",
     "OutgoingMessage",
     "ParticipantAdded",
     "ParticipantRemoved",
@@ -184,6 +195,7 @@ __all__ = [
     "ValidationError",
     "VoiceMemo",
     "VoiceMemoFallback",
+    "Watch",
     "WebhookVerificationError",
     "open_event_store",
     "parse_handle",
