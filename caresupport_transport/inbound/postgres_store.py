@@ -15,9 +15,9 @@ Design choices:
   overlapping keys lock them in one order and cannot deadlock.
 * Everything lives in one PostgreSQL schema named after ``namespace``
   (``caresupport`` by default): ``handled_keys``, ``cursors``,
-  ``schema_version`` and the inbox's tables. Several deployments (or tests)
-  can share a database, and the version row lets a later release migrate the
-  tables it finds.
+  ``schema_version``, the inbox's tables and the outbox's. Several deployments
+  (or tests) can share a database, and the version row lets a later release
+  migrate the tables it finds.
 * Each row carries ``expires_at`` (lease end for a claim, done time plus the
   retention window for a done key) with an index on it, so ``prune`` deletes
   exactly the expired rows.
@@ -54,9 +54,23 @@ Design choices:
   ``ack``, ``retry`` and ``bury`` first delete the lease row carrying their
   token (nothing to delete means it was taken over: they change nothing), then
   change the entry if it is still pending, else roll back.
-* Every lock a transaction waits for is taken in one order (advisory lock,
-  then sorted ``handled_keys`` rows, then lease and entry rows), and takers
-  never wait for an advisory lock, so no two calls deadlock; in READ
+* The outbox is two tables: ``outbox_records`` (one row per record, with its
+  ``version``) and ``outbox_messages`` (the message-id index, one row per
+  provider id naming its record), both written in the same transaction.
+  ``put_record`` inserts the record with ``ON CONFLICT DO NOTHING`` (a
+  concurrent insert of the same id waits for the first and then writes
+  nothing), then enqueues the job as ``enqueue`` does, on the same transaction,
+  inside a savepoint, so a duplicate job is rolled back and the record stays.
+  ``replace_record`` is an ``UPDATE ... WHERE version = expected``: of
+  concurrent writers from one version exactly one matches. Every message id
+  that an index update touches (the record's old ids and its new ones) is locked
+  first with an advisory lock, in sorted order, so writers of records that share
+  an id cannot deadlock. Record ids sort with the ``"C"`` collation (code point
+  order, as Python sorts them) whatever the database's default.
+* Every lock a transaction waits for is taken in one order (an outbox record
+  row, then advisory append lock, then sorted ``handled_keys`` rows, then lease
+  and entry rows, then sorted message-id advisory locks and their index rows),
+  and takers never wait for an advisory lock, so no two calls deadlock; in READ
   COMMITTED no serialization failure reaches a caller.
 * The driver's errors never leave the store: a server that cannot be reached or
   drops the connection is an :class:`~caresupport_transport.UnreachableError`,
@@ -94,6 +108,7 @@ from caresupport_transport.inbound.inbox_entry import (
     InboxState,
     InboxStats,
 )
+from caresupport_transport.inbound.outbox_record import OutboxRecord
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, EnqueueStatus
 from caresupport_transport.inbound.urls import redacted_url
 
@@ -107,11 +122,12 @@ __all__ = [
 SCHEMA_VERSION = 1
 """The version of the tables this release creates and reads.
 
-It counts layouts an older release cannot use. The inbox's tables and sequence
-came after version 1 was released, and it stayed 1: they are new objects that
-``connect`` adds to a version 1 namespace (``CREATE ... IF NOT EXISTS``), the
-tables of version 1 did not change, and a release without the inbox keeps
-working beside them, which a bump would have refused for no reason.
+It counts layouts an older release cannot use. The inbox's tables and sequence,
+and later the outbox's tables, came after version 1 was released, and it
+stayed 1: they are new objects that ``connect`` adds to a version 1 namespace
+(``CREATE ... IF NOT EXISTS``), the tables of version 1 did not change, and a
+release without the inbox or the outbox keeps working beside them, which a
+bump would have refused for no reason.
 """
 
 DEFAULT_POOL_SIZE = 10
@@ -161,6 +177,23 @@ CREATE TABLE IF NOT EXISTS {ns}.inbox_leases (
     until TIMESTAMPTZ NOT NULL
 );
 CREATE SEQUENCE IF NOT EXISTS {ns}.inbox_tokens;
+CREATE TABLE IF NOT EXISTS {ns}.outbox_records (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    state TEXT COLLATE "C" NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    version INTEGER NOT NULL,
+    message_ids TEXT[] NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_records_created ON {ns}.outbox_records (created_at, id);
+CREATE INDEX IF NOT EXISTS outbox_records_state ON {ns}.outbox_records (state, created_at, id);
+CREATE TABLE IF NOT EXISTS {ns}.outbox_messages (
+    message_id TEXT PRIMARY KEY,
+    record_id TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_messages_record_id ON {ns}.outbox_messages (record_id);
 """
 
 
@@ -219,6 +252,7 @@ class PostgresEventStore:
         # Advisory lock names (hashed in SQL); a namespace holds no ":", so none collide.
         self._key_lock = f"caresupport:{namespace}:inbox-key:"
         self._append_lock = f"caresupport:{namespace}:inbox-append:"
+        self._message_lock = f"caresupport:{namespace}:outbox-message:"
 
     @classmethod
     async def connect(
@@ -366,31 +400,41 @@ class PostgresEventStore:
             return cursor.rowcount
 
     async def enqueue(self, entry: InboxEntry, *, now: datetime) -> EnqueueStatus:
-        keys = sorted(set(entry.keys))
         status = EnqueueStatus.QUEUED
         async with self._transaction() as cursor:
-            await cursor.execute(self._sql.lock, (self._append_lock + entry.order_key,))
-            if keys:
-                await cursor.execute(self._sql.record_keys, (now + self.retention, keys, now))
-                if len(await cursor.fetchall()) < len(keys):
-                    # A key is done or claimed: the rows it upserted go with the rollback.
-                    status = EnqueueStatus.DUPLICATE
-                    raise psycopg.Rollback
-            await cursor.execute(
-                self._sql.append,
-                (
-                    entry.id,
-                    entry.order_key,
-                    list(entry.keys),
-                    entry.payload,
-                    entry.received_at,
-                    entry.due_at,
-                ),
-            )
-            if await cursor.fetchone() is None:
-                status = EnqueueStatus.DUPLICATE
-                raise psycopg.Rollback
+            status = await self._append(cursor, entry, now=now)
+            if status is EnqueueStatus.DUPLICATE:
+                raise psycopg.Rollback  # the keys it recorded go with the rollback
         return status
+
+    async def _append(
+        self, cursor: psycopg.AsyncCursor[Any], entry: InboxEntry, *, now: datetime
+    ) -> EnqueueStatus:
+        """Record ``entry``'s keys and append it to its key's queue, in the caller's transaction.
+
+        Takes the key's append lock. On ``DUPLICATE`` the caller must roll back
+        (the transaction, or a savepoint taken before): keys may have been recorded.
+        """
+        await cursor.execute(self._sql.lock, (self._append_lock + entry.order_key,))
+        keys = sorted(set(entry.keys))
+        if keys:
+            await cursor.execute(self._sql.record_keys, (now + self.retention, keys, now))
+            if len(await cursor.fetchall()) < len(keys):
+                return EnqueueStatus.DUPLICATE  # a key is done or claimed
+        await cursor.execute(
+            self._sql.append,
+            (
+                entry.id,
+                entry.order_key,
+                list(entry.keys),
+                entry.payload,
+                entry.received_at,
+                entry.due_at,
+            ),
+        )
+        if await cursor.fetchone() is None:
+            return EnqueueStatus.DUPLICATE
+        return EnqueueStatus.QUEUED
 
     async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
         if limit <= 0:
@@ -456,6 +500,101 @@ class PostgresEventStore:
             dead=dead,
             oldest_pending=None if oldest is None else oldest.astimezone(UTC),
         )
+
+    async def put_record(self, record: OutboxRecord, job: InboxEntry, *, now: datetime) -> bool:
+        async with self._transaction() as cursor:
+            await cursor.execute(
+                self._sql.put_record,
+                (
+                    record.id,
+                    record.state,
+                    record.payload,
+                    record.created_at,
+                    record.updated_at,
+                    list(record.message_ids),
+                    record.detail,
+                ),
+            )
+            if await cursor.fetchone() is None:
+                return False  # the intent was accepted before: nothing written
+            async with cursor.connection.transaction():  # a savepoint: the job alone may go
+                if await self._append(cursor, job, now=now) is EnqueueStatus.DUPLICATE:
+                    raise psycopg.Rollback  # to the savepoint; the record stays
+            await self._index_messages(cursor, record.id, old=(), new=record.message_ids)
+        return True
+
+    async def get_record(self, record_id: str) -> OutboxRecord | None:
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.get_record, (record_id,))
+            row = await cursor.fetchone()
+        return None if row is None else _record(row)
+
+    async def replace_record(self, record: OutboxRecord, *, expected_version: int) -> bool:
+        async with self._transaction() as cursor:
+            await cursor.execute(
+                self._sql.replace_record,
+                (
+                    record.state,
+                    record.payload,
+                    record.created_at,
+                    record.updated_at,
+                    list(record.message_ids),
+                    record.detail,
+                    expected_version,
+                    record.id,
+                    expected_version,
+                ),
+            )
+            if await cursor.fetchone() is None:
+                return False  # absent, or another writer changed it first
+            # Only a writer of this record (its row now locked by us) adds ids pointing to it.
+            await cursor.execute(self._sql.messages_of, (record.id,))
+            old = [str(row[0]) for row in await cursor.fetchall()]
+            await self._index_messages(cursor, record.id, old=old, new=record.message_ids)
+        return True
+
+    async def record_for_message(self, message_id: str) -> str | None:
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.record_for_message, (message_id,))
+            row = await cursor.fetchone()
+        return None if row is None else str(row[0])
+
+    async def records(self, *, state: str | None, limit: int) -> list[OutboxRecord]:
+        async with self._transaction() as cursor:
+            if state is None:
+                await cursor.execute(self._sql.records, (max(limit, 0),))
+            else:
+                await cursor.execute(self._sql.records_in_state, (state, max(limit, 0)))
+            rows = await cursor.fetchall()
+        return [_record(row) for row in rows]
+
+    async def record_counts(self) -> dict[str, int]:
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.record_counts)
+            rows = await cursor.fetchall()
+        return {str(state): int(count) for state, count in rows}
+
+    async def _index_messages(
+        self,
+        cursor: psycopg.AsyncCursor[Any],
+        record_id: str,
+        *,
+        old: Sequence[str],
+        new: Sequence[str],
+    ) -> None:
+        """Point the message ids ``new`` at ``record_id`` and drop its ``old`` ones not in ``new``.
+
+        Each id touched is locked first, in sorted order, so writers of records
+        that share a message id wait for one another instead of deadlocking.
+        """
+        touched = sorted(set(old) | set(new))
+        if not touched:
+            return
+        await cursor.execute(self._sql.lock_messages, (self._message_lock, touched))
+        if old:
+            await cursor.execute(self._sql.unindex_messages, (record_id,))
+        if new:
+            await cursor.execute(self._sql.index_messages, (record_id, sorted(set(new))))
 
     async def _end_attempt(
         self, lease: InboxLease, change: sql.Composed, params: tuple[object, ...]
@@ -624,6 +763,25 @@ def _entry(row: tuple[Any, ...]) -> InboxEntry:
     )
 
 
+_RECORD_COLUMNS = "id, state, payload, created_at, updated_at, version, message_ids, detail"
+"""A record's columns as ``_record`` reads them."""
+
+
+def _record(row: tuple[Any, ...]) -> OutboxRecord:
+    """The record in a row of ``_RECORD_COLUMNS``, its times in UTC."""
+    record_id, state, payload, created_at, updated_at, version, message_ids, detail = row
+    return OutboxRecord(
+        id=record_id,
+        state=state,
+        payload=payload,
+        created_at=created_at.astimezone(UTC),
+        updated_at=updated_at.astimezone(UTC),
+        version=version,
+        message_ids=message_ids,
+        detail=detail,
+    )
+
+
 class _Statements:
     """The store's SQL, composed once for its schema."""
 
@@ -659,6 +817,7 @@ class _Statements:
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value"
         ).format(ns)
         self._inbox(ns, namespace)
+        self._outbox(ns)
 
     def _inbox(self, ns: sql.Identifier, namespace: str) -> None:
         names = {
@@ -729,3 +888,43 @@ class _Statements:
             "min(received_at) FILTER (WHERE state = 'pending') "
             "FROM {inbox}"
         )
+
+    def _outbox(self, ns: sql.Identifier) -> None:
+        names = {
+            "records": sql.SQL("{}.outbox_records").format(ns),
+            "messages": sql.SQL("{}.outbox_messages").format(ns),
+            "columns": sql.SQL(_RECORD_COLUMNS),
+        }
+
+        def compose(text: str) -> sql.Composed:
+            return sql.SQL(text).format(**names)
+
+        self.put_record = compose(
+            "INSERT INTO {records} ({columns}) VALUES (%s, %s, %s, %s, %s, 1, %s::text[], %s) "
+            "ON CONFLICT (id) DO NOTHING RETURNING version"
+        )
+        self.get_record = compose("SELECT {columns} FROM {records} WHERE id = %s")
+        # The new version is computed from the one expected, never from the record passed in.
+        self.replace_record = compose(
+            "UPDATE {records} SET state = %s, payload = %s, created_at = %s, updated_at = %s, "
+            "message_ids = %s::text[], detail = %s, version = %s + 1 "
+            "WHERE id = %s AND version = %s RETURNING version"
+        )
+        self.messages_of = compose("SELECT message_id FROM {messages} WHERE record_id = %s")
+        # The ids come sorted and unnest keeps their order: locks are taken in that order.
+        self.lock_messages = sql.SQL(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s || message_id, 0)) "
+            "FROM unnest(%s::text[]) AS message_id"
+        )
+        self.unindex_messages = compose("DELETE FROM {messages} WHERE record_id = %s")
+        self.index_messages = compose(
+            "INSERT INTO {messages} (message_id, record_id) "
+            "SELECT message_id, %s FROM unnest(%s::text[]) AS message_id "
+            "ON CONFLICT (message_id) DO UPDATE SET record_id = EXCLUDED.record_id"
+        )
+        self.record_for_message = compose("SELECT record_id FROM {messages} WHERE message_id = %s")
+        self.records = compose("SELECT {columns} FROM {records} ORDER BY created_at, id LIMIT %s")
+        self.records_in_state = compose(
+            "SELECT {columns} FROM {records} WHERE state = %s ORDER BY created_at, id LIMIT %s"
+        )
+        self.record_counts = compose("SELECT state, count(*) FROM {records} GROUP BY state")

@@ -48,9 +48,15 @@ async def test_connect_creates_the_tables_in_the_namespaces_schema_with_a_versio
     async with await PostgresEventStore.connect(postgres_url, namespace=namespace) as store:
         assert SCHEMA_VERSION == await store.schema_version()
 
-    assert ["cursors", "handled_keys", "inbox", "inbox_leases", "schema_version"] == await _tables(
-        postgres_url, namespace
-    )
+    assert [
+        "cursors",
+        "handled_keys",
+        "inbox",
+        "inbox_leases",
+        "outbox_messages",
+        "outbox_records",
+        "schema_version",
+    ] == await _tables(postgres_url, namespace)
     # Connecting again finds the tables and keeps one version row.
     async with await PostgresEventStore.connect(postgres_url, namespace=namespace) as store:
         assert SCHEMA_VERSION == await store.schema_version()
