@@ -1,8 +1,9 @@
-"""What the ``linq`` and ``inbox`` commands share in parsing their arguments (private).
+"""What the ``linq``, ``inbox`` and ``outbox`` commands share in parsing arguments (private).
 
-Help that shows each option's default, and sub-command parsers that answer a
+Help that shows each option's default, sub-command parsers that answer a
 usage error in JSON when ``--json`` is among the arguments, so a script reading
-JSON gets JSON even when it called the command wrongly.
+JSON gets JSON even when it called the command wrongly, and the whole numbers
+of options such as ``--limit``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import NoReturn
 
 from adapters.cli import _linq_output as output
 
-__all__ = ["HelpFormatter", "JsonAwareParser"]
+__all__ = ["HelpFormatter", "JsonAwareParser", "positive_int"]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -47,3 +48,14 @@ class JsonAwareParser(argparse.ArgumentParser):
             super().error(message)
         print(json.dumps(output.error_json("usage", message)), file=sys.stderr)
         sys.exit(2)
+
+
+def positive_int(text: str) -> int:
+    """An option's whole number of at least 1 (``--limit``, ``--concurrency``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value

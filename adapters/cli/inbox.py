@@ -33,26 +33,25 @@ import asyncio
 import contextlib
 import importlib
 import inspect
-import json
 import math
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 from adapters.cli import _linq_output as output
-from adapters.cli._parsing import HelpFormatter, JsonAwareParser
-from adapters.cli._store import DEFAULT_STORE_URL, STORE_URL_ENV_VAR, store_url_from
-from adapters.cli.webhooks import describe_event
-from caresupport_transport.errors import (
-    ConfigurationError,
-    ProtocolError,
-    TransportError,
-    ValidationError,
+from adapters.cli._admin import Refused, refuse, run_command, when
+from adapters.cli._parsing import HelpFormatter, JsonAwareParser, positive_int
+from adapters.cli._store import (
+    DEFAULT_STORE_URL,
+    STORE_URL_ENV_VAR,
+    missing_sqlite_file,
+    store_url_from,
 )
+from adapters.cli.webhooks import describe_event
+from caresupport_transport.errors import ConfigurationError, ProtocolError
 from caresupport_transport.events import InboundEvent
 from caresupport_transport.inbound import (
     DEFAULT_CONCURRENCY,
@@ -84,21 +83,10 @@ DEFAULT_NAMESPACE = "caresupport"
 Action = Callable[[Inbox, argparse.Namespace], Awaitable[output.Output]]
 _DEFAULT_SCHEDULE = RetrySchedule()
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_SQLITE_PREFIX = "sqlite:///"
 _STORE_HELP = (
     "The store is --store URL (memory://, sqlite:///path, postgresql://..., redis://...), "
     f"else ${STORE_URL_ENV_VAR}, else {DEFAULT_STORE_URL}, the file 'webhooks serve' uses"
 )
-
-
-class _Refused(Exception):
-    """A command that cannot do what it was asked, and the exit status to say so with."""
-
-    def __init__(self, kind: str, message: str, *, code: int) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.code = code
 
 
 # -- arguments ---------------------------------------------------------------------------
@@ -120,16 +108,6 @@ def _seconds(text: str) -> float:
 
 def _hours(text: str) -> float:
     return _number(text, "hours")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -177,7 +155,7 @@ def register(subparsers: Any) -> None:
     )
     listing.add_argument(
         "--limit",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_LIST_LIMIT,
         metavar="N",
         help="the most entries to show",
@@ -231,7 +209,7 @@ def register(subparsers: Any) -> None:
     )
     working.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help="order keys handled at once",
@@ -273,7 +251,7 @@ def register(subparsers: Any) -> None:
     )
     working.add_argument(
         "--max-attempts",
-        type=_positive_int,
+        type=positive_int,
         default=_DEFAULT_SCHEDULE.max_attempts,
         metavar="N",
         help="also give up after this many attempts (default: no limit but --give-up-after)",
@@ -367,11 +345,9 @@ def _store_url(args: argparse.Namespace) -> str:
 
 def _existing_sqlite_file(url: str) -> None:
     """Refuse a SQLite store whose file is missing: an empty inbox made here would mislead."""
-    if check_store_url(url) != "sqlite":
-        return
-    path = Path(url[len(_SQLITE_PREFIX) :])
-    if not path.exists():
-        raise _Refused(
+    path = missing_sqlite_file(url)
+    if path is not None:
+        raise Refused(
             "configuration",
             f"no event store at {path}: run where the receiver keeps it, or give --store "
             f"or ${STORE_URL_ENV_VAR}",
@@ -379,29 +355,13 @@ def _existing_sqlite_file(url: str) -> None:
         )
 
 
-def _refuse(exc: _Refused, *, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps(output.error_json(exc.kind, exc.message)), file=sys.stderr)
-    else:
-        print(f"error: {exc.message}", file=sys.stderr)
-    return exc.code
-
-
 def _run(args: argparse.Namespace, action: Action) -> int:
-    try:
+    def command() -> output.Output:
         url = _store_url(args)
         _existing_sqlite_file(url)
-        result = asyncio.run(_call(url, args, action))
-    except _Refused as exc:
-        return _refuse(exc, as_json=args.json)
-    except (ValidationError, ConfigurationError) as exc:
-        output.report_error(exc, as_json=args.json)
-        return 2
-    except TransportError as exc:
-        output.report_error(exc, as_json=args.json)
-        return 1
-    result.write(sys.stdout, as_json=args.json)
-    return 0
+        return asyncio.run(_call(url, args, action))
+
+    return run_command(command, as_json=args.json)
 
 
 async def _call(url: str, args: argparse.Namespace, action: Action) -> output.Output:
@@ -413,10 +373,6 @@ async def _call(url: str, args: argparse.Namespace, action: Action) -> output.Ou
 
 
 # -- what the commands print -----------------------------------------------------------
-
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _error_class(last_error: str | None) -> str | None:
@@ -442,7 +398,7 @@ def _entry_line(entry: InboxEntry) -> str:
     error = _error_class(entry.last_error)
     return mask_handles_in(
         f"{entry.id}  {entry.state.value:<7}  {entry.order_key}  attempts {entry.attempts}  "
-        f"received {_when(entry.received_at)}  due {_when(entry.due_at)}"
+        f"received {when(entry.received_at)}  due {when(entry.due_at)}"
         + (f"  {error}" if error else "")
     )
 
@@ -472,7 +428,7 @@ def _age(delta: timedelta) -> str:
 async def _entry(inbox: Inbox, entry_id: str) -> InboxEntry:
     entry = await inbox.entry(entry_id)
     if entry is None:
-        raise _Refused("not_found", f"no entry {entry_id!r} in the inbox", code=1)
+        raise Refused("not_found", f"no entry {entry_id!r} in the inbox", code=1)
     return entry
 
 
@@ -507,8 +463,8 @@ async def _show(inbox: Inbox, args: argparse.Namespace) -> output.Output:
         f"order key: {mask_handles_in(entry.order_key)}",
         f"keys: {', '.join(entry.keys) or '-'}",
         f"attempts: {entry.attempts}",
-        f"received: {_when(entry.received_at)}",
-        f"due: {_when(entry.due_at)}",
+        f"received: {when(entry.received_at)}",
+        f"due: {when(entry.due_at)}",
         f"event: {event_type or '?'}: {described}",
     ]
     if last_error is None:
@@ -528,8 +484,8 @@ async def _show(inbox: Inbox, args: argparse.Namespace) -> output.Output:
 
 def _replay_command(args: argparse.Namespace) -> int:
     if (args.id is None) == (not args.all_dead):
-        return _refuse(
-            _Refused("usage", "give an entry's ID or --all-dead (one of them)", code=2),
+        return refuse(
+            Refused("usage", "give an entry's ID or --all-dead (one of them)", code=2),
             as_json=args.json,
         )
     return _run(args, _replay)
@@ -541,7 +497,7 @@ async def _replay(inbox: Inbox, args: argparse.Namespace) -> output.Output:
     else:
         entry = await _entry(inbox, args.id)
         if not await inbox.replay(entry.id):
-            raise _Refused("not_found", f"no entry {entry.id!r} in the inbox", code=1)
+            raise Refused("not_found", f"no entry {entry.id!r} in the inbox", code=1)
         replayed = [entry]
     lines = [
         f"replayed {entry.id} (was {entry.state.value}, {_attempts(entry)}): due now"
@@ -567,20 +523,20 @@ async def _replay_dead(inbox: Inbox) -> list[InboxEntry]:
 
 def _discard_command(args: argparse.Namespace) -> int:
     if not args.yes:
-        refusal = _Refused(
+        refusal = Refused(
             "usage",
             f"discarding entry {args.id!r} loses its event for good (it is never handled); "
             "pass --yes to discard it",
             code=2,
         )
-        return _refuse(refusal, as_json=args.json)
+        return refuse(refusal, as_json=args.json)
     return _run(args, _discard)
 
 
 async def _discard(inbox: Inbox, args: argparse.Namespace) -> output.Output:
     entry = await _entry(inbox, args.id)
     if not await inbox.discard(entry.id):
-        raise _Refused("not_found", f"no entry {entry.id!r} in the inbox", code=1)
+        raise Refused("not_found", f"no entry {entry.id!r} in the inbox", code=1)
     line = (
         f"discarded {entry.id} (was {entry.state.value}, {_attempts(entry)}): it will not be "
         "handled, and a redelivery of it stays a duplicate"
@@ -599,7 +555,7 @@ async def _stats(inbox: Inbox, args: argparse.Namespace) -> output.Output:
         f"dead: {stats.dead}",
         "oldest pending: -"
         if oldest is None or age is None
-        else f"oldest pending: {_age(age)} old (received {_when(oldest)})",
+        else f"oldest pending: {_age(age)} old (received {when(oldest)})",
     )
     data = {
         "pending": stats.pending,
@@ -616,7 +572,7 @@ async def _stats(inbox: Inbox, args: argparse.Namespace) -> output.Output:
 
 
 def _work_command(args: argparse.Namespace) -> int:
-    try:
+    def command() -> output.Output:
         url = _store_url(args)
         handler = _handler(args.handler)
         order_key = _order_key(args.order_key)
@@ -627,21 +583,16 @@ def _work_command(args: argparse.Namespace) -> int:
             max_attempts=args.max_attempts,
         )
         worker = asyncio.run(_work(url, args, handler, order_key, schedule))
-    except (ValidationError, ConfigurationError) as exc:
-        output.report_error(exc, as_json=args.json)
-        return 2
-    except TransportError as exc:
-        output.report_error(exc, as_json=args.json)
-        return 1
-    counts = {
-        "handled": worker.handled,
-        "retried": worker.failed,
-        "buried": worker.buried,
-        "fenced": worker.fenced,
-    }
-    summary = "stopped: " + ", ".join(f"{name} {count}" for name, count in counts.items())
-    output.Output((summary,), counts).write(sys.stdout, as_json=args.json)
-    return 0
+        counts = {
+            "handled": worker.handled,
+            "retried": worker.failed,
+            "buried": worker.buried,
+            "fenced": worker.fenced,
+        }
+        summary = "stopped: " + ", ".join(f"{name} {count}" for name, count in counts.items())
+        return output.Output((summary,), counts)
+
+    return run_command(command, as_json=args.json)
 
 
 async def _work(

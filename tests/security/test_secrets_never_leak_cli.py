@@ -162,6 +162,7 @@ COVERED = {
     "demo": "test_the_demo_shows_no_credential",
     "inbox": "test_secrets_never_leak_inbox_cli.py",
     "linq": "test_secrets_never_leak_linq_cli.py",
+    "outbox": "test_secrets_never_leak_outbox_cli.py",
     "simulate": "test_help_and_refused_simulate_commands_show_no_credential",
     "webhooks": "test_webhooks_verify_shows_no_secret_and_no_expected_signature",
 }

@@ -1,0 +1,64 @@
+"""What the ``inbox`` and ``outbox`` commands share in running (private).
+
+A :class:`Refused` command and its exit status, :func:`run_command` (which
+prints a command's :class:`~adapters.cli._linq_output.Output`, or its error
+with the status the commands document: 2 for usage and configuration, 1 for a
+store that did not answer or an id it does not hold), and how times print.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+from adapters.cli import _linq_output as output
+from caresupport_transport.errors import ConfigurationError, TransportError, ValidationError
+
+__all__ = ["Refused", "refuse", "run_command", "when"]
+
+
+class Refused(Exception):
+    """A command that cannot do what it was asked, and the exit status to say so with."""
+
+    def __init__(self, kind: str, message: str, *, code: int) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.code = code
+
+
+def refuse(exc: Refused, *, as_json: bool) -> int:
+    """Print ``exc`` on stderr (``error: ...``, or its JSON); return its exit status."""
+    if as_json:
+        print(json.dumps(output.error_json(exc.kind, exc.message)), file=sys.stderr)
+    else:
+        print(f"error: {exc.message}", file=sys.stderr)
+    return exc.code
+
+
+def run_command(command: Callable[[], output.Output], *, as_json: bool) -> int:
+    """Run ``command`` and print what it returns; return the exit status.
+
+    A :class:`Refused` exits with its own status, a validation or configuration
+    error with 2, any other ``TransportError`` (a store that did not answer)
+    with 1, each reported on stderr.
+    """
+    try:
+        result = command()
+    except Refused as exc:
+        return refuse(exc, as_json=as_json)
+    except (ValidationError, ConfigurationError) as exc:
+        output.report_error(exc, as_json=as_json)
+        return 2
+    except TransportError as exc:
+        output.report_error(exc, as_json=as_json)
+        return 1
+    result.write(sys.stdout, as_json=as_json)
+    return 0
+
+
+def when(moment: datetime) -> str:
+    """``2026-03-01 12:00:00Z``: a stored time (aware UTC) as the commands print it."""
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
