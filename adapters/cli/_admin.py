@@ -15,6 +15,8 @@ from datetime import datetime
 
 from adapters.cli import _linq_output as output
 from caresupport_transport.errors import ConfigurationError, TransportError, ValidationError
+from caresupport_transport.inbound import EventStore, store_role
+from caresupport_transport.inbound.urls import redacted_url
 
 __all__ = ["Refused", "refuse", "run_command", "when"]
 
@@ -62,3 +64,17 @@ def run_command(command: Callable[[], output.Output], *, as_json: bool) -> int:
 def when(moment: datetime) -> str:
     """``2026-03-01 12:00:00Z``: a stored time (aware UTC) as the commands print it."""
     return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+async def refuse_another_role(store: EventStore, url: str, role: str, hint: str) -> None:
+    """Refuse (exit 2) a store that serves another role: listing it would mislead, changing it harm.
+
+    ``hint`` says how to name the right store (``--store`` and its variable).
+    """
+    found = await store_role(store)
+    if found is not None and found != role:
+        raise Refused(
+            "configuration",
+            f"the store {redacted_url(url)} holds an {found}, not an {role}: {hint}",
+            code=2,
+        )

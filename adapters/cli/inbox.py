@@ -42,7 +42,7 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.cli import _linq_output as output
-from adapters.cli._admin import Refused, refuse, run_command, when
+from adapters.cli._admin import Refused, refuse, refuse_another_role, run_command, when
 from adapters.cli._parsing import HelpFormatter, JsonAwareParser, positive_int
 from adapters.cli._store import (
     DEFAULT_STORE_URL,
@@ -69,6 +69,8 @@ from caresupport_transport.inbound import (
 from caresupport_transport.inbound.urls import check_store_url, redacted_url
 from caresupport_transport.port import InboundHandler
 from caresupport_transport.redact import mask_handles_in
+
+_ROLE_HINT = f"give the inbox's store with --store or ${STORE_URL_ENV_VAR}"
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -367,6 +369,7 @@ def _run(args: argparse.Namespace, action: Action) -> int:
 async def _call(url: str, args: argparse.Namespace, action: Action) -> output.Output:
     store = await open_event_store(url, namespace=args.namespace)
     try:
+        await refuse_another_role(store, url, "inbox", _ROLE_HINT)
         return await action(Inbox(store), args)
     finally:
         await store.close()
@@ -605,6 +608,7 @@ async def _work(
     """Run a worker until a stop signal; return it stopped, with its counts."""
     store = await open_event_store(url, namespace=args.namespace)
     try:
+        await refuse_another_role(store, url, "inbox", _ROLE_HINT)
         inbox = Inbox(store, order_key=order_key, include_outbound=args.include_outbound)
         worker = InboxWorker(
             inbox,

@@ -16,8 +16,8 @@ namespace): a store that holds an inbox is refused.
     always.
 ``outbox retry`` / ``cancel``
     Queue a failed (or stuck queued) intent to be sent again under its own key;
-    cancel an intent not sent yet. Either says why when the intent's state
-    does not allow it.
+    cancel an intent not sent yet, or a failed one (the watchdog's re-sends
+    stop). Either says why when the intent's state does not allow it.
 
 Output is readable text, or JSON with ``--json``. Exit status: 0 done; 2 for a
 usage or configuration error (a malformed store URL, a SQLite file that does
@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.cli import _linq_output as output
-from adapters.cli._admin import Refused, run_command, when
+from adapters.cli._admin import Refused, refuse_another_role, run_command, when
 from adapters.cli._parsing import HelpFormatter, JsonAwareParser, positive_int
 from adapters.cli._store import (
     DEFAULT_OUTBOX_STORE_URL,
@@ -46,9 +46,7 @@ from adapters.cli._store import (
     store_url_from,
 )
 from caresupport_transport.content import MediaPart, OutgoingMessage
-from caresupport_transport.inbound import DEFAULT_LIST_LIMIT, EventStore, open_event_store
-from caresupport_transport.inbound.inbox import ROLE_CURSOR
-from caresupport_transport.inbound.urls import redacted_url
+from caresupport_transport.inbound import DEFAULT_LIST_LIMIT, open_event_store
 from caresupport_transport.outbound import DeliveryState, IntentStatus, Outbox
 from caresupport_transport.redact import mask_handle, mask_handles_in
 
@@ -76,9 +74,9 @@ _WHY_NOT_CANCELLED = {
     DeliveryState.SENT: "the provider accepted it already",
     DeliveryState.DELIVERED: "it was delivered",
     DeliveryState.READ: "it was read",
-    DeliveryState.FAILED: "it was refused or failed ('retry' sends it again)",
     DeliveryState.CANCELLED: "it was cancelled already",
 }
+_CANCELLABLE = frozenset({DeliveryState.QUEUED, DeliveryState.FAILED})
 
 
 def register(subparsers: Any) -> None:
@@ -156,7 +154,9 @@ def register(subparsers: Any) -> None:
     retrying.add_argument("id", metavar="ID", help="the intent's id (its idempotency key)")
     retrying.set_defaults(func=lambda args: _run(args, _retry))
 
-    cancelling = command("cancel", "cancel an intent not sent yet: no worker will send it")
+    cancelling = command(
+        "cancel", "cancel an intent not sent yet, or a failed one: no worker will (re-)send it"
+    )
     cancelling.add_argument("id", metavar="ID", help="the intent's id (its idempotency key)")
     cancelling.set_defaults(func=lambda args: _run(args, _cancel))
 
@@ -198,22 +198,15 @@ def _run(args: argparse.Namespace, action: Action) -> int:
 async def _call(url: str, args: argparse.Namespace, action: Action) -> output.Output:
     store = await open_event_store(url, namespace=args.namespace)
     try:
-        await _refuse_another_role(store, url)
+        await refuse_another_role(
+            store,
+            url,
+            "outbox",
+            f"give the outbox's own store with --store or ${OUTBOX_STORE_URL_ENV_VAR}",
+        )
         return await action(Outbox(store), args)
     finally:
         await store.close()
-
-
-async def _refuse_another_role(store: EventStore, url: str) -> None:
-    """An inbox's store holds no intents: listing it empty would mislead, changing it harm."""
-    role = await store.get_cursor(ROLE_CURSOR)
-    if role is not None and role != "outbox":
-        raise Refused(
-            "configuration",
-            f"the store {redacted_url(url)} holds an {role}, not an outbox: give the outbox's "
-            f"own store with --store or ${OUTBOX_STORE_URL_ENV_VAR}",
-            code=2,
-        )
 
 
 async def _status(outbox: Outbox, intent_id: str) -> IntentStatus:
@@ -416,15 +409,16 @@ async def _retry(outbox: Outbox, args: argparse.Namespace) -> output.Output:
 
 
 async def _cancel(outbox: Outbox, args: argparse.Namespace) -> output.Output:
-    rule = "only a queued intent can be cancelled"
+    rule = "only a queued or failed intent can be cancelled"
     status = await _status(outbox, args.id)
-    if status.state is not DeliveryState.QUEUED:
+    if status.state not in _CANCELLABLE:
         raise _not_allowed(status, _WHY_NOT_CANCELLED, rule)
     if not await outbox.cancel(status.intent.id):
         raise _not_allowed(await _status(outbox, args.id), _WHY_NOT_CANCELLED, rule)
     line = (
-        f"cancelled {status.intent.id} (was queued, {_attempts(status)}): no worker will send "
-        "it now (a send already under way, or one whose answer was lost, may still arrive)"
+        f"cancelled {status.intent.id} (was {status.state.value}, {_attempts(status)}): no "
+        "worker will send or re-send it now (a send already under way, or one whose answer "
+        "was lost, may still arrive)"
     )
     return output.Output((mask_handles_in(line),), {"cancelled": [_was(status)]})
 

@@ -26,7 +26,14 @@ from caresupport_transport.inbound.dispatcher import (
     event_keys,
     is_outbound_echo,
 )
-from caresupport_transport.inbound.inbox import DEFAULT_LIST_LIMIT, Inbox, by_conversation
+from caresupport_transport.inbound.inbox import (
+    DEFAULT_LIST_LIMIT,
+    ROLE_CURSOR,
+    Inbox,
+    by_conversation,
+    claim_store_role,
+    store_role,
+)
 from caresupport_transport.inbound.inbox_entry import (
     InboxEntry,
     InboxLease,
@@ -61,6 +68,7 @@ __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_PRUNE_INTERVAL",
     "DEFAULT_RETENTION",
+    "ROLE_CURSOR",
     "STORE_SCHEMES",
     "ClaimStatus",
     "DispatchOutcome",
@@ -80,10 +88,12 @@ __all__ = [
     "SqliteEventStore",
     "StoredKey",
     "by_conversation",
+    "claim_store_role",
     "decode_event",
     "encode_event",
     "event_keys",
     "is_outbound_echo",
     "open_event_store",
     "reply_key",
+    "store_role",
 ]

@@ -37,7 +37,14 @@ from caresupport_transport.inbound.dispatcher import (
 from caresupport_transport.inbound.inbox_entry import InboxEntry, InboxState, InboxStats
 from caresupport_transport.inbound.store import EnqueueStatus, EventStore
 
-__all__ = ["DEFAULT_LIST_LIMIT", "ROLE_CURSOR", "Inbox", "by_conversation", "claim_store_role"]
+__all__ = [
+    "DEFAULT_LIST_LIMIT",
+    "ROLE_CURSOR",
+    "Inbox",
+    "by_conversation",
+    "claim_store_role",
+    "store_role",
+]
 
 DEFAULT_LIST_LIMIT = 100
 """How many entries :meth:`Inbox.entries` lists unless told otherwise."""
@@ -49,6 +56,11 @@ ROLE_CURSOR = "store:role"
 """The cursor naming what a store serves (``inbox`` or ``outbox``), set on first use."""
 
 
+async def store_role(store: EventStore) -> str | None:
+    """What ``store`` serves (``"inbox"``, ``"outbox"``), or ``None`` before its first use."""
+    return await store.get_cursor(ROLE_CURSOR)
+
+
 async def claim_store_role(store: EventStore, role: str) -> None:
     """Mark ``store`` as serving ``role``, or refuse a store that serves another.
 
@@ -58,7 +70,7 @@ async def claim_store_role(store: EventStore, role: str) -> None:
     Raises:
         ConfigurationError: the store serves another role.
     """
-    found = await store.get_cursor(ROLE_CURSOR)
+    found = await store_role(store)
     if found is None:
         await store.set_cursor(ROLE_CURSOR, role)
     elif found != role:

@@ -225,12 +225,17 @@ class Outbox:
         return {state: counts.get(state.value, 0) for state in DeliveryState}
 
     async def cancel(self, intent_id: str) -> bool:
-        """Cancel an intent not sent yet; ``False`` when absent or already sent."""
+        """Cancel an intent not sent yet, or a failed one (its re-sends stop).
+
+        A send a worker had already begun may still go out; the intent then
+        ends ``sent`` with its message. ``False`` when absent, or sent and not
+        failed.
+        """
         changed = await self.update(
             intent_id,
             lambda status: (
                 attrs.evolve(status, state=DeliveryState.CANCELLED)
-                if status.state is DeliveryState.QUEUED
+                if status.state in (DeliveryState.QUEUED, DeliveryState.FAILED)
                 else None
             ),
         )

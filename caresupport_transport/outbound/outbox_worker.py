@@ -204,7 +204,9 @@ class OutboxWorker:
                     attempts=current.attempts + 1,
                     error=None,
                 )
+                # A cancel that came while the send was under way lost the race: it went out.
                 if current.state is DeliveryState.QUEUED
+                or (current.state is DeliveryState.CANCELLED and not current.message_ids)
                 else None
             ),
         )

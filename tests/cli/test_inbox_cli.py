@@ -737,3 +737,28 @@ def wait_for_lines(path: Path, count: int, timeout: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{path} did not reach {count} lines in {timeout} s")
+
+
+@pytest.mark.parametrize("command", [["list"], ["stats"], ["discard", "x", "--yes"]])
+def test_a_store_that_holds_an_outbox_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    from caresupport_transport import Handle, OutgoingMessage
+    from caresupport_transport.outbound import Outbox
+
+    url = f"sqlite:///{tmp_path / 'outbox.sqlite'}"
+
+    async def seed() -> None:
+        store = await open_event_store(url)
+        try:
+            await Outbox(store).start_conversation(
+                [Handle("+16515550101")], OutgoingMessage.of_text("Pills at 9")
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    code, out, err = run(capsys, *command, "--store", url)
+
+    assert (2, "") == (code, out)
+    assert "holds an outbox, not an inbox" in err

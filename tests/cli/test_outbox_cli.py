@@ -411,7 +411,9 @@ def test_cancel_stops_a_queued_intent_and_no_worker_sends_it(
 
     transport = asyncio.run(_drain(seeded))
     assert 0 == code
-    assert out.startswith(f"cancelled {QUEUED} (was queued, 0 attempts): no worker will send it")
+    assert out.startswith(
+        f"cancelled {QUEUED} (was queued, 0 attempts): no worker will send or re-send it"
+    )
     assert DeliveryState.CANCELLED == statuses(seeded)[QUEUED].state
     assert [] == transport.sent
 
@@ -425,23 +427,27 @@ def test_cancel_json(seeded: str, capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("intent_id", "why"),
-    [
-        (SENT, "is sent: the provider accepted it already"),
-        (REFUSED, "is failed: it was refused or failed ('retry' sends it again)"),
-    ],
-)
-def test_cancel_of_an_intent_not_queued_exits_1_saying_why(
-    seeded: str, capsys: pytest.CaptureFixture[str], intent_id: str, why: str
+def test_cancel_of_a_sent_intent_exits_1_saying_why(
+    seeded: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = statuses(seeded)
 
-    code, out, err = run(capsys, "cancel", intent_id, "--store", seeded)
+    code, out, err = run(capsys, "cancel", SENT, "--store", seeded)
 
     assert (1, "") == (code, out)
-    assert f"error: intent {intent_id!r} {why}; only a queued intent can be cancelled\n" == err
+    why = "is sent: the provider accepted it already"
+    assert f"error: intent {SENT!r} {why}; only a queued or failed intent can be cancelled\n" == err
     assert before == statuses(seeded)
+
+
+def test_cancel_of_a_failed_intent_stops_its_re_sends(
+    seeded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "cancel", REFUSED, "--store", seeded)
+
+    assert 0 == code
+    assert f"cancelled {REFUSED} (was failed" in out
+    assert DeliveryState.CANCELLED == statuses(seeded)[REFUSED].state
 
 
 def test_cancel_twice_says_it_was_cancelled_already(

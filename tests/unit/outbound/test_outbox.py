@@ -418,3 +418,48 @@ async def test_a_later_deadline_never_holds_an_earlier_check_back() -> None:
     await worker.drain()
 
     assert 2 == len(transport.sent), "re-sent at the grace, not after the 2-hour unread check"
+
+
+async def test_a_cancelled_failure_is_not_resent() -> None:
+    watch = Watch(resend_on_failure=True, failure_grace=timedelta(minutes=2))
+    outbox, worker, transport, clock, _ = setup(watch)
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    [message_id] = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+    await outbox.observe(status_event(message_id, DeliveryStatus.FAILED, clock.now))
+
+    assert await outbox.cancel(intent_id)
+    clock.advance(timedelta(minutes=5))
+    await worker.drain()
+
+    assert 1 == len(transport.sent)
+
+
+@attrs.define
+class CancelledWhileSending:
+    """A transport during whose send the care logic cancels the intent."""
+
+    inner: InMemoryTransport
+    outbox: Outbox
+    intent_id: str = ""
+
+    async def start_conversation(self, *args: object, **kwargs: object) -> object:
+        assert await self.outbox.cancel(self.intent_id)
+        return await self.inner.start_conversation(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+async def test_a_cancel_that_loses_the_race_with_the_send_ends_sent_with_its_message() -> None:
+    outbox, _, transport, _, _ = setup()
+    racing = CancelledWhileSending(transport, outbox)
+    worker = OutboxWorker(outbox, racing)  # type: ignore[arg-type]
+    racing.intent_id = await outbox.start_conversation([MUM], PILLS)
+
+    await worker.drain()
+
+    status = await outbox.status(racing.intent_id)
+    assert status is not None
+    [message] = transport.sent
+    assert (DeliveryState.SENT, (message.id,)) == (status.state, status.message_ids)
