@@ -236,12 +236,14 @@ class InboxWorker:
     async def _failed(self, lease: InboxLease, exc: Exception) -> None:
         error = describe_failure(exc)
         entry = lease.entry
+        now = self.inbox.clock()
         due = self.schedule.next_attempt(
-            attempts=entry.attempts,
-            received_at=entry.received_at,
-            now=self.inbox.clock(),
-            rng=self.rng,
+            attempts=entry.attempts, received_at=entry.received_at, now=now, rng=self.rng
         )
+        asked = getattr(exc, "retry_after", None)
+        if due is not None and isinstance(asked, int | float) and asked > 0:
+            # The provider said how long to wait (a 429's Retry-After): never sooner.
+            due = max(due, now + timedelta(seconds=min(float(asked), 86_400.0)))
         if due is None:
             _log.error(
                 "the handler failed on inbox entry %s for the last time (attempt %d), "

@@ -187,6 +187,7 @@ class OutboxWorker:
             receipt = await self._deliver(status, intent.preference, intent.id)
         except Exception as exc:
             if not _is_permanent(exc):
+                await self._not_yet(intent_id, exc)
                 raise
             await self._refused(intent_id, exc)
             return
@@ -210,8 +211,8 @@ class OutboxWorker:
                 else None
             ),
         )
-        self.sent += 1
         if sent is not None:
+            self.sent += 1
             await self.outbox.schedule_checks(sent)
 
     async def _deliver(
@@ -227,6 +228,25 @@ class OutboxWorker:
             intent.recipients, intent.message, preference=preference, idempotency_key=key
         )
         return started.receipt
+
+    async def _not_yet(self, intent_id: str, exc: Exception) -> None:
+        """Count a transient failure on the intent; the job is retried on the schedule."""
+        summary = error_summary(exc)
+        try:
+            await self.outbox.update(
+                intent_id,
+                lambda current: (
+                    attrs.evolve(current, attempts=current.attempts + 1, error=summary)
+                    if current.state is DeliveryState.QUEUED
+                    else None
+                ),
+            )
+        except Exception as store_error:  # the retry matters more than the count
+            _log.error(
+                "could not count a failed send of outbox intent %s: %s",
+                intent_id,
+                error_summary(store_error),
+            )
 
     async def _refused(self, intent_id: str, exc: Exception) -> None:
         summary = error_summary(exc)

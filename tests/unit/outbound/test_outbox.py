@@ -15,6 +15,7 @@ from caresupport_transport import (
     Handle,
     MessageStatusChanged,
     OutgoingMessage,
+    RateLimitedError,
     Service,
     UnreachableError,
     ValidationError,
@@ -463,3 +464,57 @@ async def test_a_cancel_that_loses_the_race_with_the_send_ends_sent_with_its_mes
     assert status is not None
     [message] = transport.sent
     assert (DeliveryState.SENT, (message.id,)) == (status.state, status.message_ids)
+
+
+@attrs.define
+class Flaky:
+    """A transport whose first sends fail with ``errors``, one each, before it works."""
+
+    inner: InMemoryTransport
+    errors: list[Exception]
+
+    async def start_conversation(self, *args: object, **kwargs: object) -> object:
+        if self.errors:
+            raise self.errors.pop(0)
+        return await self.inner.start_conversation(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+async def test_transient_failures_are_counted_on_the_intent_with_the_last_error() -> None:
+    outbox, _, transport, clock, _ = setup()
+    flaky = Flaky(transport, [UnreachableError("no answer"), UnreachableError("no answer")])
+    worker = OutboxWorker(outbox, flaky)  # type: ignore[arg-type]
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+
+    await worker.drain()
+    waiting = await outbox.status(intent_id)
+    for _ in range(2):
+        clock.advance(timedelta(minutes=1))
+        await worker.drain()
+    sent = await outbox.status(intent_id)
+
+    assert waiting is not None
+    assert sent is not None
+    assert (DeliveryState.QUEUED, 1) == (waiting.state, waiting.attempts)
+    assert waiting.error is not None
+    assert waiting.error.startswith("UnreachableError")
+    assert (DeliveryState.SENT, 3, None) == (sent.state, sent.attempts, sent.error)
+    assert (1, 1) == (len(transport.sent), worker.sent)
+
+
+async def test_a_rate_limited_send_waits_at_least_as_long_as_the_provider_asked() -> None:
+    outbox, _, transport, clock, _ = setup()
+    limited = Flaky(transport, [RateLimitedError("slow down", retry_after=60.0)])
+    worker = OutboxWorker(outbox, limited)  # type: ignore[arg-type]
+    await outbox.start_conversation([MUM], PILLS)
+
+    await worker.drain()
+    clock.advance(timedelta(seconds=30))
+    await worker.drain()
+    assert [] == transport.sent, "the schedule alone would have tried again after 2 s"
+    clock.advance(timedelta(seconds=31))
+    await worker.drain()
+
+    assert 1 == len(transport.sent)
