@@ -221,13 +221,18 @@ class InboxWorker:
             _log.error("burying inbox entry %s: %s", lease.entry.id, describe_failure(exc))
             await self._end(lease, "bury", error=describe_failure(exc))
             return
-        keeper = asyncio.create_task(self._keep_lease(lease))
+        finished = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(lease, finished))
         try:
             await self.handler(item)
         except Exception as exc:
             await self._failed(lease, exc)
             return
         finally:
+            # The flag too: a store call can swallow the cancellation (Python 3.11's
+            # asyncio.wait_for, which psycopg_pool waits for a connection with, returns a
+            # result that came in with the cancel), and the keeper would renew for ever.
+            finished.set()
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
@@ -301,10 +306,12 @@ class InboxWorker:
         else:
             self.buried += 1
 
-    async def _keep_lease(self, lease: InboxLease) -> None:
+    async def _keep_lease(self, lease: InboxLease, finished: asyncio.Event) -> None:
         interval = self.lease.total_seconds() / 3
-        while True:
+        while not finished.is_set():
             await self.sleep(interval)
+            if finished.is_set():
+                return
             try:
                 kept = await self.inbox.store.heartbeat(
                     lease, until=self.inbox.clock() + self.lease

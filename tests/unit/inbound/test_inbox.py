@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 import pytest
@@ -21,6 +21,7 @@ from caresupport_transport import (
 from caresupport_transport.inbound import (
     DispatchOutcome,
     Inbox,
+    InboxLease,
     InboxState,
     InboxWorker,
     MemoryEventStore,
@@ -301,6 +302,50 @@ async def test_a_slow_handler_keeps_its_lease_by_heartbeat() -> None:
     done.set()
     await running
     assert 1 == worker.handled
+
+
+class SwallowsOneCancel(MemoryEventStore):
+    """A heartbeat that waits for a free connection and loses a cancel arriving with it.
+
+    As Python 3.11's ``asyncio.wait_for`` does (it returns the result that came in
+    with the cancellation), and psycopg_pool waits for a pooled connection with it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = asyncio.Event()
+        self.free = asyncio.Event()
+        self.heartbeats = 0
+
+    async def heartbeat(self, lease: InboxLease, *, until: datetime) -> bool:
+        self.waiting.set()
+        try:
+            await self.free.wait()
+        except asyncio.CancelledError:
+            await self.free.wait()  # the connection came in with the cancel: carry on
+        self.heartbeats += 1
+        return await super().heartbeat(lease, until=until)
+
+
+async def test_a_heartbeat_that_loses_its_cancellation_does_not_keep_the_entry_from_its_ack() -> (
+    None
+):
+    store = SwallowsOneCancel()
+    inbox = Inbox(store)
+
+    async def handler(event: InboundEvent) -> None:
+        await store.waiting.wait()  # the lease keeper waits for a connection...
+        asyncio.get_running_loop().call_soon(store.free.set)  # ...which comes with the cancel
+
+    async def brief(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    worker = InboxWorker(inbox, handler, sleep=brief)
+    await inbox.dispatch(received("e1"))
+
+    assert 1 == await asyncio.wait_for(worker.run_once(), timeout=5)
+    assert (1, 1) == (worker.handled, store.heartbeats)
+    assert [] == await inbox.entries()
 
 
 async def test_run_and_stop_handle_what_arrives_while_running() -> None:
