@@ -87,7 +87,9 @@ class FallbackPolicy:
 
     Typing indicators, read receipts and contact cards are always skipped (and
     reported) where unsupported: they carry no content. ``resend_on_failure``
-    lets an adapter re-send a failed message on the next service.
+    re-sends on the next service a message whose send came back failed; a
+    failure reported later is re-sent by the outbox's
+    ``Watch(resend_on_failure=True)`` rule (``docs/outbox.md``).
     """
 
     effects: OnUnsupported = OnUnsupported.DROP

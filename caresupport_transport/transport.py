@@ -11,8 +11,10 @@ lives here, once, so every adapter behaves the same:
 - the plan: the service chosen from what every participant can use, what it
   cannot carry degraded (:mod:`caresupport_transport.policy`), and reported;
 - first contact: the first message of a new chat carries no effect, reply or URL;
-- re-sending a failed message on the next service (``resend_on_failure``),
-  at once or when a failure event comes in later;
+- re-sending on the next service a message whose send came back failed
+  (``resend_on_failure``); a failure reported *later*, by an event, is the
+  outbox's to handle (its ``Watch(resend_on_failure=True)`` rule waits a grace
+  period for a late delivery first), so one mechanism re-sends it;
 - tapbacks as text where tapbacks do not exist; skipped actions reported;
 - receipts.
 
@@ -25,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import attrs
@@ -81,14 +82,11 @@ from caresupport_transport.sending import (
 __all__ = [
     "DEFAULT_POLICY",
     "FIRST_MESSAGE_EFFECT",
-    "RECENT_SENDS",
     "ProviderTransport",
     "tapback_key",
 ]
 
 DEFAULT_POLICY = FallbackPolicy()
-RECENT_SENDS = 1000
-"""How many recent sends are remembered for re-sending after a later failure event."""
 FIRST_MESSAGE_EFFECT = "the first message of a new chat carries no effect"
 
 _log = logging.getLogger("caresupport_transport")
@@ -163,7 +161,6 @@ class ProviderTransport:
         self._new_key = new_key
         self._handler: InboundHandler | None = None
         self._order = KeyedLocks()
-        self._recent: OrderedDict[str, _Bubble] = OrderedDict()
 
     # -- conversations ----------------------------------------------------------
 
@@ -448,8 +445,6 @@ class ProviderTransport:
         """Record one bubble; re-send it on the next service while it fails and that is allowed."""
         outcome.tries.append(made)
         may_resend = preference is ServicePreference.AUTO and self.policy.resend_on_failure
-        if may_resend:
-            self._remember(made)
         if made.status is not DeliveryStatus.FAILED or not may_resend:
             outcome.finals.append(made)
             return
@@ -461,7 +456,6 @@ class ProviderTransport:
         following = await self._next_usable(failed.service, failed.participants)
         if following is None:
             return None
-        self._recent.pop(failed.message_id, None)
         outcome.resent = True
         reason = f"failed on {failed.service.label}; re-sent by {following.label}"
         outcome.degradations.append(
@@ -495,37 +489,6 @@ class ProviderTransport:
                 return candidate
             candidate = next_service(candidate)
         return None
-
-    def _remember(self, made: _Bubble) -> None:
-        self._recent[made.message_id] = made
-        self._recent.move_to_end(made.message_id)
-        while len(self._recent) > RECENT_SENDS:
-            self._recent.popitem(last=False)
-
-    async def resend_failed(self, message_id: str) -> SendReceipt | None:
-        """Re-send a recently sent message that the provider later reported failed.
-
-        Returns:
-            The receipt of the re-send, or ``None`` when the message is not one
-            this transport sent (under ``AUTO``, with ``resend_on_failure``) in
-            its last :data:`RECENT_SENDS` sends, or no further service is usable.
-        """
-        made = self._recent.get(message_id)
-        if made is None:
-            return None
-        async with self._order.hold(made.conversation_id):
-            if self._recent.pop(message_id, None) is None:
-                return None  # another failure event about it got here first
-            failed = attrs.evolve(made, status=DeliveryStatus.FAILED)
-            outcome = _Outcome()
-            outcome.tries.append(failed)
-            key = await self._resend(failed, outcome)
-            if key is None:
-                return None
-        _log.info("message %s failed on %s; re-sent", message_id, made.service.label)
-        receipt = _receipt(made.conversation_id, key, outcome)
-        self._record(receipt, new=any(b.new for b in outcome.finals))
-        return receipt
 
     def _single(
         self, sent: Sent, service: Service, key: str, degradations: tuple[Degradation, ...]
@@ -714,14 +677,12 @@ class ProviderTransport:
         """What every inbound path hands its events to, on the way to the handler.
 
         It reads an outbound echo as the status it reports (unless
-        ``include_outbound``), re-sends a failed recent send first when the
-        policy says so, tells the provider of membership changes, then calls the
+        ``include_outbound``), tells the provider of membership changes, then calls the
         handler registered with :meth:`on_inbound` at that moment.
         """
         return InboundRelay(
             self._current_handler,
             include_outbound=include_outbound,
-            resend_failed=self.resend_failed if self.policy.resend_on_failure else None,
             conversation_changed=self.provider.conversation_changed,
         )
 

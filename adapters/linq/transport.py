@@ -170,9 +170,8 @@ class LinqTransport(ProviderTransport):
 
         Outbound echoes (``message.sent``) reach the handler as
         ``MessageStatusChanged(SENT)``, or as the message itself with
-        ``include_outbound``. With ``policy.resend_on_failure``, a ``message.failed``
-        about a recent send is re-sent on the next service before the handler
-        hears of the failure.
+        ``include_outbound``. A ``message.failed`` is passed on as it is;
+        re-sending it is the outbox's ``Watch(resend_on_failure=True)`` rule.
 
         Args:
             store: remembers handled events and polling cursors

@@ -4,8 +4,10 @@ A provider may say "your message was sent" with an event carrying the whole
 message (an outbound echo: Linq's ``message.sent``). Unless the care logic
 asked for echoes, the relay hands it over as what it means, a
 ``MessageStatusChanged(SENT)``, so the care logic hears ``sent``,
-``delivered``, ``read`` alike from every adapter. A failure of a recent send
-is re-sent on the next service first when the policy says so. With no handler
+``delivered``, ``read`` alike from every adapter. A failure reported later
+is passed on as it is: re-sending it is the outbox's watchdog rule
+(``Watch(resend_on_failure=True)``), which first waits for a late delivery, so
+a person is never texted twice for a message that did arrive. With no handler
 registered the relay raises, so the event is not acknowledged and is delivered
 again later: nothing is lost.
 """
@@ -13,12 +15,11 @@ again later: nothing is lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import attrs
 
-from caresupport_transport._log_safe import error_summary
-from caresupport_transport.errors import ConfigurationError, TransportError
+from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import (
     ConversationUpdated,
     InboundEvent,
@@ -27,7 +28,7 @@ from caresupport_transport.events import (
     ParticipantAdded,
     ParticipantRemoved,
 )
-from caresupport_transport.model import DeliveryStatus, Direction, SendReceipt
+from caresupport_transport.model import DeliveryStatus, Direction
 from caresupport_transport.port import InboundHandler
 
 __all__ = ["InboundRelay", "as_sent_status"]
@@ -54,14 +55,12 @@ class InboundRelay:
     Args:
         handler: returns the care logic's handler registered now (``None`` if none).
         include_outbound: hand outbound echoes over as messages instead of statuses.
-        resend_failed: re-sends a failed recent send (``None``: never).
         conversation_changed: told the id of a chat whose participants or name
             changed, so the transport reads it afresh for its next send.
     """
 
     handler: Callable[[], InboundHandler | None]
     include_outbound: bool = False
-    resend_failed: Callable[[str], Awaitable[SendReceipt | None]] | None = None
     conversation_changed: Callable[[str], None] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
@@ -75,20 +74,6 @@ class InboundRelay:
             and not self.include_outbound
         ):
             event = as_sent_status(event)
-        if (
-            self.resend_failed is not None
-            and isinstance(event, MessageStatusChanged)
-            and event.status is DeliveryStatus.FAILED
-        ):
-            try:
-                await self.resend_failed(event.message_id)
-            except TransportError as exc:
-                # The care logic still hears of the failure below; the re-send was extra.
-                _log.error(
-                    "re-sending failed message %s did not work: %s",
-                    event.message_id,
-                    error_summary(exc),
-                )
         handler = self.handler()
         if handler is None:
             raise ConfigurationError(

@@ -298,7 +298,24 @@ class OutboxWorker:
                 break
             except UnsupportedError:
                 continue  # the person cannot get this service; the next one, then
+            except Exception as exc:
+                if not _is_permanent(exc):
+                    raise  # tried again on the schedule, under the same key
+                _log.warning(
+                    "re-sending outbox intent %s did not work: %s",
+                    status.intent.id,
+                    error_summary(exc),
+                )
+                break
         if receipt is None:
+            await self.outbox.update(
+                status.intent.id,
+                lambda current: (
+                    attrs.evolve(current, fired=(*current.fired, rule))
+                    if rule not in current.fired
+                    else None
+                ),
+            )
             return
         now = self.outbox.clock()
         await self.outbox.update(

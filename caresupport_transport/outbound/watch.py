@@ -13,8 +13,9 @@ there yet:
   (care logic alerts a coordinator);
 * ``unread_after``: not read by then: call ``on_unread``.
 
-``FallbackPolicy.resend_on_failure`` on a direct send is the same idea without
-the outbox; with the outbox, the re-send is this rule.
+This rule is the one place a failure reported later is re-sent: the transport
+passes such a failure on untouched (its ``FallbackPolicy.resend_on_failure``
+re-sends only a send whose own answer came back failed).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ or chats (``messages``, ``chats``) is set aside, their logs are not.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from caresupport_transport import (
     OutgoingMessage,
 )
 from caresupport_transport.inbound import MemoryEventStore
+from caresupport_transport.outbound import Outbox, OutboxWorker, Watch
 
 from .sweep import TOKEN, WEBHOOK_SECRET, Recording, Sweep
 
@@ -195,7 +197,14 @@ async def test_the_library_sending_receiving_polling_and_uploading_logs_no_healt
             LinqClient(config, http=api_http, sleep=no_wait) as client,
         ):
             transport = LinqTransport(client, policy=FallbackPolicy(resend_on_failure=True))
-            transport.on_inbound(care)
+            # A failure reported later is re-sent by the outbox's rule (one mechanism).
+            outbox = Outbox(
+                MemoryEventStore(),
+                clock=lambda: sim.world.now,
+                watch=Watch(resend_on_failure=True, failure_grace=timedelta(seconds=1)),
+            )
+            worker = OutboxWorker(outbox, transport)
+            transport.on_inbound(outbox.watching(care))
             receiver.app = transport.webhook_app(
                 MemoryEventStore(),
                 secrets=WEBHOOK_SECRET,
@@ -216,12 +225,16 @@ async def test_the_library_sending_receiving_polling_and_uploading_logs_no_healt
             )
             dad = await transport.start_conversation([Handle(DAD)], text)
             sim.fail_next_send(DAD, reason=f"{DAD} unreachable: {CANARY}")
-            await transport.send_message(dad.conversation.id, text)
+            await outbox.send_message(dad.conversation.id, text)
+            await worker.drain()
             sim.block(DAD)  # the re-send is refused, quoting his number
             sim.fail_next_send(MUM, reason=f"{MUM}: {CANARY} bounced")
-            await transport.send_message(mum.conversation.id, text)  # re-sent over SMS
+            await outbox.send_message(mum.conversation.id, text)  # re-sent over SMS
+            await worker.drain()
             sim.inject_inbound_text(MUM, f"{CANARY} taken at 9")
             await sim.advance(60)
+            await sim.advance(2)  # the failures' grace passes
+            await worker.drain()  # the outbox's rule re-sends them
 
             poller = LinqTransport(client, wall_clock=lambda: sim.world.now)
             polled = Care(fail_once=True)
