@@ -308,14 +308,7 @@ class OutboxWorker:
                 )
                 break
         if receipt is None:
-            await self.outbox.update(
-                status.intent.id,
-                lambda current: (
-                    attrs.evolve(current, fired=(*current.fired, rule))
-                    if rule not in current.fired
-                    else None
-                ),
-            )
+            await self._mark_fired(status, rule)
             return
         now = self.outbox.clock()
         await self.outbox.update(
@@ -344,6 +337,11 @@ class OutboxWorker:
     async def _fire(self, status: IntentStatus, rule: str, callback: IntentCallback | None) -> None:
         if callback is not None:
             await callback(status)
+        await self._mark_fired(status, rule)
+        self.fired += 1
+        _log.warning("outbox intent %s: the %s rule fired", status.intent.id, rule)
+
+    async def _mark_fired(self, status: IntentStatus, rule: str) -> None:
         await self.outbox.update(
             status.intent.id,
             lambda current: (
@@ -352,8 +350,6 @@ class OutboxWorker:
                 else None
             ),
         )
-        self.fired += 1
-        _log.warning("outbox intent %s: the %s rule fired", status.intent.id, rule)
 
 
 def _state_of(status: DeliveryStatus) -> DeliveryState:

@@ -15,6 +15,7 @@ from caresupport_transport import (
     Handle,
     MessageStatusChanged,
     OutgoingMessage,
+    ProviderError,
     RateLimitedError,
     Service,
     UnreachableError,
@@ -518,3 +519,36 @@ async def test_a_rate_limited_send_waits_at_least_as_long_as_the_provider_asked(
     await worker.drain()
 
     assert 1 == len(transport.sent)
+
+
+@attrs.define
+class RefusesResends:
+    """A transport that refuses every send into a conversation for good (a blocked number)."""
+
+    inner: InMemoryTransport
+
+    async def send_message(self, *args: object, **kwargs: object) -> object:
+        raise ProviderError("recipient blocked", status=403, code=2026)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+async def test_a_watchdog_resend_refused_for_good_ends_the_rule_without_retrying() -> None:
+    watch = Watch(resend_on_failure=True, failure_grace=timedelta(minutes=2))
+    outbox, _, transport, clock, _ = setup(watch)
+    worker = OutboxWorker(outbox, RefusesResends(transport))  # type: ignore[arg-type]
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    [message_id] = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+    await outbox.observe(status_event(message_id, DeliveryStatus.FAILED, clock.now))
+
+    clock.advance(timedelta(minutes=2))
+    await worker.drain()
+    clock.advance(timedelta(hours=1))
+    await worker.drain()
+
+    status = await outbox.status(intent_id)
+    assert status is not None
+    assert (DeliveryState.FAILED, ("failed",), 0) == (status.state, status.fired, status.resends)
+    assert {} == outbox.store.inbox  # type: ignore[attr-defined]
