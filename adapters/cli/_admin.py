@@ -8,12 +8,15 @@ store that did not answer or an id it does not hold), and how times print.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from adapters.cli import _linq_output as output
+from adapters.cli._parsing import HelpFormatter, JsonAwareParser
 from caresupport_transport.errors import ConfigurationError, TransportError, ValidationError
 from caresupport_transport.inbound import EventStore, store_role
 from caresupport_transport.inbound.urls import redacted_url
@@ -78,3 +81,62 @@ async def refuse_another_role(store: EventStore, url: str, role: str, hint: str)
             f"the store {redacted_url(url)} holds an {found}, not an {role}: {hint}",
             code=2,
         )
+
+
+SubcommandFactory = Callable[[str, str], argparse.ArgumentParser]
+"""``command(name, help_text)``: one sub-command with the common options."""
+
+
+def admin_parser(
+    subparsers: Any,
+    name: str,
+    *,
+    help_text: str,
+    about: str,
+    store_sentence: str,
+    store_help: str,
+    namespace_default: str,
+    namespace_help: str,
+) -> SubcommandFactory:
+    """The ``inbox`` or ``outbox`` command, whose sub-commands share the store options.
+
+    Args:
+        about: the command's description, before ``store_sentence``.
+        store_sentence: which store the commands open, ending every description.
+
+    Returns:
+        The factory that adds a sub-command. The command alone prints its help (exit 2).
+    """
+    parser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=f"{about} {store_sentence}.",
+        formatter_class=HelpFormatter,
+    )
+    parser.set_defaults(func=lambda _args: _usage(parser))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", metavar="URL", help=store_help)
+    common.add_argument(
+        "--namespace", default=namespace_default, metavar="NAME", help=namespace_help
+    )
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(
+        dest=f"{name}_command", metavar="COMMAND", parser_class=JsonAwareParser
+    )
+
+    def command(sub_name: str, sub_help: str) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(
+            sub_name,
+            parents=[common],
+            help=sub_help,
+            description=f"{sub_help[0].upper()}{sub_help[1:]}. {store_sentence}.",
+            formatter_class=HelpFormatter,
+        )
+        return sub
+
+    return command
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2

@@ -42,8 +42,15 @@ from datetime import timedelta
 from typing import Any
 
 from adapters.cli import _linq_output as output
-from adapters.cli._admin import Refused, refuse, refuse_another_role, run_command, when
-from adapters.cli._parsing import HelpFormatter, JsonAwareParser, positive_int
+from adapters.cli._admin import (
+    Refused,
+    admin_parser,
+    refuse,
+    refuse_another_role,
+    run_command,
+    when,
+)
+from adapters.cli._parsing import positive_int
 from adapters.cli._store import (
     DEFAULT_STORE_URL,
     STORE_URL_ENV_VAR,
@@ -114,42 +121,19 @@ def _hours(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     """Add the ``inbox`` command and its sub-commands."""
-    parser = subparsers.add_parser(
+    command = admin_parser(
+        subparsers,
         "inbox",
-        help="the durable inbox: list, show, replay, discard, stats; run a worker",
-        description=(
+        help_text="the durable inbox: list, show, replay, discard, stats; run a worker",
+        about=(
             "Look after the durable inbox (events stored at intake, handled by workers, "
-            f"retried, kept as dead letters), or run a worker on it. {_STORE_HELP}."
+            "retried, kept as dead letters), or run a worker on it."
         ),
-        formatter_class=HelpFormatter,
+        store_sentence=_STORE_HELP,
+        store_help=f"the event store (default ${STORE_URL_ENV_VAR}, else {DEFAULT_STORE_URL})",
+        namespace_default=DEFAULT_NAMESPACE,
+        namespace_help="the deployment's namespace in a shared PostgreSQL database or Redis server",
     )
-    parser.set_defaults(func=lambda _args: _usage(parser))
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--store",
-        metavar="URL",
-        help=f"the event store (default ${STORE_URL_ENV_VAR}, else {DEFAULT_STORE_URL})",
-    )
-    common.add_argument(
-        "--namespace",
-        default=DEFAULT_NAMESPACE,
-        metavar="NAME",
-        help="the deployment's namespace in a shared PostgreSQL database or Redis server",
-    )
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    commands = parser.add_subparsers(
-        dest="inbox_command", metavar="COMMAND", parser_class=JsonAwareParser
-    )
-
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = commands.add_parser(
-            name,
-            parents=[common],
-            help=help_text,
-            description=f"{help_text[0].upper()}{help_text[1:]}. {_STORE_HELP}.",
-            formatter_class=HelpFormatter,
-        )
-        return sub
 
     listing = command("list", "the entries, oldest first: no message content")
     listing.add_argument(
@@ -265,11 +249,6 @@ def register(subparsers: Any) -> None:
         "filter applies at intake; set it as they do)",
     )
     working.set_defaults(func=_work_command)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def import_callable(path: str, option: str) -> Callable[..., Any]:

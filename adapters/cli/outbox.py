@@ -37,8 +37,8 @@ from datetime import datetime
 from typing import Any
 
 from adapters.cli import _linq_output as output
-from adapters.cli._admin import Refused, refuse_another_role, run_command, when
-from adapters.cli._parsing import HelpFormatter, JsonAwareParser, positive_int
+from adapters.cli._admin import Refused, admin_parser, refuse_another_role, run_command, when
+from adapters.cli._parsing import positive_int
 from adapters.cli._store import (
     DEFAULT_OUTBOX_STORE_URL,
     OUTBOX_STORE_URL_ENV_VAR,
@@ -81,45 +81,22 @@ _CANCELLABLE = frozenset({DeliveryState.QUEUED, DeliveryState.FAILED})
 
 def register(subparsers: Any) -> None:
     """Add the ``outbox`` command and its sub-commands."""
-    parser = subparsers.add_parser(
+    command = admin_parser(
+        subparsers,
         "outbox",
-        help="the durable outbox: list, show, retry, cancel, stats",
-        description=(
+        help_text="the durable outbox: list, show, retry, cancel, stats",
+        about=(
             "Look after the durable outbox (sends recorded before any I/O, carried out by "
-            f"workers, watched until delivered). {_STORE_HELP}."
+            "workers, watched until delivered)."
         ),
-        formatter_class=HelpFormatter,
-    )
-    parser.set_defaults(func=lambda _args: _usage(parser))
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--store",
-        metavar="URL",
-        help=(
+        store_sentence=_STORE_HELP,
+        store_help=(
             f"the outbox's event store (default ${OUTBOX_STORE_URL_ENV_VAR}, else "
             f"{DEFAULT_OUTBOX_STORE_URL})"
         ),
+        namespace_default=DEFAULT_NAMESPACE,
+        namespace_help="the outbox's namespace in a shared PostgreSQL database or Redis server",
     )
-    common.add_argument(
-        "--namespace",
-        default=DEFAULT_NAMESPACE,
-        metavar="NAME",
-        help="the outbox's namespace in a shared PostgreSQL database or Redis server",
-    )
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    commands = parser.add_subparsers(
-        dest="outbox_command", metavar="COMMAND", parser_class=JsonAwareParser
-    )
-
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub: argparse.ArgumentParser = commands.add_parser(
-            name,
-            parents=[common],
-            help=help_text,
-            description=f"{help_text[0].upper()}{help_text[1:]}. {_STORE_HELP}.",
-            formatter_class=HelpFormatter,
-        )
-        return sub
 
     listing = command("list", "the intents, oldest first: no message content")
     listing.add_argument(
@@ -162,11 +139,6 @@ def register(subparsers: Any) -> None:
 
     counting = command("stats", "how many intents are in each state")
     counting.set_defaults(func=lambda args: _run(args, _stats))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 # -- running a command ---------------------------------------------------------------------
