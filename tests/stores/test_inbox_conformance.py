@@ -9,14 +9,11 @@ memory store.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from caresupport_transport.inbound import (
@@ -27,11 +24,10 @@ from caresupport_transport.inbound import (
     InboxLease,
     InboxState,
     InboxStats,
-    MemoryEventStore,
-    open_event_store,
 )
 
-from .conftest import BACKENDS, NETWORKED, Opener, backend_url, forget_namespace, fresh_namespace
+from .conftest import BACKENDS, Opener
+from .model_check import compare_with_memory
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -516,40 +512,24 @@ async def _apply(store: EventStore, leases: list[InboxLease], step: Step) -> obj
             return None
 
 
-async def _compare(url: str, backend: str, steps: list[Step]) -> None:
-    namespace = fresh_namespace()
-    reference = MemoryEventStore()
-    store = await open_event_store(url, namespace=namespace)
+async def _run(reference: EventStore, store: EventStore, steps: list[Step]) -> None:
     reference_leases: list[InboxLease] = []
     leases: list[InboxLease] = []
-    try:
-        for index, step in enumerate(steps):
-            expected = await _apply(reference, reference_leases, step)
-            actual = await _apply(store, leases, step)
-            assert expected == actual, f"step {index}: {step}"
-    finally:
-        await store.close()
-        await asyncio.to_thread(forget_namespace, backend, url, namespace)
+    for index, step in enumerate(steps):
+        expected = await _apply(reference, reference_leases, step)
+        actual = await _apply(store, leases, step)
+        assert expected == actual, f"step {index}: {step}"
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "memory"])
 def test_random_inbox_sequences_answer_as_the_memory_store_does(
     backend: str, request: pytest.FixtureRequest
 ) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        examples = 15 if backend in NETWORKED else 40
-        counter = iter(range(10**6))
-
-        @settings(
-            max_examples=examples,
-            deadline=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture],
-        )
-        @given(steps=st.lists(STEPS, min_size=1, max_size=30))
-        def check(steps: list[Step]) -> None:
-            url = backend_url(backend, request, Path(directory) / str(next(counter)))
-            if backend == "sqlite":
-                Path(url.removeprefix("sqlite:///")).parent.mkdir()
-            asyncio.run(_compare(url, backend, steps))
-
-        check()
+    compare_with_memory(
+        backend,
+        request,
+        st.lists(STEPS, min_size=1, max_size=30),
+        _run,
+        examples=40,
+        networked_examples=15,
+    )
