@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from caresupport_transport.inbound.urls import check_store_url
+from caresupport_transport.inbound.urls import STORE_URL_ENV_VAR, check_store_url
 
 __all__ = [
     "DEFAULT_OUTBOX_STORE_URL",
@@ -22,9 +22,6 @@ __all__ = [
     "missing_sqlite_file",
     "store_url_from",
 ]
-
-STORE_URL_ENV_VAR = "CARESUPPORT_STORE_URL"
-"""The environment variable naming the (inbox's) store when ``--store`` is not given."""
 
 DEFAULT_STORE_URL = "sqlite:///events.sqlite"
 """The store without ``--store`` or ``$CARESUPPORT_STORE_URL``: a file in the working directory."""

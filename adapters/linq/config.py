@@ -22,7 +22,11 @@ import attrs
 from caresupport_transport.errors import ConfigurationError, InvalidHandleError
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound.store import EventStore
-from caresupport_transport.inbound.urls import check_store_url, open_event_store
+from caresupport_transport.inbound.urls import (
+    STORE_URL_ENV_VAR,
+    check_store_url,
+    open_event_store,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "LinqConfig", "Secret"]
 
@@ -40,7 +44,6 @@ _ENV_TOKEN = "LINQ_API_TOKEN"
 _ENV_PHONE = "LINQ_PHONE_NUMBER"
 _ENV_BASE_URL = "LINQ_BASE_URL"
 _ENV_SIGNING_SECRET = "LINQ_WEBHOOK_SIGNING_SECRET"
-_ENV_STORE_URL = "CARESUPPORT_STORE_URL"
 
 _JSON_TOKEN = "linq_api_token"
 _JSON_PHONE = "linq_phone"
@@ -318,7 +321,7 @@ class LinqConfig:
             url = default
         else:
             raise ConfigurationError(
-                f"store_url: not configured; set {_ENV_STORE_URL} or the JSON key "
+                f"store_url: not configured; set {STORE_URL_ENV_VAR} or the JSON key "
                 f"{_JSON_STORE_URL!r}, or pass a default"
             )
         return await open_event_store(url, namespace=namespace)
@@ -385,7 +388,7 @@ _ENV_NAMES = _Names(
     base_url=_ENV_BASE_URL,
     signing_secret=_ENV_SIGNING_SECRET,
     signing_secret_file=_ENV_SIGNING_SECRET_FILE,
-    store_url=_ENV_STORE_URL,
+    store_url=STORE_URL_ENV_VAR,
 )
 _JSON_NAMES = _Names(
     token=_JSON_TOKEN,

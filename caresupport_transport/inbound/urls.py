@@ -31,7 +31,13 @@ from caresupport_transport.inbound.memory_store import MemoryEventStore
 from caresupport_transport.inbound.sqlite_store import SqliteEventStore
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, EventStore
 
-__all__ = ["STORE_SCHEMES", "check_store_url", "open_event_store", "redacted_url"]
+__all__ = [
+    "STORE_SCHEMES",
+    "STORE_URL_ENV_VAR",
+    "check_store_url",
+    "open_event_store",
+    "redacted_url",
+]
 
 _NETWORKED = {
     "postgresql": (
@@ -43,6 +49,9 @@ _NETWORKED = {
     "redis": ("caresupport_transport.inbound.redis_store", "RedisEventStore", "redis"),
     "rediss": ("caresupport_transport.inbound.redis_store", "RedisEventStore", "redis"),
 }
+
+STORE_URL_ENV_VAR = "CARESUPPORT_STORE_URL"
+"""The environment variable naming the (inbox's) store, read by the composition roots only."""
 
 STORE_SCHEMES = ("memory", "sqlite", *_NETWORKED)
 """The URL schemes :func:`open_event_store` understands."""
