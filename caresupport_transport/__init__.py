@@ -57,6 +57,10 @@ from caresupport_transport.events import (
     MessageStatusChanged,
     ParticipantAdded,
     ParticipantRemoved,
+    PollOptionsAdded,
+    PollReceived,
+    PollVoteAdded,
+    PollVoteRemoved,
     ReactionAdded,
     ReactionRemoved,
     TypingStarted,
@@ -104,6 +108,7 @@ from caresupport_transport.policy import (
     TapbackFallback,
     VoiceMemoFallback,
 )
+from caresupport_transport.polls import Poll, PollOption, PollReceipt, PollVote
 from caresupport_transport.port import InboundHandler, Transport
 from caresupport_transport.provider import Provider, Sent
 from caresupport_transport.transport import ProviderTransport
@@ -164,6 +169,14 @@ __all__ = [
     "OutgoingMessage",
     "ParticipantAdded",
     "ParticipantRemoved",
+    "Poll",
+    "PollOption",
+    "PollOptionsAdded",
+    "PollReceipt",
+    "PollReceived",
+    "PollVote",
+    "PollVoteAdded",
+    "PollVoteRemoved",
     "ProtocolError",
     "Provider",
     "ProviderError",

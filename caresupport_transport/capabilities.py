@@ -70,6 +70,7 @@ class Feature(enum.Enum):
     GROUP = "group chat"
     LONG_TEXT = "long text"
     SERVICE = "service"
+    POLL = "poll"
 
 
 @attrs.frozen
@@ -91,6 +92,8 @@ class Capabilities:
     group_typing_indicators: bool
     max_text_chars: int
     """The longest text one bubble carries; longer text is split."""
+    polls: bool = False
+    """Native polls (iMessage only); elsewhere a poll is asked as numbered text."""
 
     def supports(self, feature: Feature, *, is_group: bool = False) -> bool:
         if feature is Feature.TYPING:
@@ -105,6 +108,7 @@ class Capabilities:
             Feature.MEDIA: self.media,
             Feature.EDIT: self.edits,
             Feature.GROUP: self.groups,
+            Feature.POLL: self.polls,
         }.get(feature, True)
         return flag
 
@@ -129,6 +133,7 @@ SERVICE_CAPABILITIES: Mapping[Service, Capabilities] = MappingProxyType(
             groups=True,
             group_typing_indicators=False,
             max_text_chars=limits.MAX_TEXT_CHARS,
+            polls=True,
         ),
         Service.RCS: Capabilities(
             effects=False,

@@ -23,6 +23,7 @@ from caresupport_transport.content import (
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, Message
+from caresupport_transport.numbered import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -38,6 +39,7 @@ __all__ = [
     "check_page_size",
     "check_part_index",
     "check_participants",
+    "check_poll",
     "check_preference",
     "check_reaction",
     "check_references",
@@ -265,3 +267,41 @@ def check_can_remove(conversation: Conversation, handle: Handle) -> None:
             "conversation_id",
             f"removing must leave {MIN_GROUP_SIZE}+ participants in a group; it would leave {left}",
         )
+
+
+def check_poll(question: object, options: object) -> tuple[str, tuple[str, ...]]:
+    """A poll's question and options, as every adapter takes them.
+
+    Rules: the question is non-blank text of at most
+    :data:`~caresupport_transport.numbered.MAX_QUESTION_CHARS` characters; the
+    options are a sequence of 2 to :data:`~caresupport_transport.numbered.MAX_OPTIONS`
+    distinct non-blank one-line texts of at most
+    :data:`~caresupport_transport.numbered.MAX_OPTION_CHARS` characters each (so
+    the numbered text form fits one SMS and reads back unambiguously).
+    """
+    if not isinstance(question, str) or not question.strip():
+        raise ValidationError("question", "must be non-blank text")
+    if len(question) > MAX_QUESTION_CHARS or not is_valid_unicode(question):
+        raise ValidationError(
+            "question", f"must be valid text of at most {MAX_QUESTION_CHARS} characters"
+        )
+    if isinstance(options, str | bytes) or not isinstance(options, Sequence):
+        raise ValidationError("options", "must be a sequence of option texts")
+    if not 2 <= len(options) <= MAX_OPTIONS:
+        raise ValidationError(
+            "options", f"has {len(options)}; a poll takes 2 to {MAX_OPTIONS} options"
+        )
+    texts = tuple(_poll_option(text, f"options[{index}]") for index, text in enumerate(options))
+    if len(set(texts)) != len(texts):
+        raise ValidationError("options", "must not repeat an option")
+    return question, texts
+
+
+def _poll_option(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be non-blank text")
+    if len(value) > MAX_OPTION_CHARS or not is_valid_unicode(value):
+        raise ValidationError(field, f"must be valid text of at most {MAX_OPTION_CHARS} characters")
+    if value.splitlines() != [value]:
+        raise ValidationError(field, "must be one line")
+    return value

@@ -18,6 +18,7 @@ from caresupport_transport.capabilities import Service
 from caresupport_transport.content import Part, Reaction
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, DeliveryStatus, Message
+from caresupport_transport.polls import Poll, PollOption
 
 __all__ = [
     "ConversationCreated",
@@ -28,6 +29,10 @@ __all__ = [
     "MessageStatusChanged",
     "ParticipantAdded",
     "ParticipantRemoved",
+    "PollOptionsAdded",
+    "PollReceived",
+    "PollVoteAdded",
+    "PollVoteRemoved",
     "ReactionAdded",
     "ReactionRemoved",
     "TypingStarted",
@@ -188,6 +193,63 @@ class UnknownEvent:
     problem: str | None = None
 
 
+@attrs.frozen
+class PollVoteAdded:
+    """``voter`` voted for an option of a poll (native, or a numbered text question).
+
+    ``option_index`` (0-based) and ``option_text`` are filled in on the way to
+    the care logic from the poll itself (a provider's vote event may carry only
+    the option id); ``None`` when the poll can no longer be read. ``message`` is
+    the text reply that was read as this vote (numbered questions only): it is
+    handed over as this event *instead of* a ``MessageReceived``.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    poll_id: str
+    option_id: str
+    voter: Handle
+    option_index: int | None = None
+    option_text: str | None = None
+    message: Message | None = None
+
+
+@attrs.frozen
+class PollVoteRemoved:
+    """``voter`` took back their vote for an option of a native poll."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    poll_id: str
+    option_id: str
+    voter: Handle
+    option_index: int | None = None
+    option_text: str | None = None
+
+
+@attrs.frozen
+class PollReceived:
+    """Someone else's native poll reached us (``poll.creator`` asked it; no votes yet)."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    poll: Poll
+
+
+@attrs.frozen
+class PollOptionsAdded:
+    """Options were added to a native poll (``options``: only the new ones, with their creator)."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    poll_id: str
+    options: tuple[PollOption, ...]
+
+
 InboundEvent = (
     MessageReceived
     | MessageStatusChanged
@@ -200,5 +262,9 @@ InboundEvent = (
     | ConversationUpdated
     | TypingStarted
     | TypingStopped
+    | PollVoteAdded
+    | PollVoteRemoved
+    | PollReceived
+    | PollOptionsAdded
     | UnknownEvent
 )

@@ -45,6 +45,7 @@ __all__ = [
     "next_service",
     "plan_action",
     "plan_message",
+    "plan_poll",
     "plan_reaction",
     "plan_voice_memo",
     "split_text",
@@ -353,3 +354,19 @@ def plan_action(
     else:
         reason = f"{service.label} has no {feature.value}s"
     return Degradation(feature, DegradationAction.SKIPPED, reason)
+
+
+def plan_poll(service: Service, provider_has_polls: bool = True) -> Degradation | None:
+    """``None`` to send a native poll on ``service``, else the conversion to report.
+
+    Where there are no native polls (RCS, SMS, or a provider without them) a
+    poll is always asked as one numbered text question: it carries the same
+    content, so there is nothing to fail for.
+    """
+    if not capabilities_of(service).polls:
+        reason = f"asked as numbered text: {service.label} has no polls"
+    elif not provider_has_polls:
+        reason = "asked as numbered text: the provider has no polls"
+    else:
+        return None
+    return Degradation(Feature.POLL, DegradationAction.CONVERTED, reason)

@@ -21,6 +21,7 @@ from caresupport_transport.model import (
     SendReceipt,
     StartedConversation,
 )
+from caresupport_transport.polls import Poll, PollReceipt
 
 __all__ = ["InboundHandler", "Transport"]
 
@@ -136,6 +137,26 @@ class Transport(Protocol):
 
     async def capabilities(self, handle: Handle) -> HandleCapabilities:
         """What services ``handle`` can be reached on, as far as can be known."""
+        ...
+
+    async def ask(
+        self,
+        conversation_id: str,
+        question: str,
+        options: Sequence[str],
+        *,
+        idempotency_key: str | None = None,
+    ) -> PollReceipt:
+        """Ask a question with 2 to 12 options: a native poll on iMessage, numbered text elsewhere.
+
+        Votes come back as ``PollVoteAdded`` / ``PollVoteRemoved`` events (a
+        reply that is just an option number counts as a vote on numbered text);
+        :meth:`poll_results` reads the tally.
+        """
+        ...
+
+    async def poll_results(self, poll_id: str) -> Poll:
+        """A poll (``PollReceipt.poll_id``, or one received) and its votes as they stand."""
         ...
 
     def on_inbound(self, handler: InboundHandler) -> None:

@@ -28,6 +28,7 @@ from caresupport_transport.capabilities import HandleCapabilities, Service
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, Conversation, DeliveryStatus, Message
+from caresupport_transport.polls import Poll
 
 __all__ = ["Provider", "Sent"]
 
@@ -177,6 +178,24 @@ class Provider(Protocol):
 
     async def upload(self, data: bytes, *, filename: str, content_type: str) -> Attachment:
         """Store a file with the provider, to send as ``MediaPart(attachment_id=...)``."""
+        ...
+
+    @property
+    def has_polls(self) -> bool:
+        """Whether the provider sends native polls (iMessage); if not, polls are numbered text."""
+        ...
+
+    async def send_poll(
+        self, conversation_id: str, options: Sequence[str], *, idempotency_key: str
+    ) -> tuple[Sent, Poll]:
+        """Send a native poll into an existing iMessage conversation (checked already).
+
+        Idempotent under ``idempotency_key``, as sends are.
+        """
+        ...
+
+    async def get_poll(self, poll_id: str) -> Poll:
+        """A native poll and its votes; ``NotFoundError`` when no poll has this id."""
         ...
 
     def conversation_changed(self, conversation_id: str) -> None:

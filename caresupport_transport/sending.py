@@ -23,6 +23,7 @@ __all__ = [
     "keyed_send",
     "new_idempotency_key",
     "overall_status",
+    "poll_keys",
     "split_key",
 ]
 
@@ -60,6 +61,14 @@ def fallback_key(key: str, service: Service) -> str:
     redelivered failure event, another worker) creates nothing new.
     """
     return _fit(key, f":fallback:{service.value}")
+
+
+def poll_keys(key: str) -> tuple[str, str]:
+    """The keys of a poll's two sends under the caller's ``key``: the question, then the poll.
+
+    ``key:question`` and ``key:poll``: asking again under ``key`` sends neither twice.
+    """
+    return _fit(key, ":question"), _fit(key, ":poll")
 
 
 def overall_status(statuses: Iterable[DeliveryStatus]) -> DeliveryStatus:

@@ -41,7 +41,13 @@ from caresupport_transport.capabilities import (
     ServicePreference,
 )
 from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
-from caresupport_transport.errors import UnsupportedError, ValidationError
+from caresupport_transport.errors import NotFoundError, UnsupportedError, ValidationError
+from caresupport_transport.events import (
+    InboundEvent,
+    MessageReceived,
+    PollVoteAdded,
+    PollVoteRemoved,
+)
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound.relay import InboundRelay
 from caresupport_transport.keyed_locks import KeyedLocks
@@ -52,10 +58,18 @@ from caresupport_transport.model import (
     Degradation,
     DegradationAction,
     DeliveryStatus,
+    Direction,
     Message,
     SendAttempt,
     SendReceipt,
     StartedConversation,
+)
+from caresupport_transport.numbered import (
+    MAX_OPTIONS,
+    NumberedQuestion,
+    numbered_question,
+    option_number,
+    read_numbered_question,
 )
 from caresupport_transport.policy import (
     FallbackPolicy,
@@ -65,9 +79,11 @@ from caresupport_transport.policy import (
     next_service,
     plan_action,
     plan_message,
+    plan_poll,
     plan_reaction,
     plan_voice_memo,
 )
+from caresupport_transport.polls import Poll, PollOption, PollReceipt, PollVote
 from caresupport_transport.port import InboundHandler
 from caresupport_transport.provider import Provider, Sent
 from caresupport_transport.sending import (
@@ -76,6 +92,7 @@ from caresupport_transport.sending import (
     keyed_send,
     new_idempotency_key,
     overall_status,
+    poll_keys,
     split_key,
 )
 
@@ -90,6 +107,11 @@ DEFAULT_POLICY = FallbackPolicy()
 FIRST_MESSAGE_EFFECT = "the first message of a new chat carries no effect"
 
 _log = logging.getLogger("caresupport_transport")
+
+QUESTION_LOOKBACK = 50
+"""How many of a conversation's latest messages are searched for its open numbered question."""
+RESULTS_LOOKBACK = 1_000
+"""How many of a conversation's latest messages are read to count a numbered question's votes."""
 
 
 def tapback_key(message_id: str, reaction: Reaction, part_index: int) -> str:
@@ -664,6 +686,185 @@ class ProviderTransport:
         """What services ``handle`` can be reached on, as far as the provider can tell."""
         return await self.provider.capabilities(checks.check_handle(handle))
 
+    # -- polls ----------------------------------------------------------------------
+
+    async def ask(
+        self,
+        conversation_id: str,
+        question: str,
+        options: Sequence[str],
+        *,
+        idempotency_key: str | None = None,
+    ) -> PollReceipt:
+        """Ask a question with options: a native poll on iMessage, numbered text elsewhere.
+
+        On iMessage the question goes as a text message, then the native poll
+        (Linq's polls carry no question). Elsewhere, or with a provider without
+        polls, one numbered text question is sent and the conversion reported
+        (``Feature.POLL``). The two sends go under keys derived from
+        ``idempotency_key`` (:func:`~caresupport_transport.sending.poll_keys`),
+        so asking again under it sends neither twice. The question may open a
+        new 1:1 conversation; the poll then goes into it.
+
+        Raises:
+            ValidationError: bad input (see :func:`~caresupport_transport.checks.check_poll`).
+        """
+        checked_id = checks.check_id(conversation_id, "conversation_id")
+        asked, texts = checks.check_poll(question, options)
+        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        with keyed_send(key):
+            async with self._order.hold(checked_id):
+                return await self._ask(checked_id, asked, texts, key)
+
+    async def _ask(
+        self, conversation_id: str, question: str, options: tuple[str, ...], key: str
+    ) -> PollReceipt:
+        question_key, poll_key = poll_keys(key)
+        conversation = await self.provider.conversation(conversation_id)
+        if self.provider.is_unopened(conversation):
+            found = await self._capabilities_of(conversation.participants)
+            service: Service | None = choose_service(found, ServicePreference.AUTO)
+        else:
+            service = await self._service_for(conversation)
+        planned = service or Service.IMESSAGE
+        conversion = plan_poll(planned, self.provider.has_polls)
+        if conversion is not None:
+            text = numbered_question(question, options)
+            receipt = await self._send(
+                conversation_id, OutgoingMessage.of_text(text), ServicePreference.AUTO, question_key
+            )
+            return _numbered_receipt(receipt, options, key, (conversion,))
+        asked = await self._send(
+            conversation_id, OutgoingMessage.of_text(question), ServicePreference.AUTO, question_key
+        )
+        if asked.service not in (None, Service.IMESSAGE):
+            # The question itself fell back: the poll cannot follow it there.
+            assert asked.service is not None
+            late = plan_poll(asked.service, self.provider.has_polls)
+            assert late is not None
+            text = numbered_question(question, options)
+            numbered = await self._send(
+                asked.conversation_id,
+                OutgoingMessage.of_text(text),
+                ServicePreference.AUTO,
+                poll_key,
+            )
+            degradations = (*asked.degradations, *numbered.degradations, late)
+            return _numbered_receipt(numbered, options, key, degradations, question=asked)
+        sent, poll = await self.provider.send_poll(
+            asked.conversation_id, options, idempotency_key=poll_key
+        )
+        return PollReceipt(
+            poll_id=sent.message_id,
+            conversation_id=sent.conversation_id,
+            native=True,
+            options=(attrs.evolve(o, votes=()) for o in poll.options),
+            question=asked,
+            service=sent.service or Service.IMESSAGE,
+            status=sent.status,
+            idempotency_key=key,
+            degradations=asked.degradations,
+        )
+
+    async def poll_results(self, poll_id: str) -> Poll:
+        """A poll and its votes as they stand now, native or numbered text.
+
+        For a numbered question the votes are the replies read as votes (see
+        :mod:`caresupport_transport.numbered`) among the conversation's latest
+        :data:`RESULTS_LOOKBACK` messages, until the next numbered question; a
+        person may vote for several options, as in a native poll.
+
+        Raises:
+            NotFoundError: ``poll_id`` is neither a poll nor a numbered question of ours.
+        """
+        checked = checks.check_id(poll_id, "poll_id")
+        if self.provider.has_polls:
+            try:
+                return await self.provider.get_poll(checked)
+            except NotFoundError:
+                pass  # not a native poll: perhaps a numbered question
+        message = await self.provider.get_message(checked)
+        read = _question_of(message)
+        if read is None:
+            raise NotFoundError(f"{checked!r} is not a poll", status=404)
+        later: list[Message] = []
+        async for item in self.provider.messages(message.conversation_id, 50):
+            if item.id == message.id or len(later) >= RESULTS_LOOKBACK:
+                break
+            later.append(item)
+        return _numbered_poll(message, read, later[::-1])
+
+    async def read_poll_event(self, event: InboundEvent) -> InboundEvent:
+        """An inbound event as the care logic gets it, as far as polls are concerned.
+
+        - A text reply that is just an option number (see
+          :mod:`caresupport_transport.numbered`) to the conversation's open
+          numbered question becomes a ``PollVoteAdded`` carrying the reply (in
+          place of the ``MessageReceived``: the one event the care logic acts on).
+          The open question is the newest numbered question of ours among the
+          conversation's latest :data:`QUESTION_LOOKBACK` messages older than the
+          reply: read from the history, so any process finds it after a restart.
+        - A vote event without the option's text gets it (and its position) from
+          the poll, when the poll can be read.
+        """
+        if isinstance(event, MessageReceived):
+            return await self._vote_from_reply(event)
+        if isinstance(event, PollVoteAdded | PollVoteRemoved) and event.option_text is None:
+            try:
+                poll = await self.provider.get_poll(event.poll_id)
+            except NotFoundError:
+                return event
+            index = poll.index_of(event.option_id)
+            if index is None:
+                return event
+            return attrs.evolve(event, option_index=index, option_text=poll.options[index].text)
+        return event
+
+    async def _vote_from_reply(self, event: MessageReceived) -> InboundEvent:
+        reply = event.message
+        if (
+            reply.direction is not Direction.INBOUND
+            or reply.sender is None
+            or len(reply.parts) != 1
+            or option_number(reply.text, MAX_OPTIONS) is None
+        ):
+            return event
+        found = await self._open_question(reply)
+        if found is None:
+            return event
+        message, question = found
+        number = option_number(reply.text, len(question.options))
+        if number is None:
+            return event
+        return PollVoteAdded(
+            event_id=event.event_id,
+            occurred_at=event.occurred_at,
+            conversation_id=event.conversation_id,
+            poll_id=message.id,
+            option_id=str(number),
+            voter=reply.sender,
+            option_index=number - 1,
+            option_text=question.options[number - 1],
+            message=reply,
+        )
+
+    async def _open_question(self, reply: Message) -> tuple[Message, NumberedQuestion] | None:
+        passed = False
+        seen = 0
+        async for item in self.provider.messages(reply.conversation_id, QUESTION_LOOKBACK):
+            seen += 1
+            if seen > QUESTION_LOOKBACK:
+                return None
+            if item.id == reply.id:
+                passed = True
+                continue
+            if not passed and item.created_at > reply.created_at:
+                continue  # sent after the reply came: not what it answers
+            read = _question_of(item)
+            if read is not None:
+                return item, read
+        return None
+
     # -- inbound ------------------------------------------------------------------
 
     def on_inbound(self, handler: InboundHandler) -> None:
@@ -684,6 +885,7 @@ class ProviderTransport:
             self._current_handler,
             include_outbound=include_outbound,
             conversation_changed=self.provider.conversation_changed,
+            read_poll_event=self.read_poll_event,
         )
 
 
@@ -718,4 +920,56 @@ def _receipt(conversation_id: str, key: str, outcome: _Outcome) -> SendReceipt:
         idempotency_key=key,
         degradations=tuple(outcome.degradations),
         attempts=tuple(b.attempt for b in outcome.tries) if outcome.resent else (),
+    )
+
+
+def _question_of(message: Message) -> NumberedQuestion | None:
+    """The numbered question ``message`` is, if it is one of ours."""
+    if message.direction is not Direction.OUTBOUND or len(message.parts) != 1:
+        return None
+    return read_numbered_question(message.text)
+
+
+def _numbered_poll(message: Message, read: NumberedQuestion, later: Sequence[Message]) -> Poll:
+    """A numbered question's votes: the replies after it (oldest first) until the next question."""
+    votes: list[list[PollVote]] = [[] for _ in read.options]
+    for item in later:
+        if _question_of(item) is not None:
+            break
+        if item.direction is not Direction.INBOUND or item.sender is None or len(item.parts) != 1:
+            continue
+        number = option_number(item.text, len(read.options))
+        if number is not None and item.sender not in {v.voter for v in votes[number - 1]}:
+            votes[number - 1].append(PollVote(item.sender, item.created_at))
+    return Poll(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        options=(
+            PollOption(str(n), text, tuple(votes[n - 1]))
+            for n, text in enumerate(read.options, start=1)
+        ),
+        native=False,
+        question=read.question,
+        creator=message.sender,
+    )
+
+
+def _numbered_receipt(
+    receipt: SendReceipt,
+    options: tuple[str, ...],
+    key: str,
+    degradations: tuple[Degradation, ...],
+    *,
+    question: SendReceipt | None = None,
+) -> PollReceipt:
+    return PollReceipt(
+        poll_id=receipt.message_id,
+        conversation_id=receipt.conversation_id,
+        native=False,
+        options=(PollOption(str(n), text) for n, text in enumerate(options, start=1)),
+        question=question or receipt,
+        service=receipt.service,
+        status=receipt.status,
+        idempotency_key=key,
+        degradations=(*receipt.degradations, *degradations) if question is None else degradations,
     )

@@ -159,3 +159,35 @@ class CardUpdateBody:
     first_name: str | None = None
     last_name: str | None = None
     image_url: str | None = None
+
+
+class PollVoteOperation(enum.Enum):
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@attrs.frozen
+class PollOptionBody:
+    text: str
+
+
+@attrs.frozen
+class PollContentBody:
+    options: tuple[PollOptionBody, ...]
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class CreatePollBody:
+    poll: PollContentBody
+
+
+@attrs.frozen
+class PollOptionsBody:
+    options: tuple[PollOptionBody, ...]
+
+
+@attrs.frozen
+class PollVoteBody:
+    operation: PollVoteOperation
+    option_id: str

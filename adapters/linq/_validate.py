@@ -233,3 +233,18 @@ def media_part(field: str, part: MediaPart) -> MediaPartBody:
     if part.url is not None:
         return MediaPartBody(url=media_url(f"{field}.url", part.url))
     return MediaPartBody(attachment_id=part.attachment_id)
+
+
+def poll_options(field: str, values: Sequence[str], *, minimum: int) -> tuple[str, ...]:
+    """At least ``minimum`` poll option texts, each non-blank valid text of at most 10,000 chars."""
+    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+        raise ValidationError(field, "must be a sequence of option texts")
+    if len(values) < minimum:
+        raise ValidationError(field, f"has {len(values)}; give at least {minimum}")
+    texts: list[str] = []
+    for index, value in enumerate(values):
+        try:
+            texts.append(TextPart(value).text)
+        except ValidationError as exc:
+            raise ValidationError(f"{field}[{index}]", exc.rule) from None
+    return tuple(texts)

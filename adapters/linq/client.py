@@ -21,11 +21,17 @@ from adapters.linq._bodies import (
     CardBody,
     CardUpdateBody,
     CreateChatBody,
+    CreatePollBody,
     CreateWebhookSubscriptionBody,
     DeleteMessageBody,
     EditMessageBody,
     HandleCheckBody,
     ParticipantBody,
+    PollContentBody,
+    PollOptionBody,
+    PollOptionsBody,
+    PollVoteBody,
+    PollVoteOperation,
     ReactionBody,
     ReactionOperation,
     RequestUploadBody,
@@ -67,6 +73,7 @@ from adapters.linq.wire_chats import (
     VoiceMemoResult,
     VoiceMemoSent,
 )
+from adapters.linq.wire_polls import PollEnvelope
 from caresupport_transport import limits
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import (
@@ -544,6 +551,70 @@ class LinqClient:
             part_index=check.part_index(part_index),
         )
         return await self._accept(f"{operation.value}_reaction", "POST", path, body=body)
+
+    # -- polls (iMessage only) --
+
+    async def create_poll(
+        self,
+        chat_id: str,
+        options: Sequence[str],
+        *,
+        idempotency_key: str | None = None,
+    ) -> PollEnvelope:
+        """Send a native poll into an existing iMessage chat (``POST /v3/chats/{chatId}/polls``).
+
+        A poll has no question: send it as a text message first. Retried safely:
+        the key (the caller's, or one made here once) goes in ``poll.idempotency_key``
+        and the ``Idempotency-Key`` header on every attempt.
+
+        Args:
+            chat_id: the chat (iMessage; Linq refuses polls in SMS/RCS chats).
+            options: at least 2 option texts, in order.
+            idempotency_key: at most 255 printable ASCII characters.
+
+        Returns:
+            The poll envelope; its ``message_id`` is what the other poll operations take.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/polls"
+        texts = check.poll_options("options", options, minimum=2)
+        key = check.idempotency_key(idempotency_key, self._new_key)
+        body = CreatePollBody(
+            PollContentBody(tuple(PollOptionBody(t) for t in texts), idempotency_key=key)
+        )
+        return await self._send(PollEnvelope, "create_poll", path, body, key)
+
+    async def get_poll(self, message_id: str) -> PollEnvelope:
+        """A poll and its votes by its message id (``GET /v3/messages/{messageId}/poll``)."""
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}/poll"
+        return await self._fetch(PollEnvelope, "get_poll", "GET", path)
+
+    async def add_poll_options(self, message_id: str, options: Sequence[str]) -> PollEnvelope:
+        """Append options (``POST /v3/messages/{messageId}/poll/options``); options are add-only.
+
+        On a zero-day-retention line Linq wants every existing option text again
+        first, in order. Not repeated after an unknown outcome: a second call
+        would add the options twice.
+        """
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}/poll/options"
+        texts = check.poll_options("options", options, minimum=1)
+        body = PollOptionsBody(tuple(PollOptionBody(t) for t in texts))
+        return await self._fetch(
+            PollEnvelope, "add_poll_options", "POST", path, body=body, replay=Replay.IF_UNSENT
+        )
+
+    async def vote_poll(
+        self, message_id: str, option_id: str, *, remove: bool = False
+    ) -> PollEnvelope:
+        """Add (or ``remove``) our line's vote for one option.
+
+        ``POST /v3/messages/{messageId}/poll/votes``; repeating it changes nothing more.
+        """
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}/poll/votes"
+        body = PollVoteBody(
+            PollVoteOperation.REMOVE if remove else PollVoteOperation.ADD,
+            check.path_id("option_id", option_id),
+        )
+        return await self._fetch(PollEnvelope, "vote_poll", "POST", path, body=body)
 
     # -- attachments --
 

@@ -30,6 +30,7 @@ from adapters.linq._capability_cache import (
     CapabilityCache,
 )
 from adapters.linq._pending import PendingChats
+from adapters.linq._poll_domain import poll_from_envelope
 from adapters.linq._to_domain import conversation_from_chat, lenient_status, message_from_wire
 from adapters.linq.client import LinqClient
 from adapters.linq.wire_chats import SentMessage
@@ -38,6 +39,7 @@ from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, Conversation, DeliveryStatus, Message
 from caresupport_transport.pending import is_pending, pending_conversation
+from caresupport_transport.polls import Poll
 from caresupport_transport.provider import Sent
 
 __all__ = ["DEFAULT_CONVERSATION_TTL", "LinqProvider"]
@@ -265,3 +267,23 @@ class LinqProvider:
     async def upload(self, data: bytes, *, filename: str, content_type: str) -> Attachment:
         """Request an upload, then PUT the bytes."""
         return await self.client.upload(data, filename, content_type)
+
+    # -- polls ------------------------------------------------------------------
+
+    @property
+    def has_polls(self) -> bool:
+        return True
+
+    async def send_poll(
+        self, conversation_id: str, options: Sequence[str], *, idempotency_key: str
+    ) -> tuple[Sent, Poll]:
+        """``POST /v3/chats/{id}/polls``; the envelope carries no delivery status yet."""
+        envelope = await self.client.create_poll(
+            conversation_id, options, idempotency_key=idempotency_key
+        )
+        sent = Sent(envelope.message_id, envelope.chat_id, Service.IMESSAGE, DeliveryStatus.PENDING)
+        return sent, poll_from_envelope(envelope)
+
+    async def get_poll(self, poll_id: str) -> Poll:
+        """``GET /v3/messages/{id}/poll``."""
+        return poll_from_envelope(await self.client.get_poll(poll_id))

@@ -17,6 +17,8 @@ Event types and what they become:
 - ``chat.group_name_updated``, ``chat.group_icon_updated`` and their ``_update_failed``
   twins: ``ConversationUpdated`` (``change`` is ``"name"`` or ``"icon"``)
 - ``chat.typing_indicator.started``, ``.stopped``: ``TypingStarted``, ``TypingStopped``
+- ``poll.*``: see :mod:`adapters.linq._webhook_polls` (votes, received polls,
+  added options, the poll message's statuses)
 - ``phone_number.status_updated`` and any other type: ``UnknownEvent``, payload kept
 
 Unknown keys are ignored and unknown event types never raise (Linq keeps adding
@@ -55,6 +57,7 @@ from adapters.linq._webhook_messages import (
     parse_message_failed,
     parse_message_status,
 )
+from adapters.linq._webhook_polls import POLL_PARSERS
 from caresupport_transport.errors import ProtocolError, ValidationError
 from caresupport_transport.events import (
     ConversationCreated,
@@ -313,6 +316,7 @@ _PARSERS: dict[str, _Parser] = {
     "chat.typing_indicator.started": _typing,
     "chat.typing_indicator.stopped": _typing,
     "phone_number.status_updated": _phone_number_status,
+    **POLL_PARSERS,
 }
 
 KNOWN_EVENT_TYPES = frozenset(_PARSERS)

@@ -21,6 +21,7 @@ from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, Conversation, Message
 from caresupport_transport.pending import handle_of, is_pending, pending_conversation
+from caresupport_transport.polls import Poll
 from caresupport_transport.provider import Sent
 
 __all__ = ["MemoryProvider"]
@@ -203,6 +204,22 @@ class MemoryProvider:
 
     async def upload(self, data: bytes, *, filename: str, content_type: str) -> Attachment:
         return self.world.upload(data, filename=filename, content_type=content_type)
+
+    # -- polls ------------------------------------------------------------------
+
+    @property
+    def has_polls(self) -> bool:
+        return True
+
+    async def send_poll(
+        self, conversation_id: str, options: Sequence[str], *, idempotency_key: str
+    ) -> tuple[Sent, Poll]:
+        new = idempotency_key not in self.world.idempotency_keys
+        made, poll = self.world.send_poll(conversation_id, options, idempotency_key=idempotency_key)
+        return self._sent(made, new), poll
+
+    async def get_poll(self, poll_id: str) -> Poll:
+        return self.world.poll(poll_id)
 
     def conversation_changed(self, conversation_id: str) -> None:
         """Nothing to forget: the World is always read as it is."""

@@ -21,6 +21,7 @@ from caresupport_transport.events import InboundEvent
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Message, SendReceipt
 from caresupport_transport.policy import FallbackPolicy
+from caresupport_transport.polls import Poll
 from caresupport_transport.port import InboundHandler
 from caresupport_transport.sending import split_key as bubble_key
 from caresupport_transport.transport import DEFAULT_POLICY, ProviderTransport
@@ -135,6 +136,21 @@ class InMemoryTransport(ProviderTransport):
         """Have ``handle`` start (or stop) typing, then deliver the resulting event."""
         self.world.set_typing(conversation_id, typing, handle=checks.check_handle(handle))
         await self.deliver_pending()
+
+    async def inject_vote(
+        self, voter: Handle | str, poll_id: str, option_id: str, *, remove: bool = False
+    ) -> None:
+        """Have ``voter`` vote for a poll option (or take the vote back), then deliver it."""
+        self.world.vote(voter, poll_id, option_id, remove=remove)
+        await self.deliver_pending()
+
+    async def inject_poll(
+        self, sender: Handle | str, options: Sequence[str], *, conversation_id: str | None = None
+    ) -> Poll:
+        """Someone else's native poll arrives (their 1:1 chat unless one is named); delivered."""
+        poll = self.world.receive_poll(sender, options, conversation_id=conversation_id)
+        await self.deliver_pending()
+        return poll
 
     def fail_next_send(self, handle: Handle | str, reason: str = "delivery failed") -> None:
         """Make the next message to a conversation with ``handle`` fail."""

@@ -43,6 +43,10 @@ from caresupport_transport.events import (
     MessageStatusChanged,
     ParticipantAdded,
     ParticipantRemoved,
+    PollOptionsAdded,
+    PollReceived,
+    PollVoteAdded,
+    PollVoteRemoved,
     ReactionAdded,
     ReactionRemoved,
     TypingStarted,
@@ -56,6 +60,7 @@ from caresupport_transport.model import (
     Direction,
     Message,
 )
+from caresupport_transport.polls import Poll, PollOption, PollVote
 
 __all__ = [
     "DEFAULT_OWNER",
@@ -145,6 +150,12 @@ class World:
     """Message id -> when each of its edits happened, oldest first."""
     deleted_message_ids: set[str] = attrs.Factory(set)
     """Messages deleted with :meth:`delete_message`: kept, but out of every history."""
+    polls: dict[str, Poll] = attrs.Factory(dict)
+    """Poll message id -> the native poll as it stands (options and votes).
+
+    A poll is a message (it has an id, a service and a delivery status) with no
+    parts; it is left out of every history, since Linq does not say it lists one.
+    """
 
     def __attrs_post_init__(self) -> None:
         self._now = self.start
@@ -289,7 +300,9 @@ class World:
         found = [
             m
             for m in self.messages.values()
-            if m.conversation_id == conversation_id and m.id not in self.deleted_message_ids
+            if m.conversation_id == conversation_id
+            and m.id not in self.deleted_message_ids
+            and m.id not in self.polls
         ]
         return found[::-1]
 
@@ -711,6 +724,191 @@ class World:
             raise ValidationError(
                 "part_index", f"{part_index} is not a part of a {len(message.parts)}-part message"
             )
+
+    # -- polls --------------------------------------------------------------------
+
+    def poll(self, poll_id: str) -> Poll:
+        """The native poll whose message has this id.
+
+        Raises:
+            NotFoundError: no poll has this id.
+        """
+        try:
+            return self.polls[poll_id]
+        except KeyError:
+            raise NotFoundError(f"poll {poll_id!r} not found", status=404, code=2001) from None
+
+    def send_poll(
+        self,
+        conversation_id: str,
+        options: Sequence[str],
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Message, Poll]:
+        """The owner sends a native poll; a repeated key returns the first one, unchanged.
+
+        Raises:
+            NotFoundError: unknown conversation.
+            ValidationError: fewer than 2 options, a blank one, a group the owner
+                left, or a conversation that is not on iMessage (polls are iMessage only).
+        """
+        if idempotency_key is not None and idempotency_key in self.idempotency_keys:
+            message = self.messages[self.idempotency_keys[idempotency_key]]
+            return message, self.poll(message.id)
+        conversation = self.conversation(conversation_id)
+        if self.has_left(conversation_id):
+            raise ValidationError("conversation_id", "the owner left this group")
+        self._check_poll_options(options, minimum=2)
+        service = conversation.service or self.pick_service(
+            conversation.participants, ServicePreference.AUTO
+        )
+        if service is not Service.IMESSAGE:
+            label = service.label if service is not None else "no service"
+            raise ValidationError("conversation_id", f"polls are iMessage only; this is {label}")
+        message = Message(
+            self._ids.next("message"),
+            conversation_id,
+            Direction.OUTBOUND,
+            self.owner,
+            (),
+            service,
+            DeliveryStatus.PENDING,
+            self._now,
+        )
+        self.messages[message.id] = message
+        if idempotency_key is not None:
+            self.idempotency_keys[idempotency_key] = message.id
+            self.message_keys[message.id] = idempotency_key
+        poll = Poll(
+            message.id,
+            conversation_id,
+            [self._new_option(text, self.owner) for text in options],
+            creator=self.owner,
+        )
+        self.polls[message.id] = poll
+        self._schedule_delivery(message, self._failure_for(conversation, service))
+        return message, poll
+
+    def receive_poll(
+        self, sender: Handle | str, options: Sequence[str], *, conversation_id: str | None = None
+    ) -> Poll:
+        """Someone else's poll arrives (in their 1:1 conversation unless one is named).
+
+        Records ``PollReceived``.
+        """
+        who = as_handle(sender)
+        self._check_poll_options(options, minimum=2)
+        if conversation_id is None:
+            conversation = self.create_conversation([who])
+        else:
+            conversation = self.conversation(conversation_id)
+            if who not in conversation.participants:
+                raise ValidationError("sender", f"{who} is not in conversation {conversation_id}")
+        message = Message(
+            self._ids.next("message"),
+            conversation.id,
+            Direction.INBOUND,
+            who,
+            (),
+            Service.IMESSAGE,
+            DeliveryStatus.DELIVERED,
+            self._now,
+            sent_at=self._now,
+            delivered_at=self._now,
+        )
+        self.messages[message.id] = message
+        poll = Poll(
+            message.id,
+            conversation.id,
+            [self._new_option(text, who) for text in options],
+            creator=who,
+        )
+        self.polls[message.id] = poll
+        self.outbox.append(PollReceived(self._event_id(), self._now, conversation.id, poll))
+        return poll
+
+    def add_poll_options(
+        self, poll_id: str, options: Sequence[str], *, creator: Handle | None = None
+    ) -> Poll:
+        """Append options to a poll (options are add-only); records ``PollOptionsAdded``."""
+        poll = self.poll(poll_id)
+        who = creator or self.owner
+        self._check_voter(poll, who, "creator")
+        self._check_poll_options(options, minimum=1)
+        added = tuple(self._new_option(text, who) for text in options)
+        updated = attrs.evolve(poll, options=(*poll.options, *added))
+        self.polls[poll_id] = updated
+        self.outbox.append(
+            PollOptionsAdded(self._event_id(), self._now, poll.conversation_id, poll_id, added)
+        )
+        return updated
+
+    def vote(
+        self,
+        voter: Handle | str,
+        poll_id: str,
+        option_id: str,
+        *,
+        remove: bool = False,
+    ) -> Poll:
+        """``voter`` (a participant, or the owner) votes for an option, or takes the vote back.
+
+        Records ``PollVoteAdded`` / ``PollVoteRemoved`` when something changed;
+        voting twice for one option, or removing a vote never given, changes nothing.
+
+        Raises:
+            NotFoundError: no poll has this id.
+            ValidationError: no such option, or the voter is not in the conversation.
+        """
+        poll = self.poll(poll_id)
+        who = as_handle(voter)
+        self._check_voter(poll, who, "voter")
+        index = poll.index_of(option_id)
+        if index is None:
+            raise ValidationError("option_id", f"{option_id!r} is not an option of this poll")
+        option = poll.options[index]
+        has_voted = who in option.voters
+        if has_voted != remove:
+            return poll
+        votes = (
+            tuple(v for v in option.votes if v.voter != who)
+            if remove
+            else (*option.votes, PollVote(who, self._now))
+        )
+        options = list(poll.options)
+        options[index] = attrs.evolve(option, votes=votes)
+        updated = attrs.evolve(poll, options=options)
+        self.polls[poll_id] = updated
+        event_type = PollVoteRemoved if remove else PollVoteAdded
+        self.outbox.append(
+            event_type(
+                self._event_id(),
+                self._now,
+                poll.conversation_id,
+                poll_id,
+                option_id,
+                who,
+                option_index=index,
+                option_text=option.text,
+            )
+        )
+        return updated
+
+    def _new_option(self, text: str, creator: Handle) -> PollOption:
+        return PollOption(self._ids.next("option"), text, creator=creator)
+
+    def _check_voter(self, poll: Poll, who: Handle, field: str) -> None:
+        conversation = self.conversation(poll.conversation_id)
+        if who != self.owner and who not in conversation.participants:
+            raise ValidationError(field, f"{who} is not in conversation {conversation.id}")
+
+    @staticmethod
+    def _check_poll_options(options: Sequence[str], *, minimum: int) -> None:
+        if isinstance(options, str) or len(options) < minimum:
+            raise ValidationError("options", f"give at least {minimum} option texts")
+        for index, text in enumerate(options):
+            if not isinstance(text, str) or not text.strip():
+                raise ValidationError(f"options[{index}]", "must be non-blank text")
 
     # -- typing, read state, contact card ------------------------------------------
 

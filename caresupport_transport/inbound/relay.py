@@ -9,13 +9,16 @@ is passed on as it is: re-sending it is the outbox's watchdog rule
 (``Watch(resend_on_failure=True)``), which first waits for a late delivery, so
 a person is never texted twice for a message that did arrive. With no handler
 registered the relay raises, so the event is not acknowledged and is delivered
-again later: nothing is lost.
+again later: nothing is lost. Last, a transport may read the event for polls
+(``read_poll_event``): a text reply that is just an option number of the open
+numbered question becomes a ``PollVoteAdded``, and a vote event gets its
+option's text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import attrs
 
@@ -62,6 +65,8 @@ class InboundRelay:
     handler: Callable[[], InboundHandler | None]
     include_outbound: bool = False
     conversation_changed: Callable[[str], None] | None = None
+    read_poll_event: Callable[[InboundEvent], Awaitable[InboundEvent]] | None = None
+    """Reads a numbered reply as a vote and completes vote events (``ProviderTransport``)."""
 
     async def __call__(self, event: InboundEvent) -> None:
         if self.conversation_changed is not None and isinstance(
@@ -80,4 +85,6 @@ class InboundRelay:
                 "no inbound handler registered (call on_inbound first); "
                 "the event is not acknowledged and will be delivered again"
             )
+        if self.read_poll_event is not None:
+            event = await self.read_poll_event(event)
         await handler(event)

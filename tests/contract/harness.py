@@ -80,6 +80,12 @@ class Harness(Protocol):
         """``actor`` reacts to a message; delivered to the handler."""
         ...
 
+    async def inject_poll_vote(
+        self, voter: Handle, poll_id: str, option_id: str, *, remove: bool = False
+    ) -> None:
+        """``voter`` votes for a native poll's option (or takes it back); delivered."""
+        ...
+
 
 class HarnessFactory(Protocol):
     """Makes a fresh harness whose transport follows ``policy``."""
@@ -131,6 +137,11 @@ class MemoryHarness:
         self, actor: Handle, message_id: str, reaction: Reaction
     ) -> None:
         await self.memory.inject_reaction(actor, message_id, reaction)
+
+    async def inject_poll_vote(
+        self, voter: Handle, poll_id: str, option_id: str, *, remove: bool = False
+    ) -> None:
+        await self.memory.inject_vote(voter, poll_id, option_id, remove=remove)
 
 
 @contextlib.asynccontextmanager

@@ -82,6 +82,12 @@ class LinqHarness:
         self.simulator.inject_reaction(actor, message_id, reaction)
         await self.simulator.deliver_webhooks()
 
+    async def inject_poll_vote(
+        self, voter: Handle, poll_id: str, option_id: str, *, remove: bool = False
+    ) -> None:
+        self.simulator.inject_vote(voter, poll_id, option_id, remove=remove)
+        await self.simulator.deliver_webhooks()
+
 
 class _Receiver:
     """An ASGI app forwarding to the transport's receiver, which exists only after the client."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters.linq._words import HandleStatus
 from adapters.linq.simulator import _wire
+from adapters.linq.simulator._poll_payloads import poll_payload
 from adapters.linq.simulator.state import Backend, LineEvent
 from adapters.memory.world import World
 from caresupport_transport.content import TextPart
@@ -275,12 +276,18 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
 
 def build_payload(backend: Backend, item: LineEvent, version: str) -> tuple[str, JSON] | None:
     """``(event_type, envelope)`` for one event in one payload version, or ``None``."""
-    event_type = event_type_of(item.event)
-    if event_type is None:
-        return None
-    data = _data(backend, item, version)
-    if data is None:
-        return None
+    about_poll = poll_payload(backend, item)
+    if about_poll is not None:
+        event_type, data = about_poll
+    else:
+        found = event_type_of(item.event)
+        if found is None:
+            return None
+        event_type = found
+        built = _data(backend, item, version)
+        if built is None:
+            return None
+        data = built
     return event_type, {
         "api_version": "v3",
         "webhook_version": version,

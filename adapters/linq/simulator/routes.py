@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.linq.simulator._routes_account import ACCOUNT_ROUTES
 from adapters.linq.simulator._routes_chats import CHAT_ROUTES
 from adapters.linq.simulator._routes_messages import MESSAGE_ROUTES
+from adapters.linq.simulator._routes_polls import POLL_ROUTES
 from adapters.linq.simulator._routes_webhooks import WEBHOOK_ROUTES
 from adapters.linq.simulator._routing import Route
 from adapters.linq.simulator._uploads import UPLOAD_ROUTES
@@ -14,6 +15,7 @@ __all__ = ["ROUTES", "route_keys"]
 ROUTES: tuple[Route, ...] = (
     *CHAT_ROUTES,
     *MESSAGE_ROUTES,
+    *POLL_ROUTES,
     *UPLOAD_ROUTES,
     *ACCOUNT_ROUTES,
     *WEBHOOK_ROUTES,

@@ -31,6 +31,7 @@ from caresupport_transport.content import Part, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import ValidationError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Message
+from caresupport_transport.polls import Poll
 
 __all__ = [
     "DEFAULT_PHONE",
@@ -215,6 +216,30 @@ class Simulator:
         return self.inject_inbound(
             sender, (TextPart(text),), line=line, conversation_id=conversation_id
         )
+
+    def inject_poll(
+        self,
+        sender: Handle | str,
+        options: Sequence[str],
+        *,
+        line: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Poll:
+        """``sender``'s own poll reaches a line (``poll.received``)."""
+        poll = self._line(line).receive_poll(sender, options, conversation_id=conversation_id)
+        self.backend.sync()
+        return poll
+
+    def inject_vote(
+        self, voter: Handle | str, poll_id: str, option_id: str, *, remove: bool = False
+    ) -> None:
+        """``voter`` votes for (or takes back a vote for) an option of a poll."""
+        for world in self.backend.lines.values():
+            if poll_id in world.polls:
+                world.vote(voter, poll_id, option_id, remove=remove)
+                self.backend.sync()
+                return
+        raise ValidationError("poll_id", f"{poll_id!r} is not a poll of any line")
 
     def inject_reaction(
         self,
