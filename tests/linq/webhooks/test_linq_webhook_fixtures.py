@@ -26,6 +26,10 @@ from caresupport_transport.events import (
     MessageStatusChanged,
     ParticipantAdded,
     ParticipantRemoved,
+    PollOptionsAdded,
+    PollReceived,
+    PollVoteAdded,
+    PollVoteRemoved,
     ReactionAdded,
     ReactionRemoved,
     TypingStarted,
@@ -88,6 +92,15 @@ EXPECTED_CLASSES = {
     "chat.typing_indicator.started": TypingStarted,
     "chat.typing_indicator.stopped": TypingStopped,
     "phone_number.status_updated": UnknownEvent,
+    "poll.received": PollReceived,
+    "poll.failed": MessageStatusChanged,
+    "poll.sent": MessageStatusChanged,
+    "poll.delivered": MessageStatusChanged,
+    "poll.read": MessageStatusChanged,
+    "poll.updated": PollOptionsAdded,
+    "poll.vote.added": PollVoteAdded,
+    "poll.vote.removed": PollVoteRemoved,
+    "poll.reaction.added": ReactionAdded,
 }
 
 

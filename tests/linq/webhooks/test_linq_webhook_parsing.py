@@ -126,13 +126,13 @@ def test_known_event_whose_data_is_not_an_object_is_kept_raw() -> None:
 
 def test_an_unknown_event_type_keeps_the_raw_payload() -> None:
     payload = fixture(V26, "chat.typing_indicator.started")
-    payload["event_type"] = "poll.vote.added"
-    payload["data"] = {"chat_id": "c-9", "poll": {"question": "Lunch?", "votes": 3}}
+    payload["event_type"] = "survey.answered"
+    payload["data"] = {"chat_id": "c-9", "survey": {"question": "Lunch?", "votes": 3}}
     event = parse_envelope(payload)
     expected = UnknownEvent(
         event_id=payload["event_id"],
         occurred_at=event.occurred_at,
-        event_type="poll.vote.added",
+        event_type="survey.answered",
         payload=payload,
         conversation_id="c-9",
     )
