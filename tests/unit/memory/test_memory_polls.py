@@ -1,0 +1,183 @@
+"""Polls in the World and through the shared transport (memory adapter)."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import InMemoryTransport, RecipientKind, World
+from adapters.memory.provider import MemoryProvider
+from caresupport_transport import (
+    Degradation,
+    DegradationAction,
+    Feature,
+    InboundEvent,
+    MessageReceived,
+    NotFoundError,
+    OutgoingMessage,
+    PollOptionsAdded,
+    PollReceived,
+    PollVoteAdded,
+    ProviderTransport,
+    TextPart,
+    ValidationError,
+)
+from caresupport_transport.capabilities import Service
+from caresupport_transport.handles import Handle
+from caresupport_transport.policy import plan_poll
+
+MOM_HELPER = Handle("+16515550201")
+SON = Handle("+16515550202")
+OPTIONS = ["Tue 9am", "Tue 2pm", "Can't this week"]
+
+
+def world_with_family() -> World:
+    world = World(seed=7)
+    world.add_recipient(MOM_HELPER, RecipientKind.IMESSAGE)
+    world.add_recipient(SON, RecipientKind.SMS_ONLY)
+    return world
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[InboundEvent] = []
+
+    async def __call__(self, event: InboundEvent) -> None:
+        self.events.append(event)
+
+
+async def test_a_numbered_reply_is_a_vote_even_for_a_transport_that_did_not_ask() -> None:
+    """The open question is read from the conversation's history, not from memory."""
+    world = world_with_family()
+    asking = InMemoryTransport(world)
+    conversation = await asking.conversation_for(SON)
+    receipt = await asking.ask(conversation.id, "Who can drive Mom?", OPTIONS)
+    restarted = InMemoryTransport(world)
+    heard = Recorder()
+    restarted.on_inbound(heard)
+    await restarted.inject_message(SON, "3")
+    votes = [e for e in heard.events if isinstance(e, PollVoteAdded)]
+    assert [(receipt.poll_id, "3", "Can't this week")] == [
+        (v.poll_id, v.option_id, v.option_text) for v in votes
+    ]
+
+
+async def test_a_newer_numbered_question_closes_the_older_one() -> None:
+    transport = InMemoryTransport(world_with_family())
+    heard = Recorder()
+    transport.on_inbound(heard)
+    conversation = await transport.conversation_for(SON)
+    first = await transport.ask(conversation.id, "Who can drive Mom?", OPTIONS)
+    await transport.inject_message(SON, "1")
+    second = await transport.ask(conversation.id, "Lunch?", ["Soup", "Salad"])
+    await transport.inject_message(SON, "2")
+    await transport.inject_message(SON, "3")  # not an option of the open question
+    votes = [(e.poll_id, e.option_id) for e in heard.events if isinstance(e, PollVoteAdded)]
+    assert [(first.poll_id, "1"), (second.poll_id, "2")] == votes
+    assert ["3"] == [e.message.text for e in heard.events if isinstance(e, MessageReceived)]
+    older = await transport.poll_results(first.poll_id)
+    newer = await transport.poll_results(second.poll_id)
+    assert ([(SON,), (), ()], [(), (SON,)]) == (
+        [o.voters for o in older.options],
+        [o.voters for o in newer.options],
+    )
+
+
+async def test_the_same_number_twice_counts_once_in_the_results() -> None:
+    transport = InMemoryTransport(world_with_family())
+    transport.on_inbound(Recorder())
+    conversation = await transport.conversation_for(SON)
+    receipt = await transport.ask(conversation.id, "Who can drive Mom?", OPTIONS)
+    await transport.inject_message(SON, "2")
+    await transport.inject_message(SON, "2.")
+    results = await transport.poll_results(receipt.poll_id)
+    assert (1, [(), (SON,), ()]) == (results.total_voters, [o.voters for o in results.options])
+
+
+class NoPolls(MemoryProvider):
+    """A provider that sends no native polls."""
+
+    @property
+    def has_polls(self) -> bool:
+        return False
+
+
+async def test_a_provider_without_polls_asks_numbered_text_even_on_imessage() -> None:
+    world = world_with_family()
+    transport = ProviderTransport(NoPolls(world))
+    conversation = await transport.conversation_for(MOM_HELPER)
+    receipt = await transport.ask(conversation.id, "Who can drive Mom?", OPTIONS)
+    assert (False, Service.IMESSAGE, {}) == (receipt.native, receipt.service, world.polls)
+    assert (
+        Degradation(
+            Feature.POLL,
+            DegradationAction.CONVERTED,
+            "asked as numbered text: the provider has no polls",
+        ),
+    ) == receipt.degradations
+
+
+def test_plan_poll_converts_where_the_service_has_no_polls() -> None:
+    assert [None, "RCS", "SMS"] == [
+        None if (d := plan_poll(s)) is None else d.reason.split(": ")[1].split(" ")[0]
+        for s in (Service.IMESSAGE, Service.RCS, Service.SMS)
+    ]
+
+
+async def test_poll_results_of_a_plain_message_is_not_found() -> None:
+    transport = InMemoryTransport(world_with_family())
+    conversation = await transport.conversation_for(SON)
+    sent = await transport.send_message(conversation.id, OutgoingMessage.of_text("See you at 3"))
+    with pytest.raises(NotFoundError):
+        await transport.poll_results(sent.message_id)
+
+
+def test_the_world_refuses_a_poll_where_imessage_is_not_the_service() -> None:
+    world = world_with_family()
+    conversation = world.create_conversation([SON])
+    with pytest.raises(ValidationError) as refused:
+        world.send_poll(conversation.id, OPTIONS)
+    assert ("conversation_id", []) == (refused.value.field, list(world.polls))
+
+
+def test_votes_in_the_world_are_per_person_and_per_option() -> None:
+    world = world_with_family()
+    conversation = world.create_conversation([MOM_HELPER])
+    _, poll = world.send_poll(conversation.id, OPTIONS)
+    first = poll.options[0].id
+    world.vote(MOM_HELPER, poll.id, first)
+    world.vote(MOM_HELPER, poll.id, first)  # again: nothing changes
+    world.vote(MOM_HELPER, poll.id, poll.options[2].id)
+    world.vote(MOM_HELPER, poll.id, poll.options[1].id, remove=True)  # never given
+    stood = world.poll(poll.id)
+    assert ([(MOM_HELPER,), (), (MOM_HELPER,)], 1) == (
+        [o.voters for o in stood.options],
+        stood.total_voters,
+    )
+    assert 2 == len([e for e in world.drain() if isinstance(e, PollVoteAdded)])
+    with pytest.raises(ValidationError):
+        world.vote(SON, poll.id, first)  # not in the conversation
+    with pytest.raises(ValidationError):
+        world.vote(MOM_HELPER, poll.id, "no-such-option")
+
+
+def test_options_are_add_only_and_a_poll_is_not_in_the_history() -> None:
+    world = world_with_family()
+    conversation = world.create_conversation([MOM_HELPER])
+    world.send(conversation.id, (TextPart("Who can drive Mom?"),))
+    _, poll = world.send_poll(conversation.id, OPTIONS)
+    world.drain()
+    grown = world.add_poll_options(poll.id, ["Wed 10am"], creator=MOM_HELPER)
+    assert [*OPTIONS, "Wed 10am"] == [o.text for o in grown.options]
+    added = world.drain()
+    assert [PollOptionsAdded] == [type(e) for e in added]
+    assert ["Who can drive Mom?"] == [m.text for m in world.history(conversation.id)]
+
+
+async def test_someone_elses_poll_reaches_the_care_logic() -> None:
+    transport = InMemoryTransport(world_with_family())
+    heard = Recorder()
+    transport.on_inbound(heard)
+    poll = await transport.inject_poll(MOM_HELPER, ["Pizza", "Soup"])
+    received = [e for e in heard.events if isinstance(e, PollReceived)]
+    assert [(poll, MOM_HELPER)] == [(e.poll, e.poll.creator) for e in received]
+    assert poll == await transport.poll_results(poll.id)
