@@ -64,6 +64,10 @@ class DemoWorld(Protocol):
         self, sender: Handle, conversation_id: str | None, text: str
     ) -> None: ...
 
+    async def inject_vote(self, voter: Handle, poll_id: str, option_id: str) -> None:
+        """``voter`` votes for an option of a native poll; delivered."""
+        ...
+
     def traffic(self) -> list[str]:
         """Lines saying how many HTTP requests the demo made, and which."""
         ...
@@ -90,6 +94,9 @@ class MemoryDemoWorld:
         self, sender: Handle, conversation_id: str | None, text: str
     ) -> None:
         await self._transport.inject_message(sender, text, conversation_id=conversation_id)
+
+    async def inject_vote(self, voter: Handle, poll_id: str, option_id: str) -> None:
+        await self._transport.inject_vote(voter, poll_id, option_id)
 
     def traffic(self) -> list[str]:
         return ["HTTP requests: none (in memory; run with --transport linq to go over HTTP)"]
@@ -123,6 +130,10 @@ class LinqDemoWorld:
         self, sender: Handle, conversation_id: str | None, text: str
     ) -> None:
         self.simulator.inject_inbound_text(sender, text, conversation_id=conversation_id)
+        await self.simulator.deliver_webhooks()
+
+    async def inject_vote(self, voter: Handle, poll_id: str, option_id: str) -> None:
+        self.simulator.inject_vote(voter, poll_id, option_id)
         await self.simulator.deliver_webhooks()
 
     def traffic(self) -> list[str]:

@@ -29,6 +29,8 @@ from caresupport_transport import (
     MessageReceived,
     MessageStatusChanged,
     OutgoingMessage,
+    PollReceipt,
+    PollVoteAdded,
     Reaction,
     ReactionKind,
     ReplyTo,
@@ -75,6 +77,8 @@ CARE_PLAN = " ".join(
     ]
     * 12
 )
+DRIVE_QUESTION = "Who can drive Astrid to the clinic on Tuesday?"
+DRIVE_OPTIONS = ("Tue 9am", "Tue 2pm", "Can't this week")
 GOODNIGHT = VoiceMemo(
     MediaPart(url="https://files.example.org/astrid-goodnight.m4a", content_type="audio/m4a")
 )
@@ -122,6 +126,22 @@ class Transcript:
         else:
             self.out(f"   fallback: no {lacking} for {to}, so {label}")
 
+    def asked(self, to: str, receipt: PollReceipt) -> None:
+        """Say how a poll went out: a native poll after its question, or numbered text."""
+        options = " / ".join(o.text for o in receipt.options)
+        if receipt.native:
+            what = f'"{DRIVE_QUESTION}", then a native poll: {options}'
+        else:
+            numbered = " / ".join(f"{o.id}. {o.text}" for o in receipt.options)
+            what = f'"{DRIVE_QUESTION}" as numbered text: {numbered}'
+        self.sent(to, what, receipt.question)
+        if receipt.native:
+            self.snippets[receipt.poll_id] = f"{to}: poll ({_snippet(options, 36)})"
+            self.out(f"   poll {receipt.status.value}: {len(receipt.options)} options")
+        for degradation in receipt.degradations:
+            if degradation not in receipt.question.degradations:
+                self.out(f"   degradation: {degradation}")
+
     def action(self, what: str, result: ActionResult) -> None:
         done = "done" if result.performed else "skipped"
         self.out(f"   {what}: {done}")
@@ -136,6 +156,10 @@ class Transcript:
             if event.reason:
                 line += f" (reason: {event.reason})"
             self.out(line)
+        elif isinstance(event, PollVoteAdded):
+            name = _NAMES.get(event.voter, str(event.voter))
+            how = f' by replying "{event.message.text}"' if event.message is not None else ""
+            self.out(f'<- {name} voted "{event.option_text}"{how}')
         elif isinstance(event, MessageReceived) and event.message.direction is Direction.INBOUND:
             sender = event.message.sender
             name = _NAMES.get(sender, str(sender)) if sender else "someone"
@@ -252,6 +276,22 @@ async def run_scenario(
     transcript.action("typing indicator", await transport.start_typing(group_chat))
     await later(120)
 
+    transcript.heading("Who drives Astrid on Tuesday? A poll: native on iMessage, numbered on SMS")
+    polls: dict[str, PollReceipt] = {}
+    for name, chat in (("Ingrid", ingrid_chat), ("Erik", erik_chat)):
+        polls[name] = await transport.ask(
+            chat, DRIVE_QUESTION, DRIVE_OPTIONS, idempotency_key=f"drive-tuesday-{name.lower()}"
+        )
+        transcript.asked(name, polls[name])
+    await later(5)
+    await world.inject_vote(INGRID, polls["Ingrid"].poll_id, polls["Ingrid"].options[0].id)
+    await world.inject_inbound_text(ERIK, erik_chat, "2")
+    for name, asked in polls.items():
+        results = await transport.poll_results(asked.poll_id)
+        tally = ", ".join(f"{o.text} {len(o.votes)}" for o in results.options)
+        out(f"   results of {name}'s poll: {tally}")
+    await later(120)
+
     transcript.heading("The old landline: a delivery failure")
     hello_landline = OutgoingMessage.of_text("Hello, this is CareSupport for Astrid Lindqvist.")
     started = await transport.start_conversation([LANDLINE], hello_landline)
@@ -328,7 +368,9 @@ def register(subparsers: Any) -> None:
             "an answer in her reply thread), a granddaughter with RCS only (effect and\n"
             "reply thread dropped), a grandson on an SMS-only phone (the same messages,\n"
             "degraded further), a family group chat of the three (carried by SMS, the\n"
-            "one service they share) and a disconnected number (a delivery failure).\n"
+            "one service they share), a poll (native on iMessage, one numbered text\n"
+            'question on SMS whose "2" is read back as a vote) and a disconnected\n'
+            "number (a delivery failure).\n"
             "The transcript shows the service used, the fallbacks, every degradation\n"
             "and each delivery status as time passes. Nothing leaves this machine; no\n"
             "account is needed.\n"

@@ -284,3 +284,24 @@ def test_the_linq_demo_needs_only_the_base_install() -> None:
     )
     assert (0, "") == (done.returncode, done.stderr)
     assert "API requests from LinqTransport" in done.stdout
+
+
+def test_the_poll_is_native_for_ingrid_and_numbered_for_erik_whose_2_is_a_vote(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    poll = section(run_demo(capsys, "--transport", mode), "Who drives Astrid on Tuesday?")
+    expected = [
+        '-> Ingrid via iMessage [pending]: "Who can drive Astrid to the clinic on Tuesday?", '
+        "then a native poll: Tue 9am / Tue 2pm / Can't this week",
+        '-> Erik via SMS [pending]: "Who can drive Astrid to the clinic on Tuesday?" as numbered '
+        "text: 1. Tue 9am / 2. Tue 2pm / 3. Can't this week",
+        "   degradation: poll converted: asked as numbered text: SMS has no polls",
+        '<- Ingrid voted "Tue 9am"',
+        '<- Erik voted "Tue 2pm" by replying "2"',
+        "   results of Ingrid's poll: Tue 9am 1, Tue 2pm 0, Can't this week 0",
+        "   results of Erik's poll: Tue 9am 0, Tue 2pm 1, Can't this week 0",
+    ]
+    assert [line for line in expected if line not in poll.splitlines()] == []
+    assert 1 == poll.count("degradation:")
+    assert "status read      Ingrid: poll (Tue 9am / Tue 2pm / Can't this week)" in poll
+    assert "care handler" not in poll
