@@ -64,9 +64,10 @@ def fallback_key(key: str, service: Service) -> str:
 
 
 def poll_keys(key: str) -> tuple[str, str]:
-    """The keys of a poll's two sends under the caller's ``key``: the question, then the poll.
+    """The keys of a poll's sends under the caller's ``key``: the question, then the poll.
 
-    ``key:question`` and ``key:poll``: asking again under ``key`` sends neither twice.
+    ``key:question`` for the question as text, ``key:poll`` for the native poll
+    or the numbered text question: asking again under ``key`` sends nothing twice.
     """
     return _fit(key, ":question"), _fit(key, ":poll")
 

@@ -701,10 +701,12 @@ class ProviderTransport:
         On iMessage the question goes as a text message, then the native poll
         (Linq's polls carry no question). Elsewhere, or with a provider without
         polls, one numbered text question is sent and the conversion reported
-        (``Feature.POLL``). The two sends go under keys derived from
-        ``idempotency_key`` (:func:`~caresupport_transport.sending.poll_keys`),
-        so asking again under it sends neither twice. The question may open a
-        new 1:1 conversation; the poll then goes into it.
+        (``Feature.POLL``). The sends go under keys derived from
+        ``idempotency_key`` (:func:`~caresupport_transport.sending.poll_keys`):
+        the question text under ``<key>:question``, the poll or the numbered
+        question under ``<key>:poll``, so asking again under it sends nothing
+        twice. The question may open a new 1:1 conversation; the poll then goes
+        into it.
 
         Raises:
             ValidationError: bad input (see :func:`~caresupport_transport.checks.check_poll`).
@@ -729,9 +731,11 @@ class ProviderTransport:
         planned = service or Service.IMESSAGE
         conversion = plan_poll(planned, self.provider.has_polls)
         if conversion is not None:
+            # Under the poll's key, as when a question that fell back is followed by
+            # its options: a retry that finds the service changed replays, not repeats.
             text = numbered_question(question, options)
             receipt = await self._send(
-                conversation_id, OutgoingMessage.of_text(text), ServicePreference.AUTO, question_key
+                conversation_id, OutgoingMessage.of_text(text), ServicePreference.AUTO, poll_key
             )
             return _numbered_receipt(receipt, options, key, (conversion,))
         asked = await self._send(
@@ -794,7 +798,7 @@ class ProviderTransport:
             later.append(item)
         return _numbered_poll(message, read, later[::-1])
 
-    async def read_poll_event(self, event: InboundEvent) -> InboundEvent:
+    async def _read_poll_event(self, event: InboundEvent) -> InboundEvent:
         """An inbound event as the care logic gets it, as far as polls are concerned.
 
         - A text reply that is just an option number (see
@@ -885,7 +889,7 @@ class ProviderTransport:
             self._current_handler,
             include_outbound=include_outbound,
             conversation_changed=self.provider.conversation_changed,
-            read_poll_event=self.read_poll_event,
+            read_poll_event=self._read_poll_event,
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from adapters.memory import InMemoryTransport, RecipientKind, World
@@ -23,11 +25,15 @@ from caresupport_transport import (
 )
 from caresupport_transport.capabilities import Service
 from caresupport_transport.handles import Handle
+from caresupport_transport.inbound import decode_event, encode_event
 from caresupport_transport.policy import plan_poll
+from caresupport_transport.polls import Poll, PollOption
+from caresupport_transport.provider import Sent
 
 MOM_HELPER = Handle("+16515550201")
 SON = Handle("+16515550202")
 OPTIONS = ["Tue 9am", "Tue 2pm", "Can't this week"]
+DEMO_TIME = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def world_with_family() -> World:
@@ -181,3 +187,62 @@ async def test_someone_elses_poll_reaches_the_care_logic() -> None:
     received = [e for e in heard.events if isinstance(e, PollReceived)]
     assert [(poll, MOM_HELPER)] == [(e.poll, e.poll.creator) for e in received]
     assert poll == await transport.poll_results(poll.id)
+
+
+class FallsBackToSms(MemoryProvider):
+    """A provider whose service falls back to SMS by itself (as Linq may, unpinned)."""
+
+    async def send(
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        *,
+        service: Service,
+        pinned: bool,
+        idempotency_key: str,
+    ) -> Sent:
+        return await super().send(
+            conversation_id,
+            message,
+            service=Service.SMS,
+            pinned=pinned,
+            idempotency_key=idempotency_key,
+        )
+
+
+async def test_when_the_question_falls_back_the_options_follow_as_numbered_text() -> None:
+    world = world_with_family()
+    transport = ProviderTransport(FallsBackToSms(world))
+    conversation = world.create_conversation([MOM_HELPER])
+    world.send(conversation.id, (TextPart("Hello"),))
+    receipt = await transport.ask(
+        conversation.id, "Who can drive Mom?", OPTIONS, idempotency_key="k"
+    )
+    newest, question = world.history(conversation.id)[:2]
+    assert (False, {}, "Who can drive Mom?") == (receipt.native, world.polls, question.text)
+    assert (receipt.poll_id, "k:poll", receipt.question.message_id) == (
+        newest.id,
+        world.message_keys[newest.id],
+        question.id,
+    )
+    assert Feature.POLL in [d.feature for d in receipt.degradations]
+    assert Feature.SERVICE in [d.feature for d in receipt.degradations]
+    again = await transport.ask(conversation.id, "Who can drive Mom?", OPTIONS, idempotency_key="k")
+    assert (receipt.poll_id, 3) == (again.poll_id, len(world.history(conversation.id)))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        PollVoteAdded("e-1", DEMO_TIME, "c-1", "p-1", "2", SON, 1, "Tue 2pm", message=None),
+        PollReceived(
+            "e-2",
+            DEMO_TIME,
+            "c-1",
+            Poll("p-2", "c-1", [PollOption("o-1", "Pizza", creator=SON)], creator=SON),
+        ),
+        PollOptionsAdded("e-3", DEMO_TIME, "c-1", "p-1", (PollOption("o-9", "Wed"),)),
+    ],
+)
+def test_poll_events_survive_the_durable_inbox_codec(event: InboundEvent) -> None:
+    assert event == decode_event(encode_event(event))
