@@ -41,7 +41,12 @@ from caresupport_transport.capabilities import (
     ServicePreference,
 )
 from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
-from caresupport_transport.errors import NotFoundError, UnsupportedError, ValidationError
+from caresupport_transport.errors import (
+    NotFoundError,
+    ProviderError,
+    UnsupportedError,
+    ValidationError,
+)
 from caresupport_transport.events import (
     InboundEvent,
     MessageReceived,
@@ -809,15 +814,19 @@ class ProviderTransport:
           conversation's latest :data:`QUESTION_LOOKBACK` messages older than the
           reply: read from the history, so any process finds it after a restart.
         - A vote event without the option's text gets it (and its position) from
-          the poll, when the poll can be read.
+          the poll, when the poll can be read; a refusal (4xx) passes the event on
+          as it came, while a failure that may pass (5xx, no answer) raises, so the
+          event is delivered again later.
         """
         if isinstance(event, MessageReceived):
             return await self._vote_from_reply(event)
         if isinstance(event, PollVoteAdded | PollVoteRemoved) and event.option_text is None:
             try:
                 poll = await self.provider.get_poll(event.poll_id)
-            except NotFoundError:
-                return event
+            except ProviderError as refused:
+                if refused.status is not None and refused.status >= 500:
+                    raise  # may pass: the event is delivered again later
+                return event  # the poll cannot be read (gone, refused): pass the vote as it came
             index = poll.index_of(event.option_id)
             if index is None:
                 return event

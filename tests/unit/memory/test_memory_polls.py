@@ -19,6 +19,7 @@ from caresupport_transport import (
     PollOptionsAdded,
     PollReceived,
     PollVoteAdded,
+    ProviderError,
     ProviderTransport,
     TextPart,
     ValidationError,
@@ -246,3 +247,48 @@ async def test_when_the_question_falls_back_the_options_follow_as_numbered_text(
 )
 def test_poll_events_survive_the_durable_inbox_codec(event: InboundEvent) -> None:
     assert event == decode_event(encode_event(event))
+
+
+class PollsRefused(MemoryProvider):
+    """A provider whose polls cannot be read: refused with ``status``."""
+
+    def __init__(self, world: World, status: int) -> None:
+        super().__init__(world)
+        self.status = status
+
+    async def get_poll(self, poll_id: str) -> Poll:
+        raise ProviderError("no", status=self.status)
+
+
+def bare_vote() -> PollVoteAdded:
+    return PollVoteAdded("e-1", DEMO_TIME, "c-1", "p-1", "o-2", SON)
+
+
+async def test_a_vote_whose_poll_cannot_be_read_passes_as_it_came() -> None:
+    transport = ProviderTransport(PollsRefused(world_with_family(), 404))
+    heard = Recorder()
+    transport.on_inbound(heard)
+    await transport.inbound_relay()(bare_vote())
+    assert [bare_vote()] == heard.events
+
+
+async def test_a_vote_whose_poll_read_fails_for_now_is_not_acknowledged() -> None:
+    transport = ProviderTransport(PollsRefused(world_with_family(), 503))
+    heard = Recorder()
+    transport.on_inbound(heard)
+    with pytest.raises(ProviderError):
+        await transport.inbound_relay()(bare_vote())
+    assert [] == heard.events
+
+
+async def test_a_vote_without_its_text_gets_it_from_the_poll() -> None:
+    world = world_with_family()
+    conversation = world.create_conversation([MOM_HELPER])
+    _, poll = world.send_poll(conversation.id, OPTIONS)
+    transport = InMemoryTransport(world)
+    heard = Recorder()
+    transport.on_inbound(heard)
+    bare = PollVoteAdded("e-1", DEMO_TIME, conversation.id, poll.id, poll.options[2].id, MOM_HELPER)
+    await transport.inbound_relay()(bare)
+    votes = [e for e in heard.events if isinstance(e, PollVoteAdded)]
+    assert [(2, "Can't this week")] == [(v.option_index, v.option_text) for v in votes]
