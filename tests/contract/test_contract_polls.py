@@ -23,7 +23,17 @@ from caresupport_transport import (
 )
 
 from .harness import Harness
-from .support import CAREGIVER, DAUGHTER, GRANDSON, SETTLE, history, start, statuses_of
+from .support import (
+    CAREGIVER,
+    DAUGHTER,
+    GRANDSON,
+    NEIGHBOUR,
+    NURSE,
+    SETTLE,
+    history,
+    start,
+    statuses_of,
+)
 
 QUESTION = "Who can drive Mom on Tuesday?"
 OPTIONS = ["Tue 9am", "Tue 2pm", "Can't this week"]
@@ -207,3 +217,30 @@ async def test_bad_poll_input_is_refused_before_any_request(
     with pytest.raises(ValidationError) as refused:
         await harness.transport.ask(conversation.id, question, options)
     assert (field, made) == (refused.value.field, harness.requests_made)
+
+
+async def test_in_an_imessage_group_everyone_votes_on_one_native_poll(harness: Harness) -> None:
+    transport = harness.transport
+    group = await start(transport, CAREGIVER, NURSE, NEIGHBOUR)
+    receipt = await transport.ask(group.id, QUESTION, OPTIONS)
+    first, second = receipt.options[0].id, receipt.options[1].id
+    await harness.inject_poll_vote(CAREGIVER, receipt.poll_id, first)
+    await harness.inject_poll_vote(NURSE, receipt.poll_id, first)
+    await harness.inject_poll_vote(NURSE, receipt.poll_id, second)
+    results = await transport.poll_results(receipt.poll_id)
+    assert (True, 2) == (receipt.native, results.total_voters)
+    assert [{CAREGIVER, NURSE}, {NURSE}, set()] == [set(o.voters) for o in results.options]
+
+
+async def test_in_a_group_with_an_sms_member_each_numbered_reply_is_that_persons_vote(
+    harness: Harness,
+) -> None:
+    transport = harness.transport
+    group = await start(transport, CAREGIVER, NURSE, GRANDSON)
+    receipt = await transport.ask(group.id, QUESTION, OPTIONS)
+    await harness.inject_inbound_text(GRANDSON, group.id, "3")
+    await harness.inject_inbound_text(CAREGIVER, group.id, "1.")
+    votes = [(e.voter, e.option_id) for e in harness.received if isinstance(e, PollVoteAdded)]
+    assert (False, [(GRANDSON, "3"), (CAREGIVER, "1")]) == (receipt.native, votes)
+    results = await transport.poll_results(receipt.poll_id)
+    assert [(CAREGIVER,), (), (GRANDSON,)] == [o.voters for o in results.options]
