@@ -5,8 +5,9 @@ on loopback, prints the environment to point the ``linq`` commands (and
 CareSupport) at it, registers demo recipients of every kind, and moves the
 clock in real time so delivery statuses progress and webhooks go out.
 
-``simulate inbound --from +1... --text ...`` and ``simulate react ...`` play
-the other side of a running simulator through its control endpoints.
+``simulate inbound --from +1... --text ...``, ``simulate react ...`` and
+``simulate vote ...`` play the other side of a running simulator through its
+control endpoints.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     _register_inbound(actions)
     _register_react(actions)
+    _register_vote(actions)
 
 
 def _register_inbound(actions: Any) -> None:
@@ -114,6 +116,16 @@ def _register_react(actions: Any) -> None:
     parser.add_argument("--emoji", help="the emoji of a custom reaction")
     parser.add_argument("--remove", action="store_true")
     parser.set_defaults(func=_react_command)
+
+
+def _register_vote(actions: Any) -> None:
+    parser = actions.add_parser("vote", help="someone votes in a poll in a running simulator")
+    _add_target_arguments(parser)
+    parser.add_argument("--from", dest="sender", required=True, help="who votes")
+    parser.add_argument("--poll-id", required=True, help="the poll's message id")
+    parser.add_argument("--option-id", required=True)
+    parser.add_argument("--remove", action="store_true", help="take the vote back")
+    parser.set_defaults(func=_vote_command)
 
 
 def _add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -291,6 +303,16 @@ def _inbound_command(args: argparse.Namespace) -> int:
     if args.chat_id:
         body["chat_id"] = args.chat_id
     return _run_control("inbound", body, args)
+
+
+def _vote_command(args: argparse.Namespace) -> int:
+    body: dict[str, object] = {
+        "from": args.sender,
+        "poll_id": args.poll_id,
+        "option_id": args.option_id,
+        "remove": args.remove,
+    }
+    return _run_control("vote", body, args)
 
 
 def _react_command(args: argparse.Namespace) -> int:

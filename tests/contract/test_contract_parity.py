@@ -338,6 +338,11 @@ PROBES: dict[str, Probe] = {
     "mark_read": Probe(lambda t, s, v: t.mark_read(v), "conversation_id", _chat),
     "share_contact_card": Probe(lambda t, s, v: t.share_contact_card(v), "conversation_id", _chat),
     "send_voice_memo": Probe(lambda t, s, v: t.send_voice_memo(v, MEMO), "conversation_id", _chat),
+    "ask": Probe(
+        lambda t, s, v: t.ask(v, "Who can drive Mom on Tuesday?", ["Tue 9am", "Tue 2pm"]),
+        "conversation_id",
+        _chat,
+    ),
     "add_participant.conversation_id": Probe(
         lambda t, s, v: t.add_participant(v, NEWCOMER), "conversation_id", _group
     ),

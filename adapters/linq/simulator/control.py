@@ -7,6 +7,8 @@ object. They need the same bearer token as the API.
 ``POST /_simulator/inbound``   ``{"from", "text", "line"?, "chat_id"?}``: a message arrives
 ``POST /_simulator/reaction``  ``{"from", "message_id", "type", "custom_emoji"?, "remove"?}``
 ``POST /_simulator/typing``    ``{"from", "chat_id", "typing"?}``
+``POST /_simulator/vote``      ``{"from", "poll_id", "option_id", "remove"?}``: a poll vote
+``POST /_simulator/poll``      ``{"from", "options", "line"?, "chat_id"?}``: their poll arrives
 ``POST /_simulator/advance``   ``{"seconds"}``: move the clock on (deliveries follow)
 ``GET  /_simulator/state``     counters: requests, messages created, deliveries, faults,
                                effects / replies sent on a service that cannot carry them
@@ -63,6 +65,29 @@ def _typing(simulator: Simulator, body: dict[str, Any]) -> Response:
     return Response.json(201, {"chat_id": chat_id})
 
 
+def _vote(simulator: Simulator, body: dict[str, Any]) -> Response:
+    voter = parse_handle(body.get("from"), "from")
+    poll_id = require_str(body, "poll_id")
+    option_id = require_str(body, "option_id")
+    simulator.inject_vote(voter, poll_id, option_id, remove=body.get("remove") is True)
+    return Response.json(201, {"poll_id": poll_id, "option_id": option_id})
+
+
+def _poll(simulator: Simulator, body: dict[str, Any]) -> Response:
+    sender = parse_handle(body.get("from"), "from")
+    options = body.get("options")
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise bad_request("options must be an array of option texts")
+    line, chat_id = body.get("line"), body.get("chat_id")
+    poll = simulator.inject_poll(
+        sender,
+        options,
+        line=line if isinstance(line, str) else None,
+        conversation_id=chat_id if isinstance(chat_id, str) else None,
+    )
+    return Response.json(201, {"poll_id": poll.id, "chat_id": poll.conversation_id})
+
+
 def _advance(simulator: Simulator, body: dict[str, Any]) -> Response:
     seconds = body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
@@ -93,7 +118,14 @@ def _state(simulator: Simulator) -> Response:
     )
 
 
-_HANDLERS = {"inbound": _inbound, "reaction": _reaction, "typing": _typing, "advance": _advance}
+_HANDLERS = {
+    "inbound": _inbound,
+    "reaction": _reaction,
+    "typing": _typing,
+    "advance": _advance,
+    "vote": _vote,
+    "poll": _poll,
+}
 
 
 def handle_control(simulator: Simulator, request: Request) -> Response:

@@ -95,6 +95,53 @@ async def test_inbound_and_react_reach_a_simulator_through_its_control_endpoints
     assert 1 == len(sim.world.reactions_on(chat["message"]["id"]))
 
 
+async def test_a_poll_and_a_vote_reach_a_simulator_through_its_control_endpoints(
+    sim: Simulator, api: httpx.AsyncClient
+) -> None:
+    environ = {"LINQ_BASE_URL": "http://sim.test/api/partner", "LINQ_API_TOKEN": sim.token}
+    chat = await create_chat(api, sim.phone, "+16515550101")
+    ours = await api.post(
+        f"/v3/chats/{chat['id']}/polls", json={"poll": {"options": [{"text": "a"}, {"text": "b"}]}}
+    )
+    poll_id, option_id = ours.json()["message_id"], ours.json()["poll"]["options"][1]["option_id"]
+    voted = await post_control(
+        "vote",
+        {"from": "+16515550101", "poll_id": poll_id, "option_id": option_id},
+        url=None,
+        token=None,
+        environ=environ,
+        transport=sim.transport(),
+    )
+    theirs = await post_control(
+        "poll",
+        {"from": "+16515550101", "options": ["Pizza", "Soup"]},
+        url=None,
+        token=None,
+        environ=environ,
+        transport=sim.transport(),
+    )
+    assert (poll_id, option_id) == (voted["poll_id"], voted["option_id"])
+    assert [(), ("+16515550101",)] == [
+        tuple(v.value for v in o.voters) for o in sim.world.poll(poll_id).options
+    ]
+    assert (chat["id"], ["Pizza", "Soup"]) == (
+        theirs["chat_id"],
+        [o.text for o in sim.world.poll(theirs["poll_id"]).options],
+    )
+
+
+def test_simulate_vote_parses_into_a_vote_body() -> None:
+    args = _args(
+        "vote", "--from", "+16515550101", "--poll-id", "p-1", "--option-id", "o-2", "--remove"
+    )
+    assert ("+16515550101", "p-1", "o-2", True) == (
+        args.sender,
+        args.poll_id,
+        args.option_id,
+        args.remove,
+    )
+
+
 async def test_control_endpoints_need_the_token(sim: Simulator) -> None:
     with pytest.raises(ConfigurationError, match="refused"):
         await post_control(
