@@ -49,9 +49,13 @@ from caresupport_transport.errors import (
     WebhookVerificationError,
 )
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
     InboundEvent,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
@@ -62,6 +66,7 @@ from caresupport_transport.events import (
     TypingStarted,
     TypingStopped,
     UnknownEvent,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
 from caresupport_transport.inbound import (
@@ -126,6 +131,7 @@ __all__ = [
     "ClaimStatus",
     "ConfigurationError",
     "ConflictError",
+    "ContactCardReceived",
     "Conversation",
     "ConversationCreated",
     "ConversationUpdated",
@@ -150,6 +156,9 @@ __all__ = [
     "InboxWorker",
     "IntentStatus",
     "InvalidHandleError",
+    "LineReputation",
+    "LineStatus",
+    "LineStatusChanged",
     "LongTextFallback",
     "MediaPart",
     "MemoryEventStore",
@@ -196,6 +205,7 @@ __all__ = [
     "VoiceMemo",
     "VoiceMemoFallback",
     "Watch",
+    "WebhookSubscriptionChanged",
     "WebhookVerificationError",
     "open_event_store",
     "parse_handle",

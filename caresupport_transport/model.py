@@ -97,6 +97,17 @@ class Message:
     read_at: datetime | None = None
     reply_to: ReplyTo | None = None
     effect: Effect | None = None
+    reconciled_at: datetime | None = None
+    """Set when the provider recovered the message late (Linq's reconciliation).
+
+    Such a message is genuine but arrived out of order, its ``sent_at`` well in
+    the past: treat it as history (no automatic reply), not as a live message.
+    """
+
+    @property
+    def is_reconciled(self) -> bool:
+        """Whether the message arrived late, recovered by reconciliation (see ``reconciled_at``)."""
+        return self.reconciled_at is not None
 
     @property
     def text(self) -> str:

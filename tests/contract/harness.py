@@ -64,6 +64,10 @@ class Harness(Protocol):
         """Make the next message to a conversation with ``handle`` fail."""
         ...
 
+    async def deliver_after_failure(self, message_id: str) -> None:
+        """A message the world reported failed is reported delivered after all (Linq may)."""
+        ...
+
     async def advance(self, seconds: float) -> None:
         """Move the world's clock on and deliver what happened to the handler."""
         ...
@@ -120,6 +124,9 @@ class MemoryHarness:
 
     async def advance(self, seconds: float) -> None:
         await self.memory.advance(seconds)
+
+    async def deliver_after_failure(self, message_id: str) -> None:
+        await self.memory.deliver_after_failure(message_id)
 
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str
