@@ -34,6 +34,7 @@ from caresupport_transport.content import (
     VoiceMemo,
 )
 from caresupport_transport.errors import (
+    AlreadySentError,
     ConfigurationError,
     ConflictError,
     InvalidHandleError,
@@ -123,6 +124,7 @@ logging.getLogger("caresupport_transport").addHandler(logging.NullHandler())
 __all__ = [
     "SERVICE_CAPABILITIES",
     "ActionResult",
+    "AlreadySentError",
     "Attachment",
     "Availability",
     "BubbleResult",

@@ -33,7 +33,7 @@ from caresupport_transport.capabilities import (
 )
 from caresupport_transport.checks import MIN_GROUP_SIZE, check_can_add, check_can_remove
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
-from caresupport_transport.errors import NotFoundError, ValidationError
+from caresupport_transport.errors import AlreadySentError, NotFoundError, ValidationError
 from caresupport_transport.events import (
     ContactCardReceived,
     ConversationCreated,
@@ -427,9 +427,17 @@ class World:
             NotFoundError: unknown conversation, reply target or attachment.
             ValidationError: a reply to a message of another conversation, or a
                 group the owner left.
+            AlreadySentError: the key's message was sent before and deleted since.
         """
         if idempotency_key is not None and idempotency_key in self.idempotency_keys:
-            return self.messages[self.idempotency_keys[idempotency_key]]
+            original = self.idempotency_keys[idempotency_key]
+            if original in self.deleted_message_ids:
+                # As Linq: the key's message is gone and is never sent again.
+                raise AlreadySentError(
+                    f"the message sent under idempotency key {idempotency_key!r} was deleted",
+                    status=404,
+                )
+            return self.messages[original]
         conversation = self.conversation(conversation_id)
         if self.has_left(conversation_id):
             raise ValidationError("conversation_id", "the owner left this group")

@@ -68,6 +68,10 @@ class Harness(Protocol):
         """A message the world reported failed is reported delivered after all (Linq may)."""
         ...
 
+    def delete_message(self, message_id: str) -> None:
+        """The provider deletes a message (or its retention window passes)."""
+        ...
+
     async def advance(self, seconds: float) -> None:
         """Move the world's clock on and deliver what happened to the handler."""
         ...
@@ -127,6 +131,9 @@ class MemoryHarness:
 
     async def deliver_after_failure(self, message_id: str) -> None:
         await self.memory.deliver_after_failure(message_id)
+
+    def delete_message(self, message_id: str) -> None:
+        self.memory.world.delete_message(message_id)
 
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str

@@ -73,6 +73,9 @@ class LinqHarness:
         self.simulator.deliver_after_failure(message_id)
         await self.simulator.deliver_webhooks()
 
+    def delete_message(self, message_id: str) -> None:
+        self.simulator.world.delete_message(message_id)
+
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str
     ) -> str:
