@@ -344,3 +344,23 @@ def test_a_type_no_one_knows_is_kept_whole_without_a_problem(event_type: str, da
     event = parse_envelope(payload)
     assert isinstance(event, UnknownEvent)
     assert (event_type, payload, None) == (event.event_type, event.payload, event.problem)
+
+
+def test_a_sticker_reaction_carries_its_image_and_the_deprecated_from_still_names_the_actor() -> (
+    None
+):
+    data = {
+        **_reaction(),
+        "reaction_type": "sticker",
+        "sticker": {"url": "https://cdn.linqapp.com/s/1.png", "mime_type": "image/png"},
+        "from": DAUGHTER,
+    }
+    del data["from_handle"]
+    event = parse_envelope({**delivery("reaction.added", 1), "data": data})
+    assert isinstance(event, ReactionAdded)
+    assert ("sticker", "https://cdn.linqapp.com/s/1.png", DAUGHTER, "r-1") == (
+        event.reaction.kind.value,
+        event.sticker_url,
+        str(event.actor),
+        event.reaction_id,
+    )
