@@ -318,7 +318,12 @@ class Outbox:
             return None
         now = self.clock()
         updated = await self.update(intent_id, lambda status: _observed(status, event, now))
-        if updated is not None and updated.delivered_twice:
+        if (
+            updated is not None
+            and updated.delivered_twice
+            and event.status is DeliveryStatus.DELIVERED
+            and event.message_id == updated.delivered_message_ids[-1]
+        ):
             _log.warning(
                 "outbox intent %s: a re-send and the original it replaced both arrived",
                 intent_id,
@@ -369,8 +374,12 @@ def _check_kind(kind: object) -> str | None:
 def _arrived(status: IntentStatus, event: MessageStatusChanged) -> IntentStatus:
     """``status`` knowing that ``event``'s message arrived (after a failure: recovered)."""
     recovered = status.recovered or status.state is DeliveryState.FAILED
-    if status.resends and event.message_id in status.message_ids[:1]:
-        recovered = True  # the original, re-sent because it failed or lagged, arrived too
+    if (
+        status.resends
+        and status.failed_at is not None
+        and event.message_id in status.message_ids[:1]
+    ):
+        recovered = True  # the original, reported failed and re-sent, arrived after all
     delivered = tuple(dict.fromkeys((*status.delivered_message_ids, event.message_id)))
     return attrs.evolve(status, recovered=recovered, delivered_message_ids=delivered)
 

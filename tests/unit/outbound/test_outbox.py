@@ -597,3 +597,25 @@ async def test_a_delivery_after_a_failure_is_recorded_as_recovered() -> None:
         recovered.recovered,
         recovered.delivered_twice,
     )
+
+
+async def test_a_lagging_original_delivered_after_its_resend_is_reported_twice_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox, worker, transport, clock, _ = setup(Watch(resend_after=timedelta(minutes=10)))
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    clock.advance(timedelta(minutes=10))
+    await worker.drain()
+    original, resent = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+
+    for message_id in (resent, original):
+        await outbox.observe(status_event(message_id, DeliveryStatus.DELIVERED, clock.now))
+    await outbox.observe(status_event(original, DeliveryStatus.READ, clock.now))
+    status = await outbox.status(intent_id)
+
+    assert status is not None
+    assert (2, True, False) == (len(transport.sent), status.delivered_twice, status.recovered)
+    assert (resent, original) == status.delivered_message_ids
+    twice = [r for r in caplog.records if "both arrived" in r.getMessage()]
+    assert 1 == len(twice)
