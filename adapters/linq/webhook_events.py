@@ -17,7 +17,14 @@ Event types and what they become:
 - ``chat.group_name_updated``, ``chat.group_icon_updated`` and their ``_update_failed``
   twins: ``ConversationUpdated`` (``change`` is ``"name"`` or ``"icon"``)
 - ``chat.typing_indicator.started``, ``.stopped``: ``TypingStarted``, ``TypingStopped``
-- ``phone_number.status_updated`` and any other type: ``UnknownEvent``, payload kept
+- ``phone_number.status_updated``: ``LineStatusChanged`` (status and reputation)
+- ``contact_card.received``: ``ContactCardReceived``
+- ``webhook_subscription.disabled``, ``.enabled``, ``.deleted``: ``WebhookSubscriptionChanged``
+- every other type of :data:`~adapters.linq.event_types.ALL_EVENT_TYPES` (and any
+  type Linq adds later): ``UnknownEvent``, payload kept, ``problem`` ``None``
+
+The parsers are one table (``_PARSERS``, event type to function), so another
+type becomes typed by adding one entry.
 
 Unknown keys are ignored and unknown event types never raise (Linq keeps adding
 both). A body that is not an envelope raises
