@@ -36,7 +36,13 @@ class Direction(enum.Enum):
 
 
 class DeliveryStatus(enum.Enum):
-    """Where a message is on its way; ``FAILED`` is final, as is ``READ``."""
+    """Where a message is on its way; ``READ`` is final, and so is ``FAILED``, nearly.
+
+    A ``DELIVERED`` (or ``READ``) may follow ``FAILED`` for the same message
+    (Linq reports both, rarely): the message arrived after all. That is a
+    recovery to record, not a stale status to drop; :attr:`rank` orders
+    progress and says nothing about it.
+    """
 
     PENDING = "pending"
     QUEUED = "queued"
