@@ -16,6 +16,7 @@ from adapters.memory import InMemoryTransport, RecipientKind
 from caresupport_transport import (
     ContactCardReceived,
     DeliveryStatus,
+    Handle,
     InboundEvent,
     LineReputation,
     LineStatus,
@@ -67,7 +68,9 @@ async def test_a_failed_message_delivered_after_all_reports_delivered(
 ) -> None:
     transport.world.add_recipient(MUM, RecipientKind.IMESSAGE)
     transport.fail_next_send(MUM)
-    started = await transport.start_conversation([MUM], OutgoingMessage.of_text("Pills at 9"))
+    started = await transport.start_conversation(
+        [Handle(MUM)], OutgoingMessage.of_text("Pills at 9")
+    )
     await transport.advance(120)
     await transport.deliver_after_failure(started.receipt.message_id)
     statuses = [e.status for e in heard if isinstance(e, MessageStatusChanged)]
