@@ -8,6 +8,7 @@ through the outbox, which ends the intent ``sent``: no second text.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +18,7 @@ from caresupport_transport.inbound import MemoryEventStore
 from caresupport_transport.outbound import DeliveryState, Outbox, OutboxWorker
 
 from .harness import Harness
-from .support import CAREGIVER, HELLO, history, start
+from .support import CAREGIVER, GRANDSON, HELLO, history, start
 
 PILLS = OutgoingMessage.of_text("Pills at 9: the blue ones, with water.")
 
@@ -63,3 +64,29 @@ async def test_the_outbox_ends_an_intent_whose_sent_message_is_gone_as_sent(
     assert status.error is not None
     assert "deleted" in status.error
     assert [HELLO.text] == await texts(harness, conversation.id), "never sent again"
+
+
+async def test_a_split_send_whose_first_bubble_is_gone_sends_only_the_missing_bubbles(
+    harness: Harness,
+) -> None:
+    """An earlier attempt sent bubble 1 and stopped; bubble 1 was deleted since."""
+    conversation = await start(harness.transport, GRANDSON)
+    long_text = OutgoingMessage.of_text(" ".join(["Blood pressure tablet at 8am."] * 60))
+    whole = await harness.transport.send_message(conversation.id, long_text, idempotency_key="x")
+    bubbles = [(await harness.transport.get_message(i)).text for i in whole.message_ids]
+    first = await harness.transport.send_message(
+        conversation.id, OutgoingMessage.of_text(bubbles[0]), idempotency_key="plan:1"
+    )
+    harness.delete_message(first.message_id)
+
+    retried = await harness.transport.send_message(
+        conversation.id, long_text, idempotency_key="plan"
+    )
+
+    assert len(bubbles) >= 2
+    assert bubbles[1:] == [
+        (await harness.transport.get_message(i)).text for i in retried.message_ids
+    ]
+    assert Counter([HELLO.text, *bubbles, *bubbles[1:]]) == Counter(
+        await texts(harness, conversation.id)
+    ), "bubble 1 once (then deleted), the others of the retry once more"
