@@ -34,6 +34,7 @@ from caresupport_transport.content import (
     VoiceMemo,
 )
 from caresupport_transport.errors import (
+    AlreadySentError,
     ConfigurationError,
     ConflictError,
     InvalidHandleError,
@@ -49,9 +50,13 @@ from caresupport_transport.errors import (
     WebhookVerificationError,
 )
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
     InboundEvent,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
@@ -66,6 +71,7 @@ from caresupport_transport.events import (
     TypingStarted,
     TypingStopped,
     UnknownEvent,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
 from caresupport_transport.inbound import (
@@ -123,6 +129,7 @@ logging.getLogger("caresupport_transport").addHandler(logging.NullHandler())
 __all__ = [
     "SERVICE_CAPABILITIES",
     "ActionResult",
+    "AlreadySentError",
     "Attachment",
     "Availability",
     "BubbleResult",
@@ -131,6 +138,7 @@ __all__ = [
     "ClaimStatus",
     "ConfigurationError",
     "ConflictError",
+    "ContactCardReceived",
     "Conversation",
     "ConversationCreated",
     "ConversationUpdated",
@@ -155,6 +163,9 @@ __all__ = [
     "InboxWorker",
     "IntentStatus",
     "InvalidHandleError",
+    "LineReputation",
+    "LineStatus",
+    "LineStatusChanged",
     "LongTextFallback",
     "MediaPart",
     "MemoryEventStore",
@@ -209,6 +220,7 @@ __all__ = [
     "VoiceMemo",
     "VoiceMemoFallback",
     "Watch",
+    "WebhookSubscriptionChanged",
     "WebhookVerificationError",
     "open_event_store",
     "parse_handle",

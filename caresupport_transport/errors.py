@@ -9,6 +9,7 @@ The hierarchy::
     ├── UnsupportedError                         the service cannot do it and the policy says fail
     ├── ProviderError                            the provider answered "no" (status, code, trace id)
     │   ├── NotFoundError                        no such conversation, message or attachment
+    │   ├── AlreadySentError                     a re-send under a key whose message is gone: done
     │   ├── ConflictError                        409: permanent, never retried
     │   └── RateLimitedError                     429 whose Retry-After exceeds the caller's budget
     ├── UnreachableError                         no answer came back (connection failed, dropped)
@@ -29,6 +30,7 @@ key, never a new one.
 from __future__ import annotations
 
 __all__ = [
+    "AlreadySentError",
     "ConfigurationError",
     "ConflictError",
     "InvalidHandleError",
@@ -138,6 +140,17 @@ class ProviderError(TransportError):
 
 class NotFoundError(ProviderError):
     """The conversation, message or attachment does not exist."""
+
+
+class AlreadySentError(ProviderError):
+    """A send under an idempotency key whose message was sent earlier and is gone since.
+
+    The provider created that message before (an earlier attempt whose answer
+    was lost, or a caller retrying), then deleted it, or its ephemeral window
+    passed; it answers the re-send with 404 and sends nothing. The send was
+    handled: treat it as done and do not send again under a new key (that would
+    text the person twice). Not a :class:`NotFoundError`: the conversation exists.
+    """
 
 
 class ConflictError(ProviderError):

@@ -8,6 +8,7 @@ per-conversation order without knowing the concrete type.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,9 +22,13 @@ from caresupport_transport.model import Conversation, DeliveryStatus, Message
 from caresupport_transport.polls import Poll, PollOption
 
 __all__ = [
+    "ContactCardReceived",
     "ConversationCreated",
     "ConversationUpdated",
     "InboundEvent",
+    "LineReputation",
+    "LineStatus",
+    "LineStatusChanged",
     "MessageEdited",
     "MessageReceived",
     "MessageStatusChanged",
@@ -38,6 +43,7 @@ __all__ = [
     "TypingStarted",
     "TypingStopped",
     "UnknownEvent",
+    "WebhookSubscriptionChanged",
 ]
 
 
@@ -54,10 +60,30 @@ class MessageReceived:
     conversation_id: str
     message: Message
 
+    @property
+    def reconciled(self) -> bool:
+        """The message arrived late (recovered by reconciliation): history, not a live message.
+
+        Care logic should not reply automatically to it; see ``Message.reconciled_at``.
+        """
+        return self.message.reconciled_at is not None
+
 
 @attrs.frozen
 class MessageStatusChanged:
-    """A sent message moved on: sent, delivered, read or failed."""
+    """A sent message moved on: sent, delivered, read or failed.
+
+    A ``DELIVERED`` or ``READ`` may follow a ``FAILED`` for the same message
+    (Linq reports both, rarely): the message did arrive after all.
+
+    Attributes:
+        error_code: the provider's failure code (``FAILED`` only).
+        reason: the provider's human-readable failure reason (``FAILED`` only).
+        detail_code: an opaque diagnostic number inside ``error_code``, to log and
+            quote to support; its values are not documented and may change, so
+            never branch on it.
+        preferred_service: the service the sender asked for, when reported.
+    """
 
     event_id: str
     occurred_at: datetime
@@ -67,6 +93,8 @@ class MessageStatusChanged:
     service: Service | None = None
     error_code: int | None = None
     reason: str | None = None
+    detail_code: int | None = None
+    preferred_service: Service | None = None
 
 
 @attrs.frozen
@@ -98,6 +126,10 @@ class ReactionAdded:
     actor: Handle | None
     part_index: int = 0
     is_from_me: bool = False
+    reaction_id: str | None = None
+    """The provider's id of this reaction (a sticker can be moved by it later)."""
+    sticker_url: str | None = None
+    """For a ``STICKER`` reaction: where the image can be fetched (short-lived)."""
 
 
 @attrs.frozen
@@ -112,6 +144,10 @@ class ReactionRemoved:
     actor: Handle | None
     part_index: int = 0
     is_from_me: bool = False
+    reaction_id: str | None = None
+    """The provider's id of this reaction (a sticker can be moved by it later)."""
+    sticker_url: str | None = None
+    """For a ``STICKER`` reaction: where the image can be fetched (short-lived)."""
 
 
 @attrs.frozen
@@ -174,6 +210,76 @@ class TypingStopped:
     occurred_at: datetime
     conversation_id: str
     handle: Handle | None = None
+
+
+@attrs.frozen
+class ContactCardReceived:
+    """``person`` shared their contact card with our line (again when it changes).
+
+    Names are health-adjacent personal data: they never reach a log. ``media_url``
+    (their photo) may lapse within the hour; download it at once if it is kept.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    person: Handle
+    first_name: str = attrs.field(repr=False)
+    last_name: str | None = attrs.field(default=None, repr=False)
+    media_url: str | None = attrs.field(default=None, repr=False)
+    line: Handle | None = None
+    """Our line the card was shared with."""
+    conversation_id: str | None = None
+
+
+class LineStatus(enum.Enum):
+    """Whether one of our own lines can send: ``FLAGGED`` lines are restricted."""
+
+    ACTIVE = "ACTIVE"
+    FLAGGED = "FLAGGED"
+
+
+class LineReputation(enum.Enum):
+    """A line's sending reputation: ``AT_RISK`` slow down, ``CRITICAL`` messages are not landing."""
+
+    HEALTHY = "HEALTHY"
+    AT_RISK = "AT_RISK"
+    CRITICAL = "CRITICAL"
+
+
+@attrs.frozen
+class LineStatusChanged:
+    """One of our own lines changed status or reputation (no conversation).
+
+    A ``FLAGGED`` line or a ``CRITICAL`` reputation means care messages from it
+    may not arrive: move traffic to another line.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    line: Handle
+    status: LineStatus | None = None
+    reputation: LineReputation | None = None
+    previous_status: LineStatus | None = None
+    previous_reputation: LineReputation | None = None
+    conversation_id: str | None = None
+
+
+@attrs.frozen
+class WebhookSubscriptionChanged:
+    """A webhook subscription was switched off or deleted (``enabled=False``), or on again.
+
+    While a subscription is off, the events it would carry (care messages among
+    them) are not delivered: read the API (polling) to catch up.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    subscription_id: str
+    enabled: bool
+    change: str = "disabled"
+    """What happened: ``"disabled"``, ``"enabled"`` or ``"deleted"`` (off for good)."""
+    target_url: str | None = None
+    conversation_id: str | None = None
 
 
 @attrs.frozen
@@ -266,5 +372,8 @@ InboundEvent = (
     | PollVoteRemoved
     | PollReceived
     | PollOptionsAdded
+    | ContactCardReceived
+    | LineStatusChanged
+    | WebhookSubscriptionChanged
     | UnknownEvent
 )

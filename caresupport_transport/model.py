@@ -36,7 +36,13 @@ class Direction(enum.Enum):
 
 
 class DeliveryStatus(enum.Enum):
-    """Where a message is on its way; ``FAILED`` is final, as is ``READ``."""
+    """Where a message is on its way; ``READ`` is final, and so is ``FAILED``, nearly.
+
+    A ``DELIVERED`` (or ``READ``) may follow ``FAILED`` for the same message
+    (Linq reports both, rarely): the message arrived after all. That is a
+    recovery to record, not a stale status to drop; :attr:`rank` orders
+    progress and says nothing about it.
+    """
 
     PENDING = "pending"
     QUEUED = "queued"
@@ -97,6 +103,17 @@ class Message:
     read_at: datetime | None = None
     reply_to: ReplyTo | None = None
     effect: Effect | None = None
+    reconciled_at: datetime | None = None
+    """Set when the provider recovered the message late (Linq's reconciliation).
+
+    Such a message is genuine but arrived out of order, its ``sent_at`` well in
+    the past: treat it as history (no automatic reply), not as a live message.
+    """
+
+    @property
+    def is_reconciled(self) -> bool:
+        """Whether the message arrived late, recovered by reconciliation (see ``reconciled_at``)."""
+        return self.reconciled_at is not None
 
     @property
     def text(self) -> str:

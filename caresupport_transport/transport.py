@@ -42,6 +42,7 @@ from caresupport_transport.capabilities import (
 )
 from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
 from caresupport_transport.errors import (
+    AlreadySentError,
     NotFoundError,
     ProviderError,
     UnsupportedError,
@@ -441,6 +442,7 @@ class ProviderTransport:
         outcome = _Outcome(degradations=list(plan.degradations))
         pinned = preference is not ServicePreference.AUTO
         count = len(plan.messages)
+        gone: list[AlreadySentError] = []
         for index, bubble in enumerate(plan.messages):
             bubble_key = split_key(key, index, count)
             if conversation_id is None:
@@ -449,18 +451,28 @@ class ProviderTransport:
                 sent = await opener(bubble, bubble_key)
                 conversation_id = sent.conversation_id
             else:
-                sent = await self.provider.send(
-                    conversation_id,
-                    bubble,
-                    service=plan.service,
-                    pinned=pinned,
-                    idempotency_key=bubble_key,
-                )
+                try:
+                    sent = await self.provider.send(
+                        conversation_id,
+                        bubble,
+                        service=plan.service,
+                        pinned=pinned,
+                        idempotency_key=bubble_key,
+                    )
+                except AlreadySentError as error:
+                    # This bubble went out under its key before and is gone since: it
+                    # is not sent again, and the bubbles after it still go.
+                    gone.append(error)
+                    continue
             made = _made(sent, bubble, plan.service, bubble_key, participants)
             if not pinned and made.service is not plan.service:
                 reason = f"sent by {made.service.label}, not {plan.service.label} as expected"
                 outcome.degrade(Degradation(Feature.SERVICE, DegradationAction.FELL_BACK, reason))
             await self._settle(made, preference, outcome)
+        if not outcome.finals:
+            raise gone[0]  # every bubble was sent before and is gone: nothing to report
+        if gone:
+            _log.info("%d of %d bubbles were sent before and are gone since", len(gone), count)
         assert conversation_id is not None  # a plan has at least one bubble
         receipt = _receipt(conversation_id, key, outcome)
         self._record(receipt, new=any(b.new for b in outcome.finals))

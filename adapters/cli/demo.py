@@ -165,6 +165,10 @@ class Transcript:
             name = _NAMES.get(sender, str(sender)) if sender else "someone"
             service = event.message.service.label if event.message.service else "?"
             self.out(f"<- {name} via {service}: {event.message.text}")
+            if event.reconciled:
+                # Recovered late by the provider: history, not a question to answer now.
+                self.out("   care handler: arrived late (reconciled); kept as history, no answer")
+                return
             self.out("   care handler: answering and acknowledging")
             reaction = await self.transport.react(event.message.id, Reaction(ReactionKind.LOVE))
             self.action("tapback 'love'", reaction)

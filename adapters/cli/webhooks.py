@@ -65,9 +65,11 @@ from caresupport_transport.errors import (
     WebhookVerificationError,
 )
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
     InboundEvent,
+    LineStatusChanged,
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
@@ -78,6 +80,7 @@ from caresupport_transport.events import (
     TypingStarted,
     TypingStopped,
     UnknownEvent,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound import EventStore, open_event_store
@@ -381,14 +384,17 @@ def _describe(event: InboundEvent, show_content: bool) -> str:
         media = sum(1 for part in message.parts if isinstance(part, MediaPart))
         extra = f" +{media} attachment(s)" if media else ""
         arrow = "from" if message.direction is Direction.INBOUND else "sent by us as"
+        late = " (arrived late: reconciled)" if event.reconciled else ""
         return (
             f"{when} message {message.id} {arrow} {_who(message.sender, 'unknown sender')}"
-            f"{where}{service}: {_text(message.text, show_content)}{extra}"
+            f"{where}{service}: {_text(message.text, show_content)}{extra}{late}"
         )
     if isinstance(event, MessageStatusChanged):
         if event.status is DeliveryStatus.FAILED:
             service = f" on {event.service.value}" if event.service else ""
             code = f" (error {event.error_code})" if event.error_code is not None else ""
+            if event.error_code is not None and event.detail_code is not None:
+                code = f" (error {event.error_code}, detail {event.detail_code})"
             reason = event.reason or "no reason given"
             return f"{when} message {event.message_id}{where} failed{service}: {reason}{code}"
         return f"{when} message {event.message_id}{where} is {event.status.value}"
@@ -417,6 +423,16 @@ def _describe(event: InboundEvent, show_content: bool) -> str:
         value = f": {event.value}" if show_content and event.value else ""
         outcome = " failed" if event.failed else ""
         return f"{when} conversation {event.conversation_id} {event.change} changed{outcome}{value}"
+    if isinstance(event, ContactCardReceived):
+        name = " ".join(filter(None, (event.first_name, event.last_name)))
+        shown = f": {json.dumps(name, ensure_ascii=False)}" if show_content else ""
+        return f"{when} {mask_handle(event.person)} shared a contact card{shown}"
+    if isinstance(event, LineStatusChanged):
+        status = event.status.value if event.status else "unchanged"
+        reputation = event.reputation.value if event.reputation else "unchanged"
+        return f"{when} line {mask_handle(event.line)} is {status}, reputation {reputation}"
+    if isinstance(event, WebhookSubscriptionChanged):
+        return f"{when} webhook subscription {event.subscription_id} {event.change}"
     if isinstance(event, UnknownEvent):
         return f"{when} {event.event_type}{where} (not modelled; event {event.event_id})"
     return f"{when} {type(event).__name__}{where} (event {event.event_id})"

@@ -1,18 +1,32 @@
 """Inbound messages by polling Linq, for setups with no public webhook URL (private).
 
 Each round lists every chat of the line (every page), then each chat's messages
-newer than its cursor, oldest first, as ``MessageReceived`` events with the real
-message ids (event id ``poll:<message id>``), fed to an
+newest first, back to a look-back window behind its cursor, and hands them over
+oldest first as ``MessageReceived`` events with the real message ids (event id
+``poll:<message id>``), fed to an
 :class:`~caresupport_transport.inbound.InboundSink`: the durable
 :class:`~caresupport_transport.inbound.Inbox`, or an
 :class:`~caresupport_transport.inbound.InboundDispatcher`. Both key a received
-message by ``message:<id>`` too, so a message seen by a webhook and by polling
-reaches the care logic once.
+message by ``message:<id>`` too, so a message seen by a webhook and by polling,
+or by two rounds of polling, reaches the care logic once.
 
-The cursor of a chat (``chat:<id>`` in the sink's store) moves only past
-messages whose event came back queued, handled, duplicate or filtered: if the
-store (or, with a dispatcher, the handler) fails, the cursor stays before that
-message and the next round tries it again.
+Why a window: Linq can recover a message late by reconciliation
+(``reconciled_at`` set, its ``sent_at`` well in the past) and list it behind
+messages a poller has already passed. A cursor that only moved forward by
+``created_at`` would skip it for good. So the cursor of a chat (``chat:<id>``
+in the sink's store) is a *time*, the newest settled message's (its
+``reconciled_at`` when later than its ``created_at``), and every round reads
+back ``reconcile_window`` (6 hours by default) behind it. A message found there
+again is answered ``DUPLICATE`` by the sink's store (which remembers keys for
+48 hours), not delivered twice. What it costs: every round re-reads the
+window's messages of every chat (more pages for a busy chat) and offers each
+to the sink once more (one key lookup per message). A message recovered more
+than the window after it was sent is still found when Linq lists it among the
+newest messages, but not when it is listed by its old time.
+
+The cursor moves only past messages whose event came back queued, handled,
+duplicate or filtered: if the store (or, with a dispatcher, the handler) fails,
+it stays at the first message not taken and the next round tries it again.
 A chat polled for the first time delivers what arrived within ``lookback`` (24
 hours by default) rather than nothing, so a message that came in before polling
 started is not lost; older history is not replayed.
@@ -38,10 +52,22 @@ from caresupport_transport.events import MessageReceived
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound import DispatchOutcome, InboundSink
 
-__all__ = ["DEFAULT_LOOKBACK", "DEFAULT_POLL_INTERVAL", "PollReport", "Poller", "cursor_name"]
+__all__ = [
+    "DEFAULT_LOOKBACK",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_RECONCILE_WINDOW",
+    "MAX_RECONCILE_WINDOW",
+    "PollReport",
+    "Poller",
+    "cursor_name",
+]
 
 DEFAULT_LOOKBACK = timedelta(hours=24)
 """How far back the first poll of a chat looks (inside the stores' 48-hour memory)."""
+DEFAULT_RECONCILE_WINDOW = timedelta(hours=6)
+"""How far behind its cursor each round re-reads a chat, for messages recovered late."""
+MAX_RECONCILE_WINDOW = timedelta(hours=24)
+"""The longest window: re-read messages must still be in the stores' 48-hour key memory."""
 DEFAULT_POLL_INTERVAL = 10.0
 """Seconds between rounds of :meth:`Poller.poll_forever`."""
 
@@ -67,9 +93,20 @@ def cursor_name(chat_id: str) -> str:
     return f"chat:{chat_id}"
 
 
+def _effective_at(message: WireMessage) -> datetime:
+    """When a message became readable: its ``reconciled_at`` if recovered late."""
+    if message.reconciled_at is not None and message.reconciled_at > message.created_at:
+        return message.reconciled_at
+    return message.created_at
+
+
 @attrs.frozen
 class _Cursor:
-    """The newest message of a chat that needs no more delivery."""
+    """Where a chat's polling stands: every message up to ``created_at`` is settled.
+
+    ``created_at`` is the settled message's effective time (see ``_effective_at``);
+    the stored name is kept so cursors written by earlier versions still read.
+    """
 
     created_at: datetime
     message_id: str
@@ -90,11 +127,7 @@ class _Cursor:
 
     @classmethod
     def of(cls, message: WireMessage) -> _Cursor:
-        return cls(message.created_at, message.id)
-
-    def is_reached_by(self, message: WireMessage) -> bool:
-        """Whether ``message`` (listed newest first) is this cursor or older than it."""
-        return message.id == self.message_id or message.created_at < self.created_at
+        return cls(_effective_at(message), message.id)
 
 
 @attrs.frozen
@@ -130,6 +163,15 @@ def _check_lookback(
         raise ConfigurationError("lookback: must be a timedelta of zero or more")
 
 
+def _check_window(
+    instance: object, attribute: attrs.Attribute[timedelta], value: timedelta
+) -> None:
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= MAX_RECONCILE_WINDOW:
+        raise ConfigurationError(
+            f"{attribute.name}: must be a timedelta from zero to {MAX_RECONCILE_WINDOW}"
+        )
+
+
 @attrs.define
 class Poller:
     """Polls every chat of a line and feeds new messages to a dispatcher.
@@ -138,6 +180,8 @@ class Poller:
         client: the API.
         line: our own line (outbound messages are ours).
         lookback: how far back a chat without a cursor is read.
+        reconcile_window: how far behind its cursor a chat is read again, so a
+            message recovered late is not skipped (module notes).
         page_size: messages per page, 1 to 100.
         include_outbound: also deliver the messages we sent.
         now: the current time (aware UTC), for the look-back.
@@ -146,6 +190,9 @@ class Poller:
     client: LinqClient
     line: Handle | None
     lookback: timedelta = attrs.field(default=DEFAULT_LOOKBACK, validator=_check_lookback)
+    reconcile_window: timedelta = attrs.field(
+        default=DEFAULT_RECONCILE_WINDOW, validator=_check_window, kw_only=True
+    )
     page_size: int = 50
     include_outbound: bool = False
     now: Callable[[], datetime] = _utc_now
@@ -212,27 +259,31 @@ class Poller:
         store = dispatcher.store
         name = cursor_name(chat_id)
         cursor = _Cursor.load(await store.get_cursor(name))
-        since = self.now() - self.lookback if cursor is None else None
+        if cursor is None:
+            since = self.now() - self.lookback
+        else:
+            since = cursor.created_at - self.reconcile_window
         newest: WireMessage | None = None
         fresh: list[WireMessage] = []
         async for message in self.client.list_messages(chat_id, limit=self.page_size):
             newest = newest or message
-            if cursor is not None and cursor.is_reached_by(message):
-                break
-            if since is not None and message.created_at < since:
-                break
-            fresh.append(message)
+            if _effective_at(message) >= since:
+                fresh.append(message)
+            elif message.reconciled_at is None:
+                break  # listed by time: everything after this is older still
         if newest is None:
             return []
-        fresh.reverse()  # oldest first: the order the care logic should hear them in
+        # Oldest first, a late one where it became readable: the order care logic hears.
+        fresh.reverse()  # listed newest first; ties keep the listing's order
+        fresh.sort(key=_effective_at)
         wanted = [m for m in fresh if self.include_outbound or not m.is_from_me]
         events = [self._event(chat_id, m) for m in wanted]
         outcomes: list[DispatchOutcome] = []
         try:
             outcomes = await dispatcher.dispatch_many(events)
         finally:
-            # Whatever happened, keep what was delivered: the cursor moves over every
-            # message up to the first one whose event is not done.
+            # Whatever happened, keep what was delivered: the cursor stays at the
+            # first message whose event is not done, or moves to the newest settled.
             position = self._advance(fresh, wanted, outcomes, newest, cursor)
             if position is not None and position != cursor:
                 await store.set_cursor(name, position.dump())
@@ -246,18 +297,18 @@ class Poller:
         newest: WireMessage,
         cursor: _Cursor | None,
     ) -> _Cursor | None:
-        if not fresh:
-            # Nothing new. A first poll remembers where history stands; a cursor
-            # never moves back (its message may have been deleted since).
-            return _Cursor.of(newest) if cursor is None else cursor
         settled = {m.id for m, o in zip(wanted, outcomes, strict=False) if o in _DONE}
-        wanted_ids = {m.id for m in wanted}
-        position = cursor
-        for message in fresh:
-            if message.id in wanted_ids and message.id not in settled:
-                break
-            position = _Cursor.of(message)
-        return position
+        unsettled = [m for m in wanted if m.id not in settled]
+        if unsettled:
+            # Re-read from here next round (the window reaches behind it).
+            return _Cursor.of(unsettled[0])
+        if not fresh:
+            # Nothing new. A first poll remembers where history stands.
+            return _Cursor.of(newest) if cursor is None else cursor
+        latest = _Cursor.of(fresh[-1])
+        if cursor is None or latest.created_at > cursor.created_at:
+            return latest
+        return cursor  # never back over what is settled (its message may be deleted since)
 
     def _event(self, chat_id: str, wire: WireMessage) -> MessageReceived:
         message = message_from_wire(wire, self.line)

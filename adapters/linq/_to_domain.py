@@ -394,4 +394,5 @@ def message_from_wire(message: WireMessage, line: Handle | None) -> Message:
         read_at=message.read_at,
         reply_to=reply_to_from_wire(message.reply_to),
         effect=effect_from_wire(message.effect),
+        reconciled_at=message.reconciled_at,
     )

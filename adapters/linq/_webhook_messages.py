@@ -223,6 +223,7 @@ def _message(
         read_at=read_at,
         reply_to=reply_to_from_wire(body.get("reply_to"), field=f"{path}.reply_to"),
         effect=effect_from_wire(body.get("effect")),
+        reconciled_at=optional_datetime(body, "reconciled_at", path=path),
     )
 
 
@@ -242,7 +243,10 @@ def parse_message_status(context: EventContext, data: Mapping[str, Any]) -> Mess
 
 
 def parse_message_failed(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
-    """``message.failed`` -> ``MessageStatusChanged(FAILED)`` with the error code and reason.
+    """``message.failed`` -> ``MessageStatusChanged(FAILED)`` with code, reason and detail code.
+
+    ``detail_code`` is an opaque diagnostic number (log it, quote it to support,
+    never branch on it). A ``message.delivered`` for the same message may follow.
 
     Linq may send a failure for a message that expired before it had ids (both
     ids are optional in its schema); such a failure is kept whole as an
@@ -250,6 +254,11 @@ def parse_message_failed(context: EventContext, data: Mapping[str, Any]) -> Inbo
     """
     code = optional_int(data, "code", path="data")
     reason = optional_str(data, "reason", path="data")
+    # Opaque: carried for the logs and for support, never branched on.
+    raw_detail = data.get("detail_code")
+    detail_code = (
+        raw_detail if isinstance(raw_detail, int) and not isinstance(raw_detail, bool) else None
+    )
     conversation_id = conversation_id_of(data)
     message_id = _message_id_of(data)
     if conversation_id is None or message_id is None:
@@ -269,6 +278,8 @@ def parse_message_failed(context: EventContext, data: Mapping[str, Any]) -> Inbo
         service=service_from_wire(data.get("service")),
         error_code=code,
         reason=reason,
+        detail_code=detail_code,
+        preferred_service=service_from_wire(data.get("preferred_service")),
     )
 
 

@@ -19,8 +19,9 @@ Planning, checks, keys, bubbles, re-sends and receipts are the shared
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import attrs
 
@@ -36,6 +37,7 @@ from adapters.linq.client import LinqClient
 from adapters.linq.wire_chats import SentMessage
 from caresupport_transport.capabilities import HandleCapabilities, Service
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
+from caresupport_transport.errors import AlreadySentError, NotFoundError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, Conversation, DeliveryStatus, Message
 from caresupport_transport.pending import is_pending, pending_conversation
@@ -154,12 +156,16 @@ class LinqProvider:
         idempotency_key: str,
     ) -> tuple[Conversation, Sent]:
         """``POST /v3/chats``: the chat and its first message."""
-        chat = await self.client.create_chat(
-            participants,
-            message,
-            preferred_service=service if pinned else None,
-            idempotency_key=idempotency_key,
-        )
+        try:
+            chat = await self.client.create_chat(
+                participants,
+                message,
+                preferred_service=service if pinned else None,
+                idempotency_key=idempotency_key,
+            )
+        except NotFoundError as exc:
+            await self._explain_not_found(exc, idempotency_key, message)
+            raise
         conversation = conversation_from_chat(chat, self._line)
         self._remember(conversation)
         return conversation, self._sent(chat.id, chat.message, service, pinned)
@@ -174,13 +180,17 @@ class LinqProvider:
         idempotency_key: str,
     ) -> Sent:
         """``POST /v3/messages`` to the handle: Linq opens (or reuses) the 1:1 chat."""
-        sent = await self.client.send_to_handles(
-            conversation.participants,
-            message,
-            from_=self._line,
-            preferred_service=service if pinned else None,
-            idempotency_key=idempotency_key,
-        )
+        try:
+            sent = await self.client.send_to_handles(
+                conversation.participants,
+                message,
+                from_=self._line,
+                preferred_service=service if pinned else None,
+                idempotency_key=idempotency_key,
+            )
+        except NotFoundError as exc:
+            await self._explain_not_found(exc, idempotency_key, message)
+            raise
         self._pending.remember(conversation.id, sent.chat_id)
         self._remember(attrs.evolve(conversation, id=sent.chat_id))
         return self._sent(sent.chat_id, sent.message, service, pinned)
@@ -194,14 +204,55 @@ class LinqProvider:
         pinned: bool,
         idempotency_key: str,
     ) -> Sent:
-        """``POST /v3/chats/{id}/messages``; ``AUTO`` sends no ``preferred_service``."""
-        answer = await self.client.send_message(
-            conversation_id,
-            message,
-            preferred_service=service if pinned else None,
-            idempotency_key=idempotency_key,
-        )
+        """``POST /v3/chats/{id}/messages``; ``AUTO`` sends no ``preferred_service``.
+
+        Raises:
+            AlreadySentError: Linq answered 404 although the chat exists: the
+                message made under this key earlier was deleted (or expired), and
+                is never sent again.
+            NotFoundError: the chat does not exist.
+        """
+        try:
+            answer = await self.client.send_message(
+                conversation_id,
+                message,
+                preferred_service=service if pinned else None,
+                idempotency_key=idempotency_key,
+            )
+        except NotFoundError as exc:
+            await self._explain_not_found(exc, idempotency_key, message, conversation_id)
+            raise
         return self._sent(conversation_id, answer.message, service, pinned)
+
+    async def _explain_not_found(
+        self,
+        error: NotFoundError,
+        key: str,
+        message: OutgoingMessage,
+        chat_id: str | None = None,
+    ) -> None:
+        """Raise :class:`AlreadySentError` when a send's 404 is about its key; else return.
+
+        Linq answers 404 for a missing chat, reply target or attachment, and for
+        a key whose message was deleted (or expired). When everything the send
+        names is there, the 404 was about the key. Another failure while looking
+        propagates (the send is retried later, under the same key).
+        """
+        lookups: list[Callable[[], Awaitable[object]]] = []
+        if chat_id is not None:
+            lookups.append(functools.partial(self.client.get_chat, chat_id))
+        if message.reply_to is not None:
+            lookups.append(functools.partial(self.client.get_message, message.reply_to.message_id))
+        for part in message.parts:
+            attachment_id = getattr(part, "attachment_id", None)
+            if attachment_id is not None:
+                lookups.append(functools.partial(self.client.get_attachment, attachment_id))
+        for lookup in lookups:
+            try:
+                await lookup()
+            except NotFoundError:
+                return  # something the send names is missing: the 404 stands
+        raise _already_sent(error, key) from error
 
     def _sent(self, chat_id: str, sent: SentMessage, planned: Service, pinned: bool) -> Sent:
         if not pinned and sent.service is not None and sent.service is not planned:
@@ -287,3 +338,12 @@ class LinqProvider:
     async def get_poll(self, poll_id: str) -> Poll:
         """``GET /v3/messages/{id}/poll``."""
         return poll_from_envelope(await self.client.get_poll(poll_id))
+
+def _already_sent(cause: NotFoundError, key: str) -> AlreadySentError:
+    return AlreadySentError(
+        f"the message sent earlier under idempotency key {key!r} is gone "
+        "(deleted, or its retention window passed); it was not sent again",
+        status=cause.status,
+        code=cause.code,
+        trace_id=cause.trace_id,
+    )

@@ -28,7 +28,13 @@ from adapters.linq._capability_cache import (
     DEFAULT_UNKNOWN_TTL,
     CapabilityCache,
 )
-from adapters.linq._polling import DEFAULT_LOOKBACK, DEFAULT_POLL_INTERVAL, Poller, PollReport
+from adapters.linq._polling import (
+    DEFAULT_LOOKBACK,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_RECONCILE_WINDOW,
+    Poller,
+    PollReport,
+)
 from adapters.linq.asgi import (
     DEFAULT_BODY_TIMEOUT_SECONDS,
     DEFAULT_MAX_BODY_BYTES,
@@ -83,6 +89,8 @@ class LinqTransport(ProviderTransport):
         clock: monotonic seconds, for the capability and conversation caches.
         new_key: makes an idempotency key when the caller gives none.
         poll_lookback: how far back the first poll of a chat reads.
+        poll_window: how far behind its cursor every poll re-reads a chat, so a
+            message Linq recovered late (``reconciled_at``) is not skipped.
         wall_clock: the current time (aware UTC), for polling.
         owns_client: close ``client`` in :meth:`aclose` (set by :meth:`from_config`).
     """
@@ -100,6 +108,7 @@ class LinqTransport(ProviderTransport):
         poll_lookback: timedelta = DEFAULT_LOOKBACK,
         wall_clock: Callable[[], datetime] = _utc_now,
         owns_client: bool = False,
+        poll_window: timedelta = DEFAULT_RECONCILE_WINDOW,
     ) -> None:
         self._linq = LinqProvider(
             client,
@@ -112,6 +121,7 @@ class LinqTransport(ProviderTransport):
         self._client = client
         self._owns_client = owns_client
         self._poll_lookback = poll_lookback
+        self._poll_window = poll_window
         self._wall_clock = wall_clock
 
     @classmethod
@@ -345,6 +355,7 @@ class LinqTransport(ProviderTransport):
             self._client,
             self._linq.line,
             lookback=self._poll_lookback,
+            reconcile_window=self._poll_window,
             include_outbound=outbound,
             now=self._wall_clock,
         )

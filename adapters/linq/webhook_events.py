@@ -19,7 +19,14 @@ Event types and what they become:
 - ``chat.typing_indicator.started``, ``.stopped``: ``TypingStarted``, ``TypingStopped``
 - ``poll.*``: see :mod:`adapters.linq._webhook_polls` (votes, received polls,
   added options, the poll message's statuses)
-- ``phone_number.status_updated`` and any other type: ``UnknownEvent``, payload kept
+- ``phone_number.status_updated``: ``LineStatusChanged`` (status and reputation)
+- ``contact_card.received``: ``ContactCardReceived``
+- ``webhook_subscription.disabled``, ``.enabled``, ``.deleted``: ``WebhookSubscriptionChanged``
+- every other type of :data:`~adapters.linq.event_types.ALL_EVENT_TYPES` (and any
+  type Linq adds later): ``UnknownEvent``, payload kept, ``problem`` ``None``
+
+The parsers are one table (``_PARSERS``, event type to function), so another
+type becomes typed by adding one entry.
 
 Unknown keys are ignored and unknown event types never raise (Linq keeps adding
 both). A body that is not an envelope raises
@@ -33,16 +40,18 @@ retrying.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from adapters.linq._fields import (
     optional_bool,
     optional_int,
+    optional_mapping,
     optional_str,
     require_datetime,
     require_list,
@@ -60,9 +69,13 @@ from adapters.linq._webhook_messages import (
 from adapters.linq._webhook_polls import POLL_PARSERS
 from caresupport_transport.errors import ProtocolError, ValidationError
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
     InboundEvent,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     ParticipantAdded,
     ParticipantRemoved,
     ReactionAdded,
@@ -70,6 +83,7 @@ from caresupport_transport.events import (
     TypingStarted,
     TypingStopped,
     UnknownEvent,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation
@@ -77,6 +91,7 @@ from caresupport_transport.model import Conversation
 __all__ = ["KNOWN_EVENT_TYPES", "Envelope", "parse_delivery", "parse_envelope", "read_envelope"]
 
 _Parser = Callable[[EventContext, Mapping[str, Any]], InboundEvent]
+_E = TypeVar("_E", bound=enum.Enum)
 
 
 @attrs.frozen
@@ -213,6 +228,8 @@ def _reaction(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
     if part_index < 0:
         raise ProtocolError("data.part_index: must not be negative")
     event_class = ReactionAdded if context.event_type == "reaction.added" else ReactionRemoved
+    sticker = data.get("sticker")
+    sticker_url = sticker.get("url") if isinstance(sticker, Mapping) else None
     return event_class(
         event_id=context.event_id,
         occurred_at=context.occurred_at,
@@ -224,6 +241,9 @@ def _reaction(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
         actor=_optional_handle(data, "from_handle", "from"),
         part_index=part_index,
         is_from_me=optional_bool(data, "is_from_me", path="data") or False,
+        # ``reaction_id`` is new; older deliveries name the reaction ``id``.
+        reaction_id=_loose_str(data.get("reaction_id")) or _loose_str(data.get("id")),
+        sticker_url=_loose_str(sticker_url),
     )
 
 
@@ -288,13 +308,59 @@ def _typing(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
         event_id=context.event_id,
         occurred_at=context.occurred_at,
         conversation_id=_require_conversation_id(data),
-        handle=_optional_handle(data, "from_handle", "handle"),
+        handle=_optional_handle(data, "actor_handle", "from_handle", "handle"),
     )
 
 
 def _phone_number_status(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
-    # About our own line's health, not a conversation: the domain has no event for it.
-    return _unknown(context, data)
+    return LineStatusChanged(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        line=handle_from_wire(data.get("phone_number"), field="data.phone_number"),
+        status=_enum_or_none(LineStatus, data.get("new_status")),
+        reputation=_enum_or_none(LineReputation, data.get("new_reputation")),
+        previous_status=_enum_or_none(LineStatus, data.get("previous_status")),
+        previous_reputation=_enum_or_none(LineReputation, data.get("previous_reputation")),
+    )
+
+
+def _contact_card_received(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+    owner = data.get("owner_handle")
+    return ContactCardReceived(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        person=handle_from_wire(data.get("sender_handle"), field="data.sender_handle"),
+        first_name=optional_str(data, "first_name", path="data") or "",
+        last_name=optional_str(data, "last_name", path="data") or None,
+        media_url=optional_str(data, "media_url", path="data"),
+        line=None if owner is None else handle_from_wire(owner, field="data.owner_handle"),
+        conversation_id=conversation_id_of(data),
+    )
+
+
+def _webhook_subscription(change: str) -> _Parser:
+    def parse(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
+        subscription = optional_mapping(data, "webhook_subscription", path="data") or {}
+        return WebhookSubscriptionChanged(
+            event_id=context.event_id,
+            occurred_at=context.occurred_at,
+            subscription_id=require_str(subscription, "id", path="data.webhook_subscription"),
+            enabled=change == "enabled",
+            change=change,
+            target_url=_loose_str(subscription.get("target_url")),
+        )
+
+    return parse
+
+
+def _enum_or_none(kind: type[_E], value: object) -> _E | None:
+    """A wire word as ``kind`` (any case), or ``None`` when absent or not one we know."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return kind(value.upper())
+    except ValueError:
+        return None
 
 
 _PARSERS: dict[str, _Parser] = {
@@ -317,10 +383,15 @@ _PARSERS: dict[str, _Parser] = {
     "chat.typing_indicator.stopped": _typing,
     "phone_number.status_updated": _phone_number_status,
     **POLL_PARSERS,
+    "contact_card.received": _contact_card_received,
+    "webhook_subscription.disabled": _webhook_subscription("disabled"),
+    "webhook_subscription.enabled": _webhook_subscription("enabled"),
+    "webhook_subscription.deleted": _webhook_subscription("deleted"),
 }
 
 KNOWN_EVENT_TYPES = frozenset(_PARSERS)
-"""Every event type Linq documents (the YAML's list); others parse as ``UnknownEvent``."""
+"""The event types parsed into typed domain events; every other type (see
+:data:`~adapters.linq.event_types.ALL_EVENT_TYPES`) parses as ``UnknownEvent``."""
 
 
 def _loose_str(value: object) -> str | None:

@@ -217,6 +217,8 @@ class Message:
     effect: MessageEffect | None = None
     delivery_status: DeliveryStatus | None = None
     """Newer than the published schema (which has only ``is_delivered`` / ``is_read``)."""
+    reconciled_at: datetime | None = None
+    """Set when Linq recovered the message late by reconciliation (its ``sent_at`` is old)."""
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ events reach the registered handler when the test moves the world on:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from adapters.memory._inbound import InboundQueue
 from adapters.memory.provider import MemoryProvider
@@ -17,7 +18,7 @@ from adapters.memory.world import World
 from caresupport_transport import checks
 from caresupport_transport.content import Part, Reaction, TextPart
 from caresupport_transport.errors import ConfigurationError
-from caresupport_transport.events import InboundEvent
+from caresupport_transport.events import InboundEvent, LineReputation, LineStatus
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Message, SendReceipt
 from caresupport_transport.policy import FallbackPolicy
@@ -151,6 +152,44 @@ class InMemoryTransport(ProviderTransport):
         poll = self.world.receive_poll(sender, options, conversation_id=conversation_id)
         await self.deliver_pending()
         return poll
+    async def deliver_after_failure(self, message_id: str) -> None:
+        """Report a failed message delivered after all (as Linq may), then deliver the event."""
+        self.world.deliver_after_failure(message_id)
+        await self.deliver_pending()
+
+    async def inject_reconciled(
+        self,
+        sender: Handle | str,
+        text: str,
+        *,
+        sent_at: datetime,
+        conversation_id: str | None = None,
+    ) -> Message:
+        """A message sent at ``sent_at`` arrives late, recovered by reconciliation; delivered."""
+        message = self.world.receive_reconciled(
+            sender, (TextPart(text),), sent_at=sent_at, conversation_id=conversation_id
+        )
+        await self.deliver_pending()
+        return message
+
+    async def inject_contact_card(
+        self,
+        sender: Handle | str,
+        first_name: str,
+        last_name: str | None = None,
+        *,
+        media_url: str | None = None,
+    ) -> None:
+        """``sender`` shares their contact card with our line, then the event is delivered."""
+        self.world.receive_contact_card(sender, first_name, last_name, media_url=media_url)
+        await self.deliver_pending()
+
+    async def set_line_status(
+        self, status: LineStatus | None = None, reputation: LineReputation | None = None
+    ) -> None:
+        """Our line is flagged or changes reputation, then the event is delivered."""
+        self.world.set_line_status(status, reputation)
+        await self.deliver_pending()
 
     def fail_next_send(self, handle: Handle | str, reason: str = "delivery failed") -> None:
         """Make the next message to a conversation with ``handle`` fail."""

@@ -33,11 +33,15 @@ from caresupport_transport.capabilities import (
 )
 from caresupport_transport.checks import MIN_GROUP_SIZE, check_can_add, check_can_remove
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
-from caresupport_transport.errors import NotFoundError, ValidationError
+from caresupport_transport.errors import AlreadySentError, NotFoundError, ValidationError
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
     InboundEvent,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
@@ -51,6 +55,7 @@ from caresupport_transport.events import (
     ReactionRemoved,
     TypingStarted,
     TypingStopped,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import (
@@ -156,6 +161,10 @@ class World:
     A poll is a message (it has an id, a service and a delivery status) with no
     parts; it is left out of every history, since Linq does not say it lists one.
     """
+    line_status: LineStatus = LineStatus.ACTIVE
+    """The owner's line's status (:meth:`set_line_status`)."""
+    line_reputation: LineReputation = LineReputation.HEALTHY
+    """The owner's line's reputation (:meth:`set_line_status`)."""
 
     def __attrs_post_init__(self) -> None:
         self._now = self.start
@@ -431,9 +440,17 @@ class World:
             NotFoundError: unknown conversation, reply target or attachment.
             ValidationError: a reply to a message of another conversation, or a
                 group the owner left.
+            AlreadySentError: the key's message was sent before and deleted since.
         """
         if idempotency_key is not None and idempotency_key in self.idempotency_keys:
-            return self.messages[self.idempotency_keys[idempotency_key]]
+            original = self.idempotency_keys[idempotency_key]
+            if original in self.deleted_message_ids:
+                # As Linq: the key's message is gone and is never sent again.
+                raise AlreadySentError(
+                    f"the message sent under idempotency key {idempotency_key!r} was deleted",
+                    status=404,
+                )
+            return self.messages[original]
         conversation = self.conversation(conversation_id)
         if self.has_left(conversation_id):
             raise ValidationError("conversation_id", "the owner left this group")
@@ -639,6 +656,113 @@ class World:
         self, sender: Handle | str, text: str, *, conversation_id: str | None = None
     ) -> Message:
         return self.receive(sender, (TextPart(text),), conversation_id=conversation_id)
+
+    def receive_reconciled(
+        self,
+        sender: Handle | str,
+        parts: Sequence[Part],
+        *,
+        sent_at: datetime,
+        conversation_id: str | None = None,
+    ) -> Message:
+        """A message sent at ``sent_at`` (in the past) is recovered late, by reconciliation.
+
+        It is stamped ``reconciled_at`` = now and takes its place in history by
+        its ``sent_at``, behind messages listed since: a reader that pages by
+        time and never looks back skips it.
+        """
+        if sent_at > self._now:
+            raise ValidationError("sent_at", "a reconciled message was sent in the past")
+        message = self.receive(sender, parts, conversation_id=conversation_id)
+        recovered = attrs.evolve(
+            message,
+            created_at=sent_at,
+            sent_at=sent_at,
+            delivered_at=sent_at,
+            reconciled_at=self._now,
+        )
+        # Re-file it by time: every message created after it comes after it.
+        rest = [(k, m) for k, m in self.messages.items() if k != message.id]
+        at = next((i for i, (_, m) in enumerate(rest) if m.created_at > sent_at), len(rest))
+        rest.insert(at, (message.id, recovered))
+        self.messages.clear()
+        self.messages.update(rest)
+        event = self.outbox[-1]
+        assert isinstance(event, MessageReceived)
+        assert event.message.id == message.id
+        self.outbox[-1] = attrs.evolve(event, message=recovered)
+        return recovered
+
+    def deliver_after_failure(self, message_id: str) -> Message:
+        """A message reported failed is reported delivered after all (Linq does, rarely)."""
+        message = self.message(message_id)
+        if message.status is not DeliveryStatus.FAILED:
+            raise ValidationError("message_id", f"{message_id} has not failed")
+        delivered = attrs.evolve(message, status=DeliveryStatus.DELIVERED, delivered_at=self._now)
+        self.messages[message_id] = delivered
+        self.outbox.append(
+            MessageStatusChanged(
+                self._event_id(),
+                self._now,
+                message.conversation_id,
+                message_id,
+                DeliveryStatus.DELIVERED,
+                service=message.service,
+            )
+        )
+        return delivered
+
+    def receive_contact_card(
+        self,
+        sender: Handle | str,
+        first_name: str,
+        last_name: str | None = None,
+        *,
+        media_url: str | None = None,
+    ) -> ContactCardReceived:
+        """``sender`` shares their contact card with the owner's line."""
+        event = ContactCardReceived(
+            self._event_id(),
+            self._now,
+            as_handle(sender),
+            first_name,
+            last_name,
+            media_url,
+            line=self.owner,
+        )
+        self.outbox.append(event)
+        return event
+
+    def set_line_status(
+        self,
+        status: LineStatus | None = None,
+        reputation: LineReputation | None = None,
+    ) -> LineStatusChanged:
+        """The owner's line changes status (``FLAGGED``) or reputation (``CRITICAL``)."""
+        event = LineStatusChanged(
+            self._event_id(),
+            self._now,
+            self.owner,
+            status=status or self.line_status,
+            reputation=reputation or self.line_reputation,
+            previous_status=self.line_status,
+            previous_reputation=self.line_reputation,
+        )
+        self.line_status = event.status or self.line_status
+        self.line_reputation = event.reputation or self.line_reputation
+        self.outbox.append(event)
+        return event
+
+    def set_webhook_subscription(
+        self, subscription_id: str, *, enabled: bool, deleted: bool = False
+    ) -> WebhookSubscriptionChanged:
+        """A webhook subscription is switched off, deleted or on again (an account event)."""
+        change = "deleted" if deleted else "enabled" if enabled else "disabled"
+        event = WebhookSubscriptionChanged(
+            self._event_id(), self._now, subscription_id, enabled and not deleted, change
+        )
+        self.outbox.append(event)
+        return event
 
     def receive_reaction(
         self, actor: Handle | str, message_id: str, reaction: Reaction, *, part_index: int = 0

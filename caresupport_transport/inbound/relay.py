@@ -9,10 +9,17 @@ is passed on as it is: re-sending it is the outbox's watchdog rule
 (``Watch(resend_on_failure=True)``), which first waits for a late delivery, so
 a person is never texted twice for a message that did arrive. With no handler
 registered the relay raises, so the event is not acknowledged and is delivered
-again later: nothing is lost. Last, a transport may read the event for polls
+again later: nothing is lost. Then a transport may read the event for polls
 (``read_poll_event``): a text reply that is just an option number of the open
 numbered question becomes a ``PollVoteAdded``, and a vote event gets its
 option's text.
+
+Some events warn in the log as they pass, whatever the care logic does with
+them, because they mean care messages may be lost: a webhook subscription
+switched off or deleted, one of our lines flagged or of critical reputation. A
+failure logs its code and opaque detail code (never the message). A message
+recovered late by reconciliation (``MessageReceived.reconciled``) is handed
+over like any other; care logic should treat it as history, not answer it.
 """
 
 from __future__ import annotations
@@ -26,15 +33,20 @@ from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import (
     ConversationUpdated,
     InboundEvent,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageReceived,
     MessageStatusChanged,
     ParticipantAdded,
     ParticipantRemoved,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.model import DeliveryStatus, Direction
 from caresupport_transport.port import InboundHandler
+from caresupport_transport.redact import mask_handle
 
-__all__ = ["InboundRelay", "as_sent_status"]
+__all__ = ["InboundRelay", "as_sent_status", "log_warning_signs"]
 
 _log = logging.getLogger("caresupport_transport")
 
@@ -49,6 +61,34 @@ def as_sent_status(event: MessageReceived) -> MessageStatusChanged:
         status=DeliveryStatus.SENT,
         service=event.message.service,
     )
+
+
+def log_warning_signs(event: InboundEvent) -> None:
+    """Log what an event says about care messages being lost (ids and codes only)."""
+    if isinstance(event, WebhookSubscriptionChanged) and not event.enabled:
+        _log.warning(
+            "webhook subscription %s was %s: its events (care messages among them) are "
+            "no longer delivered; poll to catch up",
+            event.subscription_id,
+            event.change,
+        )
+    elif isinstance(event, LineStatusChanged) and (
+        event.status is LineStatus.FLAGGED or event.reputation is LineReputation.CRITICAL
+    ):
+        _log.warning(
+            "line %s is %s (reputation %s): messages from it may not arrive",
+            mask_handle(event.line),
+            event.status.value if event.status else "unchanged",
+            event.reputation.value if event.reputation else "unchanged",
+        )
+    elif isinstance(event, MessageStatusChanged) and event.status is DeliveryStatus.FAILED:
+        _log.info(
+            "message %s failed on %s: error %s, detail %s",
+            event.message_id,
+            event.service.value if event.service else "an unknown service",
+            event.error_code,
+            event.detail_code,
+        )
 
 
 @attrs.frozen
@@ -69,6 +109,7 @@ class InboundRelay:
     """Reads a numbered reply as a vote and completes vote events (``ProviderTransport``)."""
 
     async def __call__(self, event: InboundEvent) -> None:
+        log_warning_signs(event)
         if self.conversation_changed is not None and isinstance(
             event, ParticipantAdded | ParticipantRemoved | ConversationUpdated
         ):

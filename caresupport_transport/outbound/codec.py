@@ -30,6 +30,8 @@ _DETAIL_FIELDS = (
     "resends",
     "error",
     "fired",
+    "recovered",
+    "delivered_message_ids",
 )
 
 

@@ -91,6 +91,11 @@ class IntentStatus:
         error: why it failed or last could not be sent (a summary: class, code,
             trace id; never a message text).
         fired: the watchdog rules that fired for it.
+        recovered: a message of it was reported failed, then delivered after all
+            (Linq can report both for one message).
+        delivered_message_ids: the messages of it reported delivered (or read);
+            two when a re-send and the original it replaced both arrived, so the
+            person got the text twice (see :attr:`delivered_twice`).
     """
 
     intent: OutboxIntent
@@ -106,3 +111,10 @@ class IntentStatus:
     resends: int = 0
     error: str | None = None
     fired: tuple[str, ...] = ()
+    recovered: bool = False
+    delivered_message_ids: tuple[str, ...] = ()
+
+    @property
+    def delivered_twice(self) -> bool:
+        """Whether more than one of its messages arrived (a re-send and a late original)."""
+        return len(self.delivered_message_ids) > 1

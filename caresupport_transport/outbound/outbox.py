@@ -20,6 +20,7 @@ meet the inbox's events. A store used by an inbox is refused.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ MAX_INTENT_ID_CHARS = 200
 """An intent's key leaves room for the keys derived from it (``:resend-1``, bubbles)."""
 
 _UPDATE_ATTEMPTS = 20
+_log = logging.getLogger(__name__)
 _SETTLED = frozenset({DeliveryState.DELIVERED, DeliveryState.READ})
 
 
@@ -318,6 +320,16 @@ class Outbox:
         updated = await self.update(intent_id, lambda status: _observed(status, event, now))
         if (
             updated is not None
+            and updated.delivered_twice
+            and event.status is DeliveryStatus.DELIVERED
+            and event.message_id == updated.delivered_message_ids[-1]
+        ):
+            _log.warning(
+                "outbox intent %s: a re-send and the original it replaced both arrived",
+                intent_id,
+            )
+        if (
+            updated is not None
             and updated.state is DeliveryState.FAILED
             and event.status is DeliveryStatus.FAILED
         ):
@@ -359,22 +371,36 @@ def _check_kind(kind: object) -> str | None:
     return kind
 
 
+def _arrived(status: IntentStatus, event: MessageStatusChanged) -> IntentStatus:
+    """``status`` knowing that ``event``'s message arrived (after a failure: recovered)."""
+    recovered = status.recovered or status.state is DeliveryState.FAILED
+    if (
+        status.resends
+        and status.failed_at is not None
+        and event.message_id in status.message_ids[:1]
+    ):
+        recovered = True  # the original, reported failed and re-sent, arrived after all
+    delivered = tuple(dict.fromkeys((*status.delivered_message_ids, event.message_id)))
+    return attrs.evolve(status, recovered=recovered, delivered_message_ids=delivered)
+
+
 def _observed(
     status: IntentStatus, event: MessageStatusChanged, now: datetime
 ) -> IntentStatus | None:
     match event.status:
         case DeliveryStatus.READ:
             return attrs.evolve(
-                status,
+                _arrived(status, event),
                 state=DeliveryState.READ,
                 read_at=status.read_at or event.occurred_at,
                 delivered_at=status.delivered_at or event.occurred_at,
             )
         case DeliveryStatus.DELIVERED:
             if status.state is DeliveryState.READ:
-                return None
+                arrived = _arrived(status, event)
+                return None if arrived == status else arrived
             return attrs.evolve(
-                status,
+                _arrived(status, event),
                 state=DeliveryState.DELIVERED,
                 delivered_at=status.delivered_at or event.occurred_at,
             )
@@ -383,7 +409,10 @@ def _observed(
                 return None  # a failure reported after a delivery changes nothing
             reason = f"failed on {event.service.value if event.service else 'unknown service'}"
             if event.error_code is not None:
-                reason += f" (error {event.error_code})"
+                reason += f" (error {event.error_code}"
+                # Opaque, for support: carried, never branched on.
+                reason += "" if event.detail_code is None else f", detail {event.detail_code}"
+                reason += ")"
             return attrs.evolve(
                 status, state=DeliveryState.FAILED, failed_at=event.occurred_at, error=reason
             )

@@ -34,6 +34,7 @@ import attrs
 from caresupport_transport._log_safe import error_summary
 from caresupport_transport.capabilities import Service, ServicePreference
 from caresupport_transport.errors import (
+    AlreadySentError,
     ConflictError,
     NotFoundError,
     ProtocolError,
@@ -185,6 +186,9 @@ class OutboxWorker:
         intent = status.intent
         try:
             receipt = await self._deliver(status, intent.preference, intent.id)
+        except AlreadySentError as exc:
+            await self._sent_before(intent_id, exc)
+            return
         except Exception as exc:
             if not _is_permanent(exc):
                 await self._not_yet(intent_id, exc)
@@ -248,6 +252,33 @@ class OutboxWorker:
                 error_summary(store_error),
             )
 
+    async def _sent_before(self, intent_id: str, exc: AlreadySentError) -> None:
+        """The key's message was sent by an earlier attempt and is gone since: done, not resent."""
+        _log.info(
+            "outbox intent %s was sent earlier; the provider no longer has it (%s)",
+            intent_id,
+            error_summary(exc),
+        )
+        now = self.outbox.clock()
+        sent = await self.outbox.update(
+            intent_id,
+            lambda current: (
+                attrs.evolve(
+                    current,
+                    state=DeliveryState.SENT,
+                    sent_at=current.sent_at or now,
+                    attempts=current.attempts + 1,
+                    error="sent earlier under this key; the provider has since deleted it",
+                )
+                if current.state is DeliveryState.QUEUED
+                else None
+            ),
+        )
+        if sent is not None:
+            self.sent += 1
+            # Its delivery is unknown: the rules still watch it (fail-closed).
+            await self.outbox.schedule_checks(sent)
+
     async def _refused(self, intent_id: str, exc: Exception) -> None:
         summary = error_summary(exc)
         _log.warning("outbox intent %s refused for good: %s", intent_id, summary)
@@ -298,6 +329,8 @@ class OutboxWorker:
                 break
             except UnsupportedError:
                 continue  # the person cannot get this service; the next one, then
+            except AlreadySentError:
+                break  # an earlier re-send under this key went out and is gone since
             except Exception as exc:
                 if not _is_permanent(exc):
                     raise  # tried again on the schedule, under the same key

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
 from adapters.cli._demo_worlds import LinqDemoWorld
-from adapters.cli.demo import DEMO_SETUPS, ERIK, INGRID, SOFIA, run_scenario
+from adapters.cli.demo import DEMO_SETUPS, ERIK, INGRID, SOFIA, Transcript, run_scenario
 from adapters.cli.main import main
+from adapters.memory import InMemoryTransport
 from caresupport_transport import Direction, Service
 
 MODES = ["linq", "memory"]
@@ -305,3 +307,20 @@ def test_the_poll_is_native_for_ingrid_and_numbered_for_erik_whose_2_is_a_vote(
     assert 1 == poll.count("degradation:")
     assert "status read      Ingrid: poll (Tue 9am / Tue 2pm / Can't this week)" in poll
     assert "care handler" not in poll
+async def test_the_demo_care_handler_does_not_answer_a_message_recovered_late() -> None:
+    """A reconciled message is history: no automatic tapback or answer goes out."""
+    lines: list[str] = []
+    transport = InMemoryTransport(seed=5)
+    transcript = Transcript(transport, lines.append)
+    transport.on_inbound(transcript.handle)
+    transport.world.advance(3600)
+    live = await transport.inject_message(INGRID, "Did she take her pill?")
+    sent_after_live = len(transport.sent)
+    await transport.inject_reconciled(
+        INGRID, "Is she awake?", sent_at=transport.world.now - timedelta(minutes=40)
+    )
+
+    assert sent_after_live > 0, "a live question is answered"
+    assert sent_after_live == len(transport.sent), "the late one is not"
+    assert any("arrived late (reconciled)" in line for line in lines)
+    assert live.reconciled_at is None

@@ -27,9 +27,15 @@ from adapters.cli.webhooks import (
 from adapters.linq.webhooks import sign_legacy, sign_standard
 from caresupport_transport import (
     ConfigurationError,
+    ContactCardReceived,
     DeliveryStatus,
+    Handle,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageStatusChanged,
     UnknownEvent,
+    WebhookSubscriptionChanged,
 )
 
 SECRET = "whsec_Y2xpLXRlc3RzLXdlYmhvb2stc2VjcmV0"
@@ -513,3 +519,23 @@ def test_describe_event_hides_text_by_default_and_masks_handles_always() -> None
         "2026-02-05 19:31:00 message m1 in chat-9 failed: +1651•••7981 cannot receive SMS "
         "(error 3007)"
     ) == describe_event(status)
+
+
+def test_describe_event_names_late_and_account_events_without_personal_data() -> None:
+    when = datetime(2026, 2, 5, 19, 31, tzinfo=UTC)
+    card = ContactCardReceived("e3", when, Handle("+16515557981"), "Rose", "Okafor")
+    line = LineStatusChanged(
+        "e4", when, Handle("+16515550000"), LineStatus.FLAGGED, LineReputation.CRITICAL
+    )
+    off = WebhookSubscriptionChanged("e5", when, "sub-1", enabled=False, change="disabled")
+    failed = MessageStatusChanged(
+        "e6", when, "chat-9", "m1", DeliveryStatus.FAILED, error_code=4001, detail_code=12
+    )
+
+    assert "2026-02-05 19:31:00 +1651•••7981 shared a contact card" == describe_event(card)
+    assert 'shared a contact card: "Rose Okafor"' in describe_event(card, show_content=True)
+    assert "2026-02-05 19:31:00 line +1651•••0000 is FLAGGED, reputation CRITICAL" == (
+        describe_event(line)
+    )
+    assert "2026-02-05 19:31:00 webhook subscription sub-1 disabled" == describe_event(off)
+    assert describe_event(failed).endswith("(error 4001, detail 12)")

@@ -64,6 +64,14 @@ class Harness(Protocol):
         """Make the next message to a conversation with ``handle`` fail."""
         ...
 
+    async def deliver_after_failure(self, message_id: str) -> None:
+        """A message the world reported failed is reported delivered after all (Linq may)."""
+        ...
+
+    def delete_message(self, message_id: str) -> None:
+        """The provider deletes a message (or its retention window passes)."""
+        ...
+
     async def advance(self, seconds: float) -> None:
         """Move the world's clock on and deliver what happened to the handler."""
         ...
@@ -126,6 +134,12 @@ class MemoryHarness:
 
     async def advance(self, seconds: float) -> None:
         await self.memory.advance(seconds)
+
+    async def deliver_after_failure(self, message_id: str) -> None:
+        await self.memory.deliver_after_failure(message_id)
+
+    def delete_message(self, message_id: str) -> None:
+        self.memory.world.delete_message(message_id)
 
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str

@@ -69,6 +69,13 @@ class LinqHarness:
     async def advance(self, seconds: float) -> None:
         await self.simulator.advance(seconds)
 
+    async def deliver_after_failure(self, message_id: str) -> None:
+        self.simulator.deliver_after_failure(message_id)
+        await self.simulator.deliver_webhooks()
+
+    def delete_message(self, message_id: str) -> None:
+        self.simulator.world.delete_message(message_id)
+
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str
     ) -> str:

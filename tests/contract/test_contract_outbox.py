@@ -190,16 +190,8 @@ async def test_a_failure_followed_by_a_late_delivered_gives_no_second_text(
     # The target's own failure, then the late delivered Linq may send for the same message.
     await office.advance(GRACE.total_seconds() / 2)
     await office.run()
-    await office.outbox.observe(
-        attrs.evolve(
-            failure,
-            event_id=f"{failure.event_id}-late",
-            occurred_at=office.clock.now,
-            status=DeliveryStatus.DELIVERED,
-            error_code=None,
-            reason=None,
-        )
-    )
+    await harness.deliver_after_failure(failure.message_id)
+    await office.observe()
     await office.advance(GRACE.total_seconds() * 3)
     await office.run()
     await office.advance(3600)
@@ -208,7 +200,35 @@ async def test_a_failure_followed_by_a_late_delivered_gives_no_second_text(
 
     assert (DeliveryState.FAILED, failed.message_ids) == (failed.state, (failure.message_id,))
     assert (DeliveryState.DELIVERED, 0, ()) == (final.state, final.resends, final.fired)
+    assert (True, (failure.message_id,)) == (final.recovered, final.delivered_message_ids)
     assert Counter({HELLO.text: 1, PILLS.text: 1}) == await office.texts(conversation.id)
+
+
+async def test_an_original_delivered_after_its_resend_is_reported_delivered_twice(
+    harness: Harness,
+) -> None:
+    """The failed original arrives after the grace and its re-send: reported, not hidden."""
+    office = desk(harness, watch=RESEND_ON_FAILURE)
+    conversation = await start(harness.transport, NURSE)
+    harness.fail_next_send(NURSE)
+
+    intent_id = await office.outbox.send_message(conversation.id, PILLS)
+    await office.run()
+    await office.advance(SETTLE)
+    await office.advance(GRACE.total_seconds())
+    await office.run()
+    await office.advance(SETTLE)
+    original, resent = (await office.status(intent_id)).message_ids
+    await harness.deliver_after_failure(original)
+    await office.observe()
+    await office.advance(3600)
+    await office.run()
+    final = await office.status(intent_id)
+
+    assert (DeliveryState.DELIVERED, 1) == (final.state, final.resends)
+    assert (True, True) == (final.recovered, final.delivered_twice)
+    assert {original, resent} == set(final.delivered_message_ids)
+    assert Counter({HELLO.text: 1, PILLS.text: 2}) == await office.texts(conversation.id)
 
 
 async def test_a_failure_that_stays_failed_is_resent_once_over_the_next_service(

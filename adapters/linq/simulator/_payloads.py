@@ -21,9 +21,13 @@ from adapters.linq.simulator.state import Backend, LineEvent
 from adapters.memory.world import World
 from caresupport_transport.content import TextPart
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
     InboundEvent,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
@@ -33,6 +37,7 @@ from caresupport_transport.events import (
     ReactionRemoved,
     TypingStarted,
     TypingStopped,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import DeliveryStatus, Direction, Message
@@ -55,6 +60,8 @@ def event_type_of(event: InboundEvent) -> str | None:
         return "message.received"
     if isinstance(event, MessageStatusChanged):
         return _STATUS_TYPES.get(event.status)
+    if isinstance(event, WebhookSubscriptionChanged):
+        return f"webhook_subscription.{event.change}"
     if isinstance(event, ConversationUpdated):
         kind = "name" if event.change == "name" else "icon"
         return f"chat.group_{kind}_update{'_failed' if event.failed else 'd'}"
@@ -67,6 +74,8 @@ def event_type_of(event: InboundEvent) -> str | None:
         ConversationCreated: "chat.created",
         TypingStarted: "chat.typing_indicator.started",
         TypingStopped: "chat.typing_indicator.stopped",
+        ContactCardReceived: "contact_card.received",
+        LineStatusChanged: "phone_number.status_updated",
     }.get(type(event))
 
 
@@ -149,6 +158,7 @@ def _message_data(
         "read_at": _wire.iso_or_none(read),
         "service": _wire.service_label(message.service),
         "preferred_service": preferred,
+        **_present(reconciled_at=_wire.iso_or_none(message.reconciled_at)),
     }
 
 
@@ -194,6 +204,10 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
                 "reason": event.reason,
                 "failed_at": _wire.iso(at),
                 "service": _wire.service_label(event.service),
+                "preferred_service": _wire.service_label(
+                    world.preferred_services.get(event.message_id)
+                ),
+                **_present(detail_code=event.detail_code),
             }
         message = world.messages[event.message_id]
         return _message_data(backend, line, world, message, version, event.status)
@@ -267,11 +281,40 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
             "updated_at": _wire.iso(at),
         }
     if isinstance(event, TypingStarted | TypingStopped):
+        typist = _handle(backend, line, world, event.conversation_id, event.handle, at)
+        if version == _V2025:
+            return {"chat_id": event.conversation_id, "from_handle": typist}
+        return {"chat_id": event.conversation_id, "actor_handle": typist}
+    if isinstance(event, ContactCardReceived):
         return {
-            "chat_id": event.conversation_id,
-            "from_handle": _handle(backend, line, world, event.conversation_id, event.handle, at),
+            "sender_handle": event.person.value,
+            "owner_handle": line,
+            "first_name": event.first_name,
+            "last_name": event.last_name or "",
+            "media_url": event.media_url,
+        }
+    if isinstance(event, LineStatusChanged):
+        return {
+            "phone_number": line,
+            "changed_at": _wire.iso(at),
+            "previous_status": _word(event.previous_status),
+            "new_status": _word(event.status),
+            "previous_reputation": _word(event.previous_reputation),
+            "new_reputation": _word(event.reputation),
+        }
+    if isinstance(event, WebhookSubscriptionChanged):
+        return {
+            "summary": f"Webhook subscription {event.change}",
+            "occurred_at": _wire.iso(at),
+            "actor": {"type": "system"},
+            "origin": "linq",
+            "webhook_subscription": {"id": event.subscription_id, "target_url": event.target_url},
         }
     return None
+
+
+def _word(value: LineStatus | LineReputation | None) -> str | None:
+    return None if value is None else value.value
 
 
 def build_payload(backend: Backend, item: LineEvent, version: str) -> tuple[str, JSON] | None:

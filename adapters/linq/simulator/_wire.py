@@ -272,6 +272,8 @@ def message_json(backend: Backend, line: str, world: World, message: Message) ->
         "delivered_at": iso_or_none(message.delivered_at),
         "read_at": iso_or_none(message.read_at),
         "effect": effect_json(message.effect),
+        # Only a message recovered late by reconciliation carries it.
+        **({} if message.reconciled_at is None else {"reconciled_at": iso(message.reconciled_at)}),
     }
 
 

@@ -13,10 +13,11 @@ import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 
 import httpx
 
-from adapters.linq.simulator._targets import EVENT_TYPES
+from adapters.linq.event_types import ALL_EVENT_TYPES
 from adapters.linq.simulator.app import BASE_PATH, SimulatorApp
 from adapters.linq.simulator.control import handle_control
 from adapters.linq.simulator.counters import Counters
@@ -29,6 +30,7 @@ from adapters.memory.recipients import RecipientKind
 from adapters.memory.world import World
 from caresupport_transport.content import Part, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import ValidationError
+from caresupport_transport.events import LineReputation, LineStatus
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Message
 from caresupport_transport.polls import Poll
@@ -276,6 +278,56 @@ class Simulator:
                 return
         raise ValidationError("conversation_id", f"{conversation_id!r} is not a chat of any line")
 
+    def inject_reconciled(
+        self,
+        sender: Handle | str,
+        text: str,
+        *,
+        sent_at: datetime,
+        line: str | None = None,
+        conversation_id: str | None = None,
+    ) -> Message:
+        """A message sent at ``sent_at`` reaches ``line`` late, recovered by reconciliation.
+
+        Listed in its chat by ``sent_at`` (behind newer messages), with
+        ``reconciled_at`` = now on REST messages and 2026-02-03 events.
+        """
+        message = self._line(line).receive_reconciled(
+            sender, (TextPart(text),), sent_at=sent_at, conversation_id=conversation_id
+        )
+        self.backend.sync()
+        return message
+
+    def deliver_after_failure(self, message_id: str, *, line: str | None = None) -> Message:
+        """A message reported failed is reported delivered after all (``message.delivered``)."""
+        message = self._line(line).deliver_after_failure(message_id)
+        self.backend.sync()
+        return message
+
+    def share_contact_card_with_line(
+        self,
+        sender: Handle | str,
+        first_name: str,
+        last_name: str | None = None,
+        *,
+        media_url: str | None = None,
+        line: str | None = None,
+    ) -> None:
+        """``sender`` shares their contact card with ``line`` (``contact_card.received``)."""
+        self._line(line).receive_contact_card(sender, first_name, last_name, media_url=media_url)
+        self.backend.sync()
+
+    def set_line_status(
+        self,
+        status: LineStatus | None = None,
+        reputation: LineReputation | None = None,
+        *,
+        line: str | None = None,
+    ) -> None:
+        """``line`` is flagged or changes reputation (``phone_number.status_updated``)."""
+        self._line(line).set_line_status(status, reputation)
+        self.backend.sync()
+
     def fail_next_send(
         self, handle: Handle | str, reason: str = "delivery failed", *, line: str | None = None
     ) -> None:
@@ -303,7 +355,7 @@ class Simulator:
         self,
         target_url: str,
         *,
-        events: Sequence[str] = EVENT_TYPES,
+        events: Sequence[str] = ALL_EVENT_TYPES,
         secret: str | None = None,
     ) -> Subscription:
         """A webhook subscription made without the API (the command line's ``--webhook``)."""
@@ -311,7 +363,7 @@ class Simulator:
         if chosen is None:
             chosen = "whsec_" + base64.b64encode(self.backend.make_secret()).decode()
         WebhookVerifier(chosen)  # refuses a secret nobody could verify with (ConfigurationError)
-        unknown = [e for e in events if e not in EVENT_TYPES]
+        unknown = [e for e in events if e not in ALL_EVENT_TYPES]
         if unknown:
             raise ValidationError("events", f"unknown event types {unknown}")
         return self.backend.subscribe(target_url, events, chosen)

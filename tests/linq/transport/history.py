@@ -43,8 +43,15 @@ class History:
         ago: timedelta = timedelta(minutes=5),
         from_me: bool = False,
         media_url: str | None = None,
+        reconciled_ago: timedelta | None = None,
+        listed_by_time: bool = False,
     ) -> str:
-        """A message in ``chat_id`` sent ``ago`` before ``NOW``; returns its id."""
+        """A message in ``chat_id`` sent ``ago`` before ``NOW``; returns its id.
+
+        ``reconciled_ago``: Linq recovered it late, that long before ``NOW``
+        (``reconciled_at``). It is listed as the newest message, or by its old
+        time behind newer ones with ``listed_by_time`` (Linq does not say which).
+        """
         self.counter += 1
         message_id = f"msg-{self.counter:05d}"
         parts: list[dict[str, Any]] = []
@@ -80,6 +87,16 @@ class History:
                 "delivered_at": at,
             }
         )
+        if reconciled_ago is not None:
+            message = self.chats[chat_id].pop()
+            message["reconciled_at"] = _iso(NOW - reconciled_ago)
+            listed = self.chats[chat_id]
+            position = len(listed)
+            if listed_by_time:
+                position = next(
+                    (i for i, m in enumerate(listed) if m["created_at"] > at), len(listed)
+                )
+            listed.insert(position, message)
         return message_id
 
     def install(self, linq: RoutedLinq) -> None:

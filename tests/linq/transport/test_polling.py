@@ -10,7 +10,9 @@ import attrs
 import pytest
 
 from adapters.linq import LinqTransport
+from adapters.linq._polling import Poller
 from caresupport_transport import (
+    ConfigurationError,
     DispatchOutcome,
     InboundEvent,
     MediaPart,
@@ -241,3 +243,60 @@ async def test_polling_into_the_inbox_queues_once_moves_the_cursor_and_the_worke
     assert DispatchOutcome.DUPLICATE == by_webhook
     assert ["Is the nurse coming?", "She said 3pm"] == care.texts
     assert {} == store.inbox
+
+
+@pytest.mark.parametrize("listed_by_time", [False, True], ids=["listed-newest", "listed-by-time"])
+async def test_a_message_recovered_late_into_the_past_is_delivered_once(
+    history: History, poller: LinqTransport, care: Care, listed_by_time: bool
+) -> None:
+    """Reconciled after the poller passed its time: found in the look-back window, once."""
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "Morning!", ago=timedelta(hours=3))
+    history.add_message("chat-1", "Lunch was good", ago=timedelta(minutes=10))
+    await poller.poll_once(store)
+    history.add_message(
+        "chat-1",
+        "I fell but I am fine",
+        ago=timedelta(hours=2),
+        reconciled_ago=timedelta(minutes=1),
+        listed_by_time=listed_by_time,
+    )
+    await poller.poll_once(store)
+    await poller.poll_once(store)
+    assert ["Morning!", "Lunch was good", "I fell but I am fine"] == care.texts
+    late = care.events[-1]
+    assert (True, NOW - timedelta(minutes=1)) == (late.reconciled, late.message.reconciled_at)
+
+
+async def test_a_message_recovered_later_than_the_window_behind_the_cursor_is_not_reread(
+    history: History, linq: RoutedLinq, care: Care
+) -> None:
+    """The window is what it says: a message listed by a time older than it is out of reach."""
+    transport, http = make_transport(
+        linq, wall_clock=lambda: NOW, poll_window=timedelta(minutes=30)
+    )
+    transport.on_inbound(care)
+    history.install(linq)
+    store = MemoryEventStore()
+    history.add_chat("chat-1", GRANDMA)
+    history.add_message("chat-1", "Breakfast", ago=timedelta(hours=1))
+    history.add_message("chat-1", "Lunch was good", ago=timedelta(minutes=10))
+    async with http:
+        await transport.poll_once(store)
+        history.add_message(
+            "chat-1",
+            "sent two hours ago",
+            ago=timedelta(hours=2),
+            reconciled_ago=timedelta(minutes=1),
+            listed_by_time=True,
+        )
+        history.add_message("chat-1", "Dinner?", ago=timedelta(minutes=1))
+        await transport.poll_once(store)
+    # Listed by time behind "Breakfast", which is older than the window: not reached.
+    assert ["Breakfast", "Lunch was good", "Dinner?"] == care.texts
+
+
+def test_a_window_outside_the_stores_memory_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="reconcile_window"):
+        Poller(None, None, reconcile_window=timedelta(hours=25))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.linq import LinqTransport
 from caresupport_transport import (
+    AlreadySentError,
     Degradation,
     DegradationAction,
     DeliveryStatus,
@@ -18,6 +19,7 @@ from caresupport_transport import (
     Handle,
     InboundEvent,
     MessageStatusChanged,
+    NotFoundError,
     OutgoingMessage,
     ReplyTo,
     SendAttempt,
@@ -319,3 +321,44 @@ async def test_starting_a_conversation_creates_the_chat_with_its_first_message(
         started.receipt.conversation_id,
         started.receipt.idempotency_key,
     )
+
+
+GONE = {"success": False, "error": {"status": 404, "code": 2001, "message": "Message not found"}}
+
+
+async def test_a_404_on_the_clients_retry_of_a_sent_message_is_already_sent_not_a_missing_chat(
+    linq: RoutedLinq, transport: LinqTransport
+) -> None:
+    """The first attempt's answer was lost (503); by the retry the message is gone: 404."""
+    chat_with(linq)
+    linq.capable(GRANDMA, imessage=True)
+    linq.on(
+        "POST",
+        SEND,
+        httpx.Response(503, json={"success": False, "error": {"status": 503, "code": 3006}}),
+        httpx.Response(404, json=GONE),
+    )
+    with pytest.raises(AlreadySentError) as caught:
+        await transport.send_message(CHAT_ID, OutgoingMessage.of_text("Hi"), idempotency_key="k")
+    assert ["k", "k"] == [b["message"]["idempotency_key"] for b in linq.bodies("POST", SEND)]
+    assert ("k", 404, 2001) == (
+        caught.value.idempotency_key,
+        caught.value.status,
+        caught.value.code,
+    )
+
+
+async def test_a_404_to_a_send_into_a_chat_that_is_gone_stays_not_found(
+    linq: RoutedLinq, transport: LinqTransport
+) -> None:
+    linq.on(
+        "GET",
+        f"/v3/chats/{CHAT_ID}",
+        httpx.Response(200, json=one_to_one_json(CHAT_ID, GRANDMA)),
+        httpx.Response(404, json={"success": False, "error": {"status": 404, "code": 2001}}),
+    )
+    linq.capable(GRANDMA, imessage=True)
+    linq.on("POST", SEND, httpx.Response(404, json=GONE))
+    with pytest.raises(NotFoundError) as caught:
+        await transport.send_message(CHAT_ID, OutgoingMessage.of_text("Hi"), idempotency_key="k")
+    assert not isinstance(caught.value, AlreadySentError)

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adapters.linq.event_types import EVENT_TYPES as EVENT_TYPES
-from adapters.linq.event_types import WEBHOOK_VERSIONS
+from adapters.linq.event_types import ALL_EVENT_TYPES, WEBHOOK_VERSIONS
+from adapters.linq.webhook_events import KNOWN_EVENT_TYPES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "webhooks"
 REFERENCE_YAML = REPO_ROOT.parent / "shared" / "reference" / "linq-api-v3.yaml"
 VERSIONS = WEBHOOK_VERSIONS
+EVENT_TYPES = tuple(t for t in ALL_EVENT_TYPES if t in KNOWN_EVENT_TYPES)
+"""The typed event types (a fixture each, in both payload versions), in Linq's order."""
 
 # A Standard Webhooks secret (whsec_ + base64 of 24 bytes) made for these tests.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

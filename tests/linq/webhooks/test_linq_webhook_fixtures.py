@@ -19,8 +19,12 @@ from adapters.linq.webhook_events import KNOWN_EVENT_TYPES, parse_delivery, pars
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import MediaPart, Reaction, ReactionKind, ReplyTo, TextPart
 from caresupport_transport.events import (
+    ContactCardReceived,
     ConversationCreated,
     ConversationUpdated,
+    LineReputation,
+    LineStatus,
+    LineStatusChanged,
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
@@ -34,7 +38,7 @@ from caresupport_transport.events import (
     ReactionRemoved,
     TypingStarted,
     TypingStopped,
-    UnknownEvent,
+    WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
@@ -91,7 +95,6 @@ EXPECTED_CLASSES = {
     "chat.group_icon_update_failed": ConversationUpdated,
     "chat.typing_indicator.started": TypingStarted,
     "chat.typing_indicator.stopped": TypingStopped,
-    "phone_number.status_updated": UnknownEvent,
     "poll.received": PollReceived,
     "poll.failed": MessageStatusChanged,
     "poll.sent": MessageStatusChanged,
@@ -101,6 +104,11 @@ EXPECTED_CLASSES = {
     "poll.vote.added": PollVoteAdded,
     "poll.vote.removed": PollVoteRemoved,
     "poll.reaction.added": ReactionAdded,
+    "phone_number.status_updated": LineStatusChanged,
+    "contact_card.received": ContactCardReceived,
+    "webhook_subscription.deleted": WebhookSubscriptionChanged,
+    "webhook_subscription.enabled": WebhookSubscriptionChanged,
+    "webhook_subscription.disabled": WebhookSubscriptionChanged,
 }
 
 
@@ -221,6 +229,11 @@ def test_message_failed_carries_the_error_code_and_reason(version: str) -> None:
         error_code=3007,
         reason="Request expired before being processed",
     )
+    if version == "2026-02-03":
+        # The newer fields: an opaque detail code and the services involved.
+        expected = attrs.evolve(
+            expected, service=Service.IMESSAGE, detail_code=17, preferred_service=None
+        )
     assert expected == event
 
 
@@ -259,6 +272,9 @@ def test_reactions_carry_kind_actor_message_and_part(version: str) -> None:
         else Reaction(ReactionKind.LIKE)
     )
     assert (expected_removed, MSG_OUT) == (removed.reaction, removed.message_id)
+    # 2026 deliveries name the reaction (a sticker can be moved by it later).
+    reaction_id = "7c1f9a40-3d2e-4b8a-9f00-5e6d7c8b9a01" if version == "2026-02-03" else None
+    assert (reaction_id, reaction_id) == (added.reaction_id, removed.reaction_id)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -317,17 +333,75 @@ def test_group_name_and_icon_changes_and_failures_are_conversation_updates(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_typing_indicators_name_the_conversation(version: str) -> None:
+def test_typing_indicators_name_the_conversation_and_who_types(version: str) -> None:
     started = parsed(version, "chat.typing_indicator.started")
     stopped = parsed(version, "chat.typing_indicator.stopped")
     assert (CHAT, CHAT) == (started.conversation_id, stopped.conversation_id)
+    # ``actor_handle`` is new in 2026 deliveries; older ones do not say who types.
+    who = DAUGHTER if version == "2026-02-03" else None
+    assert (who, who) == (started.handle, stopped.handle)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_phone_number_status_is_kept_whole_as_an_unknown_event(version: str) -> None:
+def test_phone_number_status_becomes_a_line_status_change_with_reputation(version: str) -> None:
     event = parsed(version, "phone_number.status_updated")
-    assert fixture(version, "phone_number.status_updated") == event.payload
-    assert ("phone_number.status_updated", None) == (event.event_type, event.conversation_id)
+    assert (
+        LineStatusChanged(
+            event_id=event.event_id,
+            occurred_at=OCCURRED,
+            line=LINE,
+            status=LineStatus.FLAGGED,
+            reputation=LineReputation.AT_RISK,
+            previous_status=LineStatus.ACTIVE,
+            previous_reputation=LineReputation.HEALTHY,
+        )
+        == event
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_received_contact_card_names_the_person_and_our_line(version: str) -> None:
+    event = parsed(version, "contact_card.received")
+    assert (DAUGHTER, LINE, "Dana", "Rivera", None) == (
+        event.person,
+        event.line,
+        event.first_name,
+        event.last_name,
+        event.conversation_id,
+    )
+    assert event.media_url is not None
+    assert event.media_url.startswith("https://cdn.linqapp.com/")
+    assert ("Dana", "Rivera", "cdn.linqapp") == tuple(
+        word for word in ("Dana", "Rivera", "cdn.linqapp") if word not in repr(event)
+    ), "names and photo stay out of repr (and so out of logs)"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("event_type", "enabled"),
+    [
+        ("webhook_subscription.disabled", False),
+        ("webhook_subscription.enabled", True),
+        ("webhook_subscription.deleted", False),
+    ],
+)
+def test_a_subscription_switched_off_or_on_is_a_typed_event(
+    version: str, event_type: str, enabled: bool
+) -> None:
+    event = parsed(version, event_type)
+    assert (
+        "b2f6c1d0-9a1e-4c3b-8f7a-2d4e6f8a0c11",
+        enabled,
+        event_type.split(".")[1],
+        "https://care.example.org/linq/webhooks",
+        None,
+    ) == (
+        event.subscription_id,
+        event.enabled,
+        event.change,
+        event.target_url,
+        event.conversation_id,
+    )
 
 
 # --- against the reference YAML -------------------------------------------------------

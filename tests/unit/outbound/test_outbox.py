@@ -552,3 +552,70 @@ async def test_a_watchdog_resend_refused_for_good_ends_the_rule_without_retrying
     assert status is not None
     assert (DeliveryState.FAILED, ("failed",), 0) == (status.state, status.fired, status.resends)
     assert {} == outbox.store.inbox  # type: ignore[attr-defined]
+
+
+async def test_a_failure_records_its_code_and_opaque_detail_code_for_support() -> None:
+    outbox, worker, _, clock, _ = setup()
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    [message_id] = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+    failure = attrs.evolve(
+        status_event(message_id, DeliveryStatus.FAILED, clock.now), error_code=4001, detail_code=17
+    )
+
+    failed = await outbox.observe(failure)
+
+    assert failed is not None
+    assert (DeliveryState.FAILED, "failed on imessage (error 4001, detail 17)") == (
+        failed.state,
+        failed.error,
+    )
+
+
+async def test_a_delivery_after_a_failure_is_recorded_as_recovered() -> None:
+    outbox, worker, _, clock, _ = setup()
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    [message_id] = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+
+    await outbox.observe(status_event(message_id, DeliveryStatus.DELIVERED, clock.now))
+    plain = await outbox.status(intent_id)
+    await outbox.observe(status_event(message_id, DeliveryStatus.FAILED, clock.now))
+    clock.advance(timedelta(seconds=1))
+    other = await outbox.start_conversation([Handle("+16515550102")], PILLS)
+    await worker.drain()
+    [other_id] = (await outbox.status(other)).message_ids  # type: ignore[union-attr]
+    await outbox.observe(status_event(other_id, DeliveryStatus.FAILED, clock.now))
+    await outbox.observe(status_event(other_id, DeliveryStatus.READ, clock.now))
+    recovered = await outbox.status(other)
+
+    assert plain is not None
+    assert recovered is not None
+    assert (False, (message_id,)) == (plain.recovered, plain.delivered_message_ids)
+    assert (DeliveryState.READ, True, False) == (
+        recovered.state,
+        recovered.recovered,
+        recovered.delivered_twice,
+    )
+
+
+async def test_a_lagging_original_delivered_after_its_resend_is_reported_twice_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outbox, worker, transport, clock, _ = setup(Watch(resend_after=timedelta(minutes=10)))
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    clock.advance(timedelta(minutes=10))
+    await worker.drain()
+    original, resent = (await outbox.status(intent_id)).message_ids  # type: ignore[union-attr]
+
+    for message_id in (resent, original):
+        await outbox.observe(status_event(message_id, DeliveryStatus.DELIVERED, clock.now))
+    await outbox.observe(status_event(original, DeliveryStatus.READ, clock.now))
+    status = await outbox.status(intent_id)
+
+    assert status is not None
+    assert (2, True, False) == (len(transport.sent), status.delivered_twice, status.recovered)
+    assert (resent, original) == status.delivered_message_ids
+    twice = [r for r in caplog.records if "both arrived" in r.getMessage()]
+    assert 1 == len(twice)
