@@ -26,6 +26,8 @@ __all__ = [
     "MessageEdited",
     "MessageReceived",
     "MessageStatusChanged",
+    "OptedIn",
+    "OptedOut",
     "ParticipantAdded",
     "ParticipantRemoved",
     "ReactionAdded",
@@ -172,6 +174,31 @@ class TypingStopped:
 
 
 @attrs.frozen
+class OptedOut:
+    """``person`` sent an opt-out keyword in a 1:1 conversation: direct sends to them stop.
+
+    The opt-out covers the person in every conversation (groups excepted)
+    until any later message of theirs (:class:`OptedIn`). Sends to them raise
+    ``OptedOutError`` unless one asks for ``override_optout``.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    person: Handle
+
+
+@attrs.frozen
+class OptedIn:
+    """``person``, who had opted out, wrote again (any other message): sends may resume."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    person: Handle
+
+
+@attrs.frozen
 class UnknownEvent:
     """An event this version cannot model; the raw payload is kept so nothing is lost.
 
@@ -200,5 +227,7 @@ InboundEvent = (
     | ConversationUpdated
     | TypingStarted
     | TypingStopped
+    | OptedOut
+    | OptedIn
     | UnknownEvent
 )

@@ -15,7 +15,7 @@ again later: nothing is lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -57,11 +57,14 @@ class InboundRelay:
         include_outbound: hand outbound echoes over as messages instead of statuses.
         conversation_changed: told the id of a chat whose participants or name
             changed, so the transport reads it afresh for its next send.
+        observe: shown every event first (the transport learns opt-outs from
+            them); the events it returns are handed to the handler after this one.
     """
 
     handler: Callable[[], InboundHandler | None]
     include_outbound: bool = False
     conversation_changed: Callable[[str], None] | None = None
+    observe: Callable[[InboundEvent], Awaitable[Sequence[InboundEvent]]] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
         if self.conversation_changed is not None and isinstance(
@@ -80,4 +83,7 @@ class InboundRelay:
                 "no inbound handler registered (call on_inbound first); "
                 "the event is not acknowledged and will be delivered again"
             )
+        derived = await self.observe(event) if self.observe is not None else ()
         await handler(event)
+        for implied in derived:
+            await handler(implied)
