@@ -14,6 +14,9 @@ a person it knows opted out). The rule is Linq's (linq-python 0.65):
   in, in whichever conversation it arrives (no ``START`` needed);
 - a group thread is never marked and never blocked by an opt-out: a keyword
   there changes nothing, and group sends are never refused for it.
+
+The blocklist compares handles as Linq normalizes them (:func:`blocklist_form`:
+an email address lower-cased whole).
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import re
 from collections.abc import Sequence
 
 from caresupport_transport.content import Part, TextPart
+from caresupport_transport.handles import Handle
 
 __all__ = [
     "OPT_OUT_KEYWORDS",
     "ConsentChange",
+    "blocklist_form",
     "consent_change",
     "is_opt_out_keyword",
     "is_opt_out_message",
@@ -44,6 +49,11 @@ class ConsentChange(enum.Enum):
 
     OPTED_OUT = "opted out"
     OPTED_IN = "opted in"
+
+
+def blocklist_form(handle: Handle) -> Handle:
+    """``handle`` as a blocklist holds it: an email address lower-cased, a number as is."""
+    return Handle(handle.value.lower()) if handle.is_email else handle
 
 
 def is_opt_out_keyword(text: str) -> bool:

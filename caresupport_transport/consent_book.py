@@ -16,7 +16,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import attrs
 
-from caresupport_transport.consent import ConsentChange, consent_change, is_opt_out_message
+from caresupport_transport.consent import (
+    ConsentChange,
+    blocklist_form,
+    consent_change,
+    is_opt_out_message,
+)
 from caresupport_transport.errors import BlockedError, OptedOutError
 from caresupport_transport.events import (
     ConversationCreated,
@@ -88,7 +93,7 @@ class ConsentBook:
         if isinstance(error, OptedOutError):
             self.opted_out.add(error.person)
         elif isinstance(error, BlockedError):
-            self.blocked.add(error.handle)
+            self.blocked.add(blocklist_form(error.handle))
 
     async def observe(
         self, event: InboundEvent, *, derive: bool, lookup: ConversationLookup
@@ -171,7 +176,7 @@ class ConsentBook:
             BlockedError: a 1:1 send to a blocked handle (or a group of blocked ones).
             OptedOutError: a 1:1 send to someone opted out, without ``override_optout``.
         """
-        if participants and all(h in self.blocked for h in participants):
+        if participants and all(blocklist_form(h) in self.blocked for h in participants):
             raise blocked_error(participants[0])
         if len(participants) != 1 or participants[0] not in self.opted_out:
             return ()
@@ -189,4 +194,4 @@ class ConsentBook:
 
     def set_blocked(self, handles: Iterable[Handle]) -> None:
         """The provider's whole blocklist, as just read."""
-        self.blocked = set(handles)
+        self.blocked = {blocklist_form(h) for h in handles}

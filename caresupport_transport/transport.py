@@ -45,6 +45,7 @@ from caresupport_transport.capabilities import (
     Service,
     ServicePreference,
 )
+from caresupport_transport.consent import blocklist_form
 from caresupport_transport.consent_book import ConsentBook
 from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
 from caresupport_transport.errors import (
@@ -801,14 +802,14 @@ class ProviderTransport:
         checked = checks.check_handle(handle)
         why = checks.check_reason(reason)
         entry = await self.provider.block(checked, reason=why)
-        self.consent.blocked.add(entry.handle)
+        self.consent.blocked.add(blocklist_form(entry.handle))
         return entry
 
     async def unblock(self, handle: Handle) -> None:
         """Take ``handle`` off our blocklist (nothing happens if it was not on it)."""
         checked = checks.check_handle(handle)
         await self.provider.unblock(checked)
-        self.consent.blocked.discard(checked)
+        self.consent.blocked.discard(blocklist_form(checked))
 
     async def blocked(self) -> tuple[BlockedHandle, ...]:
         """Our blocklist, newest first."""

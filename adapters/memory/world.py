@@ -41,7 +41,12 @@ from caresupport_transport.capabilities import (
     capabilities_of,
 )
 from caresupport_transport.checks import MIN_GROUP_SIZE, check_can_add, check_can_remove
-from caresupport_transport.consent import ConsentChange, consent_change, is_opt_out_message
+from caresupport_transport.consent import (
+    ConsentChange,
+    blocklist_form,
+    consent_change,
+    is_opt_out_message,
+)
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
 from caresupport_transport.errors import (
     BlockedError,
@@ -634,7 +639,7 @@ class World:
         who = as_handle(sender)
         if not parts:
             raise ValidationError("parts", "a message needs at least one part")
-        if who in self.blocklist:
+        if self.is_blocked(who):
             return self._drop_inbound(who, parts, conversation_id)
         if conversation_id is None:
             conversation = self.create_conversation([who])
@@ -735,7 +740,7 @@ class World:
             OptedOutError: 403 / 2024.
         """
         handles = tuple(participants)
-        if handles and all(h in self.blocklist for h in handles):
+        if handles and all(self.is_blocked(h) for h in handles):
             raise BlockedError(
                 "the recipient is on your blocklist; unblock them first",
                 handle=handles[0],
@@ -752,7 +757,7 @@ class World:
 
     def block(self, handle: Handle | str, *, reason: str | None = None) -> BlockedHandle:
         """Put ``handle`` on the blocklist; blocking again returns the existing entry."""
-        blocked = as_handle(handle)
+        blocked = blocklist_form(as_handle(handle))
         existing = self.blocklist.get(blocked)
         if existing is not None:
             return existing
@@ -762,7 +767,10 @@ class World:
 
     def unblock(self, handle: Handle | str) -> bool:
         """Take ``handle`` off the blocklist; ``False`` when it was not on it."""
-        return self.blocklist.pop(as_handle(handle), None) is not None
+        return self.blocklist.pop(blocklist_form(as_handle(handle)), None) is not None
+
+    def is_blocked(self, handle: Handle | str) -> bool:
+        return blocklist_form(as_handle(handle)) in self.blocklist
 
     def blocked(self) -> list[BlockedHandle]:
         """The blocklist, newest first."""
