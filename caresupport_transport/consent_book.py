@@ -22,7 +22,7 @@ from caresupport_transport.consent import (
     consent_change,
     is_opt_out_message,
 )
-from caresupport_transport.errors import BlockedError, OptedOutError
+from caresupport_transport.errors import BlockedError, NotFoundError, OptedOutError
 from caresupport_transport.events import (
     ConversationCreated,
     InboundEvent,
@@ -152,11 +152,20 @@ class ConsentBook:
         return ()
 
     async def _is_group(self, conversation_id: str, lookup: ConversationLookup) -> bool:
+        """Whether the conversation is a group; one that cannot be found counts as a group.
+
+        A chat gone by now can take no more sends, so no opt-out is derived from
+        it (the provider's refusal still stands); any other failure propagates and
+        the event is delivered again.
+        """
         if conversation_id in self.groups:
             return True
         if conversation_id in self.direct:
             return False
-        return self.saw(await lookup(conversation_id)).is_group
+        try:
+            return self.saw(await lookup(conversation_id)).is_group
+        except NotFoundError:
+            return True
 
     # -- refusing ---------------------------------------------------------------
 
