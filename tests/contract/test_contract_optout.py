@@ -44,6 +44,12 @@ async def test_a_keyword_opts_out_and_a_direct_send_is_then_refused_before_any_r
     assert [(OptedOut, CAREGIVER, chat.id)] == [
         (type(e), e.person, e.conversation_id) for e in _consent_events(harness)
     ]
+    keyword = next(
+        i
+        for i, e in enumerate(harness.received)
+        if isinstance(e, MessageReceived) and e.message.text == " STOP "
+    )
+    assert isinstance(harness.received[keyword + 1], OptedOut)  # right after what implied it
     assert ConversationHealth.OPTED_OUT == (await transport.get_conversation(chat.id)).health
     before = harness.requests_made
     with pytest.raises(OptedOutError) as refused:
