@@ -675,15 +675,21 @@ class ProviderTransport:
             await self.provider.react(checked_id, plan.reaction, index)
             return ActionResult(True, plan.degradations)
         if plan.text is not None:
+            # A tapback sent as text is a message: an opt-out or the blocklist refuses it.
+            conversation = self.consent.saw(
+                await self.provider.conversation(target.conversation_id)
+            )
+            self.consent.check(conversation.participants, override_optout=False)
             key = tapback_key(checked_id, checked, index)
-            async with self._order.hold(target.conversation_id):
-                sent = await self.provider.send(
-                    target.conversation_id,
-                    OutgoingMessage((TextPart(plan.text),)),
-                    service=service,
-                    pinned=True,
-                    idempotency_key=key,
-                )
+            with self._refusals():
+                async with self._order.hold(target.conversation_id):
+                    sent = await self.provider.send(
+                        target.conversation_id,
+                        OutgoingMessage((TextPart(plan.text),)),
+                        service=service,
+                        pinned=True,
+                        idempotency_key=key,
+                    )
             self._single(sent, service, key, plan.degradations)
             return ActionResult(True, plan.degradations, message_id=sent.message_id)
         return ActionResult(False, plan.degradations)

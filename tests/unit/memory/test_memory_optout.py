@@ -9,11 +9,14 @@ from caresupport_transport import (
     BlockedError,
     ConversationHealth,
     Handle,
+    InboundEvent,
     MediaPart,
     OptedIn,
     OptedOut,
     OptedOutError,
     OutgoingMessage,
+    Reaction,
+    ReactionKind,
     TextPart,
     ValidationError,
     VoiceMemo,
@@ -108,3 +111,24 @@ async def test_override_optout_must_be_a_bool_at_the_port() -> None:
             override_optout=1,  # type: ignore[arg-type]
         )
     assert ("override_optout", []) == (bad.value.field, memory.sent)
+
+
+async def test_a_tapback_sent_as_text_to_someone_opted_out_is_refused_before_sending() -> None:
+    world = _world()
+    world.add_recipient(GRANDMA, RecipientKind.SMS_ONLY)
+    memory = InMemoryTransport(world)
+    heard: list[InboundEvent] = []
+
+    async def care(event: InboundEvent) -> None:
+        heard.append(event)
+
+    memory.on_inbound(care)
+    chat = (await memory.start_conversation([GRANDMA], OutgoingMessage(HELLO))).conversation
+    asked = await memory.inject_message(GRANDMA, "Is the visit still on?")
+    await memory.inject_message(GRANDMA, "STOP")
+    sent = len(memory.sent)
+    with pytest.raises(OptedOutError):
+        await memory.react(asked.id, Reaction(ReactionKind.LIKE))
+    assert (sent, chat.id) == (len(memory.sent), asked.conversation_id)
+    assert GRANDMA in memory.consent.opted_out  # refused by what the transport heard
+    assert isinstance(heard[-1], OptedOut)
