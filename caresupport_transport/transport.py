@@ -676,10 +676,7 @@ class ProviderTransport:
             return ActionResult(True, plan.degradations)
         if plan.text is not None:
             # A tapback sent as text is a message: an opt-out or the blocklist refuses it.
-            conversation = self.consent.saw(
-                await self.provider.conversation(target.conversation_id)
-            )
-            self.consent.check(conversation.participants, override_optout=False)
+            self.consent.check_conversation(target.conversation_id, override_optout=False)
             key = tapback_key(checked_id, checked, index)
             with self._refusals():
                 async with self._order.hold(target.conversation_id):
