@@ -32,6 +32,7 @@ __all__ = [
     "check_can_add",
     "check_can_remove",
     "check_first_message",
+    "check_flag",
     "check_handle",
     "check_id",
     "check_idempotency_key",
@@ -42,6 +43,7 @@ __all__ = [
     "check_poll",
     "check_preference",
     "check_reaction",
+    "check_reason",
     "check_references",
     "check_reply_target",
     "check_upload",
@@ -54,6 +56,8 @@ MIN_GROUP_SIZE = 3
 """Adding needs this many participants already; removing must leave this many."""
 MAX_ID_CHARS = 200
 """The longest id a provider hands out (Linq's are UUIDs; memory's are short)."""
+MAX_REASON_CHARS = 500
+"""The longest blocklist reason taken (free text, kept short)."""
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _UNSAFE_IN_ID = re.compile(r"[\s/?#%\\]|[\x00-\x1f\x7f]")
@@ -182,6 +186,26 @@ def check_page_size(page_size: object) -> int:
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValidationError("page_size", f"{page_size} is not between 1 and {MAX_PAGE_SIZE}")
     return page_size
+
+
+def check_flag(value: object, field: str) -> bool:
+    """A keyword that must be ``True`` or ``False`` (``override_optout``), never a truthy value."""
+    if not isinstance(value, bool):
+        raise ValidationError(field, "must be True or False")
+    return value
+
+
+def check_reason(reason: object) -> str | None:
+    """A blocklist reason: ``None``, or non-blank text of at most 500 characters."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValidationError("reason", "must be non-blank text, or None")
+    if len(reason) > MAX_REASON_CHARS or not is_valid_unicode(reason):
+        raise ValidationError(
+            "reason", f"must be valid text of at most {MAX_REASON_CHARS} characters"
+        )
+    return reason
 
 
 def check_part_index(part_index: object) -> int:

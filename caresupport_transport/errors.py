@@ -11,6 +11,8 @@ The hierarchy::
     │   ├── NotFoundError                        no such conversation, message or attachment
     │   ├── AlreadySentError                     a re-send under a key whose message is gone: done
     │   ├── ConflictError                        409: permanent, never retried
+    │   ├── OptedOutError                        the person opted out (Linq 403 / 2024)
+    │   ├── BlockedError                         the handle is on our own blocklist (403 / 2026)
     │   └── RateLimitedError                     429 whose Retry-After exceeds the caller's budget
     ├── UnreachableError                         no answer came back (connection failed, dropped)
     │   └── TransportTimeoutError                no answer in time
@@ -29,12 +31,19 @@ key, never a new one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from caresupport_transport.handles import Handle
+
 __all__ = [
     "AlreadySentError",
+    "BlockedError",
     "ConfigurationError",
     "ConflictError",
     "InvalidHandleError",
     "NotFoundError",
+    "OptedOutError",
     "ProtocolError",
     "ProviderError",
     "RateLimitedError",
@@ -155,6 +164,54 @@ class AlreadySentError(ProviderError):
 
 class ConflictError(ProviderError):
     """A permanent conflict (HTTP 409); retrying cannot help."""
+
+
+class OptedOutError(ProviderError):
+    """A direct send to someone who opted out (sent an opt-out keyword) was refused.
+
+    Raised before any I/O when the transport already knows of the opt-out, else
+    from the provider's refusal (Linq: 403, code 2024). Any later message from
+    the person opts them back in. One final courtesy message may still go with
+    ``override_optout=True``.
+
+    Attributes:
+        person: who opted out (mask it before logging: ``redact.mask_handle``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        person: Handle,
+        status: int | None = 403,
+        code: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.person = person
+        super().__init__(message, status=status, code=code, trace_id=trace_id)
+
+
+class BlockedError(ProviderError):
+    """A direct send to a handle on our own blocklist was refused.
+
+    Raised before any I/O when the transport knows the handle is blocked, else
+    from the provider's refusal (Linq: 403, code 2026). ``unblock`` it first.
+
+    Attributes:
+        handle: the blocked handle (mask it before logging).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        handle: Handle,
+        status: int | None = 403,
+        code: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.handle = handle
+        super().__init__(message, status=status, code=code, trace_id=trace_id)
 
 
 class RateLimitedError(ProviderError):

@@ -32,6 +32,8 @@ __all__ = [
     "MessageEdited",
     "MessageReceived",
     "MessageStatusChanged",
+    "OptedIn",
+    "OptedOut",
     "ParticipantAdded",
     "ParticipantRemoved",
     "PollOptionsAdded",
@@ -283,6 +285,31 @@ class WebhookSubscriptionChanged:
 
 
 @attrs.frozen
+class OptedOut:
+    """``person`` sent an opt-out keyword in a 1:1 conversation: direct sends to them stop.
+
+    The opt-out covers the person in every conversation (groups excepted)
+    until any later message of theirs (:class:`OptedIn`). Sends to them raise
+    ``OptedOutError`` unless one asks for ``override_optout``.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    person: Handle
+
+
+@attrs.frozen
+class OptedIn:
+    """``person``, who had opted out, wrote again (any other message): sends may resume."""
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    person: Handle
+
+
+@attrs.frozen
 class UnknownEvent:
     """An event this version cannot model; the raw payload is kept so nothing is lost.
 
@@ -375,5 +402,7 @@ InboundEvent = (
     | ContactCardReceived
     | LineStatusChanged
     | WebhookSubscriptionChanged
+    | OptedOut
+    | OptedIn
     | UnknownEvent
 )

@@ -16,7 +16,9 @@ from caresupport_transport.handles import Handle
 __all__ = [
     "ActionResult",
     "Attachment",
+    "BlockedHandle",
     "Conversation",
+    "ConversationHealth",
     "Degradation",
     "DegradationAction",
     "DeliveryStatus",
@@ -71,15 +73,35 @@ def _handles(value: Iterable[Handle]) -> tuple[Handle, ...]:
     return tuple(value)
 
 
+class ConversationHealth(enum.Enum):
+    """How a conversation stands with the provider (Linq's chat ``health_status``).
+
+    ``HEALTHY`` is where every chat starts; ``AT_RISK`` and ``CRITICAL`` mean it
+    is degrading on engagement or delivery (many such chats put the line at
+    risk); ``OPTED_OUT`` means the person sent an opt-out keyword *here*. The
+    opt-out itself covers the person in every conversation, so a ``HEALTHY``
+    chat can still refuse a send (``OptedOutError``).
+    """
+
+    HEALTHY = "HEALTHY"
+    AT_RISK = "AT_RISK"
+    CRITICAL = "CRITICAL"
+    OPTED_OUT = "OPTED_OUT"
+
+
 @attrs.frozen
 class Conversation:
-    """A 1:1 or group chat; ``service`` is ``None`` until known."""
+    """A 1:1 or group chat; ``service`` is ``None`` until known.
+
+    ``health`` is ``None`` when the provider does not say.
+    """
 
     id: str
     participants: tuple[Handle, ...] = attrs.field(converter=_handles)
     is_group: bool
     service: Service | None = None
     display_name: str | None = None
+    health: ConversationHealth | None = None
 
 
 def _parts(value: Iterable[Part]) -> tuple[Part, ...]:
@@ -176,6 +198,9 @@ class SendReceipt:
         degradations: every change made so the service could carry it.
         attempts: each try, when a failed send was re-sent on the next service.
         idempotency_key: the key the send was made under (reuse it to retry).
+        opt_out_overridden: the people who had opted out and were sent this
+            anyway, because the send asked for ``override_optout`` (a final
+            courtesy message); empty otherwise.
     """
 
     message_ids: tuple[str, ...] = attrs.field(converter=_ids)
@@ -185,6 +210,7 @@ class SendReceipt:
     idempotency_key: str
     degradations: tuple[Degradation, ...] = ()
     attempts: tuple[SendAttempt, ...] = ()
+    opt_out_overridden: tuple[Handle, ...] = attrs.field(default=(), converter=_handles)
 
     @property
     def message_id(self) -> str:
@@ -219,3 +245,18 @@ class Attachment:
     content_type: str
     size_bytes: int
     download_url: str | None = None
+
+
+@attrs.frozen
+class BlockedHandle:
+    """A handle on our own blocklist: nothing from it is heard, nothing direct goes to it.
+
+    Attributes:
+        handle: the blocked handle.
+        blocked_at: when it was blocked.
+        reason: why, as given when blocking (free text), if given.
+    """
+
+    handle: Handle
+    blocked_at: datetime
+    reason: str | None = None

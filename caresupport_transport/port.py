@@ -16,6 +16,7 @@ from caresupport_transport.handles import Handle
 from caresupport_transport.model import (
     ActionResult,
     Attachment,
+    BlockedHandle,
     Conversation,
     Message,
     SendReceipt,
@@ -36,6 +37,13 @@ class Transport(Protocol):
     :class:`~caresupport_transport.errors.ValidationError` for bad input. Sends
     take an ``idempotency_key``: sending twice under one key creates one message.
     When none is given the adapter makes one, returned on the receipt.
+
+    A direct (1:1) send to someone who opted out raises ``OptedOutError``, before
+    any I/O when the transport has heard of it (``OptedOut`` events, chat health,
+    an earlier refusal); ``override_optout=True`` lets one final courtesy message
+    through and the receipt names them in ``opt_out_overridden``. Group sends are
+    never refused for an opt-out. A direct send to a handle on our blocklist
+    raises ``BlockedError``.
     """
 
     async def start_conversation(
@@ -45,6 +53,7 @@ class Transport(Protocol):
         *,
         preference: ServicePreference = ServicePreference.AUTO,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> StartedConversation:
         """Create a 1:1 (one participant) or group chat and send its first message.
 
@@ -59,6 +68,7 @@ class Transport(Protocol):
         *,
         preference: ServicePreference = ServicePreference.AUTO,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> SendReceipt:
         """Send into an existing conversation, degrading what the service cannot carry."""
         ...
@@ -117,6 +127,7 @@ class Transport(Protocol):
         memo: VoiceMemo,
         *,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> SendReceipt:
         """Send a voice memo; sent as a media attachment where memos are unsupported."""
         ...
@@ -157,6 +168,18 @@ class Transport(Protocol):
 
     async def poll_results(self, poll_id: str) -> Poll:
         """A poll (``PollReceipt.poll_id``, or one received) and its votes as they stand."""
+        ...
+
+    async def block(self, handle: Handle, *, reason: str | None = None) -> BlockedHandle:
+        """Put ``handle`` on our blocklist: its messages are dropped, direct sends refused."""
+        ...
+
+    async def unblock(self, handle: Handle) -> None:
+        """Take ``handle`` off our blocklist."""
+        ...
+
+    async def blocked(self) -> tuple[BlockedHandle, ...]:
+        """Our blocklist, newest first."""
         ...
 
     def on_inbound(self, handler: InboundHandler) -> None:

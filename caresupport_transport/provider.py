@@ -27,7 +27,13 @@ import attrs
 from caresupport_transport.capabilities import HandleCapabilities, Service
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Attachment, Conversation, DeliveryStatus, Message
+from caresupport_transport.model import (
+    Attachment,
+    BlockedHandle,
+    Conversation,
+    DeliveryStatus,
+    Message,
+)
 from caresupport_transport.polls import Poll
 
 __all__ = ["Provider", "Sent"]
@@ -47,6 +53,8 @@ class Sent:
         status: the delivery status as the provider reported it.
         new: ``False`` when the provider knows the key had been used before and
             nothing new was made; ``True`` when it made a message or cannot tell.
+        opt_out_overridden: the people the provider says had opted out and were
+            sent this because of ``override_optout`` (empty when it does not say).
     """
 
     message_id: str
@@ -54,6 +62,7 @@ class Sent:
     service: Service | None
     status: DeliveryStatus
     new: bool = True
+    opt_out_overridden: tuple[Handle, ...] = ()
 
 
 class Provider(Protocol):
@@ -63,6 +72,11 @@ class Provider(Protocol):
     an unpinned send may let the provider fall back by itself (Linq does), a
     pinned one must go by that service or fail. Sends are idempotent under
     ``idempotency_key``: the same key never makes a second message.
+
+    A send refused because the person opted out raises ``OptedOutError``
+    (naming them); one to a handle on our blocklist raises ``BlockedError``.
+    ``override_optout`` lets one send through an opt-out (a final courtesy
+    message); the transport has checked it already.
     """
 
     @property
@@ -114,6 +128,7 @@ class Provider(Protocol):
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> tuple[Conversation, Sent]:
         """Create the chat with exactly ``participants`` (or reuse it) by sending ``message``."""
         ...
@@ -126,6 +141,7 @@ class Provider(Protocol):
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         """Send the first message of an unopened 1:1 ``conversation``, which opens it."""
         ...
@@ -138,12 +154,19 @@ class Provider(Protocol):
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         """Send one planned message into an existing conversation."""
         ...
 
     async def send_voice_memo(
-        self, conversation_id: str, memo: VoiceMemo, *, service: Service, idempotency_key: str
+        self,
+        conversation_id: str,
+        memo: VoiceMemo,
+        *,
+        service: Service,
+        idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         """Send ``memo`` as a native voice memo (the plan chose one: iMessage)."""
         ...
@@ -200,4 +223,16 @@ class Provider(Protocol):
 
     def conversation_changed(self, conversation_id: str) -> None:
         """An inbound event says the conversation's members or name changed (forget caches)."""
+        ...
+
+    async def block(self, handle: Handle, *, reason: str | None) -> BlockedHandle:
+        """Put ``handle`` on our blocklist (blocking again gives the existing entry)."""
+        ...
+
+    async def unblock(self, handle: Handle) -> None:
+        """Take ``handle`` off our blocklist (nothing happens if it was not on it)."""
+        ...
+
+    async def blocked(self) -> tuple[BlockedHandle, ...]:
+        """Our blocklist, newest first."""
         ...

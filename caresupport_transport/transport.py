@@ -16,6 +16,10 @@ lives here, once, so every adapter behaves the same:
   outbox's to handle (its ``Watch(resend_on_failure=True)`` rule waits a grace
   period for a late delivery first), so one mechanism re-sends it;
 - tapbacks as text where tapbacks do not exist; skipped actions reported;
+- opt-outs and the blocklist: a direct send to someone known to have opted out
+  (or to a blocked handle) is refused before any I/O; ``override_optout`` lets
+  one courtesy message through and the receipt says so
+  (:mod:`caresupport_transport.consent_book`);
 - receipts.
 
 A :class:`~caresupport_transport.provider.Provider` supplies the primitives.
@@ -25,9 +29,10 @@ A :class:`~caresupport_transport.provider.Provider` supplies the primitives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 import attrs
 
@@ -40,10 +45,14 @@ from caresupport_transport.capabilities import (
     Service,
     ServicePreference,
 )
+from caresupport_transport.consent import blocklist_form
+from caresupport_transport.consent_book import ConsentBook
 from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
 from caresupport_transport.errors import (
     AlreadySentError,
+    BlockedError,
     NotFoundError,
+    OptedOutError,
     ProviderError,
     UnsupportedError,
     ValidationError,
@@ -60,6 +69,7 @@ from caresupport_transport.keyed_locks import KeyedLocks
 from caresupport_transport.model import (
     ActionResult,
     Attachment,
+    BlockedHandle,
     Conversation,
     Degradation,
     DegradationAction,
@@ -92,6 +102,7 @@ from caresupport_transport.policy import (
 from caresupport_transport.polls import Poll, PollOption, PollReceipt, PollVote
 from caresupport_transport.port import InboundHandler
 from caresupport_transport.provider import Provider, Sent
+from caresupport_transport.redact import mask_handle
 from caresupport_transport.sending import (
     KeyFactory,
     fallback_key,
@@ -157,6 +168,12 @@ class _Outcome:
     """Every bubble sent, re-sends included: the receipt's attempts when one was re-sent."""
     degradations: list[Degradation] = attrs.Factory(list)
     resent: bool = False
+    override_optout: bool = False
+    overridden: list[Handle] = attrs.Factory(list)
+    """People an ``override_optout`` send went to through their opt-out."""
+
+    def overrode(self, people: Sequence[Handle]) -> None:
+        self.overridden.extend(h for h in people if h not in self.overridden)
 
     def degrade(self, change: Degradation) -> None:
         if change not in self.degradations:
@@ -175,7 +192,14 @@ class ProviderTransport:
         policy: how to degrade what a service cannot carry, and whether to re-send
             a failed message on the next service.
         new_key: makes an idempotency key when the caller gives none.
+
+    Attributes:
+        consent: what this process knows of opt-outs and the blocklist.
     """
+
+    derives_consent_events = False
+    """Whether the provider reports no ``OptedOut`` / ``OptedIn`` of its own, so they
+    are derived from inbound messages (the rule of ``caresupport_transport.consent``)."""
 
     def __init__(
         self,
@@ -189,6 +213,7 @@ class ProviderTransport:
         self._new_key = new_key
         self._handler: InboundHandler | None = None
         self._order = KeyedLocks()
+        self.consent = ConsentBook()
 
     # -- conversations ----------------------------------------------------------
 
@@ -199,21 +224,29 @@ class ProviderTransport:
         *,
         preference: ServicePreference = ServicePreference.AUTO,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> StartedConversation:
         """Create a chat with exactly ``participants`` by sending its first message.
 
         The first message may carry no URL, effect or reply (providers refuse them).
+
+        Raises:
+            OptedOutError: a 1:1 start with someone who opted out (before any I/O
+                when known), unless ``override_optout``.
+            BlockedError: a 1:1 start with a handle on our blocklist.
         """
         handles = checks.check_participants(participants, self.provider.line)
         message = checks.check_first_message(first_message)
         checks.check_preference(preference)
         checks.check_references(message)
+        override = checks.check_flag(override_optout, "override_optout")
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        overridden = self.consent.check(handles, override_optout=override)
         # Two starts with the same people at once would otherwise race to open two chats.
         people = "start:" + ",".join(sorted(h.value for h in handles))
-        with keyed_send(key):
+        with keyed_send(key), self._refusals():
             async with self._order.hold(people):
-                return await self._start(handles, message, preference, key)
+                return await self._start(handles, message, preference, key, override, overridden)
 
     async def _start(
         self,
@@ -221,6 +254,8 @@ class ProviderTransport:
         message: OutgoingMessage,
         preference: ServicePreference,
         key: str,
+        override: bool = False,
+        overridden: tuple[Handle, ...] = (),
     ) -> StartedConversation:
         plan = await self._plan(handles, message, preference)
         started: list[Conversation] = []
@@ -232,26 +267,39 @@ class ProviderTransport:
                 service=plan.service,
                 pinned=preference is not ServicePreference.AUTO,
                 idempotency_key=bubble_key,
+                override_optout=override,
             )
-            started.append(conversation)
+            started.append(self.consent.saw(conversation))
             return sent
 
         receipt = await self._carry_out(
-            plan, participants=handles, preference=preference, key=key, opener=start_chat
+            plan,
+            participants=handles,
+            preference=preference,
+            key=key,
+            opener=start_chat,
+            override_optout=override,
+            overridden=overridden,
         )
         return StartedConversation(started[0], receipt)
 
     def conversations(self, *, page_size: int = 50) -> AsyncIterator[Conversation]:
-        return self.provider.conversations(checks.check_page_size(page_size))
+        return self._seen(self.provider.conversations(checks.check_page_size(page_size)))
+
+    async def _seen(self, found: AsyncIterator[Conversation]) -> AsyncIterator[Conversation]:
+        async for conversation in found:
+            yield self.consent.saw(conversation)
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
-        return await self.provider.get_conversation(
-            checks.check_id(conversation_id, "conversation_id")
+        return self.consent.saw(
+            await self.provider.get_conversation(
+                checks.check_id(conversation_id, "conversation_id")
+            )
         )
 
     async def conversation_for(self, handle: Handle) -> Conversation:
         """The 1:1 conversation with ``handle``; its first send opens it if it is new."""
-        return await self.provider.conversation_for(checks.check_handle(handle))
+        return self.consent.saw(await self.provider.conversation_for(checks.check_handle(handle)))
 
     def messages(self, conversation_id: str, *, page_size: int = 50) -> AsyncIterator[Message]:
         size = checks.check_page_size(page_size)
@@ -270,16 +318,25 @@ class ProviderTransport:
         *,
         preference: ServicePreference = ServicePreference.AUTO,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> SendReceipt:
-        """Send into a conversation, degraded for the service; an unopened one is opened."""
+        """Send into a conversation, degraded for the service; an unopened one is opened.
+
+        Raises:
+            OptedOutError: a 1:1 conversation with someone who opted out (before
+                any I/O when known), unless ``override_optout``.
+            BlockedError: a 1:1 conversation with a handle on our blocklist.
+        """
         checked_id = checks.check_id(conversation_id, "conversation_id")
         checked = checks.check_message(message)
         checks.check_preference(preference)
         checks.check_references(checked)
+        override = checks.check_flag(override_optout, "override_optout")
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
-        with keyed_send(key):
+        self.consent.check_conversation(checked_id, override_optout=override)
+        with keyed_send(key), self._refusals():
             async with self._order.hold(checked_id):
-                return await self._send(checked_id, checked, preference, key)
+                return await self._send(checked_id, checked, preference, key, override)
 
     async def _send(
         self,
@@ -287,10 +344,14 @@ class ProviderTransport:
         message: OutgoingMessage,
         preference: ServicePreference,
         key: str,
+        override: bool = False,
     ) -> SendReceipt:
-        conversation = await self.provider.conversation(conversation_id)
+        conversation = self.consent.saw(await self.provider.conversation(conversation_id))
+        overridden = self.consent.check(conversation.participants, override_optout=override)
         if self.provider.is_unopened(conversation):
-            return await self._first_send(conversation, message, preference, key)
+            return await self._first_send(
+                conversation, message, preference, key, override, overridden
+            )
         if message.reply_to is not None:
             target = await self.provider.get_message(message.reply_to.message_id)
             checks.check_reply_target(message.reply_to, target, conversation.id)
@@ -301,6 +362,8 @@ class ProviderTransport:
             preference=preference,
             key=key,
             conversation_id=conversation.id,
+            override_optout=override,
+            overridden=overridden,
         )
 
     async def _first_send(
@@ -309,6 +372,8 @@ class ProviderTransport:
         message: OutgoingMessage,
         preference: ServicePreference,
         key: str,
+        override: bool = False,
+        overridden: tuple[Handle, ...] = (),
     ) -> SendReceipt:
         """The first message of a conversation nobody has written in: it opens the chat.
 
@@ -348,6 +413,7 @@ class ProviderTransport:
                 service=plan.service,
                 pinned=preference is not ServicePreference.AUTO,
                 idempotency_key=bubble_key,
+                override_optout=override,
             )
 
         return await self._carry_out(
@@ -356,6 +422,8 @@ class ProviderTransport:
             preference=preference,
             key=key,
             opener=open_chat,
+            override_optout=override,
+            overridden=overridden,
         )
 
     async def send_voice_memo(
@@ -364,18 +432,29 @@ class ProviderTransport:
         memo: VoiceMemo,
         *,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> SendReceipt:
-        """A voice memo on iMessage; elsewhere the policy sends the audio as media (or fails)."""
+        """A voice memo on iMessage; elsewhere the policy sends the audio as media (or fails).
+
+        Raises:
+            OptedOutError: to someone who opted out, unless ``override_optout``.
+            BlockedError: to a handle on our blocklist.
+        """
         checked_id = checks.check_id(conversation_id, "conversation_id")
         checked = checks.check_voice_memo(memo)
         checks.check_references(OutgoingMessage((checked.audio,)))
+        override = checks.check_flag(override_optout, "override_optout")
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
-        with keyed_send(key):
+        self.consent.check_conversation(checked_id, override_optout=override)
+        with keyed_send(key), self._refusals():
             async with self._order.hold(checked_id):
-                return await self._send_memo(checked_id, checked, key)
+                return await self._send_memo(checked_id, checked, key, override)
 
-    async def _send_memo(self, conversation_id: str, memo: VoiceMemo, key: str) -> SendReceipt:
-        conversation = await self.provider.conversation(conversation_id)
+    async def _send_memo(
+        self, conversation_id: str, memo: VoiceMemo, key: str, override: bool = False
+    ) -> SendReceipt:
+        conversation = self.consent.saw(await self.provider.conversation(conversation_id))
+        overridden = self.consent.check(conversation.participants, override_optout=override)
         if self.provider.is_unopened(conversation):
             who = ", ".join(h.value for h in conversation.participants)
             raise ValidationError(
@@ -388,9 +467,13 @@ class ProviderTransport:
         media, degradations = plan_voice_memo(memo, service, self.policy)
         if media is None:
             sent = await self.provider.send_voice_memo(
-                conversation.id, memo, service=service, idempotency_key=key
+                conversation.id,
+                memo,
+                service=service,
+                idempotency_key=key,
+                override_optout=override,
             )
-            return self._single(sent, service, key, ())
+            return self._single(sent, service, key, (), overridden=overridden)
         plan = MessagePlan(service, (OutgoingMessage((media,)),), degradations)
         return await self._carry_out(
             plan,
@@ -398,6 +481,8 @@ class ProviderTransport:
             preference=ServicePreference.AUTO,
             key=key,
             conversation_id=conversation.id,
+            override_optout=override,
+            overridden=overridden,
         )
 
     async def _capabilities_of(self, handles: Sequence[Handle]) -> list[HandleCapabilities]:
@@ -428,6 +513,8 @@ class ProviderTransport:
         key: str,
         conversation_id: str | None = None,
         opener: Opener | None = None,
+        override_optout: bool = False,
+        overridden: tuple[Handle, ...] = (),
     ) -> SendReceipt:
         """Send every bubble of ``plan`` under its derived key; re-send failures if allowed.
 
@@ -438,8 +525,11 @@ class ProviderTransport:
             key: the caller's idempotency key for the whole send.
             conversation_id: the conversation, when it exists.
             opener: sends the first bubble when there is no chat yet.
+            override_optout: let the send through the person's opt-out.
+            overridden: who the transport knew it lets through (for the receipt).
         """
-        outcome = _Outcome(degradations=list(plan.degradations))
+        outcome = _Outcome(degradations=list(plan.degradations), override_optout=override_optout)
+        outcome.overrode(overridden)
         pinned = preference is not ServicePreference.AUTO
         count = len(plan.messages)
         gone: list[AlreadySentError] = []
@@ -458,12 +548,14 @@ class ProviderTransport:
                         service=plan.service,
                         pinned=pinned,
                         idempotency_key=bubble_key,
+                        override_optout=override_optout,
                     )
                 except AlreadySentError as error:
                     # This bubble went out under its key before and is gone since: it
                     # is not sent again, and the bubbles after it still go.
                     gone.append(error)
                     continue
+            outcome.overrode(sent.opt_out_overridden)
             made = _made(sent, bubble, plan.service, bubble_key, participants)
             if not pinned and made.service is not plan.service:
                 reason = f"sent by {made.service.label}, not {plan.service.label} as expected"
@@ -475,6 +567,7 @@ class ProviderTransport:
             _log.info("%d of %d bubbles were sent before and are gone since", len(gone), count)
         assert conversation_id is not None  # a plan has at least one bubble
         receipt = _receipt(conversation_id, key, outcome)
+        self._log_override(receipt)
         self._record(receipt, new=any(b.new for b in outcome.finals))
         return receipt
 
@@ -513,7 +606,9 @@ class ProviderTransport:
                 service=following,
                 pinned=True,
                 idempotency_key=key,
+                override_optout=outcome.override_optout,
             )
+            outcome.overrode(sent.opt_out_overridden)
             made = _made(sent, bubble, following, key, failed.participants)
             await self._settle(made, ServicePreference.AUTO, outcome)
         return base
@@ -530,7 +625,13 @@ class ProviderTransport:
         return None
 
     def _single(
-        self, sent: Sent, service: Service, key: str, degradations: tuple[Degradation, ...]
+        self,
+        sent: Sent,
+        service: Service,
+        key: str,
+        degradations: tuple[Degradation, ...],
+        *,
+        overridden: tuple[Handle, ...] = (),
     ) -> SendReceipt:
         """The receipt of a send that made one message (a voice memo, a tapback as text)."""
         receipt = SendReceipt(
@@ -540,9 +641,31 @@ class ProviderTransport:
             status=sent.status,
             idempotency_key=key,
             degradations=degradations,
+            opt_out_overridden=_union(overridden, sent.opt_out_overridden),
         )
+        self._log_override(receipt)
         self._record(receipt, new=sent.new)
         return receipt
+
+    @staticmethod
+    def _log_override(receipt: SendReceipt) -> None:
+        """Every send let through an opt-out is logged (who, masked, and where; no content)."""
+        for person in receipt.opt_out_overridden:
+            _log.info(
+                "override_optout: sent to %s through their opt-out (conversation %s, key %s)",
+                mask_handle(person),
+                receipt.conversation_id,
+                receipt.idempotency_key,
+            )
+
+    @contextlib.contextmanager
+    def _refusals(self) -> Iterator[None]:
+        """Remember a provider's opt-out or blocklist refusal, so the next send is refused early."""
+        try:
+            yield
+        except (OptedOutError, BlockedError) as refusal:
+            self.consent.refused(refusal)
+            raise
 
     def _record(self, receipt: SendReceipt, *, new: bool) -> None:
         """Called with every receipt a send makes (``new``: it made a message); a hook."""
@@ -587,15 +710,18 @@ class ProviderTransport:
             await self.provider.react(checked_id, plan.reaction, index)
             return ActionResult(True, plan.degradations)
         if plan.text is not None:
+            # A tapback sent as text is a message: an opt-out or the blocklist refuses it.
+            self.consent.check_conversation(target.conversation_id, override_optout=False)
             key = tapback_key(checked_id, checked, index)
-            async with self._order.hold(target.conversation_id):
-                sent = await self.provider.send(
-                    target.conversation_id,
-                    OutgoingMessage((TextPart(plan.text),)),
-                    service=service,
-                    pinned=True,
-                    idempotency_key=key,
-                )
+            with self._refusals():
+                async with self._order.hold(target.conversation_id):
+                    sent = await self.provider.send(
+                        target.conversation_id,
+                        OutgoingMessage((TextPart(plan.text),)),
+                        service=service,
+                        pinned=True,
+                        idempotency_key=key,
+                    )
             self._single(sent, service, key, plan.degradations)
             return ActionResult(True, plan.degradations, message_id=sent.message_id)
         return ActionResult(False, plan.degradations)
@@ -731,7 +857,8 @@ class ProviderTransport:
         checked_id = checks.check_id(conversation_id, "conversation_id")
         asked, texts = checks.check_poll(question, options)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
-        with keyed_send(key):
+        self.consent.check_conversation(checked_id, override_optout=False)
+        with keyed_send(key), self._refusals():
             async with self._order.hold(checked_id):
                 return await self._ask(checked_id, asked, texts, key)
 
@@ -890,6 +1017,32 @@ class ProviderTransport:
                 return item, read
         return None
 
+    # -- the blocklist --------------------------------------------------------------
+
+    async def block(self, handle: Handle, *, reason: str | None = None) -> BlockedHandle:
+        """Put ``handle`` on our blocklist: nothing from it is heard, no direct send goes to it.
+
+        Blocking again returns the existing entry. A group send with at least
+        one unblocked member still goes through.
+        """
+        checked = checks.check_handle(handle)
+        why = checks.check_reason(reason)
+        entry = await self.provider.block(checked, reason=why)
+        self.consent.blocked.add(blocklist_form(entry.handle))
+        return entry
+
+    async def unblock(self, handle: Handle) -> None:
+        """Take ``handle`` off our blocklist (nothing happens if it was not on it)."""
+        checked = checks.check_handle(handle)
+        await self.provider.unblock(checked)
+        self.consent.blocked.discard(blocklist_form(checked))
+
+    async def blocked(self) -> tuple[BlockedHandle, ...]:
+        """Our blocklist, newest first."""
+        entries = await self.provider.blocked()
+        self.consent.set_blocked(e.handle for e in entries)
+        return entries
+
     # -- inbound ------------------------------------------------------------------
 
     def on_inbound(self, handler: InboundHandler) -> None:
@@ -911,6 +1064,13 @@ class ProviderTransport:
             include_outbound=include_outbound,
             conversation_changed=self.provider.conversation_changed,
             read_poll_event=self._read_poll_event,
+            observe=self._observe,
+        )
+
+    async def _observe(self, event: InboundEvent) -> tuple[InboundEvent, ...]:
+        """Learn opt-outs from an inbound event; the events it implies (see ``consent_book``)."""
+        return await self.consent.observe(
+            event, derive=self.derives_consent_events, lookup=self.provider.conversation
         )
 
 
@@ -933,6 +1093,10 @@ def _made(
     )
 
 
+def _union(*groups: Sequence[Handle]) -> tuple[Handle, ...]:
+    return tuple(dict.fromkeys(h for group in groups for h in group))
+
+
 def _receipt(conversation_id: str, key: str, outcome: _Outcome) -> SendReceipt:
     finals = outcome.finals
     # The receipt names the least capable service any bubble ended on.
@@ -945,6 +1109,7 @@ def _receipt(conversation_id: str, key: str, outcome: _Outcome) -> SendReceipt:
         idempotency_key=key,
         degradations=tuple(outcome.degradations),
         attempts=tuple(b.attempt for b in outcome.tries) if outcome.resent else (),
+        opt_out_overridden=tuple(outcome.overridden),
     )
 
 

@@ -23,6 +23,7 @@ from adapters.linq.wire_account import (
     PhoneNumber,
     WebhookSubscription,
 )
+from adapters.linq.wire_blocked import BlockedHandle
 from adapters.linq.wire_chats import (
     Chat,
     ChatHandle,
@@ -43,11 +44,14 @@ from caresupport_transport.errors import (
     ValidationError,
 )
 from caresupport_transport.model import Attachment, Degradation
+from caresupport_transport.redact import mask_handle
 
 __all__ = [
     "Output",
     "accepted",
     "attachment",
+    "blocked_handle",
+    "blocked_handles",
     "chats",
     "contact_card",
     "contact_cards",
@@ -253,6 +257,26 @@ def contact_cards(found: Sequence[ContactCard]) -> Output:
 
 def contact_card(card: ContactCard, what: str) -> Output:
     return Output((f"contact card {what}: {_card_line(card)}",), _json(card))
+
+
+def _blocked_json(entry: BlockedHandle) -> dict[str, Any]:
+    """A blocklist entry with its handle masked: who is blocked is personal too."""
+    return {**_json(entry), "handle": mask_handle(entry.handle)}
+
+
+def _blocked_line(entry: BlockedHandle) -> str:
+    reason = f"  ({entry.reason})" if entry.reason else ""
+    return f"{mask_handle(entry.handle)}  blocked {entry.blocked_at.isoformat()}{reason}"
+
+
+def blocked_handles(found: Sequence[BlockedHandle]) -> Output:
+    """The blocklist, newest first, handles masked."""
+    lines = tuple(_blocked_line(e) for e in found) or ("(no blocked handles)",)
+    return Output(lines, [_blocked_json(e) for e in found])
+
+
+def blocked_handle(entry: BlockedHandle) -> Output:
+    return Output((f"blocked: {_blocked_line(entry)}",), _blocked_json(entry))
 
 
 def event_types(found: Sequence[str]) -> Output:

@@ -60,6 +60,7 @@ from caresupport_transport.errors import (
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Degradation, DegradationAction
 from caresupport_transport.policy import plan_message
+from caresupport_transport.redact import mask_handle
 from caresupport_transport.sending import keyed_send, new_idempotency_key, split_key
 from caresupport_transport.transport import FIRST_MESSAGE_EFFECT
 
@@ -342,6 +343,15 @@ def register(subparsers: Any) -> None:
     deleting = command("delete", _webhooks_delete, "delete a subscription", within=actions)
     deleting.add_argument("subscription_id", metavar="ID", help="the subscription's id")
 
+    blocking = command(
+        "block", _block, "block a handle: Linq drops its messages and refuses direct sends"
+    )
+    blocking.add_argument("handle", metavar="HANDLE", help="a phone number or email address")
+    blocking.add_argument("--reason", help="why (free text, kept on the blocklist)")
+    unblocking = command("unblock", _unblock, "take a handle off the blocklist")
+    unblocking.add_argument("handle", metavar="HANDLE", help="a phone number or email address")
+    command("blocked", _blocked, "the blocklist, newest first (handles masked)")
+
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -619,6 +629,21 @@ async def _group_remove(client: LinqClient, args: argparse.Namespace) -> output.
 async def _leave(client: LinqClient, args: argparse.Namespace) -> output.Output:
     answer = await client.leave_chat(args.chat_id)
     return output.accepted(f"left chat {args.chat_id}", answer)
+
+
+async def _block(client: LinqClient, args: argparse.Namespace) -> output.Output:
+    handle = check_handle(args.handle, "HANDLE")
+    return output.blocked_handle(await client.block_handle(handle, reason=args.reason))
+
+
+async def _unblock(client: LinqClient, args: argparse.Namespace) -> output.Output:
+    handle = check_handle(args.handle, "HANDLE")
+    await client.unblock_handle(handle)
+    return output.accepted(f"{mask_handle(handle)} unblocked")
+
+
+async def _blocked(client: LinqClient, args: argparse.Namespace) -> output.Output:
+    return output.blocked_handles(await client.list_blocked_handles())
 
 
 async def _availability(check: Awaitable[Any]) -> str:

@@ -65,11 +65,13 @@ class CreateChatBody:
     from_: str
     to: tuple[str, ...]
     message: MessageContentBody
+    override_optout: bool = False
 
 
 @attrs.frozen
 class SendMessageBody:
     message: MessageContentBody
+    override_optout: bool = False
 
 
 @attrs.frozen
@@ -77,6 +79,7 @@ class SendToHandlesBody:
     to: tuple[str, ...]
     message: MessageContentBody
     from_: str | None = None
+    override_optout: bool = False
 
 
 @attrs.frozen
@@ -84,6 +87,7 @@ class VoiceMemoBody:
     from_: str | None = None
     voice_memo_url: str | None = None
     attachment_id: str | None = None
+    override_optout: bool = False
 
 
 @attrs.frozen
@@ -94,6 +98,17 @@ class UpdateChatBody:
 
 @attrs.frozen
 class ParticipantBody:
+    handle: str
+
+
+@attrs.frozen
+class BlockHandleBody:
+    handle: str
+    reason: str | None = None
+
+
+@attrs.frozen
+class UnblockHandleBody:
     handle: str
 
 

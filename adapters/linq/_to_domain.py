@@ -61,13 +61,20 @@ from caresupport_transport.content import (
 )
 from caresupport_transport.errors import InvalidHandleError, ProtocolError, ValidationError
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
+from caresupport_transport.model import (
+    Conversation,
+    ConversationHealth,
+    DeliveryStatus,
+    Direction,
+    Message,
+)
 
 __all__ = [
     "conversation_from_chat",
     "direction_from_wire",
     "effect_from_wire",
     "handle_from_wire",
+    "health_from_wire",
     "lenient_status",
     "message_from_wire",
     "participants_of",
@@ -341,13 +348,28 @@ def conversation_from_chat(
 ) -> Conversation:
     """A chat (listed, fetched, created or summarised) as a domain ``Conversation``."""
     display_name = chat.display_name if isinstance(chat, Chat | CreatedChat) else None
+    health = chat.health_status if isinstance(chat, Chat | CreatedChat) else None
     return Conversation(
         id=chat.id,
         participants=participants_of(chat.handles, line),
         is_group=chat.is_group,
         service=chat.service,
         display_name=display_name,
+        health=health_from_wire(health.status if health is not None else None),
     )
+
+
+def health_from_wire(value: object) -> ConversationHealth | None:
+    """A chat's ``health_status.status`` as the domain's health; ``None`` when absent or unknown.
+
+    Health is decoration the domain can do without: a newer word never fails a read.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        return ConversationHealth(value.upper())
+    except ValueError:
+        return None
 
 
 def _status(message: WireMessage) -> DeliveryStatus:

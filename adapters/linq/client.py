@@ -18,6 +18,7 @@ import httpx
 
 from adapters.linq import _validate as check
 from adapters.linq._bodies import (
+    BlockHandleBody,
     CardBody,
     CardUpdateBody,
     CreateChatBody,
@@ -37,6 +38,7 @@ from adapters.linq._bodies import (
     RequestUploadBody,
     SendMessageBody,
     SendToHandlesBody,
+    UnblockHandleBody,
     UpdateChatBody,
     UpdateWebhookSubscriptionBody,
     VoiceMemoBody,
@@ -61,6 +63,7 @@ from adapters.linq.wire_account import (
     WebhookSubscription,
     WebhookSubscriptionList,
 )
+from adapters.linq.wire_blocked import BlockedHandle, BlockedHandleList, BlockedHandleResult
 from adapters.linq.wire_chats import (
     Chat,
     ChatsPage,
@@ -76,6 +79,7 @@ from adapters.linq.wire_chats import (
 from adapters.linq.wire_polls import PollEnvelope
 from caresupport_transport import limits
 from caresupport_transport.capabilities import Service
+from caresupport_transport.checks import check_flag, check_reason
 from caresupport_transport.content import (
     OutgoingMessage,
     Reaction,
@@ -183,6 +187,7 @@ class LinqClient:
         from_: Handle | str | None = None,
         preferred_service: Service | None = None,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> CreatedChat:
         """Create a chat with 1 to 31 others and send its first message (``POST /v3/chats``).
 
@@ -197,6 +202,8 @@ class LinqClient:
             preferred_service: pin a service (disables Linq's fallback); ``None``
                 lets Linq fall back iMessage -> RCS -> SMS.
             idempotency_key: at most 255 printable ASCII characters.
+            override_optout: send even though the recipient opted out (one final
+                courtesy message; Linq records each override against the key).
 
         Returns:
             The chat with its first message, and the key it was sent under.
@@ -204,6 +211,8 @@ class LinqClient:
         Raises:
             ValidationError: bad handles, no sender line, or a first message with
                 a URL, an effect or a reply (before any request).
+            ProviderError: 403 with ``codes.RECIPIENT_OPTED_OUT`` (opted out) or
+                ``codes.HANDLE_ON_BLOCKLIST`` (on your blocklist), among others.
         """
         recipients = check.recipients("to", to)
         sender = check.sender(from_, self._config.phone_number)
@@ -211,7 +220,12 @@ class LinqClient:
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=True
         )
-        body = CreateChatBody(from_=sender, to=recipients, message=content)
+        body = CreateChatBody(
+            from_=sender,
+            to=recipients,
+            message=content,
+            override_optout=check_flag(override_optout, "override_optout"),
+        )
         result = await self._send(CreateChatResult, "create_chat", "/v3/chats", body, key)
         return attrs.evolve(result.chat, idempotency_key=key)
 
@@ -346,6 +360,7 @@ class LinqClient:
         *,
         preferred_service: Service | None = None,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> MessageSent:
         """Send into an existing chat (``POST /v3/chats/{chatId}/messages``).
 
@@ -358,6 +373,8 @@ class LinqClient:
             message: text and media parts, an effect, a reply (iMessage only).
             preferred_service: pin a service; ``None`` lets Linq fall back.
             idempotency_key: at most 255 printable ASCII characters.
+            override_optout: send even though the recipient opted out (one final
+                courtesy message).
 
         Returns:
             The chat id, the message as sent, and the key it was sent under.
@@ -367,7 +384,10 @@ class LinqClient:
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
         )
-        sent = await self._send(MessageSent, "send_message", path, SendMessageBody(content), key)
+        body = SendMessageBody(
+            content, override_optout=check_flag(override_optout, "override_optout")
+        )
+        sent = await self._send(MessageSent, "send_message", path, body, key)
         return attrs.evolve(sent, idempotency_key=key)
 
     async def send_to_handles(
@@ -378,6 +398,7 @@ class LinqClient:
         from_: Handle | str | None = None,
         preferred_service: Service | None = None,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> HandleMessageSent:
         """Send to people, letting Linq pick or create the chat and line (``POST /v3/messages``).
 
@@ -393,6 +414,8 @@ class LinqClient:
                 not forced here).
             preferred_service: pin a service; ``None`` lets Linq fall back.
             idempotency_key: at most 255 printable ASCII characters.
+            override_optout: send even though the recipient opted out (one final
+                courtesy message).
         """
         recipients = check.recipients("to", to)
         sender = check.phone("from_", from_).value if from_ is not None else None
@@ -400,7 +423,12 @@ class LinqClient:
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
         )
-        body = SendToHandlesBody(to=recipients, message=content, from_=sender)
+        body = SendToHandlesBody(
+            to=recipients,
+            message=content,
+            from_=sender,
+            override_optout=check_flag(override_optout, "override_optout"),
+        )
         sent = await self._send(HandleMessageSent, "send_to_handles", "/v3/messages", body, key)
         return attrs.evolve(sent, idempotency_key=key)
 
@@ -449,6 +477,7 @@ class LinqClient:
         *,
         from_: Handle | str | None = None,
         idempotency_key: str | None = None,
+        override_optout: bool = False,
     ) -> VoiceMemoSent:
         """Send an iMessage voice memo (``POST /v3/chats/{chatId}/voicememo``).
 
@@ -463,6 +492,7 @@ class LinqClient:
             from_: the sender line; the configured ``phone_number`` by default
                 (the YAML requires one; newer Linq does not).
             idempotency_key: at most 255 printable ASCII characters.
+            override_optout: send even though the recipient opted out.
         """
         path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/voicememo"
         if not isinstance(memo, VoiceMemo):
@@ -476,6 +506,7 @@ class LinqClient:
                 check.media_url("memo.audio.url", audio.url) if audio.url is not None else None
             ),
             attachment_id=audio.attachment_id,
+            override_optout=check_flag(override_optout, "override_optout"),
         )
         result = await self._send(VoiceMemoResult, "send_voice_memo", path, body, key)
         return attrs.evolve(result.voice_memo, idempotency_key=key)
@@ -956,6 +987,45 @@ class LinqClient:
             last_name=check.name("last_name", last_name),
             image_url=check.https_url("image_url", image_url) if image_url is not None else None,
         )
+
+    # -- the blocklist (newer than the YAML) --
+
+    async def list_blocked_handles(self) -> tuple[BlockedHandle, ...]:
+        """Your own blocklist, newest first (``GET /v3/blocked_handles``)."""
+        result = await self._fetch(
+            BlockedHandleList, "list_blocked_handles", "GET", "/v3/blocked_handles"
+        )
+        return result.blocked_handles
+
+    async def block_handle(
+        self, handle: Handle | str, *, reason: str | None = None
+    ) -> BlockedHandle:
+        """Block a handle (``POST /v3/blocked_handles``): Linq drops its inbound, refuses sends.
+
+        Inbound from it is dropped before any webhook; direct sends to it are
+        refused 403 / ``codes.HANDLE_ON_BLOCKLIST``; groups with an unblocked
+        member still go through. Blocking again returns the existing entry, so
+        the call is safe to repeat.
+
+        Args:
+            handle: an E.164 number or an email address.
+            reason: why, free text (at most 500 characters).
+
+        Returns:
+            The entry, with the handle as Linq normalized it.
+        """
+        body = BlockHandleBody(
+            handle=check.handle("handle", handle).value, reason=check_reason(reason)
+        )
+        result = await self._fetch(
+            BlockedHandleResult, "block_handle", "POST", "/v3/blocked_handles", body=body
+        )
+        return result.blocked_handle
+
+    async def unblock_handle(self, handle: Handle | str) -> None:
+        """Unblock a handle (``DELETE /v3/blocked_handles`` with the JSON body ``{handle}``)."""
+        body = UnblockHandleBody(handle=check.handle("handle", handle).value)
+        await self._reply("unblock_handle", "DELETE", "/v3/blocked_handles", body=body)
 
     # -- calling, decoding and paging (what every operation shares) --
 

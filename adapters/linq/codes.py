@@ -8,12 +8,12 @@ from __future__ import annotations
 
 __all__ = [
     "FORBIDDEN",
+    "HANDLE_ON_BLOCKLIST",
     "INTERNAL",
     "INVALID_E164",
     "NOT_FOUND",
     "PAYLOAD_TOO_LARGE",
     "RATE_LIMITED",
-    "RECIPIENT_BLOCKED",
     "RECIPIENT_OPTED_OUT",
     "SENDER_NOT_ELIGIBLE",
     "UNAUTHORIZED",
@@ -30,7 +30,9 @@ NOT_FOUND = 2001
 UNAUTHORIZED = 2004
 FORBIDDEN = 2005
 RECIPIENT_OPTED_OUT = 2024
-RECIPIENT_BLOCKED = 2026
+"""The recipient sent an opt-out keyword (403); ``override_optout`` lets one send through."""
+HANDLE_ON_BLOCKLIST = 2026
+"""The handle is on your own blocklist (``/v3/blocked_handles``; 403 on direct sends)."""
 SENDER_NOT_ELIGIBLE = 2027
 """The sender line may not be used for this send."""
 INTERNAL = 3006

@@ -11,7 +11,12 @@ What is Linq's own lives here, and only that:
 - server-side fallback: an ``AUTO`` send carries no ``preferred_service``, so
   Linq falls back iMessage -> RCS -> SMS by itself; when it did, what was
   remembered of the participants is forgotten;
-- a chat read for a send or an action is reused within ``conversation_ttl``.
+- a chat read for a send or an action is reused within ``conversation_ttl``;
+- Linq's refusals of a 1:1 send, 403 with ``RECIPIENT_OPTED_OUT`` (2024) or
+  ``HANDLE_ON_BLOCKLIST`` (2026), become ``OptedOutError`` / ``BlockedError``
+  naming the person; ``override_optout`` goes as the body's top-level field;
+- the blocklist is ``/v3/blocked_handles``; a chat's ``health_status`` is the
+  conversation's ``health``.
 
 Planning, checks, keys, bubbles, re-sends and receipts are the shared
 ``ProviderTransport``'s.
@@ -19,12 +24,15 @@ Planning, checks, keys, bubbles, re-sends and receipts are the shared
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 import attrs
 
+from adapters.linq import codes
 from adapters.linq._capability_cache import (
     DEFAULT_CAPABILITY_TTL,
     DEFAULT_UNKNOWN_TTL,
@@ -32,14 +40,32 @@ from adapters.linq._capability_cache import (
 )
 from adapters.linq._pending import PendingChats
 from adapters.linq._poll_domain import poll_from_envelope
-from adapters.linq._to_domain import conversation_from_chat, lenient_status, message_from_wire
+from adapters.linq._to_domain import (
+    conversation_from_chat,
+    handle_from_wire,
+    lenient_status,
+    message_from_wire,
+)
 from adapters.linq.client import LinqClient
 from adapters.linq.wire_chats import SentMessage
 from caresupport_transport.capabilities import HandleCapabilities, Service
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
-from caresupport_transport.errors import AlreadySentError, NotFoundError
+from caresupport_transport.errors import (
+    AlreadySentError,
+    BlockedError,
+    NotFoundError,
+    OptedOutError,
+    ProviderError,
+    ValidationError,
+)
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Attachment, Conversation, DeliveryStatus, Message
+from caresupport_transport.model import (
+    Attachment,
+    BlockedHandle,
+    Conversation,
+    DeliveryStatus,
+    Message,
+)
 from caresupport_transport.pending import is_pending, pending_conversation
 from caresupport_transport.polls import Poll
 from caresupport_transport.provider import Sent
@@ -48,6 +74,33 @@ __all__ = ["DEFAULT_CONVERSATION_TTL", "LinqProvider"]
 
 DEFAULT_CONVERSATION_TTL = 30.0
 """Seconds a chat's participants are trusted for sends and actions (not for group changes)."""
+
+_log = logging.getLogger("caresupport_transport.linq")
+
+
+@contextlib.contextmanager
+def _refusals(participants: Sequence[Handle]) -> Iterator[None]:
+    """Linq's opt-out (2024) and blocklist (2026) refusals of a 1:1 send, as domain errors."""
+    try:
+        yield
+    except ProviderError as error:
+        if error.status != 403 or len(participants) != 1:
+            raise
+        person = participants[0]
+        refusal: ProviderError
+        if error.code == codes.RECIPIENT_OPTED_OUT:
+            refusal = OptedOutError(
+                error.message, person=person, status=403, code=error.code, trace_id=error.trace_id
+            )
+        elif error.code == codes.HANDLE_ON_BLOCKLIST:
+            refusal = BlockedError(
+                error.message, handle=person, status=403, code=error.code, trace_id=error.trace_id
+            )
+        else:
+            raise
+        refusal.idempotency_key = error.idempotency_key
+        refusal.outcome_unknown = error.outcome_unknown
+        raise refusal from error
 
 
 class LinqProvider:
@@ -154,18 +207,21 @@ class LinqProvider:
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> tuple[Conversation, Sent]:
         """``POST /v3/chats``: the chat and its first message."""
-        try:
-            chat = await self.client.create_chat(
-                participants,
-                message,
-                preferred_service=service if pinned else None,
-                idempotency_key=idempotency_key,
-            )
-        except NotFoundError as exc:
-            await self._explain_not_found(exc, idempotency_key, message)
-            raise
+        with _refusals(participants):
+            try:
+                chat = await self.client.create_chat(
+                    participants,
+                    message,
+                    preferred_service=service if pinned else None,
+                    idempotency_key=idempotency_key,
+                    override_optout=override_optout,
+                )
+            except NotFoundError as exc:
+                await self._explain_not_found(exc, idempotency_key, message)
+                raise
         conversation = conversation_from_chat(chat, self._line)
         self._remember(conversation)
         return conversation, self._sent(chat.id, chat.message, service, pinned)
@@ -178,19 +234,22 @@ class LinqProvider:
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         """``POST /v3/messages`` to the handle: Linq opens (or reuses) the 1:1 chat."""
-        try:
-            sent = await self.client.send_to_handles(
-                conversation.participants,
-                message,
-                from_=self._line,
-                preferred_service=service if pinned else None,
-                idempotency_key=idempotency_key,
-            )
-        except NotFoundError as exc:
-            await self._explain_not_found(exc, idempotency_key, message)
-            raise
+        with _refusals(conversation.participants):
+            try:
+                sent = await self.client.send_to_handles(
+                    conversation.participants,
+                    message,
+                    from_=self._line,
+                    preferred_service=service if pinned else None,
+                    idempotency_key=idempotency_key,
+                    override_optout=override_optout,
+                )
+            except NotFoundError as exc:
+                await self._explain_not_found(exc, idempotency_key, message)
+                raise
         self._pending.remember(conversation.id, sent.chat_id)
         self._remember(attrs.evolve(conversation, id=sent.chat_id))
         return self._sent(sent.chat_id, sent.message, service, pinned)
@@ -203,6 +262,7 @@ class LinqProvider:
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         """``POST /v3/chats/{id}/messages``; ``AUTO`` sends no ``preferred_service``.
 
@@ -212,16 +272,18 @@ class LinqProvider:
                 is never sent again.
             NotFoundError: the chat does not exist.
         """
-        try:
-            answer = await self.client.send_message(
-                conversation_id,
-                message,
-                preferred_service=service if pinned else None,
-                idempotency_key=idempotency_key,
-            )
-        except NotFoundError as exc:
-            await self._explain_not_found(exc, idempotency_key, message, conversation_id)
-            raise
+        with _refusals(self._participants_of(conversation_id)):
+            try:
+                answer = await self.client.send_message(
+                    conversation_id,
+                    message,
+                    preferred_service=service if pinned else None,
+                    idempotency_key=idempotency_key,
+                    override_optout=override_optout,
+                )
+            except NotFoundError as exc:
+                await self._explain_not_found(exc, idempotency_key, message, conversation_id)
+                raise
         return self._sent(conversation_id, answer.message, service, pinned)
 
     async def _explain_not_found(
@@ -263,12 +325,27 @@ class LinqProvider:
                     self.capability_cache.forget(handle)
         return Sent(sent.id, chat_id, sent.service, sent.delivery_status)
 
+    def _participants_of(self, chat_id: str) -> tuple[Handle, ...]:
+        """The chat's participants as last read (empty when it was never read here)."""
+        cached = self._conversations.get(chat_id)
+        return cached[1].participants if cached is not None else ()
+
     async def send_voice_memo(
-        self, conversation_id: str, memo: VoiceMemo, *, service: Service, idempotency_key: str
+        self,
+        conversation_id: str,
+        memo: VoiceMemo,
+        *,
+        service: Service,
+        idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
-        sent = await self.client.send_voice_memo(
-            conversation_id, memo, idempotency_key=idempotency_key
-        )
+        with _refusals(self._participants_of(conversation_id)):
+            sent = await self.client.send_voice_memo(
+                conversation_id,
+                memo,
+                idempotency_key=idempotency_key,
+                override_optout=override_optout,
+            )
         return Sent(
             sent.id,
             sent.chat.id,
@@ -338,6 +415,30 @@ class LinqProvider:
     async def get_poll(self, poll_id: str) -> Poll:
         """``GET /v3/messages/{id}/poll``."""
         return poll_from_envelope(await self.client.get_poll(poll_id))
+
+    # -- the blocklist --------------------------------------------------------------
+
+    async def block(self, handle: Handle, *, reason: str | None) -> BlockedHandle:
+        """``POST /v3/blocked_handles`` (blocking again gives the existing entry)."""
+        entry = await self.client.block_handle(handle, reason=reason)
+        return BlockedHandle(handle_from_wire(entry.handle), entry.blocked_at, entry.reason)
+
+    async def unblock(self, handle: Handle) -> None:
+        """``DELETE /v3/blocked_handles`` with ``{handle}``."""
+        await self.client.unblock_handle(handle)
+
+    async def blocked(self) -> tuple[BlockedHandle, ...]:
+        """``GET /v3/blocked_handles``; short codes and sender ids (not handles) are left out."""
+        found: list[BlockedHandle] = []
+        for entry in await self.client.list_blocked_handles():
+            try:
+                blocked = Handle(entry.handle)
+            except ValidationError:
+                _log.debug("blocklist entry that is not a phone number or email left out")
+                continue
+            found.append(BlockedHandle(blocked, entry.blocked_at, entry.reason))
+        return tuple(found)
+
 
 def _already_sent(cause: NotFoundError, key: str) -> AlreadySentError:
     return AlreadySentError(

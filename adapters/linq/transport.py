@@ -95,6 +95,10 @@ class LinqTransport(ProviderTransport):
         owns_client: close ``client`` in :meth:`aclose` (set by :meth:`from_config`).
     """
 
+    derives_consent_events = True
+    """Linq sends no opt-out event: ``OptedOut`` / ``OptedIn`` are derived from the
+    inbound messages by the one rule (``caresupport_transport.consent``)."""
+
     def __init__(
         self,
         client: LinqClient,

@@ -35,6 +35,7 @@ __all__ = [
     "FromSelection",
     "HandleMessageSent",
     "HandleStatus",
+    "HealthStatus",
     "Message",
     "MessageEffect",
     "MessageMediaPart",
@@ -67,6 +68,18 @@ class ChatHandle:
 
 
 @attrs.frozen
+class HealthStatus:
+    """A chat's ``health_status`` (BETA): ``HEALTHY``, ``AT_RISK``, ``CRITICAL`` or ``OPTED_OUT``.
+
+    ``status`` is kept as Linq's word (a newer one reads as no health in the domain).
+    """
+
+    status: str
+    doc_url: str | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.frozen
 class Chat:
     id: str
     display_name: str | None
@@ -76,6 +89,7 @@ class Chat:
     updated_at: datetime
     is_archived: bool = False
     service: Service | None = None
+    health_status: HealthStatus | None = None
 
 
 @attrs.frozen
@@ -183,6 +197,7 @@ class CreatedChat:
     handles: tuple[ChatHandle, ...]
     message: SentMessage
     idempotency_key: str = ""
+    health_status: HealthStatus | None = None
 
 
 @attrs.frozen

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+import attrs
+
 from adapters.memory.world import World
 from caresupport_transport.capabilities import HandleCapabilities, Service, ServicePreference
 from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Attachment, Conversation, Message
+from caresupport_transport.model import Attachment, BlockedHandle, Conversation, Message
 from caresupport_transport.pending import handle_of, is_pending, pending_conversation
 from caresupport_transport.polls import Poll
 from caresupport_transport.provider import Sent
@@ -57,7 +59,7 @@ class MemoryProvider:
 
     async def conversation_for(self, handle: Handle) -> Conversation:
         found = self._direct(handle)
-        return found if found is not None else pending_conversation(handle)
+        return self._with_health(found) if found is not None else pending_conversation(handle)
 
     def _direct(self, handle: Handle) -> Conversation | None:
         """The World's 1:1 conversation with ``handle``, if there is one."""
@@ -82,15 +84,19 @@ class MemoryProvider:
         if is_pending(conversation_id):
             handle = handle_of(conversation_id)
             found = self._direct(handle)
-            return found if found is not None else pending_conversation(handle)
-        return self.world.conversation(conversation_id)
+            return self._with_health(found) if found is not None else pending_conversation(handle)
+        return self._with_health(self.world.conversation(conversation_id))
+
+    def _with_health(self, conversation: Conversation) -> Conversation:
+        """The conversation as read from a provider: with its health."""
+        return attrs.evolve(conversation, health=self.world.health_of(conversation.id))
 
     async def conversations(self, page_size: int) -> AsyncIterator[Conversation]:
         cursor: str | None = None
         while True:
             page, cursor = self.world.page_conversations(cursor, page_size)
             for conversation in page:
-                yield conversation
+                yield self._with_health(conversation)
             if cursor is None:
                 return
 
@@ -119,10 +125,13 @@ class MemoryProvider:
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> tuple[Conversation, Sent]:
+        if idempotency_key not in self.world.idempotency_keys:
+            self.world.check_direct_send(participants, override_optout=override_optout)
         conversation = self.world.create_conversation(participants)
-        sent = self._send(conversation.id, message, service, idempotency_key)
-        return self.world.conversation(conversation.id), sent
+        sent = self._send(conversation.id, message, service, idempotency_key, override_optout)
+        return self._with_health(self.world.conversation(conversation.id)), sent
 
     async def open(
         self,
@@ -132,9 +141,12 @@ class MemoryProvider:
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
+        if idempotency_key not in self.world.idempotency_keys:
+            self.world.check_direct_send(conversation.participants, override_optout=override_optout)
         opened = self.world.create_conversation(conversation.participants)
-        return self._send(opened.id, message, service, idempotency_key)
+        return self._send(opened.id, message, service, idempotency_key, override_optout)
 
     async def send(
         self,
@@ -144,26 +156,41 @@ class MemoryProvider:
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
-        return self._send(conversation_id, message, service, idempotency_key)
+        return self._send(conversation_id, message, service, idempotency_key, override_optout)
 
     async def send_voice_memo(
-        self, conversation_id: str, memo: VoiceMemo, *, service: Service, idempotency_key: str
+        self,
+        conversation_id: str,
+        memo: VoiceMemo,
+        *,
+        service: Service,
+        idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         new = idempotency_key not in self.world.idempotency_keys
+        overrides = len(self.world.opt_out_overrides)
         made = self.world.send(
             conversation_id,
             (memo.audio,),
             preference=ServicePreference.pin(service),
             idempotency_key=idempotency_key,
             voice_memo=True,
+            override_optout=override_optout,
         )
-        return self._sent(made, new)
+        return self._sent(made, new, overrides)
 
     def _send(
-        self, conversation_id: str, message: OutgoingMessage, service: Service, key: str
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        service: Service,
+        key: str,
+        override_optout: bool,
     ) -> Sent:
         new = key not in self.world.idempotency_keys
+        overrides = len(self.world.opt_out_overrides)
         made = self.world.send(
             conversation_id,
             message.parts,
@@ -171,13 +198,22 @@ class MemoryProvider:
             reply_to=message.reply_to,
             preference=ServicePreference.pin(service),
             idempotency_key=key,
+            override_optout=override_optout,
         )
-        return self._sent(made, new)
+        return self._sent(made, new, overrides)
 
-    def _sent(self, made: Message, new: bool) -> Sent:
+    def _sent(self, made: Message, new: bool, overrides_before: int) -> Sent:
         if new:
             self.sent.append(made)
-        return Sent(made.id, made.conversation_id, made.service, made.status, new=new)
+        overridden = tuple(h for _, h in self.world.opt_out_overrides[overrides_before:])
+        return Sent(
+            made.id,
+            made.conversation_id,
+            made.service,
+            made.status,
+            new=new,
+            opt_out_overridden=overridden,
+        )
 
     # -- actions ------------------------------------------------------------------
 
@@ -215,11 +251,23 @@ class MemoryProvider:
         self, conversation_id: str, options: Sequence[str], *, idempotency_key: str
     ) -> tuple[Sent, Poll]:
         new = idempotency_key not in self.world.idempotency_keys
+        overrides = len(self.world.opt_out_overrides)
         made, poll = self.world.send_poll(conversation_id, options, idempotency_key=idempotency_key)
-        return self._sent(made, new), poll
+        return self._sent(made, new, overrides), poll
 
     async def get_poll(self, poll_id: str) -> Poll:
         return self.world.poll(poll_id)
 
     def conversation_changed(self, conversation_id: str) -> None:
         """Nothing to forget: the World is always read as it is."""
+
+    # -- the blocklist ------------------------------------------------------------
+
+    async def block(self, handle: Handle, *, reason: str | None) -> BlockedHandle:
+        return self.world.block(handle, reason=reason)
+
+    async def unblock(self, handle: Handle) -> None:
+        self.world.unblock(handle)
+
+    async def blocked(self) -> tuple[BlockedHandle, ...]:
+        return tuple(self.world.blocked())

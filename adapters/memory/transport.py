@@ -152,6 +152,7 @@ class InMemoryTransport(ProviderTransport):
         poll = self.world.receive_poll(sender, options, conversation_id=conversation_id)
         await self.deliver_pending()
         return poll
+
     async def deliver_after_failure(self, message_id: str) -> None:
         """Report a failed message delivered after all (as Linq may), then deliver the event."""
         self.world.deliver_after_failure(message_id)

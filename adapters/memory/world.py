@@ -10,6 +10,15 @@ in-memory ``Transport`` and an HTTP simulator of the provider can stand on it.
 It knows nothing of the fallback *policy*: given ``AUTO`` it picks iMessage ->
 RCS -> SMS by what every participant can use, and a pinned service some
 participant lacks makes the message fail, as the provider does.
+
+Opt-outs follow the one rule of :mod:`caresupport_transport.consent`: an
+opt-out keyword in a 1:1 conversation opts the person out account-wide (the
+conversation's health becomes ``OPTED_OUT`` and ``OptedOut`` is recorded), any
+later other message of theirs opts them back in (``OptedIn``), and a direct
+send to someone opted out is refused before anything is queued unless it asks
+for ``override_optout`` (each override is recorded). The owner's blocklist drops
+inbound from a blocked handle before any event and refuses direct sends to it;
+a group send with at least one unblocked member goes through.
 """
 
 from __future__ import annotations
@@ -32,8 +41,20 @@ from caresupport_transport.capabilities import (
     capabilities_of,
 )
 from caresupport_transport.checks import MIN_GROUP_SIZE, check_can_add, check_can_remove
+from caresupport_transport.consent import (
+    ConsentChange,
+    blocklist_form,
+    consent_change,
+    is_opt_out_message,
+)
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
-from caresupport_transport.errors import AlreadySentError, NotFoundError, ValidationError
+from caresupport_transport.errors import (
+    AlreadySentError,
+    BlockedError,
+    NotFoundError,
+    OptedOutError,
+    ValidationError,
+)
 from caresupport_transport.events import (
     ContactCardReceived,
     ConversationCreated,
@@ -45,6 +66,8 @@ from caresupport_transport.events import (
     MessageEdited,
     MessageReceived,
     MessageStatusChanged,
+    OptedIn,
+    OptedOut,
     ParticipantAdded,
     ParticipantRemoved,
     PollOptionsAdded,
@@ -60,7 +83,9 @@ from caresupport_transport.events import (
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import (
     Attachment,
+    BlockedHandle,
     Conversation,
+    ConversationHealth,
     DeliveryStatus,
     Direction,
     Message,
@@ -165,6 +190,18 @@ class World:
     """The owner's line's status (:meth:`set_line_status`)."""
     line_reputation: LineReputation = LineReputation.HEALTHY
     """The owner's line's reputation (:meth:`set_line_status`)."""
+    opted_out: set[Handle] = attrs.Factory(set)
+    """People opted out of direct sends (account-wide: lines of one account share it)."""
+    opt_out_marks: set[str] = attrs.Factory(set)
+    """1:1 conversations where an opt-out keyword arrived (health ``OPTED_OUT`` while it holds)."""
+    opt_out_overrides: list[tuple[str, Handle]] = attrs.Factory(list)
+    """``(conversation id, person)`` of every send let through by ``override_optout``."""
+    health: dict[str, ConversationHealth] = attrs.Factory(dict)
+    """Conversation id -> health set by :meth:`set_health` (``HEALTHY`` when absent)."""
+    blocklist: dict[Handle, BlockedHandle] = attrs.Factory(dict)
+    """The owner's own blocklist (account-wide: lines of one account share it)."""
+    dropped_inbound: list[Message] = attrs.Factory(list)
+    """Messages from blocked handles: dropped before any event, kept here for tests."""
 
     def __attrs_post_init__(self) -> None:
         self._now = self.start
@@ -429,6 +466,7 @@ class World:
         preference: ServicePreference = ServicePreference.AUTO,
         idempotency_key: str | None = None,
         voice_memo: bool = False,
+        override_optout: bool = False,
     ) -> Message:
         """Send from the owner; a repeated idempotency key returns the first message, unchanged.
 
@@ -441,6 +479,8 @@ class World:
             ValidationError: a reply to a message of another conversation, or a
                 group the owner left.
             AlreadySentError: the key's message was sent before and deleted since.
+            OptedOutError: a 1:1 send to someone opted out, without ``override_optout``.
+            BlockedError: a 1:1 send to a blocked handle (a group of blocked handles).
         """
         if idempotency_key is not None and idempotency_key in self.idempotency_keys:
             original = self.idempotency_keys[idempotency_key]
@@ -454,6 +494,7 @@ class World:
         conversation = self.conversation(conversation_id)
         if self.has_left(conversation_id):
             raise ValidationError("conversation_id", "the owner left this group")
+        self.check_direct_send(conversation.participants, override_optout=override_optout)
         self._check_references(conversation_id, parts, reply_to)
         service = self.pick_service(conversation.participants, preference)
         failure = self._failure_for(conversation, service)
@@ -471,6 +512,9 @@ class World:
             effect=effect if caps is not None and caps.effects else None,
         )
         self.messages[message.id] = message
+        if override_optout and not conversation.is_group:
+            overridden = [h for h in conversation.participants if h in self.opted_out]
+            self.opt_out_overrides.extend((conversation_id, h) for h in overridden)
         if idempotency_key is not None:
             self.idempotency_keys[idempotency_key] = message.id
             self.message_keys[message.id] = idempotency_key
@@ -626,6 +670,8 @@ class World:
         who = as_handle(sender)
         if not parts:
             raise ValidationError("parts", "a message needs at least one part")
+        if self.is_blocked(who):
+            return self._drop_inbound(who, parts, conversation_id)
         if conversation_id is None:
             conversation = self.create_conversation([who])
         else:
@@ -650,7 +696,116 @@ class World:
         self.messages[message.id] = message
         self.typing.get(conversation.id, set()).discard(who)
         self.outbox.append(MessageReceived(self._event_id(), self._now, conversation.id, message))
+        self._apply_consent(who, conversation, message.parts)
         return message
+
+    def _drop_inbound(
+        self, sender: Handle, parts: Sequence[Part], conversation_id: str | None
+    ) -> Message:
+        """A message from a blocked handle: nothing is stored, no event; kept for tests."""
+        message = Message(
+            self._ids.next("message"),
+            conversation_id or "",
+            Direction.INBOUND,
+            sender,
+            tuple(parts),
+            None,
+            DeliveryStatus.DELIVERED,
+            self._now,
+        )
+        self.dropped_inbound.append(message)
+        return message
+
+    # -- opt-outs, health and the blocklist ------------------------------------------
+
+    def _apply_consent(
+        self, person: Handle, conversation: Conversation, parts: Sequence[Part]
+    ) -> None:
+        """What an inbound message does to its sender's opt-out (the rule of ``consent``)."""
+        if not conversation.is_group and is_opt_out_message(parts):
+            self.opt_out_marks.add(conversation.id)
+        change = consent_change(
+            parts, is_group=conversation.is_group, opted_out=person in self.opted_out
+        )
+        if change is ConsentChange.OPTED_OUT:
+            self.opted_out.add(person)
+            self.outbox.append(OptedOut(self._event_id(), self._now, conversation.id, person))
+        elif change is ConsentChange.OPTED_IN:
+            self.opted_out.discard(person)
+            self.outbox.append(OptedIn(self._event_id(), self._now, conversation.id, person))
+
+    def is_opted_out(self, handle: Handle | str) -> bool:
+        return as_handle(handle) in self.opted_out
+
+    def health_of(self, conversation_id: str) -> ConversationHealth:
+        """The conversation's health: ``OPTED_OUT`` where the keyword arrived while it holds."""
+        conversation = self.conversation(conversation_id)
+        if conversation_id in self.opt_out_marks and any(
+            h in self.opted_out for h in conversation.participants
+        ):
+            return ConversationHealth.OPTED_OUT
+        return self.health.get(conversation_id, ConversationHealth.HEALTHY)
+
+    def set_health(self, conversation_id: str, health: ConversationHealth) -> None:
+        """Set a conversation's health as the provider would judge it (``AT_RISK``...).
+
+        Raises:
+            ValidationError: ``OPTED_OUT``, which only the person's keyword sets.
+        """
+        self.conversation(conversation_id)
+        if health is ConversationHealth.OPTED_OUT:
+            raise ValidationError("health", "only the person's opt-out keyword sets OPTED_OUT")
+        self.health[conversation_id] = health
+
+    def check_direct_send(
+        self, participants: Sequence[Handle], *, override_optout: bool = False
+    ) -> None:
+        """Refuse, before anything is created or queued, a send the rules forbid.
+
+        A 1:1 send to a blocked handle, or to someone opted out without
+        ``override_optout``, is refused; a group send only when every member
+        is blocked (opt-outs never restrict groups).
+
+        Raises:
+            BlockedError: 403 / 2026.
+            OptedOutError: 403 / 2024.
+        """
+        handles = tuple(participants)
+        if handles and all(self.is_blocked(h) for h in handles):
+            raise BlockedError(
+                "the recipient is on your blocklist; unblock them first",
+                handle=handles[0],
+                status=403,
+                code=2026,
+            )
+        if len(handles) == 1 and handles[0] in self.opted_out and not override_optout:
+            raise OptedOutError(
+                "the recipient opted out; any message from them opts them back in",
+                person=handles[0],
+                status=403,
+                code=2024,
+            )
+
+    def block(self, handle: Handle | str, *, reason: str | None = None) -> BlockedHandle:
+        """Put ``handle`` on the blocklist; blocking again returns the existing entry."""
+        blocked = blocklist_form(as_handle(handle))
+        existing = self.blocklist.get(blocked)
+        if existing is not None:
+            return existing
+        entry = BlockedHandle(blocked, self._now, reason)
+        self.blocklist[blocked] = entry
+        return entry
+
+    def unblock(self, handle: Handle | str) -> bool:
+        """Take ``handle`` off the blocklist; ``False`` when it was not on it."""
+        return self.blocklist.pop(blocklist_form(as_handle(handle)), None) is not None
+
+    def is_blocked(self, handle: Handle | str) -> bool:
+        return blocklist_form(as_handle(handle)) in self.blocklist
+
+    def blocked(self) -> list[BlockedHandle]:
+        """The blocklist, newest first."""
+        return sorted(self.blocklist.values(), key=lambda entry: entry.blocked_at, reverse=True)
 
     def receive_text(
         self, sender: Handle | str, text: str, *, conversation_id: str | None = None
@@ -875,6 +1030,7 @@ class World:
             NotFoundError: unknown conversation.
             ValidationError: fewer than 2 options, a blank one, a group the owner
                 left, or a conversation that is not on iMessage (polls are iMessage only).
+            OptedOutError, BlockedError: a 1:1 poll to someone opted out or blocked.
         """
         if idempotency_key is not None and idempotency_key in self.idempotency_keys:
             message = self.messages[self.idempotency_keys[idempotency_key]]
@@ -882,6 +1038,7 @@ class World:
         conversation = self.conversation(conversation_id)
         if self.has_left(conversation_id):
             raise ValidationError("conversation_id", "the owner left this group")
+        self.check_direct_send(conversation.participants)
         self._check_poll_options(options, minimum=2)
         service = conversation.service or self.pick_service(
             conversation.participants, ServicePreference.AUTO

@@ -25,7 +25,7 @@ over like any other; care logic should treat it as history, not answer it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -100,6 +100,8 @@ class InboundRelay:
         include_outbound: hand outbound echoes over as messages instead of statuses.
         conversation_changed: told the id of a chat whose participants or name
             changed, so the transport reads it afresh for its next send.
+        observe: shown every event first (the transport learns opt-outs from
+            them); the events it returns are handed to the handler after this one.
     """
 
     handler: Callable[[], InboundHandler | None]
@@ -107,6 +109,7 @@ class InboundRelay:
     conversation_changed: Callable[[str], None] | None = None
     read_poll_event: Callable[[InboundEvent], Awaitable[InboundEvent]] | None = None
     """Reads a numbered reply as a vote and completes vote events (``ProviderTransport``)."""
+    observe: Callable[[InboundEvent], Awaitable[Sequence[InboundEvent]]] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
         log_warning_signs(event)
@@ -126,6 +129,10 @@ class InboundRelay:
                 "no inbound handler registered (call on_inbound first); "
                 "the event is not acknowledged and will be delivered again"
             )
+        # Consent sees the message as it came (a numeric reply opts back in too).
+        derived = await self.observe(event) if self.observe is not None else ()
         if self.read_poll_event is not None:
             event = await self.read_poll_event(event)
         await handler(event)
+        for implied in derived:
+            await handler(implied)

@@ -35,8 +35,10 @@ from caresupport_transport._log_safe import error_summary
 from caresupport_transport.capabilities import Service, ServicePreference
 from caresupport_transport.errors import (
     AlreadySentError,
+    BlockedError,
     ConflictError,
     NotFoundError,
+    OptedOutError,
     ProtocolError,
     ProviderError,
     RateLimitedError,
@@ -81,6 +83,8 @@ def _is_permanent(error: Exception) -> bool:
     """Sending again under the same key cannot succeed: a refusal, not an outage."""
     if isinstance(error, ValidationError | UnsupportedError | NotFoundError | ConflictError):
         return True
+    if isinstance(error, OptedOutError | BlockedError):
+        return True  # refused before any I/O too: never sent later, when it may be stale
     if isinstance(error, RateLimitedError):
         return False
     if isinstance(error, ProviderError) and error.status is not None:

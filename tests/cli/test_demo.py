@@ -307,6 +307,8 @@ def test_the_poll_is_native_for_ingrid_and_numbered_for_erik_whose_2_is_a_vote(
     assert 1 == poll.count("degradation:")
     assert "status read      Ingrid: poll (Tue 9am / Tue 2pm / Can't this week)" in poll
     assert "care handler" not in poll
+
+
 async def test_the_demo_care_handler_does_not_answer_a_message_recovered_late() -> None:
     """A reconciled message is history: no automatic tapback or answer goes out."""
     lines: list[str] = []

@@ -250,7 +250,7 @@ async def test_the_library_sending_receiving_polling_and_uploading_logs_no_healt
     sweep.assert_clean(health_data(FILE_BYTES.decode(), *upload_signatures(wire.requests)))
     lines = "\n".join(sweep.log_lines)  # the paths above ran, and were logged
     assert "re-sent" in lines
-    assert "did not work: ProviderError (status 403, code" in lines
+    assert "did not work: BlockedError (status 403, code 2026" in lines
     assert "capability check: unknown (ProviderError (status 503" in lines
     assert "polling chat" in lines
     assert "raised at:" in lines

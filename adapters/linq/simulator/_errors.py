@@ -18,14 +18,12 @@ from caresupport_transport.errors import (
 )
 
 __all__ = [
-    "BLOCKED",
     "CONFLICT",
     "FORBIDDEN",
     "INTERNAL",
     "INVALID_PHONE",
     "INVALID_REQUEST",
     "NOT_FOUND",
-    "OPTED_OUT",
     "PAYLOAD_TOO_LARGE",
     "RATE_LIMITED",
     "UNAUTHORIZED",
@@ -53,8 +51,6 @@ UNAUTHORIZED = 2004
 FORBIDDEN = 2005
 CONFLICT = 2014
 """Seen from Linq for a contact card that already exists; used for every 409."""
-OPTED_OUT = 2024
-BLOCKED = 2026
 INTERNAL = 3006
 RATE_LIMITED = 4001
 UPSTREAM_UNAVAILABLE = 4004

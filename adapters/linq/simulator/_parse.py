@@ -97,6 +97,14 @@ def parse_from(value: object, account: Account, field: str = "from") -> str:
     return value
 
 
+def parse_override_optout(body: Mapping[str, Any]) -> bool:
+    """The top-level ``override_optout`` of a send (``false`` when absent); 400 if not a bool."""
+    value = body.get("override_optout", False)
+    if not isinstance(value, bool):
+        raise bad_request("override_optout must be a boolean")
+    return value
+
+
 def parse_limit(raw: str | None, default: int) -> int:
     if raw is None:
         return default

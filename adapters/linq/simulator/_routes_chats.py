@@ -11,9 +11,10 @@ from adapters.linq.simulator._parse import (
     parse_handle,
     parse_limit,
     parse_offset_cursor,
+    parse_override_optout,
 )
 from adapters.linq.simulator._routing import Call, Route
-from adapters.linq.simulator._sending import send_content
+from adapters.linq.simulator._sending import check_new_chat, send_content
 from caresupport_transport import limits
 from caresupport_transport.capabilities import Feature, Service, capabilities_of
 from caresupport_transport.model import Conversation
@@ -29,9 +30,11 @@ def create_chat(call: Call) -> Response:
         raise bad_request(f"to: give 1 to {limits.MAX_RECIPIENTS} recipient handles")
     handles = [parse_handle(value, f"to[{i}]") for i, value in enumerate(raw_to)]
     content = parse_content(body.get("message"), call.backend, first_message=True)
+    override = parse_override_optout(body)
     world = call.backend.lines[line]
+    check_new_chat(world, handles, content, override_optout=override)
     conversation = world.create_conversation(handles)
-    message, _ = send_content(call.backend, world, conversation, content)
+    message, _ = send_content(call.backend, world, conversation, content, override_optout=override)
     conversation = world.conversation(conversation.id)
     service = message.service or conversation.service or Service.SMS
     return call.json(
@@ -44,6 +47,7 @@ def create_chat(call: Call) -> Response:
                 "is_group": conversation.is_group,
                 "handles": _wire.handles_json(call.backend, line, world, conversation),
                 "message": _wire.sent_message_json(call.backend, line, world, message),
+                "health_status": _wire.health_json(world, conversation),
             }
         },
     )

@@ -14,10 +14,11 @@ from adapters.linq.simulator._parse import (
     parse_handle,
     parse_limit,
     parse_offset_cursor,
+    parse_override_optout,
     read_keyset_cursor,
 )
 from adapters.linq.simulator._routing import Call, Route
-from adapters.linq.simulator._sending import send_content
+from adapters.linq.simulator._sending import check_new_chat, send_content
 from adapters.linq.simulator._voice_memo import send_voice_memo
 from caresupport_transport import limits
 from caresupport_transport.capabilities import capabilities_of
@@ -32,8 +33,10 @@ EDIT_WINDOW = timedelta(minutes=15)
 
 def send_to_chat(call: Call) -> Response:
     line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
-    content = parse_content(call.body().get("message"), call.backend, first_message=False)
-    message, _ = send_content(call.backend, world, conversation, content)
+    body = call.body()
+    content = parse_content(body.get("message"), call.backend, first_message=False)
+    override = parse_override_optout(body)
+    message, _ = send_content(call.backend, world, conversation, content, override_optout=override)
     return call.json(
         202,
         {
@@ -59,6 +62,7 @@ def send_by_handle(call: Call) -> Response:
         first_message=False,
         idempotency_key=call.request.headers.get("idempotency-key"),
     )
+    override = parse_override_optout(body)
     backend = call.backend
     wanted = frozenset(handles)
     for line in call.account.phone_numbers:
@@ -76,8 +80,9 @@ def send_by_handle(call: Call) -> Response:
             raise bad_request("exclude_from: every line of this token is excluded")
         line = usable[0]
         world = backend.lines[line]
+        check_new_chat(world, handles, content, override_optout=override)
         conversation, created = world.create_conversation(handles), True
-    message, _ = send_content(backend, world, conversation, content)
+    message, _ = send_content(backend, world, conversation, content, override_optout=override)
     conversation = world.conversation(conversation.id)
     service = message.service or conversation.service
     return call.json(

@@ -50,7 +50,7 @@ def create_poll(call: Call) -> Response:
         if original not in world.polls or world.polls[original].conversation_id != conversation.id:
             raise conflict(f"idempotency_key {key!r} was already used for something else")
     else:
-        check_reachable(call.backend, world, conversation)
+        check_reachable(world, conversation, override_optout=False)
         service = conversation.service
         if service is not Service.IMESSAGE:
             label = service.label if service is not None else "no"

@@ -1,4 +1,4 @@
-"""Sending through the World the way Linq does: idempotency, opt-outs, left chats.
+"""Sending through the World the way Linq does: idempotency, opt-outs, the blocklist, left chats.
 
 An effect or a reply-to on a send that goes out over a service that cannot
 carry it (SMS, RCS) is dropped, as the service would, but never silently: the
@@ -9,33 +9,42 @@ degrade (the ``Transport`` degrades, or refuses, before anything is sent).
 
 from __future__ import annotations
 
-from adapters.linq.simulator._errors import BLOCKED, OPTED_OUT, conflict, not_found
+from collections.abc import Sequence
+
+from adapters.linq.simulator._errors import conflict, not_found
 from adapters.linq.simulator._parse import MessageContent
 from adapters.linq.simulator.state import Backend
 from adapters.memory.world import World
 from caresupport_transport.capabilities import capabilities_of
 from caresupport_transport.content import OutgoingMessage
-from caresupport_transport.errors import ProviderError
+from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, Message
 
-__all__ = ["check_reachable", "send_content"]
+__all__ = ["check_new_chat", "check_reachable", "send_content"]
 
 
-def check_reachable(backend: Backend, world: World, conversation: Conversation) -> None:
-    """403 before anything is queued when a participant opted out or blocked the line.
+def check_new_chat(
+    world: World, handles: Sequence[Handle], content: MessageContent, *, override_optout: bool
+) -> None:
+    """Refuse a send that would open a chat before the chat is created (as Linq does).
+
+    A send repeated under a known key is left to its replay.
+    """
+    if content.idempotency_key not in world.idempotency_keys:
+        world.check_direct_send(handles, override_optout=override_optout)
+
+
+def check_reachable(world: World, conversation: Conversation, *, override_optout: bool) -> None:
+    """Refuse before anything is queued what Linq refuses: opted out, blocked, left.
+
+    The opt-out and blocklist rules are the World's (groups are exempt from
+    opt-outs and go through with one unblocked member).
 
     Raises:
-        ProviderError: 403 as above; 409 when the line left the group.
+        ProviderError: 403 / 2024 (opted out), 403 / 2026 (on the blocklist);
+            409 when the line left the group.
     """
-    for handle in conversation.participants:
-        if handle in backend.opted_out:
-            raise ProviderError(
-                f"{handle} has opted out of messages from this line",
-                status=403,
-                code=OPTED_OUT,
-            )
-        if handle in backend.blocked:
-            raise ProviderError(f"{handle} has blocked this line", status=403, code=BLOCKED)
+    world.check_direct_send(conversation.participants, override_optout=override_optout)
     if world.has_left(conversation.id):
         raise conflict("You have left this chat; start a new one")
 
@@ -67,16 +76,19 @@ def send_content(
     content: MessageContent,
     *,
     voice_memo: bool = False,
+    override_optout: bool = False,
 ) -> tuple[Message, bool]:
     """Send ``content`` into ``conversation``: ``(message, created)``.
 
     A repeated idempotency key returns the original message with ``created``
-    false; nothing new is created and nothing counted.
+    false; nothing new is created and nothing counted. ``override_optout``
+    lets the send through the person's opt-out (counted).
     """
     original = replay(backend, world, content, conversation.id)
     if original is not None:
         return original, False
-    check_reachable(backend, world, conversation)
+    check_reachable(world, conversation, override_optout=override_optout)
+    overrides = len(world.opt_out_overrides)
     outgoing = content.message
     message = world.send(
         conversation.id,
@@ -86,7 +98,9 @@ def send_content(
         preference=content.preference,
         idempotency_key=content.idempotency_key,
         voice_memo=voice_memo,
+        override_optout=override_optout,
     )
+    backend.counters.opt_out_overrides += len(world.opt_out_overrides) - overrides
     backend.request_fingerprints[message.id] = content.fingerprint
     _record_dropped_features(backend, outgoing, message)
     if content.idempotency_key is not None:

@@ -15,7 +15,7 @@ from adapters.linq.simulator._errors import (
     payload_too_large,
 )
 from adapters.linq.simulator._http import Response
-from adapters.linq.simulator._parse import MessageContent, parse_from
+from adapters.linq.simulator._parse import MessageContent, parse_from, parse_override_optout
 from adapters.linq.simulator._routing import Call
 from adapters.linq.simulator._sending import send_content
 from caresupport_transport import limits
@@ -74,7 +74,14 @@ def send_voice_memo(call: Call) -> Response:
             code=UNPROCESSABLE,
         )
     content = MessageContent(OutgoingMessage((part,)), None, ServicePreference.AUTO, "")
-    message, _ = send_content(backend, world, conversation, content, voice_memo=True)
+    message, _ = send_content(
+        backend,
+        world,
+        conversation,
+        content,
+        voice_memo=True,
+        override_optout=parse_override_optout(body),
+    )
     conversation = world.conversation(conversation.id)
     media = _wire.parts_json(backend, world, message, line, reactions=False)[0]
     return call.json(

@@ -28,6 +28,7 @@ __all__ = [
     "direction_label",
     "effect_json",
     "handle_json",
+    "health_json",
     "iso",
     "message_json",
     "parts_json",
@@ -118,6 +119,19 @@ def handles_json(
     ]
 
 
+HEALTH_DOC_URL = "https://docs.linqapp.com/guides/chat-health"
+"""Where ``health_status.doc_url`` points (Linq's Chat Health guide; any URL does here)."""
+
+
+def health_json(world: World, conversation: Conversation) -> JSON:
+    """A chat's ``health_status {status, doc_url, updated_at}`` (BETA, always present)."""
+    return {
+        "status": world.health_of(conversation.id).value,
+        "doc_url": HEALTH_DOC_URL,
+        "updated_at": iso(world.now),
+    }
+
+
 def chat_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
     """A ``Chat``."""
     created = world.created_at(conversation.id)
@@ -132,6 +146,7 @@ def chat_json(backend: Backend, line: str, world: World, conversation: Conversat
         "is_group": conversation.is_group,
         "created_at": iso(created),
         "updated_at": iso(updated),
+        "health_status": health_json(world, conversation),
     }
 
 

@@ -37,6 +37,8 @@ class Counters:
             (the message ids are in ``Backend.dropped_features``). An adapter
             that degrades keeps this empty.
         faults: injected faults per ``"kind:timing"``.
+        opt_out_overrides: sends let through an opt-out by ``override_optout``
+            (each is also in the World's ``opt_out_overrides``).
         log: every API request in order.
     """
 
@@ -48,6 +50,7 @@ class Counters:
     features_dropped: Counter[str] = attrs.Factory(Counter)
     faults: Counter[str] = attrs.Factory(Counter)
     log: list[RequestRecord] = attrs.Factory(list)
+    opt_out_overrides: int = 0
 
     @property
     def total_requests(self) -> int:
@@ -62,3 +65,4 @@ class Counters:
         self.features_dropped.clear()
         self.faults.clear()
         self.log.clear()
+        self.opt_out_overrides = 0

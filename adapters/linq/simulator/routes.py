@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.linq.simulator._routes_account import ACCOUNT_ROUTES
+from adapters.linq.simulator._routes_blocked import BLOCKED_ROUTES
 from adapters.linq.simulator._routes_chats import CHAT_ROUTES
 from adapters.linq.simulator._routes_messages import MESSAGE_ROUTES
 from adapters.linq.simulator._routes_polls import POLL_ROUTES
@@ -19,6 +20,7 @@ ROUTES: tuple[Route, ...] = (
     *UPLOAD_ROUTES,
     *ACCOUNT_ROUTES,
     *WEBHOOK_ROUTES,
+    *BLOCKED_ROUTES,
 )
 
 

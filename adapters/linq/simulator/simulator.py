@@ -32,15 +32,13 @@ from caresupport_transport.content import Part, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import ValidationError
 from caresupport_transport.events import LineReputation, LineStatus
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Message
+from caresupport_transport.model import ConversationHealth, Message
 from caresupport_transport.polls import Poll
 
 __all__ = [
     "DEFAULT_PHONE",
     "DEFAULT_TOKEN",
     "IN_PROCESS_BASE_URL",
-    "OPT_IN_KEYWORDS",
-    "OPT_OUT_KEYWORDS",
     "Simulator",
 ]
 
@@ -50,8 +48,6 @@ IN_PROCESS_BASE_URL = "https://simulator.linq.test" + BASE_PATH
 """The base URL ``client()`` uses in-process (no network: any host works). It is
 ``https`` because upload URLs are handed out on the origin the client used, and
 ``LinqClient`` sends file bytes only to an ``https://`` upload URL."""
-OPT_OUT_KEYWORDS = frozenset({"STOP", "UNSUBSCRIBE", "OPTOUT", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "OPTIN", "UNSTOP"})
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -193,17 +189,12 @@ class Simulator:
     ) -> Message:
         """A message from ``sender`` reaches ``line`` (their 1:1 chat unless one is named).
 
-        A whole message of ``STOP`` (and the other opt-out keywords) opts the
-        sender out, as Linq does; ``START`` opts them back in.
+        The World applies Linq's opt-out rule (``caresupport_transport.consent``):
+        an opt-out keyword in a 1:1 chat opts the sender out on every line, any
+        later other message opts them back in. A sender on the blocklist is
+        dropped before any webhook (the message is in ``world.dropped_inbound``).
         """
         message = self._line(line).receive(sender, parts, conversation_id=conversation_id)
-        if len(parts) == 1 and isinstance(parts[0], TextPart) and message.sender is not None:
-            word = parts[0].text.strip()
-            squashed = word.replace(" ", "").replace("-", "").upper()
-            if word in OPT_OUT_KEYWORDS or squashed == "OPTOUT":
-                self.backend.opted_out.add(message.sender)
-            elif word.upper() in OPT_IN_KEYWORDS:
-                self.backend.opted_out.discard(message.sender)
         self.backend.sync()
         return message
 
@@ -335,15 +326,28 @@ class Simulator:
         self._line(line).fail_next_send(handle, reason)
 
     def opt_out(self, handle: Handle | str) -> None:
-        """Sends to ``handle`` are refused with 403 / 2024 until :meth:`opt_in`."""
-        self.backend.opted_out.add(Handle(handle) if isinstance(handle, str) else handle)
+        """Direct sends to ``handle`` are refused with 403 / 2024 (as if they had sent STOP
+        in a chat not on these lines) until they write again or :meth:`opt_in`."""
+        self.world.opted_out.add(Handle(handle) if isinstance(handle, str) else handle)
 
     def opt_in(self, handle: Handle | str) -> None:
-        self.backend.opted_out.discard(Handle(handle) if isinstance(handle, str) else handle)
+        self.world.opted_out.discard(Handle(handle) if isinstance(handle, str) else handle)
 
-    def block(self, handle: Handle | str) -> None:
-        """Sends to ``handle`` are refused with 403 / 2026."""
-        self.backend.blocked.add(Handle(handle) if isinstance(handle, str) else handle)
+    def block(self, handle: Handle | str, *, reason: str | None = None) -> None:
+        """Put ``handle`` on the account's blocklist (as ``POST /v3/blocked_handles`` does):
+        direct sends to it are refused with 403 / 2026, its messages dropped."""
+        self.world.block(handle, reason=reason)
+
+    def set_health(self, chat_id: str, health: ConversationHealth) -> None:
+        """Linq's judgement of a chat's health (``AT_RISK``, ``CRITICAL``, ``HEALTHY``).
+
+        ``OPTED_OUT`` comes only from the person's keyword (``inject_inbound_text``).
+        """
+        for world in self.backend.lines.values():
+            if chat_id in world.conversations:
+                world.set_health(chat_id, health)
+                return
+        raise ValidationError("chat_id", f"{chat_id!r} is not a chat of any line")
 
     def make_capability_unknown(self, handle: Handle | str) -> None:
         """Capability checks for ``handle`` answer 503 / 4004 (unknown, not unavailable)."""

@@ -139,8 +139,6 @@ class Backend:
     subscriptions: dict[str, Subscription] = attrs.Factory(dict)
     contact_cards: dict[str, ContactCard] = attrs.Factory(dict)
     capability_unknown: set[Handle] = attrs.Factory(set)
-    opted_out: set[Handle] = attrs.Factory(set)
-    blocked: set[Handle] = attrs.Factory(set)
     events: list[LineEvent] = attrs.Factory(list)
     """Events seen (drained from the Worlds or made here) and not yet turned into deliveries."""
     next_sequence: int = 0
@@ -178,6 +176,9 @@ class Backend:
                 recipients=primary.recipients,
                 attachments=primary.attachments,
                 attachment_data=primary.attachment_data,
+                # A person's opt-out and the account's blocklist hold on every line.
+                opted_out=primary.opted_out,
+                blocklist=primary.blocklist,
             )
         tokens = {account.token: account for account in accounts}
         if len(tokens) != len(accounts):

@@ -145,10 +145,12 @@ async def test_a_send_to_someone_who_opted_out_is_refused_with_403_2024(
     assert (403, 2024) == error_of(response)
 
 
-async def test_start_opts_the_sender_back_in(api: httpx.AsyncClient, sim: Simulator) -> None:
+async def test_any_later_message_opts_the_sender_back_in(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
     chat = await create_chat(api, sim.phone, GRANDMA)
     sim.inject_inbound_text(GRANDMA, "STOP")
-    sim.inject_inbound_text(GRANDMA, "start")
+    sim.inject_inbound_text(GRANDMA, "sorry, wrong button")
     response = await api.post(f"/v3/chats/{chat['id']}/messages", json={"message": text_message()})
     assert 202 == response.status_code
 
@@ -162,7 +164,7 @@ async def test_stop_inside_a_longer_message_does_not_opt_out(
     assert 202 == response.status_code
 
 
-async def test_a_send_to_someone_who_blocked_the_line_is_refused_with_403_2026(
+async def test_a_send_to_a_handle_on_our_own_blocklist_is_refused_with_403_2026(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
     sim.block(SON)

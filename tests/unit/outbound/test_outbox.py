@@ -187,6 +187,27 @@ async def test_a_permanent_refusal_fails_the_intent_and_alerts_at_once_never_ret
     assert [] == transport.sent
 
 
+async def test_a_send_refused_before_io_for_an_opt_out_fails_at_once_and_is_never_retried() -> None:
+    outbox, worker, transport, clock, alerts = setup(Watch(undelivered_after=timedelta(minutes=15)))
+    transport.consent.opted_out.add(MUM)  # heard earlier: MUM texted STOP
+
+    intent_id = await outbox.start_conversation([MUM], PILLS)
+    await worker.drain()
+    clock.advance(timedelta(hours=1))
+    await worker.drain()
+
+    status = await outbox.status(intent_id)
+    assert status is not None
+    assert (DeliveryState.FAILED, [], {}) == (
+        status.state,
+        transport.sent,
+        outbox.store.inbox,  # type: ignore[attr-defined]
+    )
+    assert status.error is not None
+    assert status.error.startswith("OptedOutError")
+    assert [intent_id] == alerts.undelivered
+
+
 async def test_never_delivered_escalates_once_at_its_deadline_even_with_three_workers() -> None:
     outbox, _, transport, clock, alerts = setup(Watch(undelivered_after=timedelta(minutes=15)))
     workers = [
