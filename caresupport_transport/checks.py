@@ -16,13 +16,16 @@ from caresupport_transport.content import (
     OutgoingMessage,
     Reaction,
     ReplyTo,
+    TextPart,
     VoiceMemo,
     check_content_type,
+    check_unicode,
     is_valid_unicode,
 )
+from caresupport_transport.corrections import CORRECTION_PREFIX
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation, Message
+from caresupport_transport.model import Conversation, Direction, Message
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -30,6 +33,8 @@ __all__ = [
     "attachment_ids",
     "check_can_add",
     "check_can_remove",
+    "check_correction",
+    "check_correction_target",
     "check_first_message",
     "check_handle",
     "check_id",
@@ -264,4 +269,42 @@ def check_can_remove(conversation: Conversation, handle: Handle) -> None:
         raise ValidationError(
             "conversation_id",
             f"removing must leave {MIN_GROUP_SIZE}+ participants in a group; it would leave {left}",
+        )
+
+
+def check_correction(text: object, field: str = "text") -> TextPart:
+    """The corrected text of ``Transport.correct_message``, as a text part.
+
+    It must also fit, after ``Correction: ``, into one text part: where the
+    message cannot be edited it is sent as a correction text.
+    """
+    if not isinstance(text, str):
+        raise ValidationError(field, f"must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise ValidationError(field, "must not be empty")
+    check_unicode(field, text)
+    room = limits.MAX_TEXT_CHARS - len(CORRECTION_PREFIX)
+    if len(text) > room:
+        raise ValidationError(
+            field,
+            f"has {len(text)} characters; a correction has at most {room} "
+            f"(it may go out as {CORRECTION_PREFIX.strip()!r} and the text)",
+        )
+    return TextPart(text)
+
+
+def check_correction_target(target: Message, part_index: int) -> None:
+    """Raise ValidationError unless part ``part_index`` of ``target`` is our own text."""
+    if target.direction is not Direction.OUTBOUND:
+        raise ValidationError(
+            "message_id",
+            f"{target.id} was not sent by us; only our own messages can be corrected",
+        )
+    if part_index >= len(target.parts):
+        raise ValidationError(
+            "part_index", f"{part_index} is not a part of a {len(target.parts)}-part message"
+        )
+    if not isinstance(target.parts[part_index], TextPart):
+        raise ValidationError(
+            "part_index", f"part {part_index} is media; only a text part can be corrected"
         )

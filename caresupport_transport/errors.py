@@ -10,6 +10,7 @@ The hierarchy::
     ├── ProviderError                            the provider answered "no" (status, code, trace id)
     │   ├── NotFoundError                        no such conversation, message or attachment
     │   ├── ConflictError                        409: permanent, never retried
+    │   ├── EditRefusedError                     past the edit limits (count, time, service)
     │   └── RateLimitedError                     429 whose Retry-After exceeds the caller's budget
     ├── UnreachableError                         no answer came back (connection failed, dropped)
     │   └── TransportTimeoutError                no answer in time
@@ -31,6 +32,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "ConflictError",
+    "EditRefusedError",
     "InvalidHandleError",
     "NotFoundError",
     "ProtocolError",
@@ -142,6 +144,27 @@ class NotFoundError(ProviderError):
 
 class ConflictError(ProviderError):
     """A permanent conflict (HTTP 409); retrying cannot help."""
+
+
+class EditRefusedError(ProviderError):
+    """The provider refused to edit a message: past its limits, or on a service without edits.
+
+    ``Transport.correct_message`` catches it and sends a correction text instead.
+
+    Attributes:
+        rule: the rule the edit broke, in words (``"at most 5 edits per message"``).
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.rule = rule
+        super().__init__(rule, status=status, code=code, trace_id=trace_id)
 
 
 class RateLimitedError(ProviderError):

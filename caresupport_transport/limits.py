@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 __all__ = [
+    "EDIT_WINDOW",
+    "MAX_EDITS_PER_MESSAGE",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
     "MAX_MEDIA_URL_BYTES",
     "MAX_PARTS",
@@ -62,3 +66,8 @@ VOICE_MEMO_CONTENT_TYPES = frozenset(
     }
 )
 """MP3, M4A, AAC, CAF, WAV, AIFF and AMR."""
+
+MAX_EDITS_PER_MESSAGE = 5
+"""A sent iMessage may be edited at most this many times..."""
+EDIT_WINDOW = timedelta(minutes=15)
+"""...and only this long after it was sent."""

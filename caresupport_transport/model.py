@@ -17,6 +17,7 @@ __all__ = [
     "ActionResult",
     "Attachment",
     "Conversation",
+    "CorrectionReceipt",
     "Degradation",
     "DegradationAction",
     "DeliveryStatus",
@@ -202,3 +203,26 @@ class Attachment:
     content_type: str
     size_bytes: int
     download_url: str | None = None
+
+
+@attrs.frozen
+class CorrectionReceipt:
+    """What ``Transport.correct_message`` did: edited the message, or sent a correction text.
+
+    Attributes:
+        message_id: the message that was corrected.
+        conversation_id: its conversation.
+        edited: ``True`` when the message was edited in place (iMessage, within
+            its limits); ``False`` when a correction text was sent instead.
+        correction: the receipt of the correction text, when one was sent.
+        idempotency_key: the key the correction was made under (reuse it to retry).
+        degradations: why a correction text was sent instead of an edit
+            (``Feature.EDIT``, ``CONVERTED``), and what the text's send degraded.
+    """
+
+    message_id: str
+    conversation_id: str
+    edited: bool
+    idempotency_key: str
+    correction: SendReceipt | None = None
+    degradations: tuple[Degradation, ...] = ()

@@ -17,6 +17,7 @@ from caresupport_transport.model import (
     ActionResult,
     Attachment,
     Conversation,
+    CorrectionReceipt,
     Message,
     SendReceipt,
     StartedConversation,
@@ -80,6 +81,22 @@ class Transport(Protocol):
 
     async def get_message(self, message_id: str) -> Message:
         """One message by id; ``NotFoundError`` when there is none."""
+        ...
+
+    async def correct_message(
+        self,
+        message_id: str,
+        text: str,
+        *,
+        part_index: int = 0,
+        idempotency_key: str | None = None,
+    ) -> CorrectionReceipt:
+        """Correct a text part of a message we sent ("take 2 pills" -> "take 1 pill").
+
+        Edited in place where the service allows (iMessage: 5 edits, 15 minutes);
+        otherwise ``Correction: <text>`` is sent after it and the receipt says why.
+        A retry under the same ``idempotency_key`` never corrects twice.
+        """
         ...
 
     async def react(

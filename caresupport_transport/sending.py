@@ -19,6 +19,7 @@ from caresupport_transport.model import DeliveryStatus
 
 __all__ = [
     "KeyFactory",
+    "correction_key",
     "fallback_key",
     "keyed_send",
     "new_idempotency_key",
@@ -60,6 +61,14 @@ def fallback_key(key: str, service: Service) -> str:
     redelivered failure event, another worker) creates nothing new.
     """
     return _fit(key, f":fallback:{service.value}")
+
+
+def correction_key(key: str) -> str:
+    """The key of the correction text sent under a correction's ``key`` (``key:correction``).
+
+    Deterministic, so a retried correction finds the text the first try sent.
+    """
+    return _fit(key, ":correction")
 
 
 def overall_status(statuses: Iterable[DeliveryStatus]) -> DeliveryStatus:

@@ -57,13 +57,18 @@ class InboundRelay:
         include_outbound: hand outbound echoes over as messages instead of statuses.
         conversation_changed: told the id of a chat whose participants or name
             changed, so the transport reads it afresh for its next send.
+        observed: shown every event first, as delivered (the transport keeps
+            received messages and edits for later actions: ``MessageLedger``).
     """
 
     handler: Callable[[], InboundHandler | None]
     include_outbound: bool = False
     conversation_changed: Callable[[str], None] | None = None
+    observed: Callable[[InboundEvent], None] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
+        if self.observed is not None:
+            self.observed(event)
         if self.conversation_changed is not None and isinstance(
             event, ParticipantAdded | ParticipantRemoved | ConversationUpdated
         ):
