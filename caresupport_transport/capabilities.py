@@ -70,6 +70,9 @@ class Feature(enum.Enum):
     GROUP = "group chat"
     LONG_TEXT = "long text"
     SERVICE = "service"
+    MENTION = "mention"
+    TEXT_DECORATION = "text decoration"
+    LINK_PREVIEW = "link preview"
 
 
 @attrs.frozen
@@ -91,6 +94,12 @@ class Capabilities:
     group_typing_indicators: bool
     max_text_chars: int
     """The longest text one bubble carries; longer text is split."""
+    mentions: bool = False
+    """Mentions in a text part (groups only)."""
+    text_decorations: bool = False
+    """Styles and animations over ranges of a text part."""
+    link_previews: bool = False
+    """A link part shown as a rich preview."""
 
     def supports(self, feature: Feature, *, is_group: bool = False) -> bool:
         if feature is Feature.TYPING:
@@ -105,6 +114,9 @@ class Capabilities:
             Feature.MEDIA: self.media,
             Feature.EDIT: self.edits,
             Feature.GROUP: self.groups,
+            Feature.MENTION: self.mentions,
+            Feature.TEXT_DECORATION: self.text_decorations,
+            Feature.LINK_PREVIEW: self.link_previews,
         }.get(feature, True)
         return flag
 
@@ -129,6 +141,9 @@ SERVICE_CAPABILITIES: Mapping[Service, Capabilities] = MappingProxyType(
             groups=True,
             group_typing_indicators=False,
             max_text_chars=limits.MAX_TEXT_CHARS,
+            mentions=True,
+            text_decorations=True,
+            link_previews=True,
         ),
         Service.RCS: Capabilities(
             effects=False,

@@ -39,6 +39,7 @@ __all__ = [
     "check_handle",
     "check_id",
     "check_idempotency_key",
+    "check_mentions",
     "check_message",
     "check_page_size",
     "check_part_index",
@@ -308,3 +309,30 @@ def check_correction_target(target: Message, part_index: int) -> None:
         raise ValidationError(
             "part_index", f"part {part_index} is media; only a text part can be corrected"
         )
+
+
+def check_mentions(
+    message: OutgoingMessage, participants: Sequence[Handle], *, is_group: bool
+) -> None:
+    """Mentions go only to a group's participants, one per text part (Linq's send takes one).
+
+    Ranges in bounds and animations apart are the parts' own rules
+    (``TextPart`` refuses them when made); these need the conversation.
+    """
+    for index, part in enumerate(message.parts):
+        if not isinstance(part, TextPart) or not part.mentions:
+            continue
+        field = f"parts[{index}].mentions"
+        if not is_group:
+            raise ValidationError(
+                field, "a mention needs a group chat (a direct chat refuses it: Linq 409/2023)"
+            )
+        if len(part.mentions) > 1:
+            raise ValidationError(
+                field, f"has {len(part.mentions)} mentions; a text part can carry one when sent"
+            )
+        for mention in part.mentions:
+            if mention.handle not in participants:
+                raise ValidationError(
+                    field, f"{mention.handle} is not a participant of the conversation"
+                )

@@ -8,6 +8,7 @@ __all__ = [
     "EDIT_WINDOW",
     "MAX_EDITS_PER_MESSAGE",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_LINK_CHARS",
     "MAX_MEDIA_URL_BYTES",
     "MAX_PARTS",
     "MAX_RECIPIENTS",
@@ -71,3 +72,6 @@ MAX_EDITS_PER_MESSAGE = 5
 """A sent iMessage may be edited at most this many times..."""
 EDIT_WINDOW = timedelta(minutes=15)
 """...and only this long after it was sent."""
+
+MAX_LINK_CHARS = 2_048
+"""The longest URL a link part (rich preview) may carry."""

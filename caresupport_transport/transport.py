@@ -194,6 +194,7 @@ class ProviderTransport:
         """
         handles = checks.check_participants(participants, self.provider.line)
         message = checks.check_first_message(first_message)
+        checks.check_mentions(message, handles, is_group=len(handles) > 1)
         checks.check_preference(preference)
         checks.check_references(message)
         key = checks.check_idempotency_key(idempotency_key) or self._new_key()
@@ -277,6 +278,7 @@ class ProviderTransport:
         key: str,
     ) -> SendReceipt:
         conversation = await self.provider.conversation(conversation_id)
+        checks.check_mentions(message, conversation.participants, is_group=conversation.is_group)
         if self.provider.is_unopened(conversation):
             return await self._first_send(conversation, message, preference, key)
         if message.reply_to is not None:

@@ -24,6 +24,7 @@ __all__ = [
     "INTERNAL",
     "INVALID_PHONE",
     "INVALID_REQUEST",
+    "MENTION_IN_DIRECT_CHAT",
     "NOT_FOUND",
     "OPTED_OUT",
     "PAYLOAD_TOO_LARGE",
@@ -53,6 +54,7 @@ UNAUTHORIZED = 2004
 FORBIDDEN = 2005
 CONFLICT = 2014
 """Seen from Linq for a contact card that already exists; used for every 409."""
+MENTION_IN_DIRECT_CHAT = 2023
 OPTED_OUT = 2024
 BLOCKED = 2026
 INTERNAL = 3006
