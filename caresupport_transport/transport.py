@@ -840,7 +840,11 @@ class ProviderTransport:
     def _observe(self, event: InboundEvent) -> None:
         """Keep received messages and edits in the ledger, as they were delivered."""
         if isinstance(event, MessageReceived):
-            self.ledger.remember(event.message)
+            echo = event.message.direction is Direction.OUTBOUND
+            # What we sent is known from the send; an echo may carry less (none on a
+            # zero-day-retention line), so it never replaces it.
+            if not (echo and event.message.id in self.ledger):
+                self.ledger.remember(event.message)
         elif isinstance(event, MessageEdited) and event.part_index is not None:
             for part in event.parts[:1]:
                 if isinstance(part, TextPart):
