@@ -10,6 +10,7 @@ from caresupport_transport import (
     DegradationAction,
     Feature,
     Handle,
+    MessageEdited,
     NotFoundError,
     OutgoingMessage,
     ProviderTransport,
@@ -156,3 +157,22 @@ async def test_a_received_message_is_kept_for_later_tapbacks() -> None:
 
 async def _ignore(event: object) -> None:
     return None
+
+
+async def test_a_participants_edit_reaches_the_handler_and_the_ledger() -> None:
+    here = world()
+    transport = InMemoryTransport(here)
+    heard: list[object] = []
+
+    async def handler(event: object) -> None:
+        heard.append(event)
+
+    transport.on_inbound(handler)
+    received = await transport.inject_message(_caregiver(), "I gave Mum 2 pills")
+    here.edit(received.id, 0, "I gave Mum 1 pill")
+    await transport.deliver_pending()
+    [edited] = [e for e in heard if isinstance(e, MessageEdited)]
+    kept = transport.ledger.get(received.id)
+    assert (False, (TextPart("I gave Mum 1 pill"),)) == (edited.is_from_me, edited.parts)
+    assert kept is not None
+    assert "I gave Mum 1 pill" == kept.text
