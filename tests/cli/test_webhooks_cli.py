@@ -513,3 +513,22 @@ def test_describe_event_hides_text_by_default_and_masks_handles_always() -> None
         "2026-02-05 19:31:00 message m1 in chat-9 failed: +1651•••7981 cannot receive SMS "
         "(error 3007)"
     ) == describe_event(status)
+
+
+def test_describe_event_counts_a_link_without_showing_it() -> None:
+    from caresupport_transport import Direction, Handle, LinkPart, Message, MessageReceived
+
+    when = datetime(2026, 2, 5, 19, 31, tzinfo=UTC)
+    message = Message(
+        "m1",
+        "chat-9",
+        Direction.INBOUND,
+        Handle("+16515557981"),
+        (LinkPart("https://pharmacy.example.org/warfarin"),),
+        None,
+        DeliveryStatus.DELIVERED,
+        when,
+    )
+    line = describe_event(MessageReceived("e1", when, "chat-9", message))
+    assert line.endswith("+1 link(s)")
+    assert "warfarin" not in line
