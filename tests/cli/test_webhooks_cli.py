@@ -28,6 +28,11 @@ from adapters.linq.webhooks import sign_legacy, sign_standard
 from caresupport_transport import (
     ConfigurationError,
     DeliveryStatus,
+    Direction,
+    Handle,
+    LinkPart,
+    Message,
+    MessageReceived,
     MessageStatusChanged,
     UnknownEvent,
 )
@@ -516,8 +521,6 @@ def test_describe_event_hides_text_by_default_and_masks_handles_always() -> None
 
 
 def test_describe_event_counts_a_link_without_showing_it() -> None:
-    from caresupport_transport import Direction, Handle, LinkPart, Message, MessageReceived
-
     when = datetime(2026, 2, 5, 19, 31, tzinfo=UTC)
     message = Message(
         "m1",
