@@ -532,9 +532,7 @@ class ProviderTransport:
         known = self.ledger.get(message_id)
         if known is not None:
             return known
-        found = await self.provider.get_message(message_id)
-        self.ledger.remember(found)
-        return found
+        return await self.provider.get_message(message_id)
 
     def _single(
         self, sent: Sent, service: Service, key: str, degradations: tuple[Degradation, ...]
