@@ -80,6 +80,10 @@ class Harness(Protocol):
         """``actor`` reacts to a message; delivered to the handler."""
         ...
 
+    async def inject_inbound_edit(self, message_id: str, text: str) -> None:
+        """The sender of a received message edits its first part; delivered to the handler."""
+        ...
+
 
 class HarnessFactory(Protocol):
     """Makes a fresh harness whose transport follows ``policy``."""
@@ -131,6 +135,9 @@ class MemoryHarness:
         self, actor: Handle, message_id: str, reaction: Reaction
     ) -> None:
         await self.memory.inject_reaction(actor, message_id, reaction)
+
+    async def inject_inbound_edit(self, message_id: str, text: str) -> None:
+        await self.memory.inject_edit(message_id, text)
 
 
 @contextlib.asynccontextmanager

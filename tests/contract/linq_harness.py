@@ -82,6 +82,10 @@ class LinqHarness:
         self.simulator.inject_reaction(actor, message_id, reaction)
         await self.simulator.deliver_webhooks()
 
+    async def inject_inbound_edit(self, message_id: str, text: str) -> None:
+        self.simulator.inject_edit(message_id, text)
+        await self.simulator.deliver_webhooks()
+
 
 class _Receiver:
     """An ASGI app forwarding to the transport's receiver, which exists only after the client."""

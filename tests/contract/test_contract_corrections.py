@@ -161,3 +161,18 @@ async def test_a_media_part_cannot_be_corrected(transport: Transport) -> None:
     with pytest.raises(ValidationError) as raised:
         await transport.correct_message(receipt.message_id, RIGHT, part_index=1)
     assert "part_index" == raised.value.field
+
+
+async def test_a_participants_edit_reaches_the_handler_as_theirs(
+    harness: Harness, target: str
+) -> None:
+    if target == NO_EDIT_EVENTS:
+        pytest.skip("Linq sends message.edited to 2026-02-03 subscriptions only")
+    message_id = await harness.inject_inbound_text(CAREGIVER, None, "I gave Mum 2 pills")
+    await harness.inject_inbound_edit(message_id, "I gave Mum 1 pill")
+    [edited] = [e for e in harness.received if isinstance(e, MessageEdited)]
+    assert (message_id, False, (TextPart("I gave Mum 1 pill"),)) == (
+        edited.message_id,
+        edited.is_from_me,
+        edited.parts,
+    )

@@ -169,8 +169,7 @@ async def test_a_participants_edit_reaches_the_handler_and_the_ledger() -> None:
 
     transport.on_inbound(handler)
     received = await transport.inject_message(_caregiver(), "I gave Mum 2 pills")
-    here.edit(received.id, 0, "I gave Mum 1 pill")
-    await transport.deliver_pending()
+    await transport.inject_edit(received.id, "I gave Mum 1 pill")
     [edited] = [e for e in heard if isinstance(e, MessageEdited)]
     kept = transport.ledger.get(received.id)
     assert (False, (TextPart("I gave Mum 1 pill"),)) == (edited.is_from_me, edited.parts)
