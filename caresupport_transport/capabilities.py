@@ -71,6 +71,9 @@ class Feature(enum.Enum):
     LONG_TEXT = "long text"
     SERVICE = "service"
     POLL = "poll"
+    MENTION = "mention"
+    TEXT_DECORATION = "text decoration"
+    LINK_PREVIEW = "link preview"
 
 
 @attrs.frozen
@@ -94,6 +97,12 @@ class Capabilities:
     """The longest text one bubble carries; longer text is split."""
     polls: bool = False
     """Native polls (iMessage only); elsewhere a poll is asked as numbered text."""
+    mentions: bool = False
+    """Mentions in a text part (groups only)."""
+    text_decorations: bool = False
+    """Styles and animations over ranges of a text part."""
+    link_previews: bool = False
+    """A link part shown as a rich preview."""
 
     def supports(self, feature: Feature, *, is_group: bool = False) -> bool:
         if feature is Feature.TYPING:
@@ -109,6 +118,9 @@ class Capabilities:
             Feature.EDIT: self.edits,
             Feature.GROUP: self.groups,
             Feature.POLL: self.polls,
+            Feature.MENTION: self.mentions,
+            Feature.TEXT_DECORATION: self.text_decorations,
+            Feature.LINK_PREVIEW: self.link_previews,
         }.get(feature, True)
         return flag
 
@@ -134,6 +146,9 @@ SERVICE_CAPABILITIES: Mapping[Service, Capabilities] = MappingProxyType(
             group_typing_indicators=False,
             max_text_chars=limits.MAX_TEXT_CHARS,
             polls=True,
+            mentions=True,
+            text_decorations=True,
+            link_previews=True,
         ),
         Service.RCS: Capabilities(
             effects=False,

@@ -16,13 +16,16 @@ from caresupport_transport.content import (
     OutgoingMessage,
     Reaction,
     ReplyTo,
+    TextPart,
     VoiceMemo,
     check_content_type,
+    check_unicode,
     is_valid_unicode,
 )
+from caresupport_transport.corrections import CORRECTION_PREFIX
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation, Message
+from caresupport_transport.model import Conversation, Direction, Message
 from caresupport_transport.numbered import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS
 
 __all__ = [
@@ -31,11 +34,14 @@ __all__ = [
     "attachment_ids",
     "check_can_add",
     "check_can_remove",
+    "check_correction",
+    "check_correction_target",
     "check_first_message",
     "check_flag",
     "check_handle",
     "check_id",
     "check_idempotency_key",
+    "check_mentions",
     "check_message",
     "check_page_size",
     "check_part_index",
@@ -329,3 +335,68 @@ def _poll_option(value: object, field: str) -> str:
     if value.splitlines() != [value]:
         raise ValidationError(field, "must be one line")
     return value
+
+
+def check_correction(text: object, field: str = "text") -> TextPart:
+    """The corrected text of ``Transport.correct_message``, as a text part.
+
+    It must also fit, after ``Correction: ``, into one text part: where the
+    message cannot be edited it is sent as a correction text.
+    """
+    if not isinstance(text, str):
+        raise ValidationError(field, f"must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise ValidationError(field, "must not be empty")
+    check_unicode(field, text)
+    room = limits.MAX_TEXT_CHARS - len(CORRECTION_PREFIX)
+    if len(text) > room:
+        raise ValidationError(
+            field,
+            f"has {len(text)} characters; a correction has at most {room} "
+            f"(it may go out as {CORRECTION_PREFIX.strip()!r} and the text)",
+        )
+    return TextPart(text)
+
+
+def check_correction_target(target: Message, part_index: int) -> None:
+    """Raise ValidationError unless part ``part_index`` of ``target`` is our own text."""
+    if target.direction is not Direction.OUTBOUND:
+        raise ValidationError(
+            "message_id",
+            f"{target.id} was not sent by us; only our own messages can be corrected",
+        )
+    if part_index >= len(target.parts):
+        raise ValidationError(
+            "part_index", f"{part_index} is not a part of a {len(target.parts)}-part message"
+        )
+    if not isinstance(target.parts[part_index], TextPart):
+        raise ValidationError(
+            "part_index", f"part {part_index} is media; only a text part can be corrected"
+        )
+
+
+def check_mentions(
+    message: OutgoingMessage, participants: Sequence[Handle], *, is_group: bool
+) -> None:
+    """Mentions go only to a group's participants, one per text part (Linq's send takes one).
+
+    Ranges in bounds and animations apart are the parts' own rules
+    (``TextPart`` refuses them when made); these need the conversation.
+    """
+    for index, part in enumerate(message.parts):
+        if not isinstance(part, TextPart) or not part.mentions:
+            continue
+        field = f"parts[{index}].mentions"
+        if not is_group:
+            raise ValidationError(
+                field, "a mention needs a group chat (a direct chat refuses it: Linq 409/2023)"
+            )
+        if len(part.mentions) > 1:
+            raise ValidationError(
+                field, f"has {len(part.mentions)} mentions; a text part can carry one when sent"
+            )
+        for mention in part.mentions:
+            if mention.handle not in participants:
+                raise ValidationError(
+                    field, f"{mention.handle} is not a participant of the conversation"
+                )

@@ -17,24 +17,32 @@ import attrs
 
 from caresupport_transport import limits
 from caresupport_transport.errors import ValidationError
+from caresupport_transport.handles import Handle
 
 __all__ = [
     "BUBBLE_EFFECTS",
     "SCREEN_EFFECTS",
     "Effect",
     "EffectKind",
+    "LinkPart",
     "MediaPart",
+    "Mention",
     "OutgoingMessage",
     "Part",
     "Reaction",
     "ReactionKind",
     "ReplyTo",
+    "TextAnimation",
+    "TextDecoration",
     "TextPart",
+    "TextRange",
+    "TextStyle",
     "VoiceMemo",
     "check_content_type",
     "check_unicode",
     "is_single_emoji",
     "is_valid_unicode",
+    "utf16_length",
 ]
 
 SCREEN_EFFECTS = frozenset(
@@ -220,11 +228,184 @@ class Reaction:
             )
 
 
+# -- text marks: ranges, mentions, decorations (ranges in UTF-16 code units) --------
+
+
+def utf16_length(text: str) -> int:
+    """How many UTF-16 code units ``text`` takes: 1 per character, 2 beyond U+FFFF (most emoji)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+@attrs.frozen
+class TextRange:
+    """``[start, end)`` of a text in **UTF-16 code units**, as Linq counts (not ``str`` indices).
+
+    Build one from Python indices or a substring with :meth:`span` or :meth:`of`,
+    so care logic never counts code units by hand.
+    """
+
+    start: int
+    end: int
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError(f"range.{name}", "must be an integer")
+        if not 0 <= self.start < self.end:
+            raise ValidationError(
+                "range", f"[{self.start}, {self.end}) is not a range: need 0 <= start < end"
+            )
+
+    @classmethod
+    def span(cls, text: str, start: int, end: int) -> TextRange:
+        """The range of ``text[start:end]`` (Python indices) in UTF-16 code units."""
+        if not 0 <= start < end <= len(text):
+            raise ValidationError(
+                "range",
+                f"[{start}, {end}) is not a non-empty slice of a {len(text)}-character text",
+            )
+        offset = utf16_length(text[:start])
+        return cls(offset, offset + utf16_length(text[start:end]))
+
+    @classmethod
+    def of(cls, text: str, substring: str, *, occurrence: int = 0) -> TextRange:
+        """The range of the ``occurrence``-th (from 0) ``substring`` in ``text``."""
+        index = -1
+        for _ in range(occurrence + 1):
+            index = text.find(substring, index + 1) if substring else -1
+            if index < 0:
+                raise ValidationError(
+                    "range", f"{substring!r} does not occur {occurrence + 1} time(s) in the text"
+                )
+        return cls.span(text, index, index + len(substring))
+
+    def slice(self, text: str) -> str:
+        """The part of ``text`` this range covers (the inverse of :meth:`span`)."""
+        units = 0
+        start = end = None
+        for index, char in enumerate(text):
+            if units == self.start:
+                start = index
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units == self.end:
+                end = index + 1
+                break
+        if start is None or end is None:
+            raise ValidationError(
+                "range",
+                f"[{self.start}, {self.end}) does not fall on character boundaries of the text "
+                f"({utf16_length(text)} UTF-16 code units)",
+            )
+        return text[start:end]
+
+    def overlaps(self, other: TextRange) -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+class TextStyle(enum.Enum):
+    """A text style (styles may overlap each other)."""
+
+    BOLD = "bold"
+    ITALIC = "italic"
+    STRIKETHROUGH = "strikethrough"
+    UNDERLINE = "underline"
+
+
+class TextAnimation(enum.Enum):
+    """An iMessage text animation (animations may not overlap)."""
+
+    BIG = "big"
+    SMALL = "small"
+    SHAKE = "shake"
+    NOD = "nod"
+    EXPLODE = "explode"
+    RIPPLE = "ripple"
+    BLOOM = "bloom"
+    JITTER = "jitter"
+
+
+@attrs.frozen
+class TextDecoration:
+    """A style or an animation (exactly one) over a range of a text part."""
+
+    range: TextRange
+    style: TextStyle | None = None
+    animation: TextAnimation | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.range, TextRange):
+            raise ValidationError("decoration.range", "must be a TextRange")
+        if (self.style is None) == (self.animation is None):
+            raise ValidationError("decoration", "give exactly one of style and animation")
+        if self.style is not None and not isinstance(self.style, TextStyle):
+            raise ValidationError("decoration.style", "must be a TextStyle")
+        if self.animation is not None and not isinstance(self.animation, TextAnimation):
+            raise ValidationError("decoration.animation", "must be a TextAnimation")
+
+
+@attrs.frozen
+class Mention:
+    """``handle`` mentioned over a range of a text part (iMessage groups).
+
+    ``is_me`` is set on received mentions of our own line.
+    """
+
+    handle: Handle
+    range: TextRange
+    is_me: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.handle, Handle):
+            raise ValidationError("mention.handle", "must be a Handle")
+        if not isinstance(self.range, TextRange):
+            raise ValidationError("mention.range", "must be a TextRange")
+
+
+def _check_marks(
+    text: str, mentions: tuple[Mention, ...], decorations: tuple[TextDecoration, ...]
+) -> None:
+    """Ranges inside the text, mentions apart, animations apart (styles may overlap)."""
+    size = utf16_length(text)
+    marks: list[tuple[str, TextRange]] = [
+        *((f"mentions[{i}].range", m.range) for i, m in enumerate(mentions)),
+        *((f"decorations[{i}].range", d.range) for i, d in enumerate(decorations)),
+    ]
+    for field, mark in marks:
+        if mark.end > size:
+            raise ValidationError(
+                field,
+                f"[{mark.start}, {mark.end}) ends past the text's {size} UTF-16 code units "
+                "(use TextRange.of or TextRange.span)",
+            )
+        mark.slice(text)  # on character boundaries, not inside a surrogate pair
+    for kind, ranges in (
+        ("mentions", [m.range for m in mentions]),
+        ("decorations", [d.range for d in decorations if d.animation is not None]),
+    ):
+        for index, first in enumerate(ranges):
+            if any(first.overlaps(later) for later in ranges[index + 1 :]):
+                what = "mentions" if kind == "mentions" else "animations"
+                raise ValidationError(kind, f"{what} may not overlap; only styles may")
+
+
+def _tuple(value: Iterable[object]) -> tuple[object, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class TextPart:
-    """A run of text; never empty, at most 10,000 characters."""
+    """A run of text; never empty, at most 10,000 characters.
+
+    ``mentions`` and ``decorations`` mark ranges of it (UTF-16 code units, see
+    :class:`TextRange`); services without them get the plain text (reported).
+    """
 
     text: str
+    mentions: tuple[Mention, ...] = attrs.field(default=(), converter=_tuple, kw_only=True)
+    decorations: tuple[TextDecoration, ...] = attrs.field(
+        default=(), converter=_tuple, kw_only=True
+    )
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.text, str) or not self.text.strip():
@@ -233,6 +414,39 @@ class TextPart:
             raise ValidationError(
                 "text", f"has {len(self.text)} characters; at most {limits.MAX_TEXT_CHARS}"
             )
+        for index, mention in enumerate(self.mentions):
+            if not isinstance(mention, Mention):
+                raise ValidationError(f"mentions[{index}]", "must be a Mention")
+        for index, decoration in enumerate(self.decorations):
+            if not isinstance(decoration, TextDecoration):
+                raise ValidationError(f"decorations[{index}]", "must be a TextDecoration")
+        if self.mentions or self.decorations:
+            _check_marks(self.text, self.mentions, self.decorations)
+
+    @property
+    def plain(self) -> TextPart:
+        """The same text without mentions and decorations."""
+        return TextPart(self.text) if self.mentions or self.decorations else self
+
+
+@attrs.frozen
+class LinkPart:
+    """A link shown with a rich preview (iMessage); elsewhere it is sent as its URL in text.
+
+    It must be the only part of its message, and a new chat's first message
+    cannot carry one.
+    """
+
+    url: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.startswith(("https://", "http://")):
+            raise ValidationError("link.url", f"{self.url!r} is not an http(s) URL")
+        if len(self.url) > limits.MAX_LINK_CHARS:
+            raise ValidationError(
+                "link.url", f"has {len(self.url)} characters; at most {limits.MAX_LINK_CHARS}"
+            )
+        check_unicode("link.url", self.url)
 
 
 @attrs.frozen
@@ -281,7 +495,7 @@ class MediaPart:
                 )
 
 
-Part = TextPart | MediaPart
+Part = TextPart | MediaPart | LinkPart
 
 
 @attrs.frozen
@@ -325,10 +539,17 @@ class OutgoingMessage:
             )
         url_media = 0
         for index, part in enumerate(self.parts):
-            if not isinstance(part, TextPart | MediaPart):
-                raise ValidationError(f"parts[{index}]", "must be a TextPart or a MediaPart")
+            if not isinstance(part, TextPart | MediaPart | LinkPart):
+                raise ValidationError(
+                    f"parts[{index}]", "must be a TextPart, a MediaPart or a LinkPart"
+                )
             if isinstance(part, TextPart):
                 check_unicode(f"parts[{index}].text", part.text)
+            elif isinstance(part, LinkPart):
+                if len(self.parts) > 1:
+                    raise ValidationError(
+                        f"parts[{index}]", "a link part must be the only part of its message"
+                    )
             else:
                 for name in ("url", "attachment_id", "filename"):
                     value = getattr(part, name)
@@ -364,6 +585,7 @@ class OutgoingMessage:
         return any(
             (isinstance(p, MediaPart) and p.url is not None)
             or (isinstance(p, TextPart) and ("http://" in p.text or "https://" in p.text))
+            or isinstance(p, LinkPart)
             for p in self.parts
         )
 

@@ -13,6 +13,7 @@ The hierarchy::
     │   ├── ConflictError                        409: permanent, never retried
     │   ├── OptedOutError                        the person opted out (Linq 403 / 2024)
     │   ├── BlockedError                         the handle is on our own blocklist (403 / 2026)
+    │   ├── EditRefusedError                     past the edit limits (count, time, service)
     │   └── RateLimitedError                     429 whose Retry-After exceeds the caller's budget
     ├── UnreachableError                         no answer came back (connection failed, dropped)
     │   └── TransportTimeoutError                no answer in time
@@ -41,6 +42,7 @@ __all__ = [
     "BlockedError",
     "ConfigurationError",
     "ConflictError",
+    "EditRefusedError",
     "InvalidHandleError",
     "NotFoundError",
     "OptedOutError",
@@ -212,6 +214,27 @@ class BlockedError(ProviderError):
     ) -> None:
         self.handle = handle
         super().__init__(message, status=status, code=code, trace_id=trace_id)
+
+
+class EditRefusedError(ProviderError):
+    """The provider refused to edit a message: past its limits, or on a service without edits.
+
+    ``Transport.correct_message`` catches it and sends a correction text instead.
+
+    Attributes:
+        rule: the rule the edit broke, in words (``"at most 5 edits per message"``).
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        self.rule = rule
+        super().__init__(rule, status=status, code=code, trace_id=trace_id)
 
 
 class RateLimitedError(ProviderError):

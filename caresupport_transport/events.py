@@ -105,7 +105,10 @@ class MessageEdited:
 
     When ``part_index`` is ``None``, ``parts`` is the whole message as edited;
     otherwise ``parts`` is the new content of that one part (Linq reports one
-    edited part at a time).
+    edited part at a time). ``is_from_me`` marks the echo of our own edit
+    (``Transport.correct_message``), as on ``ReactionAdded``; the relay hands it
+    over like any other event, marked, so care logic can tell it from a
+    participant's edit.
     """
 
     event_id: str
@@ -114,6 +117,7 @@ class MessageEdited:
     message_id: str
     parts: tuple[Part, ...] = ()
     part_index: int | None = None
+    is_from_me: bool = False
 
 
 @attrs.frozen

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 __all__ = [
+    "EDIT_WINDOW",
+    "MAX_EDITS_PER_MESSAGE",
     "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "MAX_LINK_CHARS",
     "MAX_MEDIA_URL_BYTES",
     "MAX_PARTS",
     "MAX_RECIPIENTS",
@@ -62,3 +67,11 @@ VOICE_MEMO_CONTENT_TYPES = frozenset(
     }
 )
 """MP3, M4A, AAC, CAF, WAV, AIFF and AMR."""
+
+MAX_EDITS_PER_MESSAGE = 5
+"""A sent iMessage may be edited at most this many times..."""
+EDIT_WINDOW = timedelta(minutes=15)
+"""...and only this long after it was sent."""
+
+MAX_LINK_CHARS = 2_048
+"""The longest URL a link part (rich preview) may carry."""

@@ -19,6 +19,7 @@ __all__ = [
     "BlockedHandle",
     "Conversation",
     "ConversationHealth",
+    "CorrectionReceipt",
     "Degradation",
     "DegradationAction",
     "DeliveryStatus",
@@ -260,3 +261,26 @@ class BlockedHandle:
     handle: Handle
     blocked_at: datetime
     reason: str | None = None
+
+
+@attrs.frozen
+class CorrectionReceipt:
+    """What ``Transport.correct_message`` did: edited the message, or sent a correction text.
+
+    Attributes:
+        message_id: the message that was corrected.
+        conversation_id: its conversation.
+        edited: ``True`` when the message was edited in place (iMessage, within
+            its limits); ``False`` when a correction text was sent instead.
+        correction: the receipt of the correction text, when one was sent.
+        idempotency_key: the key the correction was made under (reuse it to retry).
+        degradations: why a correction text was sent instead of an edit
+            (``Feature.EDIT``, ``CONVERTED``), and what the text's send degraded.
+    """
+
+    message_id: str
+    conversation_id: str
+    edited: bool
+    idempotency_key: str
+    correction: SendReceipt | None = None
+    degradations: tuple[Degradation, ...] = ()

@@ -22,6 +22,7 @@ from caresupport_transport.capabilities import (
     capabilities_of,
 )
 from caresupport_transport.content import (
+    LinkPart,
     MediaPart,
     OutgoingMessage,
     Part,
@@ -218,9 +219,11 @@ def plan_message(
         )
         reply_to = None
 
+    parts = _plain_where_needed(message.parts, service, degradations)
+
     # Long text: every over-long text part becomes several bubbles, each its own message.
     groups: list[list[Part]] = [[]]
-    for part in message.parts:
+    for part in parts:
         if isinstance(part, TextPart) and len(part.text) > caps.max_text_chars:
             if policy.long_text is LongTextFallback.FAIL:
                 raise UnsupportedError(
@@ -255,6 +258,48 @@ def plan_message(
         for index, body in enumerate(bodies)
     )
     return MessagePlan(service, messages, tuple(degradations))
+
+
+def _plain_where_needed(
+    parts: tuple[Part, ...], service: Service, degradations: list[Degradation]
+) -> tuple[Part, ...]:
+    """Mentions, decorations and link previews the service lacks become plain text (reported).
+
+    The words stay: a mention's text (``@Sue``) is sent without its mention, a
+    decorated text without its styles, a link part as its URL in a text part.
+    """
+    caps = capabilities_of(service)
+    changes: dict[Feature, Degradation] = {}
+    plain: list[Part] = []
+    for part in parts:
+        if isinstance(part, LinkPart) and not caps.link_previews:
+            changes[Feature.LINK_PREVIEW] = Degradation(
+                Feature.LINK_PREVIEW,
+                DegradationAction.CONVERTED,
+                f"sent as its URL in text: {service.label} has no link previews",
+            )
+            plain.append(TextPart(part.url))
+            continue
+        if isinstance(part, TextPart):
+            mentions = part.mentions if caps.mentions else ()
+            decorations = part.decorations if caps.text_decorations else ()
+            if part.mentions and not mentions:
+                changes[Feature.MENTION] = Degradation(
+                    Feature.MENTION,
+                    DegradationAction.CONVERTED,
+                    f"sent as plain text: {service.label} has no mentions",
+                )
+            if part.decorations and not decorations:
+                changes[Feature.TEXT_DECORATION] = Degradation(
+                    Feature.TEXT_DECORATION,
+                    DegradationAction.DROPPED,
+                    f"{service.label} has no text styles or animations",
+                )
+            if (mentions, decorations) != (part.mentions, part.decorations):
+                part = TextPart(part.text, mentions=mentions, decorations=decorations)
+        plain.append(part)
+    degradations.extend(changes.values())
+    return tuple(plain)
 
 
 _TAPBACK_VERBS = {

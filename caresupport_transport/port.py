@@ -18,6 +18,7 @@ from caresupport_transport.model import (
     Attachment,
     BlockedHandle,
     Conversation,
+    CorrectionReceipt,
     Message,
     SendReceipt,
     StartedConversation,
@@ -91,6 +92,22 @@ class Transport(Protocol):
 
     async def get_message(self, message_id: str) -> Message:
         """One message by id; ``NotFoundError`` when there is none."""
+        ...
+
+    async def correct_message(
+        self,
+        message_id: str,
+        text: str,
+        *,
+        part_index: int = 0,
+        idempotency_key: str | None = None,
+    ) -> CorrectionReceipt:
+        """Correct a text part of a message we sent ("take 2 pills" -> "take 1 pill").
+
+        Edited in place where the service allows (iMessage: 5 edits, 15 minutes);
+        otherwise ``Correction: <text>`` is sent after it and the receipt says why.
+        A retry under the same ``idempotency_key`` never corrects twice.
+        """
         ...
 
     async def react(

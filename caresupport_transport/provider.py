@@ -25,7 +25,7 @@ from typing import Protocol
 import attrs
 
 from caresupport_transport.capabilities import HandleCapabilities, Service
-from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
+from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import (
     Attachment,
@@ -169,6 +169,16 @@ class Provider(Protocol):
         override_optout: bool = False,
     ) -> Sent:
         """Send ``memo`` as a native voice memo (the plan chose one: iMessage)."""
+        ...
+
+    async def edit(self, message_id: str, part_index: int, text: TextPart) -> None:
+        """Replace the text of one text part of our own message, in place.
+
+        Raises:
+            EditRefusedError: the provider refuses the edit by its limits (too
+                many edits, too late, a service without edits); nothing changed.
+            UnsupportedError: the provider cannot edit messages at all.
+        """
         ...
 
     async def react(self, message_id: str, reaction: Reaction, part_index: int) -> None:

@@ -19,6 +19,7 @@ from caresupport_transport.model import DeliveryStatus
 
 __all__ = [
     "KeyFactory",
+    "correction_key",
     "fallback_key",
     "keyed_send",
     "new_idempotency_key",
@@ -70,6 +71,14 @@ def poll_keys(key: str) -> tuple[str, str]:
     or the numbered text question: asking again under ``key`` sends nothing twice.
     """
     return _fit(key, ":question"), _fit(key, ":poll")
+
+
+def correction_key(key: str) -> str:
+    """The key of the correction text sent under a correction's ``key`` (``key:correction``).
+
+    Deterministic, so a retried correction finds the text the first try sent.
+    """
+    return _fit(key, ":correction")
 
 
 def overall_status(statuses: Iterable[DeliveryStatus]) -> DeliveryStatus:

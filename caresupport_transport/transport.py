@@ -32,7 +32,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 
 import attrs
 
@@ -44,13 +46,16 @@ from caresupport_transport.capabilities import (
     HandleCapabilities,
     Service,
     ServicePreference,
+    capabilities_of,
 )
 from caresupport_transport.consent import blocklist_form
 from caresupport_transport.consent_book import ConsentBook
-from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
+from caresupport_transport.content import OutgoingMessage, Reaction, ReplyTo, TextPart, VoiceMemo
+from caresupport_transport.corrections import correction_text, no_edits_rule
 from caresupport_transport.errors import (
     AlreadySentError,
     BlockedError,
+    EditRefusedError,
     NotFoundError,
     OptedOutError,
     ProviderError,
@@ -59,6 +64,7 @@ from caresupport_transport.errors import (
 )
 from caresupport_transport.events import (
     InboundEvent,
+    MessageEdited,
     MessageReceived,
     PollVoteAdded,
     PollVoteRemoved,
@@ -66,11 +72,13 @@ from caresupport_transport.events import (
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound.relay import InboundRelay
 from caresupport_transport.keyed_locks import KeyedLocks
+from caresupport_transport.ledger import MessageLedger
 from caresupport_transport.model import (
     ActionResult,
     Attachment,
     BlockedHandle,
     Conversation,
+    CorrectionReceipt,
     Degradation,
     DegradationAction,
     DeliveryStatus,
@@ -105,6 +113,7 @@ from caresupport_transport.provider import Provider, Sent
 from caresupport_transport.redact import mask_handle
 from caresupport_transport.sending import (
     KeyFactory,
+    correction_key,
     fallback_key,
     keyed_send,
     new_idempotency_key,
@@ -122,6 +131,8 @@ __all__ = [
 
 DEFAULT_POLICY = FallbackPolicy()
 FIRST_MESSAGE_EFFECT = "the first message of a new chat carries no effect"
+NO_PROVIDER_EDITS = "this provider cannot edit messages"
+MAX_REMEMBERED_CORRECTIONS = 10_000
 
 _log = logging.getLogger("caresupport_transport")
 
@@ -214,6 +225,11 @@ class ProviderTransport:
         self._handler: InboundHandler | None = None
         self._order = KeyedLocks()
         self.consent = ConsentBook()
+        self.ledger = MessageLedger()
+        """What this process sent and received: later actions read it before the provider."""
+        self._corrections: OrderedDict[str, tuple[tuple[str, int, str], CorrectionReceipt]] = (
+            OrderedDict()
+        )
 
     # -- conversations ----------------------------------------------------------
 
@@ -237,6 +253,7 @@ class ProviderTransport:
         """
         handles = checks.check_participants(participants, self.provider.line)
         message = checks.check_first_message(first_message)
+        checks.check_mentions(message, handles, is_group=len(handles) > 1)
         checks.check_preference(preference)
         checks.check_references(message)
         override = checks.check_flag(override_optout, "override_optout")
@@ -348,12 +365,13 @@ class ProviderTransport:
     ) -> SendReceipt:
         conversation = self.consent.saw(await self.provider.conversation(conversation_id))
         overridden = self.consent.check(conversation.participants, override_optout=override)
+        checks.check_mentions(message, conversation.participants, is_group=conversation.is_group)
         if self.provider.is_unopened(conversation):
             return await self._first_send(
                 conversation, message, preference, key, override, overridden
             )
         if message.reply_to is not None:
-            target = await self.provider.get_message(message.reply_to.message_id)
+            target = await self._message(message.reply_to.message_id)
             checks.check_reply_target(message.reply_to, target, conversation.id)
         plan = await self._plan(conversation.participants, message, preference)
         return await self._carry_out(
@@ -566,6 +584,8 @@ class ProviderTransport:
         if gone:
             _log.info("%d of %d bubbles were sent before and are gone since", len(gone), count)
         assert conversation_id is not None  # a plan has at least one bubble
+        for bubble_sent in outcome.tries:
+            self._remember_sent(bubble_sent)
         receipt = _receipt(conversation_id, key, outcome)
         self._log_override(receipt)
         self._record(receipt, new=any(b.new for b in outcome.finals))
@@ -624,6 +644,30 @@ class ProviderTransport:
             candidate = next_service(candidate)
         return None
 
+    def _remember_sent(self, bubble: _Bubble) -> None:
+        """Keep what was sent, for later corrections, tapbacks and replies (``ledger``)."""
+        self.ledger.remember(
+            Message(
+                bubble.message_id,
+                bubble.conversation_id,
+                Direction.OUTBOUND,
+                self.provider.line,
+                bubble.message.parts,
+                bubble.service,
+                bubble.status,
+                datetime.now(UTC),
+                reply_to=bubble.message.reply_to,
+                effect=bubble.message.effect,
+            )
+        )
+
+    async def _message(self, message_id: str) -> Message:
+        """A message as this process saw it sent or received, else as the provider has it."""
+        known = self.ledger.get(message_id)
+        if known is not None:
+            return known
+        return await self.provider.get_message(message_id)
+
     def _single(
         self,
         sent: Sent,
@@ -670,6 +714,110 @@ class ProviderTransport:
     def _record(self, receipt: SendReceipt, *, new: bool) -> None:
         """Called with every receipt a send makes (``new``: it made a message); a hook."""
 
+    # -- corrections ----------------------------------------------------------------
+
+    async def correct_message(
+        self,
+        message_id: str,
+        text: str,
+        *,
+        part_index: int = 0,
+        idempotency_key: str | None = None,
+    ) -> CorrectionReceipt:
+        """Correct the text of a message we sent: edit it, or send a correction text.
+
+        On iMessage, within the provider's limits (5 edits per message, 15
+        minutes after sending), the part is edited in place. Otherwise (SMS or
+        RCS, the limits passed, a provider without edits) ``Correction: <text>``
+        is sent into the conversation, replying to the original where replies
+        exist, and the receipt reports ``Feature.EDIT`` converted, with the rule.
+
+        The same ``idempotency_key`` never edits twice or sends two correction
+        texts; a part that already reads ``text`` is not edited again.
+
+        Raises:
+            ValidationError: blank or over-long text, a bad part index, a message
+                not ours, a part that is not text, or a key used for another correction.
+        """
+        checked_id = checks.check_id(message_id, "message_id")
+        new_part = checks.check_correction(text)
+        index = checks.check_part_index(part_index)
+        key = checks.check_idempotency_key(idempotency_key) or self._new_key()
+        asked = (checked_id, index, new_part.text)
+        with keyed_send(key):
+            done = self._corrections.get(key)
+            if done is not None:
+                if done[0] != asked:
+                    raise ValidationError(
+                        "idempotency_key", "was used for another correction; use a new key"
+                    )
+                return done[1]
+            target = await self._message(checked_id)
+            checks.check_correction_target(target, index)
+            async with self._order.hold(target.conversation_id):
+                receipt = await self._correct(target, index, new_part, key)
+            self._corrections[key] = (asked, receipt)
+            while len(self._corrections) > MAX_REMEMBERED_CORRECTIONS:
+                self._corrections.popitem(last=False)
+            return receipt
+
+    async def _correct(
+        self, target: Message, index: int, new_part: TextPart, key: str
+    ) -> CorrectionReceipt:
+        current = target.parts[index]
+        if isinstance(current, TextPart) and current.text == new_part.text:
+            # Already reads so: an earlier try edited it (its answer may have been lost).
+            return CorrectionReceipt(target.id, target.conversation_id, True, key)
+        refusal = await self._try_edit(target, index, new_part)
+        if refusal is None:
+            self.ledger.edited(target.id, index, new_part)
+            return CorrectionReceipt(target.id, target.conversation_id, True, key)
+        conversation = await self.provider.conversation(target.conversation_id)
+        plain = OutgoingMessage.of_text(correction_text(new_part.text))
+        plan = await self._plan(conversation.participants, plain, ServicePreference.AUTO)
+        if capabilities_of(plan.service).reply_threads:
+            replying = attrs.evolve(plain, reply_to=ReplyTo(target.id, index))
+            plan = plan_message(replying, plan.service, self.policy)
+        sent = await self._carry_out(
+            plan,
+            participants=conversation.participants,
+            preference=ServicePreference.AUTO,
+            key=correction_key(key),
+            conversation_id=conversation.id,
+        )
+        converted = Degradation(
+            Feature.EDIT, DegradationAction.CONVERTED, f"sent as a correction text: {refusal}"
+        )
+        return CorrectionReceipt(
+            target.id,
+            target.conversation_id,
+            False,
+            key,
+            correction=sent,
+            degradations=(converted, *sent.degradations),
+        )
+
+    async def _try_edit(self, target: Message, index: int, new_part: TextPart) -> str | None:
+        """Edit in place; ``None`` when it was edited, else the rule that stood in the way."""
+        service = target.service
+        if service is None:
+            service = await self._service_for(
+                await self.provider.conversation(target.conversation_id)
+            )
+        if service is not None and not capabilities_of(service).edits:
+            return no_edits_rule(service)
+        try:
+            await self.provider.edit(target.id, index, new_part)
+        except EditRefusedError as refused:
+            return refused.rule
+        except UnsupportedError:
+            return NO_PROVIDER_EDITS
+        except BaseException:
+            # The edit may have happened: a retry must read the provider's copy, not ours.
+            self.ledger.forget(target.id)
+            raise
+        return None
+
     # -- reactions ------------------------------------------------------------------
 
     async def react(
@@ -690,7 +838,7 @@ class ProviderTransport:
         checked_id = checks.check_id(message_id, "message_id")
         checked = checks.check_reaction(reaction)
         index = checks.check_part_index(part_index)
-        target = await self.provider.get_message(checked_id)
+        target = await self._message(checked_id)
         if index >= len(target.parts):
             raise ValidationError(
                 "part_index", f"{index} is not a part of a {len(target.parts)}-part message"
@@ -1065,6 +1213,7 @@ class ProviderTransport:
             conversation_changed=self.provider.conversation_changed,
             read_poll_event=self._read_poll_event,
             observe=self._observe,
+            observed=self._keep,
         )
 
     async def _observe(self, event: InboundEvent) -> tuple[InboundEvent, ...]:
@@ -1072,6 +1221,19 @@ class ProviderTransport:
         return await self.consent.observe(
             event, derive=self.derives_consent_events, lookup=self.provider.conversation
         )
+
+    def _keep(self, event: InboundEvent) -> None:
+        """Keep received messages and edits in the ledger, as they were delivered."""
+        if isinstance(event, MessageReceived):
+            echo = event.message.direction is Direction.OUTBOUND
+            # What we sent is known from the send; an echo may carry less (none on a
+            # zero-day-retention line), so it never replaces it.
+            if not (echo and event.message.id in self.ledger):
+                self.ledger.remember(event.message)
+        elif isinstance(event, MessageEdited) and event.part_index is not None:
+            for part in event.parts[:1]:
+                if isinstance(part, TextPart):
+                    self.ledger.edited(event.message_id, event.part_index, part)
 
 
 def _made(

@@ -29,6 +29,7 @@ from adapters.linq.wire_chats import (
     ChatHandle,
     CreatedChat,
     Message,
+    MessageLinkPart,
     MessageMediaPart,
     MessagePart,
     MessageSent,
@@ -177,6 +178,8 @@ def _part_text(part: MessagePart) -> str:
         return part.value
     if isinstance(part, MessageMediaPart):
         return f"[{part.mime_type or 'media'}: {part.filename or part.url}]"
+    if isinstance(part, MessageLinkPart):
+        return f"[link: {part.value}]"
     return f"[{part.type}]"
 
 

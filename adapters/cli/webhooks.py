@@ -57,7 +57,7 @@ from adapters.linq.serving import (
 from adapters.linq.serving import make_server as make_limited_server
 from adapters.linq.webhook_events import parse_delivery
 from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
-from caresupport_transport.content import MediaPart, Reaction, ReactionKind, TextPart
+from caresupport_transport.content import LinkPart, MediaPart, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import (
     ConfigurationError,
     ProtocolError,
@@ -382,7 +382,9 @@ def _describe(event: InboundEvent, show_content: bool) -> str:
         message = event.message
         service = f" via {message.service.value}" if message.service else ""
         media = sum(1 for part in message.parts if isinstance(part, MediaPart))
+        links = sum(1 for part in message.parts if isinstance(part, LinkPart))
         extra = f" +{media} attachment(s)" if media else ""
+        extra += f" +{links} link(s)" if links else ""
         arrow = "from" if message.direction is Direction.INBOUND else "sent by us as"
         late = " (arrived late: reconciled)" if event.reconciled else ""
         return (

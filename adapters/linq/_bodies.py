@@ -13,7 +13,7 @@ from typing import ClassVar
 import attrs
 
 from caresupport_transport.capabilities import Service
-from caresupport_transport.content import EffectKind, ReactionKind
+from caresupport_transport.content import EffectKind, ReactionKind, TextAnimation, TextStyle
 
 
 class ReactionOperation(enum.Enum):
@@ -22,10 +22,21 @@ class ReactionOperation(enum.Enum):
 
 
 @attrs.frozen
+class DecorationBody:
+    range: tuple[int, ...]
+    """``[start, end]`` in UTF-16 code units."""
+    style: TextStyle | None = None
+    animation: TextAnimation | None = None
+
+
+@attrs.frozen
 class TextPartBody:
     TAG: ClassVar[str] = "text"
 
     value: str
+    mention: str | None = attrs.field(default=None, kw_only=True)
+    mention_range: tuple[int, ...] | None = attrs.field(default=None, kw_only=True)
+    text_decorations: tuple[DecorationBody, ...] | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen
@@ -36,7 +47,14 @@ class MediaPartBody:
     attachment_id: str | None = None
 
 
-PartBody = TextPartBody | MediaPartBody
+@attrs.frozen
+class LinkPartBody:
+    TAG: ClassVar[str] = "link"
+
+    value: str
+
+
+PartBody = TextPartBody | MediaPartBody | LinkPartBody
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from adapters.linq import _words, wire_chats
-from adapters.linq._bodies import MediaPartBody, PartBody, TextPartBody
+from adapters.linq._bodies import LinkPartBody, MediaPartBody, PartBody, TextPartBody
 from adapters.linq.config import Secret
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import EffectKind
@@ -42,8 +42,11 @@ def make_converter() -> cattrs.Converter:
     - ``str``, ``int``, ``float`` and ``bool`` are read only as JSON gives them: no
       ``"12"`` -> 12, no 12 -> ``"12"``, no 1 -> ``True``. Tuples are read only from
       JSON arrays (a string is not a sequence of characters).
-    - Message parts are tagged by ``"type"``: ``text`` and ``media`` read into their
-      classes, any other type into :class:`~adapters.linq.wire_chats.MessageOtherPart`.
+    - Message parts are tagged by ``"type"``: ``text``, ``media`` and ``link`` read
+      into their classes, any other type into
+      :class:`~adapters.linq.wire_chats.MessageOtherPart`. A text part's marks
+      (``mentions``, ``text_decorations``) stay raw JSON, read leniently by
+      ``_text_marks``.
     - :class:`~adapters.linq.config.Secret` is written as its plain string (it goes
       on the wire) and read from one.
 
@@ -56,11 +59,20 @@ def make_converter() -> cattrs.Converter:
     _register_tagged_union(
         converter,
         wire_chats.MessagePart,
-        {cls.TAG: cls for cls in (wire_chats.MessageTextPart, wire_chats.MessageMediaPart)},
+        {
+            cls.TAG: cls
+            for cls in (
+                wire_chats.MessageTextPart,
+                wire_chats.MessageMediaPart,
+                wire_chats.MessageLinkPart,
+            )
+        },
         fallback=wire_chats.MessageOtherPart,
     )
     _register_tagged_union(
-        converter, PartBody, {cls.TAG: cls for cls in (TextPartBody, MediaPartBody)}
+        converter,
+        PartBody,
+        {cls.TAG: cls for cls in (TextPartBody, MediaPartBody, LinkPartBody)},
     )
     return converter
 

@@ -35,12 +35,14 @@ from typing import Any
 from adapters.linq import _words
 from adapters.linq._fields import optional_int, optional_str
 from adapters.linq._http import LOGGER_NAME
+from adapters.linq._text_marks import link_from_wire, text_from_wire
 from adapters.linq.wire_chats import (
     Chat,
     ChatHandle,
     ChatSummary,
     CreatedChat,
     MessageEffect,
+    MessageLinkPart,
     MessageMediaPart,
     MessagePart,
     MessageReplyTo,
@@ -239,9 +241,21 @@ def parts_from_wire(value: object, *, field: str = "parts") -> tuple[Part, ...]:
             text = optional_str(raw, "value", path=path)
             if text is None:
                 text = optional_str(raw, "text", path=path)
-            parts.extend(_text_parts(text))
+            parts.extend(
+                _text_parts(
+                    text,
+                    mentions=raw.get("mentions"),
+                    decorations=raw.get("text_decorations"),
+                    mention=raw.get("mention"),
+                    mention_range=raw.get("mention_range"),
+                )
+            )
         elif kind == "media":
             parts.append(_media_part_from_json(raw, path))
+        elif kind == "link":
+            link = link_from_wire(raw.get("value") or raw.get("url"))
+            if link is not None:
+                parts.append(link)
     return tuple(parts)
 
 
@@ -250,7 +264,19 @@ def parts_of(parts: Iterable[MessagePart] | None, *, field: str = "parts") -> tu
     found: list[Part] = []
     for index, part in enumerate(parts or ()):
         if isinstance(part, MessageTextPart):
-            found.extend(_text_parts(part.value))
+            found.extend(
+                _text_parts(
+                    part.value,
+                    mentions=part.mentions,
+                    decorations=part.text_decorations,
+                    mention=part.mention,
+                    mention_range=part.mention_range,
+                )
+            )
+        elif isinstance(part, MessageLinkPart):
+            link = link_from_wire(part.value or part.url)
+            if link is not None:
+                found.append(link)
         elif isinstance(part, MessageMediaPart):
             found.append(
                 _media_part(
@@ -265,9 +291,27 @@ def parts_of(parts: Iterable[MessagePart] | None, *, field: str = "parts") -> tu
     return tuple(found)
 
 
-def _text_parts(text: str | None) -> list[TextPart]:
+def _text_parts(
+    text: str | None,
+    *,
+    mentions: object = None,
+    decorations: object = None,
+    mention: object = None,
+    mention_range: object = None,
+) -> list[TextPart]:
     if text is None:
         return []
+    if text.strip() and len(text) <= limits.MAX_TEXT_CHARS:
+        # Mentions and decorations are kept on a part that is one domain part.
+        return [
+            text_from_wire(
+                text,
+                mentions=mentions,
+                decorations=decorations,
+                mention=mention,
+                mention_range=mention_range,
+            )
+        ]
     step = limits.MAX_TEXT_CHARS
     chunks = (text[start : start + step] for start in range(0, len(text), step))
     return [TextPart(chunk) for chunk in chunks if chunk.strip()]

@@ -19,12 +19,12 @@ from adapters.linq._bodies import (
     MessageContentBody,
     PartBody,
     ReplyToBody,
-    TextPartBody,
 )
+from adapters.linq._text_marks import link_body, text_body
 from adapters.linq.loopback import is_https_or_loopback_http
 from caresupport_transport import checks, limits
 from caresupport_transport.capabilities import Service
-from caresupport_transport.content import MediaPart, OutgoingMessage, TextPart
+from caresupport_transport.content import LinkPart, MediaPart, OutgoingMessage, TextPart
 from caresupport_transport.errors import InvalidHandleError, ValidationError
 from caresupport_transport.handles import Handle
 from caresupport_transport.sending import KeyFactory
@@ -215,7 +215,9 @@ def message_content(
     parts: list[PartBody] = []
     for index, part in enumerate(message.parts):
         if isinstance(part, TextPart):
-            parts.append(TextPartBody(part.text))
+            parts.append(text_body(part))
+        elif isinstance(part, LinkPart):
+            parts.append(link_body(part))
         else:
             parts.append(media_part(f"parts[{index}]", part))
     effect = message.effect

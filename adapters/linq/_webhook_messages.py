@@ -315,4 +315,5 @@ def parse_message_edited(context: EventContext, data: Mapping[str, Any]) -> Mess
         message_id=message_id,
         parts=parts,
         part_index=part_index,
+        is_from_me=data.get("direction") == "outbound" or data.get("is_from_me") is True,
     )

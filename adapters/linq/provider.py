@@ -49,10 +49,11 @@ from adapters.linq._to_domain import (
 from adapters.linq.client import LinqClient
 from adapters.linq.wire_chats import SentMessage
 from caresupport_transport.capabilities import HandleCapabilities, Service
-from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
+from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
 from caresupport_transport.errors import (
     AlreadySentError,
     BlockedError,
+    EditRefusedError,
     NotFoundError,
     OptedOutError,
     ProviderError,
@@ -74,6 +75,7 @@ __all__ = ["DEFAULT_CONVERSATION_TTL", "LinqProvider"]
 
 DEFAULT_CONVERSATION_TTL = 30.0
 """Seconds a chat's participants are trusted for sends and actions (not for group changes)."""
+_EDIT_REFUSALS = frozenset({400, 409, 422})
 
 _log = logging.getLogger("caresupport_transport.linq")
 
@@ -354,6 +356,25 @@ class LinqProvider:
         )
 
     # -- actions ------------------------------------------------------------------
+
+    async def edit(self, message_id: str, part_index: int, text: TextPart) -> None:
+        """``PATCH /v3/messages/{id}``; a refusal by Linq's limits is ``EditRefusedError``.
+
+        Linq documents the limits (5 edits, 15 minutes, iMessage), not the error
+        for breaking them: after the shared checks passed, a 400, 409 or 422 to
+        an edit can only be such a refusal.
+        """
+        try:
+            await self.client.edit_message(message_id, text.text, part_index=part_index)
+        except ProviderError as error:
+            if error.status not in _EDIT_REFUSALS or isinstance(error, NotFoundError):
+                raise
+            raise EditRefusedError(
+                f"Linq refused the edit: {error.message}",
+                status=error.status,
+                code=error.code,
+                trace_id=error.trace_id,
+            ) from error
 
     async def react(self, message_id: str, reaction: Reaction, part_index: int) -> None:
         await self.client.react(message_id, reaction, part_index=part_index)

@@ -16,7 +16,7 @@ the domain's values: services into
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -38,6 +38,7 @@ __all__ = [
     "HealthStatus",
     "Message",
     "MessageEffect",
+    "MessageLinkPart",
     "MessageMediaPart",
     "MessageOtherPart",
     "MessagePart",
@@ -120,9 +121,26 @@ class PartReaction:
 
 @attrs.frozen
 class MessageTextPart:
+    """A text part; its marks are kept as raw JSON (read leniently into the domain)."""
+
     TAG: ClassVar[str] = "text"
 
     value: str
+    reactions: tuple[PartReaction, ...] | None = None
+    mentions: Any = None
+    text_decorations: Any = None
+    mention: Any = None
+    mention_range: Any = None
+
+
+@attrs.frozen
+class MessageLinkPart:
+    """A link shown with a rich preview (``value``: the URL; ``url`` read too)."""
+
+    TAG: ClassVar[str] = "link"
+
+    value: str | None = None
+    url: str | None = None
     reactions: tuple[PartReaction, ...] | None = None
 
 
@@ -139,8 +157,10 @@ class MessageMediaPart:
 
 
 def _not_a_known_part(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value in (MessageTextPart.TAG, MessageMediaPart.TAG):
-        raise ValueError(f"{value!r} parts are MessageTextPart or MessageMediaPart")
+    if value in (MessageTextPart.TAG, MessageMediaPart.TAG, MessageLinkPart.TAG):
+        raise ValueError(
+            f"{value!r} parts are MessageTextPart, MessageMediaPart or MessageLinkPart"
+        )
 
 
 @attrs.frozen
@@ -150,7 +170,7 @@ class MessageOtherPart:
     type: str = attrs.field(validator=_not_a_known_part)
 
 
-MessagePart = MessageTextPart | MessageMediaPart | MessageOtherPart
+MessagePart = MessageTextPart | MessageMediaPart | MessageLinkPart | MessageOtherPart
 
 
 @attrs.frozen

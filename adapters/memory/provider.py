@@ -19,7 +19,7 @@ import attrs
 
 from adapters.memory.world import World
 from caresupport_transport.capabilities import HandleCapabilities, Service, ServicePreference
-from caresupport_transport.content import OutgoingMessage, Reaction, VoiceMemo
+from caresupport_transport.content import OutgoingMessage, Reaction, TextPart, VoiceMemo
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Attachment, BlockedHandle, Conversation, Message
 from caresupport_transport.pending import handle_of, is_pending, pending_conversation
@@ -216,6 +216,10 @@ class MemoryProvider:
         )
 
     # -- actions ------------------------------------------------------------------
+
+    async def edit(self, message_id: str, part_index: int, text: TextPart) -> None:
+        """The World refuses past its limits (``EditRefusedError``), as the provider does."""
+        self.world.edit(message_id, part_index, text)
 
     async def react(self, message_id: str, reaction: Reaction, part_index: int) -> None:
         self.world.react(message_id, reaction, part_index=part_index)

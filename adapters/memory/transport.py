@@ -131,6 +131,15 @@ class InMemoryTransport(ProviderTransport):
         self.world.receive_reaction(actor, message_id, reaction, part_index=part_index)
         await self.deliver_pending()
 
+    async def inject_edit(self, message_id: str, text: str, *, part_index: int = 0) -> Message:
+        """The sender of a received message edits one of its text parts; delivered.
+
+        The edit limits hold as for our own (iMessage, 5 edits, 15 minutes).
+        """
+        edited = self.world.edit(message_id, part_index, text)
+        await self.deliver_pending()
+        return edited
+
     async def inject_typing(
         self, handle: Handle | str, conversation_id: str, typing: bool = True
     ) -> None:

@@ -48,9 +48,11 @@ from caresupport_transport.consent import (
     is_opt_out_message,
 )
 from caresupport_transport.content import Effect, MediaPart, Part, Reaction, ReplyTo, TextPart
+from caresupport_transport.corrections import edit_refusal
 from caresupport_transport.errors import (
     AlreadySentError,
     BlockedError,
+    EditRefusedError,
     NotFoundError,
     OptedOutError,
     ValidationError,
@@ -533,19 +535,29 @@ class World:
         """Make the next message sent to a conversation with ``handle`` fail."""
         self._forced_failures.setdefault(as_handle(handle), []).append(reason)
 
-    def edit(self, message_id: str, part_index: int, text: str) -> Message:
+    def edit(self, message_id: str, part_index: int, text: str | TextPart) -> Message:
         """Replace the text of one text part of a message, recording ``MessageEdited``.
+
+        The provider's limits hold (``caresupport_transport.corrections``): only
+        iMessage messages, at most 5 edits each, within 15 minutes of sending, by
+        this world's clock. The event says ``is_from_me`` for the owner's messages.
 
         Raises:
             NotFoundError: unknown message.
             ValidationError: ``part_index`` is not a text part, or ``text`` is not valid text.
+            EditRefusedError: past the limits; nothing changes.
         """
         message = self.message(message_id)
         if not 0 <= part_index < len(message.parts) or not isinstance(
             message.parts[part_index], TextPart
         ):
             raise ValidationError("part_index", f"{part_index} is not a text part of the message")
-        new_part = TextPart(text)
+        new_part = text if isinstance(text, TextPart) else TextPart(text)
+        refusal = edit_refusal(
+            message, edits_made=len(self.edits.get(message_id, ())), now=self._now
+        )
+        if refusal is not None:
+            raise EditRefusedError(refusal)
         parts = (*message.parts[:part_index], new_part, *message.parts[part_index + 1 :])
         updated = attrs.evolve(message, parts=parts)
         self.messages[message_id] = updated
@@ -558,6 +570,7 @@ class World:
                 message_id,
                 (new_part,),
                 part_index=part_index,
+                is_from_me=message.direction is Direction.OUTBOUND,
             )
         )
         return updated

@@ -102,6 +102,8 @@ class InboundRelay:
             changed, so the transport reads it afresh for its next send.
         observe: shown every event first (the transport learns opt-outs from
             them); the events it returns are handed to the handler after this one.
+        observed: shown every event first, as delivered (the transport keeps
+            received messages and edits for later actions: ``MessageLedger``).
     """
 
     handler: Callable[[], InboundHandler | None]
@@ -110,8 +112,11 @@ class InboundRelay:
     read_poll_event: Callable[[InboundEvent], Awaitable[InboundEvent]] | None = None
     """Reads a numbered reply as a vote and completes vote events (``ProviderTransport``)."""
     observe: Callable[[InboundEvent], Awaitable[Sequence[InboundEvent]]] | None = None
+    observed: Callable[[InboundEvent], None] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
+        if self.observed is not None:
+            self.observed(event)
         log_warning_signs(event)
         if self.conversation_changed is not None and isinstance(
             event, ParticipantAdded | ParticipantRemoved | ConversationUpdated

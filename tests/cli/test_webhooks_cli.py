@@ -29,10 +29,14 @@ from caresupport_transport import (
     ConfigurationError,
     ContactCardReceived,
     DeliveryStatus,
+    Direction,
     Handle,
     LineReputation,
     LineStatus,
     LineStatusChanged,
+    LinkPart,
+    Message,
+    MessageReceived,
     MessageStatusChanged,
     UnknownEvent,
     WebhookSubscriptionChanged,
@@ -539,3 +543,20 @@ def test_describe_event_names_late_and_account_events_without_personal_data() ->
     )
     assert "2026-02-05 19:31:00 webhook subscription sub-1 disabled" == describe_event(off)
     assert describe_event(failed).endswith("(error 4001, detail 12)")
+
+
+def test_describe_event_counts_a_link_without_showing_it() -> None:
+    when = datetime(2026, 2, 5, 19, 31, tzinfo=UTC)
+    message = Message(
+        "m1",
+        "chat-9",
+        Direction.INBOUND,
+        Handle("+16515557981"),
+        (LinkPart("https://pharmacy.example.org/warfarin"),),
+        None,
+        DeliveryStatus.DELIVERED,
+        when,
+    )
+    line = describe_event(MessageReceived("e1", when, "chat-9", message))
+    assert line.endswith("+1 link(s)")
+    assert "warfarin" not in line

@@ -94,6 +94,10 @@ class Harness(Protocol):
         """``voter`` votes for a native poll's option (or takes it back); delivered."""
         ...
 
+    async def inject_inbound_edit(self, message_id: str, text: str) -> None:
+        """The sender of a received message edits its first part; delivered to the handler."""
+        ...
+
 
 class HarnessFactory(Protocol):
     """Makes a fresh harness whose transport follows ``policy``."""
@@ -156,6 +160,9 @@ class MemoryHarness:
         self, voter: Handle, poll_id: str, option_id: str, *, remove: bool = False
     ) -> None:
         await self.memory.inject_vote(voter, poll_id, option_id, remove=remove)
+
+    async def inject_inbound_edit(self, message_id: str, text: str) -> None:
+        await self.memory.inject_edit(message_id, text)
 
 
 @contextlib.asynccontextmanager

@@ -266,7 +266,7 @@ def test_an_api_answer_keeps_inbound_content_whole_and_skips_unknown_parts() -> 
     parts = [
         {"type": "text", "value": long_text},
         {"type": "text", "value": "   "},
-        {"type": "link", "url": "https://example.org"},
+        {"type": "app_clip", "value": "https://example.org"},
         {
             "type": "media",
             "id": "att-1",

@@ -23,6 +23,7 @@ __all__ = [
     "INTERNAL",
     "INVALID_PHONE",
     "INVALID_REQUEST",
+    "MENTION_IN_DIRECT_CHAT",
     "NOT_FOUND",
     "PAYLOAD_TOO_LARGE",
     "RATE_LIMITED",
@@ -51,6 +52,7 @@ UNAUTHORIZED = 2004
 FORBIDDEN = 2005
 CONFLICT = 2014
 """Seen from Linq for a contact card that already exists; used for every 409."""
+MENTION_IN_DIRECT_CHAT = 2023
 INTERNAL = 3006
 RATE_LIMITED = 4001
 UPSTREAM_UNAVAILABLE = 4004

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from adapters.linq._text_marks import range_from_wire
 from adapters.linq._words import SERVICE_WORDS, service_from_word
 from adapters.linq.loopback import is_https_or_loopback_http
 from adapters.linq.simulator._errors import (
@@ -35,11 +36,18 @@ from caresupport_transport.content import (
     BUBBLE_EFFECTS,
     Effect,
     EffectKind,
+    LinkPart,
     MediaPart,
+    Mention,
     OutgoingMessage,
     Part,
     ReplyTo,
+    TextAnimation,
+    TextDecoration,
     TextPart,
+    TextRange,
+    TextStyle,
+    utf16_length,
 )
 from caresupport_transport.errors import InvalidHandleError, ProviderError, ValidationError
 from caresupport_transport.handles import E164_PATTERN, Handle
@@ -163,7 +171,12 @@ def _part(raw: object, index: int, backend: Backend) -> Part:
         value = raw.get("value")
         if not isinstance(value, str):
             raise bad_request(f"{where}.value is required and must be a string")
-        return TextPart(value)
+        return _text_part(raw, value, where)
+    if kind == "link":
+        url = raw.get("value")
+        if not isinstance(url, str):
+            raise bad_request(f"{where}.value is required and must be a URL")
+        return LinkPart(url)
     if kind == "media":
         url, attachment_id = raw.get("url"), raw.get("attachment_id")
         if url is not None and (not isinstance(url, str) or not is_https_or_loopback_http(url)):
@@ -177,7 +190,46 @@ def _part(raw: object, index: int, backend: Backend) -> Part:
             if upload is not None and not upload.complete:
                 raise bad_request(f"{where}.attachment_id: the file was never uploaded")
         return MediaPart(url=url, attachment_id=attachment_id)
-    raise bad_request(f"{where}.type must be 'text' or 'media', not {kind!r}")
+    raise bad_request(f"{where}.type must be 'text', 'media' or 'link', not {kind!r}")
+
+
+def _range(raw: object, where: str) -> TextRange:
+    found = range_from_wire(raw)
+    if found is None:
+        raise bad_request(f"{where} must be [start, end) in UTF-16 code units")
+    return found
+
+
+def _text_part(raw: Mapping[str, Any], value: str, where: str) -> TextPart:
+    """``TextPartParam``: the text, its ``mention`` + ``mention_range`` and ``text_decorations``."""
+    mentions: list[Mention] = []
+    mention = raw.get("mention")
+    if mention is not None:
+        if not isinstance(mention, str):
+            raise bad_request(f"{where}.mention must be a handle")
+        handle = parse_handle(mention, f"{where}.mention")
+        found = raw.get("mention_range")
+        whole = TextRange(0, utf16_length(value)) if found is None else None
+        mentions.append(Mention(handle, whole or _range(found, f"{where}.mention_range")))
+    decorations: list[TextDecoration] = []
+    raw_decorations = raw.get("text_decorations") or []
+    if not isinstance(raw_decorations, list):
+        raise bad_request(f"{where}.text_decorations must be an array")
+    for index, item in enumerate(raw_decorations):
+        at = f"{where}.text_decorations[{index}]"
+        if not isinstance(item, Mapping):
+            raise bad_request(f"{at} must be an object")
+        try:
+            style = TextStyle(item["style"]) if item.get("style") is not None else None
+            animation = (
+                TextAnimation(item["animation"]) if item.get("animation") is not None else None
+            )
+        except ValueError:
+            raise bad_request(f"{at}: unknown style or animation") from None
+        decorations.append(
+            TextDecoration(_range(item.get("range"), f"{at}.range"), style, animation)
+        )
+    return TextPart(value, mentions=mentions, decorations=decorations)
 
 
 def _effect(raw: object) -> Effect | None:
@@ -253,7 +305,10 @@ def parse_content(
     except ValidationError as exc:
         raise bad_request(f"message.{exc}") from None
     if first_message:
-        if any(isinstance(p, TextPart) and _LINK.search(p.text) for p in message.parts):
+        if any(
+            isinstance(p, LinkPart) or (isinstance(p, TextPart) and _LINK.search(p.text))
+            for p in message.parts
+        ):
             raise bad_request(
                 "The first message of a new chat cannot contain a URL", URL_IN_FIRST_MESSAGE
             )

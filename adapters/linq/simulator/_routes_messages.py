@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from adapters.linq.simulator import _wire
-from adapters.linq.simulator._errors import bad_request, forbidden
+from adapters.linq.simulator._errors import UNPROCESSABLE, bad_request, forbidden
 from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._parse import (
     keyset_cursor,
@@ -23,12 +22,10 @@ from adapters.linq.simulator._voice_memo import send_voice_memo
 from caresupport_transport import limits
 from caresupport_transport.capabilities import capabilities_of
 from caresupport_transport.content import Reaction, ReactionKind
+from caresupport_transport.errors import EditRefusedError
 from caresupport_transport.model import Direction
 
 __all__ = ["MESSAGE_ROUTES"]
-
-MAX_EDITS = 5
-EDIT_WINDOW = timedelta(minutes=15)
 
 
 def send_to_chat(call: Call) -> Response:
@@ -171,13 +168,11 @@ def edit_message(call: Call) -> Response:
         raise bad_request(f"text must be 1 to {limits.MAX_TEXT_CHARS} characters")
     if message.direction is not Direction.OUTBOUND:
         raise forbidden("Only messages you sent can be edited")
-    if message.service is None or not capabilities_of(message.service).edits:
-        raise bad_request("Only iMessage messages can be edited")
-    if len(world.edits.get(message.id, ())) >= MAX_EDITS:
-        raise bad_request(f"A message can be edited at most {MAX_EDITS} times")
-    if world.now - message.created_at > EDIT_WINDOW:
-        raise bad_request("A message can only be edited within 15 minutes of sending")
-    updated = world.edit(message.id, part_index, text)
+    try:
+        # The World holds Linq's limits (5 edits, 15 minutes, iMessage only) on its clock.
+        updated = world.edit(message.id, part_index, text)
+    except EditRefusedError as refused:
+        raise bad_request(refused.rule, code=UNPROCESSABLE) from None
     return call.json(200, _wire.message_json(backend, line, world, updated))
 
 

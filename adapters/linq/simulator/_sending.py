@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.linq.simulator._errors import conflict, not_found
+from adapters.linq.simulator._errors import MENTION_IN_DIRECT_CHAT, conflict, not_found
 from adapters.linq.simulator._parse import MessageContent
 from adapters.linq.simulator.state import Backend
 from adapters.memory.world import World
 from caresupport_transport.capabilities import capabilities_of
-from caresupport_transport.content import OutgoingMessage
+from caresupport_transport.content import LinkPart, OutgoingMessage, TextPart
+from caresupport_transport.errors import ConflictError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, Message
 
@@ -90,6 +91,12 @@ def send_content(
     check_reachable(world, conversation, override_optout=override_optout)
     overrides = len(world.opt_out_overrides)
     outgoing = content.message
+    if not conversation.is_group and any(
+        isinstance(p, TextPart) and p.mentions for p in outgoing.parts
+    ):
+        raise ConflictError(
+            "Mentions are only supported in group chats", status=409, code=MENTION_IN_DIRECT_CHAT
+        )
     message = world.send(
         conversation.id,
         outgoing.parts,
@@ -119,6 +126,13 @@ def _record_dropped_features(backend: Backend, asked: OutgoingMessage, message: 
         dropped.append("effect")
     if asked.reply_to is not None and not caps.reply_threads:
         dropped.append("reply_to")
+    texts = [p for p in asked.parts if isinstance(p, TextPart)]
+    if any(p.mentions for p in texts) and not caps.mentions:
+        dropped.append("mention")
+    if any(p.decorations for p in texts) and not caps.text_decorations:
+        dropped.append("text_decoration")
+    if any(isinstance(p, LinkPart) for p in asked.parts) and not caps.link_previews:
+        dropped.append("link_preview")
     if dropped:
         backend.dropped_features[message.id] = tuple(dropped)
         for feature in dropped:

@@ -19,7 +19,7 @@ from adapters.linq import _words
 from adapters.linq.simulator.state import Backend
 from adapters.memory.world import World
 from caresupport_transport.capabilities import Service
-from caresupport_transport.content import Effect, MediaPart, Part, ReplyTo, TextPart
+from caresupport_transport.content import Effect, LinkPart, MediaPart, Part, ReplyTo, TextPart
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
 
@@ -226,6 +226,30 @@ def _media_json(
     }
 
 
+def _marks_json(line: str, part: TextPart) -> JSON:
+    """``mentions`` (every one, ``is_me`` for our line) and ``text_decorations`` of a text part."""
+    return {
+        "mentions": [
+            {
+                "handle": m.handle.value,
+                "is_me": m.handle.value == line,
+                "range": [m.range.start, m.range.end],
+            }
+            for m in part.mentions
+        ]
+        or None,
+        "text_decorations": [
+            {
+                "range": [d.range.start, d.range.end],
+                **({"style": d.style.value} if d.style is not None else {}),
+                **({"animation": d.animation.value} if d.animation is not None else {}),
+            }
+            for d in part.decorations
+        ]
+        or None,
+    }
+
+
 def parts_json(
     backend: Backend,
     world: World,
@@ -239,7 +263,9 @@ def parts_json(
     found: list[JSON] = []
     for index, part in enumerate(message.parts if parts is None else parts):
         if isinstance(part, TextPart):
-            item: JSON = {"type": "text", "value": part.text}
+            item: JSON = {"type": "text", "value": part.text, **_marks_json(line, part)}
+        elif isinstance(part, LinkPart):
+            item = {"type": "link", "value": part.url}
         else:
             item = _media_json(backend, world, message.id, index, part)
         if reactions:

@@ -257,6 +257,18 @@ class Simulator:
                 return
         raise ValidationError("message_id", f"{message_id!r} is not a message of any line")
 
+    def inject_edit(self, message_id: str, text: str, *, part_index: int = 0) -> Message:
+        """The sender of a received message edits it (``message.edited``, ``direction: inbound``).
+
+        Linq's limits hold (iMessage, 5 edits, 15 minutes), as for our own edits.
+        """
+        for world in self.backend.lines.values():
+            if message_id in world.messages:
+                edited = world.edit(message_id, part_index, text)
+                self.backend.sync()
+                return edited
+        raise ValidationError("message_id", f"{message_id!r} is not a message of any line")
+
     def inject_typing(
         self, sender: Handle | str, conversation_id: str, *, typing: bool = True
     ) -> None:

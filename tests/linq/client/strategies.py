@@ -34,7 +34,11 @@ def for_type(kind: Any) -> st.SearchStrategy[Any]:
     if kind is Secret:
         return _TEXT.map(Secret)
     if kind is MessageOtherPart:
-        return st.builds(MessageOtherPart, type=_TEXT.filter(lambda t: t not in ("text", "media")))
+        return st.builds(
+            MessageOtherPart, type=_TEXT.filter(lambda t: t not in ("text", "media", "link"))
+        )
+    if kind is Any:
+        return json_values  # raw JSON kept as it came (a text part's marks)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return st.sampled_from(list(kind))
     if origin is tuple:

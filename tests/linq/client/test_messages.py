@@ -9,6 +9,7 @@ import pytest
 from adapters.linq import LinqClient
 from adapters.linq.wire_chats import (
     MessageEffect,
+    MessageLinkPart,
     MessageMediaPart,
     MessageOtherPart,
     MessageReplyTo,
@@ -248,7 +249,8 @@ async def test_get_message_reads_every_field(client: LinqClient, linq: FakeLinq)
             is_from_me=True,
             parts=[
                 {"type": "text", "value": "Done!", "reactions": None},
-                {"type": "link", "url": "https://example.org"},
+                {"type": "link", "value": "https://example.org"},
+                {"type": "app_clip", "value": "https://example.org/clip"},
             ],
             effect={"type": "screen", "name": "confetti"},
             reply_to={"message_id": "m0", "part_index": 1},
@@ -259,7 +261,11 @@ async def test_get_message_reads_every_field(client: LinqClient, linq: FakeLinq)
     message = await client.get_message(MESSAGE_ID)
 
     assert ("GET", f"/v3/messages/{MESSAGE_ID}") == (linq.last.method, path_of(linq.last))
-    assert (MessageTextPart("Done!"), MessageOtherPart("link")) == message.parts
+    assert (
+        MessageTextPart("Done!"),
+        MessageLinkPart("https://example.org"),
+        MessageOtherPart("app_clip"),
+    ) == message.parts
     assert MessageEffect(EffectKind.SCREEN, "confetti") == message.effect
     assert MessageReplyTo("m0", 1) == message.reply_to
     assert (True, AT, Service.IMESSAGE) == (message.is_from_me, message.read_at, message.service)

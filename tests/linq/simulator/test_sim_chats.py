@@ -113,6 +113,11 @@ async def test_an_imessage_message_is_edited_at_most_five_times(
         for h in range(4, 10)
     ]
     assert [200, 200, 200, 200, 200, 400] == statuses
+    refused = await api.patch(path, json={"part_index": 0, "text": "Appointment at 10"})
+    assert ((400, 1003), "a message can be edited at most 5 times") == (
+        error_of(refused),
+        refused.json()["error"]["message"],
+    )
     assert (TextPart("Appointment at 8"),) == sim.world.messages[chat["message"]["id"]].parts
 
 
@@ -120,7 +125,7 @@ async def test_an_edit_after_15_minutes_is_400(api: httpx.AsyncClient, sim: Simu
     chat = await create_chat(api, sim.phone, GRANDMA, text="Appointment at 3")
     await sim.advance(15 * 60 + 1)
     response = await api.patch(f"/v3/messages/{chat['message']['id']}", json={"text": "at 4"})
-    assert 400 == error_of(response)[0]
+    assert (400, 1003) == error_of(response)
 
 
 async def test_a_received_message_cannot_be_edited(api: httpx.AsyncClient, sim: Simulator) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.memory import World
+from adapters.memory import RecipientKind, World
 from caresupport_transport.content import MediaPart, TextPart
 from caresupport_transport.errors import ValidationError
 from caresupport_transport.events import ConversationUpdated, MessageEdited
@@ -15,6 +15,7 @@ from .support import AUNT, GRANDMA, UNCLE
 
 def test_editing_a_text_part_replaces_it_and_records_the_edit() -> None:
     world = World()
+    world.add_recipient(GRANDMA, RecipientKind.IMESSAGE)
     chat = world.create_conversation([Handle(GRANDMA)])
     sent = world.send(chat.id, (TextPart("at 3"), MediaPart(url="https://e.org/a.png")))
     world.drain()

@@ -446,3 +446,12 @@ def test_a_typing_event_missing_its_chat_is_kept_raw() -> None:
 def test_parse_delivery_and_parse_envelope_agree() -> None:
     payload = fixture(V26, "message.sent")
     assert parse_envelope(payload) == parse_delivery(json.dumps(payload).encode())
+
+
+@pytest.mark.parametrize(("direction", "ours"), [("outbound", True), ("inbound", False)])
+def test_an_edit_says_whether_it_is_the_echo_of_our_own(direction: str, ours: bool) -> None:
+    payload = fixture(V26, "message.edited")
+    payload["data"]["direction"] = direction
+    event = parse_envelope(payload)
+    assert isinstance(event, MessageEdited)
+    assert ours is event.is_from_me

@@ -285,7 +285,7 @@ def test_a_part_that_is_neither_text_nor_media_is_refused() -> None:
         OutgoingMessage(["just a string"])  # type: ignore[list-item]
 
     assert "parts[0]" == caught.value.field
-    assert "must be a TextPart or a MediaPart" in str(caught.value)
+    assert "must be a TextPart, a MediaPart or a LinkPart" in str(caught.value)
 
 
 def test_a_reply_to_an_empty_message_id_is_refused() -> None:

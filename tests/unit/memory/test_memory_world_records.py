@@ -141,6 +141,7 @@ def test_a_pinned_service_is_remembered_and_auto_is_not() -> None:
 
 def test_edits_are_recorded_in_order_and_move_updated_at() -> None:
     world = World()
+    world.add_recipient(ANN, RecipientKind.IMESSAGE)
     chat = world.create_conversation([ANN])
     sent = world.send(chat.id, HELLO)
     assert sent.created_at == world.updated_at(sent.id)
