@@ -201,6 +201,7 @@ class FallsBackToSms(MemoryProvider):
         service: Service,
         pinned: bool,
         idempotency_key: str,
+        override_optout: bool = False,
     ) -> Sent:
         return await super().send(
             conversation_id,
@@ -208,6 +209,7 @@ class FallsBackToSms(MemoryProvider):
             service=Service.SMS,
             pinned=pinned,
             idempotency_key=idempotency_key,
+            override_optout=override_optout,
         )
 
 
