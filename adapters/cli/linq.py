@@ -243,7 +243,6 @@ def register(subparsers: Any) -> None:
 
     delete = command("delete", _delete, "delete a message from Linq's records (recipients keep it)")
     delete.add_argument("--message-id", required=True, help="the message to delete")
-    chat_id(delete, "the chat the message is in")
 
     command("phones", _phones, "the partner's lines")
 
@@ -569,7 +568,7 @@ async def _edit(client: LinqClient, args: argparse.Namespace) -> output.Output:
 
 
 async def _delete(client: LinqClient, args: argparse.Namespace) -> output.Output:
-    await client.delete_message(args.message_id, chat_id=args.chat_id)
+    await client.delete_message(args.message_id)
     return output.accepted(
         f"message {args.message_id} deleted from Linq's records (recipients keep it)"
     )
@@ -702,7 +701,7 @@ async def _card_update(client: LinqClient, args: argparse.Namespace) -> output.O
 
 
 async def _card_share(client: LinqClient, args: argparse.Namespace) -> output.Output:
-    await client.share_my_card(args.chat_id)
+    await client.share_contact_card(args.chat_id)
     return output.accepted(f"contact card shared with chat {args.chat_id}")
 
 

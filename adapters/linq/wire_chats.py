@@ -64,6 +64,8 @@ class ChatHandle:
     status: HandleStatus | None = None
     left_at: datetime | None = None
     is_me: bool | None = None
+    line_type: str | None = None
+    """Newer: ``iMessage`` or ``RCS``, a property of the line, not of the chat."""
 
 
 @attrs.frozen
@@ -76,6 +78,7 @@ class Chat:
     updated_at: datetime
     is_archived: bool = False
     service: Service | None = None
+    group_chat_icon: str | None = None
 
 
 @attrs.frozen

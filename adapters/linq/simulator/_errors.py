@@ -19,8 +19,10 @@ from caresupport_transport.errors import (
 
 __all__ = [
     "BLOCKED",
+    "CHAT_SERVICE_NOT_SUPPORTED",
     "CONFLICT",
     "FORBIDDEN",
+    "GROUP_CHAT_NOT_SUPPORTED",
     "INTERNAL",
     "INVALID_PHONE",
     "INVALID_REQUEST",
@@ -53,6 +55,8 @@ UNAUTHORIZED = 2004
 FORBIDDEN = 2005
 CONFLICT = 2014
 """Seen from Linq for a contact card that already exists; used for every 409."""
+GROUP_CHAT_NOT_SUPPORTED = 2016
+CHAT_SERVICE_NOT_SUPPORTED = 2017
 OPTED_OUT = 2024
 BLOCKED = 2026
 INTERNAL = 3006
@@ -85,8 +89,8 @@ def method_not_allowed() -> ProviderError:
     return ProviderError("Method not allowed on this path", status=405, code=INVALID_REQUEST)
 
 
-def conflict(message: str) -> ConflictError:
-    return ConflictError(message, status=409, code=CONFLICT)
+def conflict(message: str, code: int = CONFLICT) -> ConflictError:
+    return ConflictError(message, status=409, code=code)
 
 
 def payload_too_large(message: str) -> ProviderError:

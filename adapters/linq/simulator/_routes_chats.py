@@ -16,9 +16,14 @@ from adapters.linq.simulator._routing import Call, Route
 from adapters.linq.simulator._sending import send_content
 from caresupport_transport import limits
 from caresupport_transport.capabilities import Feature, Service, capabilities_of
+from caresupport_transport.errors import NotFoundError
 from caresupport_transport.model import Conversation
 
-__all__ = ["CHAT_ROUTES"]
+CONTACT_CARD_NOT_FOUND = 2012
+
+__all__ = ["CHAT_ROUTES", "MIN_PARTICIPANTS_TO_LEAVE"]
+
+MIN_PARTICIPANTS_TO_LEAVE = 4
 
 
 def create_chat(call: Call) -> Response:
@@ -32,6 +37,7 @@ def create_chat(call: Call) -> Response:
     world = call.backend.lines[line]
     conversation = world.create_conversation(handles)
     message, _ = send_content(call.backend, world, conversation, content)
+    call.backend.use_line(line)
     conversation = world.conversation(conversation.id)
     service = message.service or conversation.service or Service.SMS
     return call.json(
@@ -96,6 +102,7 @@ def update_chat(call: Call) -> Response:
         conversation = world.rename(conversation.id, name)
     if icon is not None:
         world.change_icon(conversation.id, icon)
+        call.backend.group_icons[conversation.id] = icon
     return call.json(200, _wire.chat_json(call.backend, line, world, conversation))
 
 
@@ -155,18 +162,45 @@ def share_contact_card(call: Call) -> Response:
     line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
     card = call.backend.contact_cards.get(line)
     if card is None or not card.is_active:
-        raise bad_request(f"No contact card is set up for {line}; create one first", 2012)
+        raise NotFoundError(
+            f"No contact card is set up for {line}; create one first",
+            status=404,
+            code=CONTACT_CARD_NOT_FOUND,
+        )
     _require_imessage_one_to_one(conversation, Feature.CONTACT_CARD)
     world.share_contact_card(conversation.id)
     return Response.empty()
 
 
 def leave_chat(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    """Only iMessage groups of 4+ active participants, the line included (0.65)."""
+    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
     if not conversation.is_group:
-        raise bad_request("only a group chat can be left")
+        raise bad_request("Direct (1-on-1) chats cannot be left; keep using the chat")
+    if world.has_left(conversation.id):
+        raise conflict("This line has already left the chat")
+    if conversation.service is not Service.IMESSAGE:
+        raise bad_request("Only iMessage group chats can be left")
+    if len(conversation.participants) + 1 < MIN_PARTICIPANTS_TO_LEAVE:
+        raise bad_request(
+            f"A group can be left only with {MIN_PARTICIPANTS_TO_LEAVE} or more active "
+            "participants (you included)"
+        )
     world.leave(conversation.id)
-    return Response.empty()
+    now = world.now
+    own = _wire.line_handle_json(call.backend, line, world, conversation)
+    own.update(status="removed", left_at=_wire.iso(now))
+    call.backend.record(
+        line,
+        "participant.removed",
+        {
+            "chat_id": conversation.id,
+            "handle": line,
+            "participant": own,
+            "removed_at": _wire.iso(now),
+        },
+    )
+    return _accepted(call, "Leave chat queued")
 
 
 CHAT_ROUTES = (
@@ -180,6 +214,5 @@ CHAT_ROUTES = (
     Route("DELETE", "/v3/chats/{chatId}/typing", stop_typing),
     Route("POST", "/v3/chats/{chatId}/read", mark_read),
     Route("POST", "/v3/chats/{chatId}/share_contact_card", share_contact_card),
-    Route("POST", "/v3/my_cards/{chatId}/share", share_contact_card),
     Route("POST", "/v3/chats/{chatId}/leave", leave_chat),
 )

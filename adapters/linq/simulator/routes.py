@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from adapters.linq.simulator._routes_account import ACCOUNT_ROUTES
+from adapters.linq.simulator._routes_chat_extras import CHAT_EXTRA_ROUTES
 from adapters.linq.simulator._routes_chats import CHAT_ROUTES
+from adapters.linq.simulator._routes_lines import LINE_ROUTES
+from adapters.linq.simulator._routes_message_extras import MESSAGE_EXTRA_ROUTES
 from adapters.linq.simulator._routes_messages import MESSAGE_ROUTES
 from adapters.linq.simulator._routes_webhooks import WEBHOOK_ROUTES
 from adapters.linq.simulator._routing import Route
@@ -17,6 +20,9 @@ ROUTES: tuple[Route, ...] = (
     *UPLOAD_ROUTES,
     *ACCOUNT_ROUTES,
     *WEBHOOK_ROUTES,
+    *CHAT_EXTRA_ROUTES,
+    *MESSAGE_EXTRA_ROUTES,
+    *LINE_ROUTES,
 )
 
 

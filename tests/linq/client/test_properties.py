@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.linq import LinqClient, _bodies, wire_account, wire_chats
+from adapters.linq import LinqClient, _bodies, wire_account, wire_chats, wire_extras, wire_lines
 from adapters.linq._convert import converter
 from adapters.linq._retry import backoff_delay, parse_retry_after
 from caresupport_transport import (
@@ -43,7 +43,7 @@ from .support import (
 WIRE_TYPES = sorted(
     (
         value
-        for module in (wire_chats, wire_account, _bodies)
+        for module in (wire_chats, wire_account, wire_lines, wire_extras, _bodies)
         for value in vars(module).values()
         if attrs.has(value) and value.__module__ == module.__name__
     ),
@@ -230,9 +230,9 @@ async def check_rcs(c: LinqClient) -> Any:
     return await c.check_rcs("+15557654321")
 
 
-@operation({"my_cards": [CARD]})
-async def list_my_cards(c: LinqClient) -> Any:
-    return await c.list_my_cards()
+@operation({"contact_cards": [CARD]})
+async def get_contact_cards(c: LinqClient) -> Any:
+    return await c.get_contact_cards()
 
 
 @operation(CARD)
