@@ -262,7 +262,7 @@ def test_voice_memo_refuses_bad_audio_before_any_request(
 def test_edit_replaces_the_text_and_delete_removes_the_message(
     simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chat_id, message_id = start_chat(simulator, capsys, GRANDMA)
+    _, message_id = start_chat(simulator, capsys, GRANDMA)
     assert 0 == linq(simulator, "edit", "--message-id", message_id, "--body", "Hello, Astrid")
     edited_text = simulator.world.message(message_id).text
     assert capsys.readouterr().out.startswith(f"message {message_id} edited\n")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from adapters.linq import LinqClient, codes
-from adapters.linq.wire_account import ContactCard, HandleCheck, PhoneCapabilities, PhoneNumber
+from adapters.linq.wire_account import HandleCheck, PhoneCapabilities, PhoneNumber
 from caresupport_transport import Handle
 from caresupport_transport.errors import ProviderError, UnreachableError, ValidationError
 
