@@ -499,3 +499,45 @@ def test_help_shows_the_defaults(
     assert shown in out
     assert "(default: None)" not in out
     assert "(default: False)" not in out
+
+
+# -- 0.65 read commands: available number, reputation, locations ---------------------------------
+
+
+def test_available_number_prints_the_suggested_line(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 0 == linq(simulator, "available-number", "--to", GRANDMA, "--type", "imessage")
+    assert [simulator.phone] == capsys.readouterr().out.splitlines()
+    assert 1 == linq(simulator, "available-number", "--exclude-from", simulator.phone)
+    assert "status: 400" in capsys.readouterr().err
+
+
+async def start_audit(simulator: Simulator) -> str:
+    """Start an audit through the API (the CLI only reads them)."""
+    async with simulator.client() as api:
+        started = await api.post(f"/v3/phone_numbers/{simulator.phone}/reputation_audit")
+    audit_id: str = started.json()["audit_id"]
+    return audit_id
+
+
+def test_reputation_lists_lines_then_reads_an_audit(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 0 == linq(simulator, "reputation")
+    assert [f"{simulator.phone}  HEALTHY  (iMessage)"] == capsys.readouterr().out.splitlines()
+    audit_id = asyncio.run(start_audit(simulator))
+    assert 0 == linq(simulator, "reputation", "--audit-id", audit_id)
+    assert f"audit {audit_id}: pending" == capsys.readouterr().out.splitlines()[0]
+
+
+def test_locations_prints_where_sharers_are(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat_id, _ = start_chat(simulator, capsys, GRANDMA)
+    assert 0 == linq(simulator, "locations", "--chat-id", chat_id)
+    empty = capsys.readouterr().out.splitlines()
+    simulator.share_location(GRANDMA, 44.95, -93.09, locality="Saint Paul")
+    assert 0 == linq(simulator, "locations", "--chat-id", chat_id)
+    assert ["(nobody shares a location in this chat)"] == empty
+    assert capsys.readouterr().out.startswith(f"{GRANDMA}  44.95000, -93.09000  Saint Paul")
