@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -640,3 +641,18 @@ def test_a_location_point_reads_longitude_then_latitude() -> None:
         LocationPoint.from_feature(feature).latitude,
         LocationPoint.from_feature(feature).longitude,
     )
+
+
+async def test_a_line_in_a_path_never_reaches_the_logs(
+    client: LinqClient, linq: FakeLinq, caplog: pytest.LogCaptureFixture
+) -> None:
+    linq.answer(202, {"audit_id": AUDIT_ID, "status": "pending"})
+    linq.answer(200, {"audit_id": AUDIT_ID, "status": "pending"})
+
+    with caplog.at_level(logging.DEBUG):
+        await client.start_reputation_audit(LINE)
+        await client.get_reputation_audit(LINE, AUDIT_ID)
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/v3/phone_numbers/[phone]/reputation_audit" in logged
+    assert LINE.removeprefix("+") not in logged
