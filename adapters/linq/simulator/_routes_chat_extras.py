@@ -76,7 +76,7 @@ def end_share(backend: Backend, share: LocationShare) -> None:
 
 
 def request_location(call: Call) -> Response:
-    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    line, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     if conversation.is_group:
         raise conflict(
             "Location requests are not supported in group chats", GROUP_CHAT_NOT_SUPPORTED
@@ -131,7 +131,7 @@ def stop_location_share(call: Call) -> Response:
 
 
 def set_background(call: Call) -> Response:
-    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    line, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     body = call.body()
     shades = body.get("shades")
     if shades is not None and not isinstance(shades, list):
@@ -163,7 +163,7 @@ def set_background(call: Call) -> Response:
 
 
 def reset_background(call: Call) -> Response:
-    _, _, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, _, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     call.backend.backgrounds.pop(conversation.id, None)
     return Response.empty()
 

@@ -87,7 +87,7 @@ def get_chat(call: Call) -> Response:
 
 
 def update_chat(call: Call) -> Response:
-    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    line, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     body = call.body()
     name, icon = body.get("display_name"), body.get("group_chat_icon")
     if name is None and icon is None:
@@ -111,7 +111,7 @@ def _accepted(call: Call, message: str) -> Response:
 
 
 def add_participant(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     handle = parse_handle(call.body().get("handle"), "handle")
     if handle in conversation.participants or handle == world.owner:
         raise conflict(f"{handle} is already in this chat")
@@ -120,7 +120,7 @@ def add_participant(call: Call) -> Response:
 
 
 def remove_participant(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     handle = parse_handle(call.body().get("handle"), "handle")
     world.remove_participant(conversation.id, handle)
     return _accepted(call, "Participant removal queued")
@@ -136,7 +136,7 @@ def _require_imessage_one_to_one(conversation: Conversation, feature: Feature) -
 
 
 def _typing(call: Call, typing: bool) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     if conversation.is_group:
         raise bad_request("Group chat typing indicators are not currently supported")
     _require_imessage_one_to_one(conversation, Feature.TYPING)
@@ -153,13 +153,13 @@ def stop_typing(call: Call) -> Response:
 
 
 def mark_read(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     world.mark_read(conversation.id)
     return Response.empty()
 
 
 def share_contact_card(call: Call) -> Response:
-    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    line, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     card = call.backend.contact_cards.get(line)
     if card is None or not card.is_active:
         raise NotFoundError(

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from adapters.linq.simulator._errors import not_found, unauthorized
+from adapters.linq.simulator._errors import conflict, not_found, unauthorized
 from adapters.linq.simulator._ids import SimulatorIds
 from adapters.linq.simulator._targets import is_loopback_url, version_of
 from adapters.linq.simulator.counters import Counters
@@ -287,6 +287,13 @@ class Backend:
             if conversation is not None and account.owns(line):
                 return line, world, conversation
         raise not_found("Chat")
+
+    def active_chat(self, chat_id: str, account: Account) -> tuple[str, World, Conversation]:
+        """Like :meth:`chat`, for an interaction: 409 once the line has left the chat."""
+        line, world, conversation = self.chat(chat_id, account)
+        if world.has_left(chat_id):
+            raise conflict("This line has left the chat")
+        return line, world, conversation
 
     def message(self, message_id: str, account: Account) -> tuple[str, World, Message]:
         """``(line, world, message)`` of a message the account may see; 404 otherwise."""

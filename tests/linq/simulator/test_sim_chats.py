@@ -127,6 +127,26 @@ async def test_a_left_group_refuses_new_messages_with_409(
     assert 409 == error_of(response)[0]
 
 
+async def test_after_leaving_every_interaction_with_the_chat_is_409_and_reads_work(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
+    base = f"/v3/chats/{chat['id']}"
+    await api.post(f"{base}/leave")
+
+    statuses = [
+        error_of(await api.post(f"{base}/read"))[0],
+        error_of(await api.post(f"{base}/typing"))[0],
+        error_of(await api.put(base, json={"display_name": "Care team"}))[0],
+        error_of(await api.post(f"{base}/participants", json={"handle": GRANDMA}))[0],
+        error_of(await api.post(f"{base}/background", json={"type": "color", "variant": "ice"}))[0],
+        error_of(await api.post(f"{base}/leave"))[0],
+    ]
+
+    assert [409] * 6 == statuses
+    assert 200 == (await api.get(base)).status_code
+
+
 async def test_only_an_imessage_group_of_four_or_more_can_be_left(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
