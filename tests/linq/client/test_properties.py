@@ -240,6 +240,66 @@ async def update_contact_card(c: LinqClient) -> Any:
     return await c.update_contact_card(first_name="Care")
 
 
+LOCATIONS = {
+    "success": True,
+    "data": {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-93.09, 44.95]},
+                "properties": {"handle": "+15557654321", "updated_at": WHEN},
+            }
+        ],
+    },
+}
+
+
+@operation(LOCATIONS)
+async def get_locations(c: LinqClient) -> Any:
+    return await c.get_locations(CHAT_ID)
+
+
+@operation(
+    {
+        "audit_id": "a1",
+        "status": "complete",
+        "generated_at": WHEN,
+        "report": {
+            "severity": "HEALTHY",
+            "drivers": [{"key": "volume_spike"}],
+            "evidence": {"unhealthy_chats": [{"chat_id": CHAT_ID, "driver_keys": ["other"]}]},
+        },
+    }
+)
+async def get_reputation_audit(c: LinqClient) -> Any:
+    return await c.get_reputation_audit("+15550001111", "a1")
+
+
+@operation({"phone_number": "+15550001111", "vcf_url": "https://cdn.linq.test/l.vcf"})
+async def get_available_number(c: LinqClient) -> Any:
+    return await c.get_available_number(to=["+15557654321"])
+
+
+@operation({"chat_id": CHAT_ID, "message": sent_message_json()})
+async def update_message_card(c: LinqClient) -> Any:
+    return await c.update_message_card(MESSAGE_ID, {"caption": "Ride"})
+
+
+@operation(
+    {
+        "experiences": [
+            {
+                "experience": "link",
+                "actions": [{"name": "open", "fields": {"url": {"type": "url"}}}],
+            }
+        ]
+    }
+)
+async def list_experiences(c: LinqClient) -> Any:
+    return await c.list_experiences()
+
+
 def run_against(
     call: Callable[[LinqClient], Awaitable[Any]], status: int, body: bytes, headers: dict[str, str]
 ) -> None:
