@@ -37,7 +37,10 @@ def update_card(call: Call) -> Response:
     backend = call.backend
     line, world, message = backend.message(call.params["messageId"], call.account)
     body = call.body()
-    layout = card_layout(body.get("layout"))  # type: ignore[arg-type]  # checked inside
+    raw_layout = body.get("layout")
+    if not isinstance(raw_layout, dict):
+        raise bad_request("layout is required and must be an object")
+    layout = card_layout(raw_layout)
     if message.direction is not Direction.OUTBOUND or message.id not in backend.app_cards:
         raise bad_request("Only your own imessage_app card can be updated")
     if message.status.rank < DeliveryStatus.SENT.rank or message.status is DeliveryStatus.FAILED:

@@ -351,3 +351,18 @@ async def test_send_by_handle_refuses_a_malformed_exclude_from_and_continuation(
         error_of(bad_text),
         len(sim.world.messages),
     )
+
+
+async def test_a_group_shows_its_icon_and_the_line_its_line_type(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    group = await create_chat(api, sim.phone, AUNT, UNCLE)
+    icon = "https://example.org/family.png"
+    await api.put(f"/v3/chats/{group['id']}", json={"group_chat_icon": icon})
+
+    got = (await api.get(f"/v3/chats/{group['id']}")).json()
+
+    assert icon == got["group_chat_icon"]
+    assert [("iMessage", True)] == [
+        (h["line_type"], h["is_me"]) for h in got["handles"] if "line_type" in h
+    ]
