@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,9 +14,15 @@ from hypothesis import strategies as st
 from adapters.linq import LinqClient, codes
 from adapters.linq._backgrounds import COLOR_VARIANTS, DYNAMIC_VARIANTS, background
 from adapters.linq._card_rules import card_layout, placement
-from adapters.linq.wire_extras import LocationPoint
+from adapters.linq.wire_extras import (
+    LocationFeature,
+    LocationGeometry,
+    LocationPoint,
+    LocationProperties,
+)
 from adapters.linq.wire_lines import AvailableNumber, CallForwarding, LineReputation
 from caresupport_transport import Service
+from caresupport_transport.content import OutgoingMessage
 from caresupport_transport.errors import (
     ConflictError,
     ProtocolError,
@@ -420,8 +427,6 @@ async def test_update_sticker_placement_patches_the_reaction(
 async def test_send_to_handles_sends_exclude_from_and_a_continuation(
     client: LinqClient, linq: FakeLinq
 ) -> None:
-    from caresupport_transport.content import OutgoingMessage
-
     linq.answer(
         202,
         {
@@ -588,8 +593,6 @@ async def test_newer_operations_refuse_bad_input_before_any_request(
 def test_a_placement_is_accepted_exactly_within_its_ranges(
     x: float | None, y: float | None, scale: float | None, rotation: float | None
 ) -> None:
-    import math
-
     given_values = [v for v in (x, y, scale, rotation) if v is not None]
     fits = (
         bool(given_values)
@@ -631,8 +634,6 @@ def test_a_card_layout_is_accepted_exactly_when_it_follows_the_rules(
 
 
 def test_a_location_point_reads_longitude_then_latitude() -> None:
-    from adapters.linq.wire_extras import LocationFeature, LocationGeometry, LocationProperties
-
     feature = LocationFeature(
         "Feature", LocationGeometry("Point", (-93.09, 44.95)), LocationProperties(GRANDMA)
     )
