@@ -5,6 +5,13 @@ strict response validation, and every delivery the simulator signs is verified
 with the SDK's webhook ``unwrap`` and validated against its event type's own
 model. What the SDK still refuses is listed in :data:`KNOWN_GAPS`, each with
 the branch that closes it; a gap that closes (or a new refusal) fails here.
+
+The SDK's ``unwrap`` verifies the Standard Webhooks signature but builds its
+event union without validating, and picks the wrong class for most events
+(``chat.created`` comes back as ``TeamMemberSignedOutWebhookEvent``,
+``reaction.removed`` as ``ReactionAddedWebhookEvent``): so each delivery is
+also validated against ``linq.types.<Type>WebhookEvent`` of its own type.
+The oracle runs in its own process (see ``oracle.py``).
 """
 
 from __future__ import annotations
