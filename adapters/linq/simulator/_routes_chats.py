@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from adapters.linq.simulator import _wire
-from adapters.linq.simulator._errors import bad_request, conflict
+from adapters.linq.simulator._errors import bad_request, conflict, rate_limited
 from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._parse import (
     parse_content,
@@ -20,6 +22,7 @@ from caresupport_transport.errors import NotFoundError
 from caresupport_transport.model import Conversation
 
 CONTACT_CARD_NOT_FOUND = 2012
+CARD_SHARE_INTERVAL = timedelta(minutes=5)
 
 __all__ = ["CHAT_ROUTES", "MIN_PARTICIPANTS_TO_LEAVE"]
 
@@ -168,7 +171,12 @@ def share_contact_card(call: Call) -> Response:
             code=CONTACT_CARD_NOT_FOUND,
         )
     _require_imessage_one_to_one(conversation, Feature.CONTACT_CARD)
+    last = call.backend.card_shares.get(conversation.id)
+    if last is not None and world.now - last < CARD_SHARE_INTERVAL:
+        # Linq: one share per chat per 5 minutes (the status is not stated; 429 is a guess).
+        raise rate_limited((CARD_SHARE_INTERVAL - (world.now - last)).total_seconds())
     world.share_contact_card(conversation.id)
+    call.backend.card_shares[conversation.id] = world.now
     return Response.empty()
 
 

@@ -212,6 +212,8 @@ class Backend:
     """Reaction id -> the placement a sticker was moved to."""
     group_icons: dict[str, str] = attrs.Factory(dict)
     """Chat id -> its group icon URL."""
+    card_shares: dict[str, datetime] = attrs.Factory(dict)
+    """Chat id -> when the line's contact card was last shared there."""
 
     @classmethod
     def create(

@@ -240,3 +240,23 @@ async def test_a_reaction_on_an_sms_message_is_400(api: httpx.AsyncClient, sim: 
         f"/v3/messages/{inbound.id}/reactions", json={"operation": "add", "type": "like"}
     )
     assert 400 == error_of(response)[0]
+
+
+async def test_a_chat_gets_the_contact_card_at_most_once_per_five_minutes(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    path = f"/v3/chats/{chat['id']}/share_contact_card"
+
+    first = await api.post(path)
+    again = await api.post(path)
+    await sim.advance(300)
+    later = await api.post(path)
+
+    assert (204, (429, 4001), "300", 204) == (
+        first.status_code,
+        error_of(again),
+        again.headers["retry-after"],
+        later.status_code,
+    )
+    assert [chat["id"], chat["id"]] == sim.world.contact_cards_shared
