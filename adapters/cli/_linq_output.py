@@ -36,6 +36,8 @@ from adapters.linq.wire_chats import (
     MessageTextPart,
     VoiceMemoSent,
 )
+from adapters.linq.wire_extras import LocationPoint
+from adapters.linq.wire_lines import AvailableNumber, ReputationAudit
 from caresupport_transport.errors import (
     ConfigurationError,
     ProtocolError,
@@ -51,6 +53,8 @@ __all__ = [
     "Output",
     "accepted",
     "attachment",
+    "audit",
+    "available_number",
     "blocked_handle",
     "blocked_handles",
     "chats",
@@ -62,9 +66,11 @@ __all__ = [
     "edited",
     "error_json",
     "event_types",
+    "locations",
     "messages",
     "phones",
     "report_error",
+    "reputations",
     "sent",
     "subscription_created",
     "subscriptions",
@@ -204,6 +210,47 @@ def messages(found: Sequence[Message]) -> Output:
 def phones(found: Sequence[PhoneNumber]) -> Output:
     lines = tuple(f"{p.phone_number}  ({p.id})" for p in found) or ("(no lines)",)
     return Output(lines, [_json(p) for p in found])
+
+
+def available_number(chosen: AvailableNumber) -> Output:
+    # The vCard link is time-limited and shows the line's card: JSON only.
+    return Output((chosen.phone_number,), _json(chosen))
+
+
+def reputations(found: Sequence[PhoneNumber]) -> Output:
+    def line(p: PhoneNumber) -> str:
+        status = p.reputation.status if p.reputation else "unknown"
+        forwarding = f"  calls forwarded to {p.forwarding_number}" if p.forwarding_number else ""
+        return f"{p.phone_number}  {status}  ({p.line_type or 'line type unknown'}){forwarding}"
+
+    return Output(tuple(line(p) for p in found) or ("(no lines)",), [_json(p) for p in found])
+
+
+def audit(found: ReputationAudit) -> Output:
+    lines = [f"audit {found.audit_id}: {found.status}"]
+    report = found.report
+    if report is not None:
+        lines.append(f"severity: {report.severity or 'unknown'}")
+        if report.primary_driver:
+            lines.append(f"primary driver: {report.primary_driver}")
+        lines.extend(
+            f"{item.priority or '-'}. {item.title}"
+            for item in report.action_items or ()
+            if item.title
+        )
+    if found.error:
+        lines.append(f"error: {found.error}")
+    return Output(tuple(lines), _json(found))
+
+
+def locations(found: Sequence[LocationPoint]) -> Output:
+    lines = tuple(
+        f"{p.handle}  {p.latitude:.5f}, {p.longitude:.5f}"
+        + (f"  {p.locality}" if p.locality else "")
+        + (f"  (as of {p.updated_at:%Y-%m-%d %H:%M})" if p.updated_at else "")
+        for p in found
+    )
+    return Output(lines or ("(nobody shares a location in this chat)",), [_json(p) for p in found])
 
 
 def accepted(what: str, answer: Accepted | None = None) -> Output:

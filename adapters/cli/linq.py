@@ -244,9 +244,30 @@ def register(subparsers: Any) -> None:
 
     delete = command("delete", _delete, "delete a message from Linq's records (recipients keep it)")
     delete.add_argument("--message-id", required=True, help="the message to delete")
-    chat_id(delete, "the chat the message is in")
 
     command("phones", _phones, "the partner's lines")
+
+    available = command(
+        "available-number", _available_number, "the line Linq suggests sending from"
+    )
+    available.add_argument(
+        "--to", action="append", default=[], metavar="HANDLE", help="a recipient (repeatable)"
+    )
+    available.add_argument(
+        "--exclude-from", action="append", default=[], metavar="LINE", help="a line to skip"
+    )
+    available.add_argument("--type", choices=("imessage", "rcs"), help="only lines of this kind")
+
+    reputation = command(
+        "reputation", _reputation, "each line's reputation, or one reputation audit"
+    )
+    reputation.add_argument("--audit-id", metavar="ID", help="read this audit")
+    reputation.add_argument(
+        "--phone-number", metavar="LINE", help="the audited line (the configured one by default)"
+    )
+
+    locations = command("locations", _locations, "where the people sharing in a chat are")
+    chat_id(locations)
 
     typing = command("typing", _typing, "show (or hide) the typing indicator")
     chat_id(typing)
@@ -579,7 +600,7 @@ async def _edit(client: LinqClient, args: argparse.Namespace) -> output.Output:
 
 
 async def _delete(client: LinqClient, args: argparse.Namespace) -> output.Output:
-    await client.delete_message(args.message_id, chat_id=args.chat_id)
+    await client.delete_message(args.message_id)
     return output.accepted(
         f"message {args.message_id} deleted from Linq's records (recipients keep it)"
     )
@@ -587,6 +608,29 @@ async def _delete(client: LinqClient, args: argparse.Namespace) -> output.Output
 
 async def _phones(client: LinqClient, args: argparse.Namespace) -> output.Output:
     return output.phones(await client.list_phone_numbers())
+
+
+async def _available_number(client: LinqClient, args: argparse.Namespace) -> output.Output:
+    kind = {"imessage": Service.IMESSAGE, "rcs": Service.RCS}.get(args.type or "")
+    chosen = await client.get_available_number(
+        to=args.to, exclude_from=args.exclude_from, type=kind
+    )
+    return output.available_number(chosen)
+
+
+async def _reputation(client: LinqClient, args: argparse.Namespace) -> output.Output:
+    if args.audit_id is None:
+        if args.phone_number is not None:
+            raise ValidationError("--phone-number", "goes with --audit-id")
+        return output.reputations(await client.list_phone_numbers())
+    line = args.phone_number or client.config.phone_number
+    if line is None:
+        raise ValidationError("--phone-number", "is required when no line is configured")
+    return output.audit(await client.get_reputation_audit(line, args.audit_id))
+
+
+async def _locations(client: LinqClient, args: argparse.Namespace) -> output.Output:
+    return output.locations(await client.get_locations(args.chat_id))
 
 
 async def _typing(client: LinqClient, args: argparse.Namespace) -> output.Output:
@@ -727,7 +771,7 @@ async def _card_update(client: LinqClient, args: argparse.Namespace) -> output.O
 
 
 async def _card_share(client: LinqClient, args: argparse.Namespace) -> output.Output:
-    await client.share_my_card(args.chat_id)
+    await client.share_contact_card(args.chat_id)
     return output.accepted(f"contact card shared with chat {args.chat_id}")
 
 

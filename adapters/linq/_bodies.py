@@ -98,6 +98,8 @@ class SendToHandlesBody:
     message: MessageContentBody
     from_: str | None = None
     override_optout: bool = False
+    exclude_from: tuple[str, ...] | None = None
+    continuation_message: ContinuationBody | None = None
 
 
 @attrs.frozen
@@ -137,11 +139,6 @@ class EditMessageBody:
 
 
 @attrs.frozen
-class DeleteMessageBody:
-    chat_id: str
-
-
-@attrs.frozen
 class ReactionBody:
     operation: ReactionOperation
     type: ReactionKind
@@ -160,6 +157,9 @@ class RequestUploadBody:
 class CreateWebhookSubscriptionBody:
     target_url: str
     subscribed_events: tuple[str, ...]
+    phone_numbers: tuple[str, ...] | None = None
+    routing_key_header: str | None = None
+    routing_id_header: str | None = None
 
 
 @attrs.frozen
@@ -167,6 +167,9 @@ class UpdateWebhookSubscriptionBody:
     target_url: str | None = None
     subscribed_events: tuple[str, ...] | None = None
     is_active: bool | None = None
+    phone_numbers: tuple[str, ...] | None = None
+    routing_key_header: str | None = None
+    routing_id_header: str | None = None
 
 
 @attrs.frozen
@@ -224,3 +227,73 @@ class PollOptionsBody:
 class PollVoteBody:
     operation: PollVoteOperation
     option_id: str
+
+
+@attrs.frozen
+class ContinuationBody:
+    """What send-by-handle sends instead when it fails over from a flagged line."""
+
+    text: str
+
+
+@attrs.frozen
+class LocationStopBody:
+    handle: str
+
+
+@attrs.frozen
+class BackgroundBody:
+    """A chat background: ``color`` (variant, shades), ``dynamic`` (style, variant) or ``photo``."""
+
+    type: str
+    variant: str | None = None
+    shades: tuple[str, ...] | None = None
+    style: str | None = None
+    image_url: str | None = None
+
+
+@attrs.frozen
+class ForwardingBody:
+    """Written even when ``None``: ``null`` clears the forwarding."""
+
+    forwarding_number: str | None
+
+
+@attrs.frozen
+class CardAppBody:
+    bundle_id: str
+    name: str
+    team_id: str
+    app_store_id: int | None = None
+
+
+@attrs.frozen
+class CardExperienceBody:
+    name: str
+    action: str
+    params: dict[str, object] | None = None
+
+
+@attrs.frozen
+class UpdateCardBody:
+    """A redrawn ``imessage_app`` card; ``layout`` is already checked."""
+
+    layout: dict[str, str]
+    app: CardAppBody | None = None
+    experience: CardExperienceBody | None = None
+    fallback_text: str | None = None
+    interactive: bool | None = None
+    url: str | None = None
+
+
+@attrs.frozen
+class PlacementBody:
+    x: float | None = None
+    y: float | None = None
+    scale: float | None = None
+    rotation: float | None = None
+
+
+@attrs.frozen
+class StickerPlacementBody:
+    placement: PlacementBody

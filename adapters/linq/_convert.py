@@ -49,6 +49,8 @@ def make_converter() -> cattrs.Converter:
       ``_text_marks``.
     - :class:`~adapters.linq.config.Secret` is written as its plain string (it goes
       on the wire) and read from one.
+    - ``object`` (free-form JSON such as an experience's ``params``) is read as the
+      decoded JSON value, unchanged.
 
     Anything that breaks a rule raises from ``structure``; :func:`decode` turns that
     into a :class:`~caresupport_transport.errors.ProtocolError`.
@@ -121,6 +123,7 @@ def _register_scalars(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(
         Secret, lambda value, _: Secret(converter.structure(value, str))
     )
+    converter.register_structure_hook_func(lambda kind: kind is object, lambda value, _: value)
     converter.register_unstructure_hook(Secret, Secret.reveal)
 
     def is_homogeneous_tuple(kind: Any) -> bool:

@@ -43,8 +43,8 @@ from adapters.linq._retry import (
     parse_retry_after,
     was_surely_unsent,
 )
+from adapters.linq._url_logging import hide_phones, our_request
 from adapters.linq._url_logging import install as install_url_filter
-from adapters.linq._url_logging import our_request
 from adapters.linq.config import LinqConfig
 from caresupport_transport.errors import ProtocolError, RateLimitedError, TransportError
 
@@ -390,5 +390,5 @@ def _decode_json(content: bytes) -> object:
 def _target(call: Call) -> str:
     """What a log line names: the API path, or only the host of a presigned URL."""
     if call.authorized:
-        return call.path
+        return hide_phones(call.path)
     return f"{urlsplit(call.path).netloc} (upload)"

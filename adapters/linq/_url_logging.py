@@ -9,6 +9,8 @@ that rewrites the URL of those records (and only those; other clients' lines are
 left alone):
 
 * an API URL keeps its path (ids only) and loses its query: ``.../v3/chats?[query hidden]``;
+  a phone number in the path (``/v3/phone_numbers/%2B1.../reputation_audit``)
+  becomes ``[phone]``;
 * a presigned URL keeps only its origin: ``https://uploads.example/[presigned URL hidden]``.
 
 :class:`QueryHidingAccessLog` does the same for uvicorn's access log, where the
@@ -19,25 +21,37 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = ["QueryHidingAccessLog", "hide_query", "install", "our_request"]
+__all__ = ["QueryHidingAccessLog", "hide_phones", "hide_query", "install", "our_request"]
 
 _PRESIGNED = "presigned"
 _API = "api"
 _ours: ContextVar[str | None] = ContextVar("caresupport_transport_linq_request", default=None)
 
 
+_PHONE_SEGMENT = re.compile(r"/(?:%2B|%2b|\+)[0-9]{2,15}(?=/|$)")
+
+
+def hide_phones(path: str) -> str:
+    """``path`` with every E.164 segment (``+1...`` or ``%2B1...``) as ``[phone]``."""
+    return _PHONE_SEGMENT.sub("/[phone]", path)
+
+
 def hide_query(url: str) -> str:
-    """``url`` without its query and fragment (``?[query hidden]`` marks that there was one)."""
+    """``url`` without its query and fragment (``?[query hidden]`` marks that there was one).
+
+    A phone number in the path is hidden too (:func:`hide_phones`).
+    """
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.scheme else ""
     hidden = "?[query hidden]" if parts.query or parts.fragment else ""
-    return f"{origin}{parts.path}{hidden}"
+    return f"{origin}{hide_phones(parts.path)}{hidden}"
 
 
 def _only_origin(url: str) -> str:

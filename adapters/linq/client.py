@@ -6,27 +6,35 @@ import asyncio
 import mimetypes
 import os
 import random as _random
+import re
 import stat
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import attrs
 import httpx
 
 from adapters.linq import _validate as check
+from adapters.linq import _words
+from adapters.linq._backgrounds import background
 from adapters.linq._bodies import (
     BlockHandleBody,
+    CardAppBody,
     CardBody,
+    CardExperienceBody,
     CardUpdateBody,
+    ContinuationBody,
     CreateChatBody,
     CreatePollBody,
     CreateWebhookSubscriptionBody,
-    DeleteMessageBody,
     EditMessageBody,
+    ForwardingBody,
     HandleCheckBody,
+    LocationStopBody,
     ParticipantBody,
     PollContentBody,
     PollOptionBody,
@@ -38,11 +46,14 @@ from adapters.linq._bodies import (
     RequestUploadBody,
     SendMessageBody,
     SendToHandlesBody,
+    StickerPlacementBody,
     UnblockHandleBody,
+    UpdateCardBody,
     UpdateChatBody,
     UpdateWebhookSubscriptionBody,
     VoiceMemoBody,
 )
+from adapters.linq._card_rules import card_layout, placement
 from adapters.linq._convert import converter, decode
 from adapters.linq._http import Call, Reply, Requester
 from adapters.linq._retry import Replay
@@ -55,7 +66,6 @@ from adapters.linq.wire_account import (
     ContactCardList,
     CreatedWebhookSubscription,
     HandleCheck,
-    MyCardList,
     PhoneNumber,
     PhoneNumberList,
     UploadTicket,
@@ -75,6 +85,20 @@ from adapters.linq.wire_chats import (
     MessagesPage,
     VoiceMemoResult,
     VoiceMemoSent,
+)
+from adapters.linq.wire_extras import (
+    Experience,
+    ExperienceList,
+    LocationPoint,
+    Locations,
+    Outcome,
+    StickerPlaced,
+)
+from adapters.linq.wire_lines import (
+    AvailableNumber,
+    CallForwarding,
+    ReputationAudit,
+    ReputationAuditStarted,
 )
 from adapters.linq.wire_polls import PollEnvelope
 from caresupport_transport import limits
@@ -336,8 +360,9 @@ class LinqClient:
     async def share_contact_card(self, chat_id: str) -> None:
         """Share the line's contact card (``POST /v3/chats/{chatId}/share_contact_card``).
 
-        Deprecated by Linq in favour of :meth:`share_my_card`. Not repeated after an
-        unknown outcome (:attr:`Replay.IF_UNSENT`): a second share is visible.
+        Linq allows one share per chat per 5 minutes and answers 404 (code 2012)
+        without an active card. Not repeated after an unknown outcome
+        (:attr:`Replay.IF_UNSENT`): a second share is visible.
         """
         path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/share_contact_card"
         await self._reply("share_contact_card", "POST", path, replay=Replay.IF_UNSENT)
@@ -345,11 +370,99 @@ class LinqClient:
     async def leave_chat(self, chat_id: str) -> Accepted:
         """Leave a group chat (``POST /v3/chats/{chatId}/leave``; newer than the YAML).
 
-        Not repeated after an unknown outcome: a second leave would fail and hide
-        that the first one worked.
+        Linq allows it only in iMessage groups of 4 or more active participants
+        (the line included); a direct chat cannot be left. Afterwards every
+        interaction with the chat answers ``ConflictError`` (409), and
+        ``participant.removed`` arrives for the line. Not repeated after an
+        unknown outcome: a second leave would fail and hide that the first one
+        worked.
         """
         path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/leave"
         return await self._accept("leave_chat", "POST", path, replay=Replay.IF_UNSENT)
+
+    async def request_location(self, chat_id: str) -> Outcome:
+        """Ask the person to share their location (``POST /v3/chats/{chatId}/location/request``).
+
+        They get an iMessage prompt and must accept; no coordinates come back.
+        Only 1:1 iMessage chats: a group answers 409 (code 2016), SMS/RCS 409
+        (code 2017), a person already sharing 409. Linq limits requests per chat
+        (``RateLimitedError`` with ``retry_after``), so an unknown outcome is not
+        repeated.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/location/request"
+        return await self._fetch(Outcome, "request_location", "POST", path, replay=Replay.IF_UNSENT)
+
+    async def get_locations(self, chat_id: str) -> tuple[LocationPoint, ...]:
+        """Where the chat's sharers are (``GET /v3/chats/{chatId}/location``, GeoJSON).
+
+        One point per sharing participant; empty until a first position arrives.
+        Linq sends no webhook when a position moves: poll, at most every few
+        minutes.
+
+        Raises:
+            ProtocolError: a feature that is not a GeoJSON ``Point``.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/location"
+        result = await self._fetch(
+            Locations,
+            "get_locations",
+            "GET",
+            path,
+            headers=(("Accept", "application/geo+json"),),
+        )
+        try:
+            return tuple(LocationPoint.from_feature(f) for f in result.data.features)
+        except ValueError as exc:
+            raise ProtocolError(f"get_locations: {exc}") from None
+
+    async def stop_location_share(self, chat_id: str, handle: Handle | str) -> Outcome:
+        """End a person's location share (``DELETE /v3/chats/{chatId}/location``).
+
+        It ends their share in every chat with the line; ``location.sharing.stopped``
+        follows. ``NotFoundError`` when they are not sharing (also after a repeat
+        whose first attempt worked).
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/location"
+        body = LocationStopBody(check.handle("handle", handle).value)
+        return await self._fetch(Outcome, "stop_location_share", "DELETE", path, body=body)
+
+    async def set_chat_background(
+        self,
+        chat_id: str,
+        type: str,
+        *,
+        variant: str | None = None,
+        shades: Sequence[str] | None = None,
+        style: str | None = None,
+        image_url: str | None = None,
+    ) -> None:
+        """Set a chat's transcript background (``POST /v3/chats/{chatId}/background``).
+
+        Linq accepts it (202) and reports the result as ``chat.background_updated``
+        or ``chat.background_update_failed``; RCS and SMS chats accept it and
+        change nothing, with no webhook.
+
+        Args:
+            chat_id: the chat (groups too).
+            type: ``color``, ``dynamic`` or ``photo``.
+            variant: a color swatch (``mango`` ... ``stone``, or ``custom``), or
+                the variant of a dynamic style (sky: ``dusk`` ... ``dawn``; water:
+                ``light``/``dark``; aurora: ``green``/``purple``/``pink``).
+            shades: a custom color's two stops, ``["#F2C4E1", "#F5A623"]``.
+            style: a dynamic style: ``sky``, ``water`` or ``aurora``.
+            image_url: a photo: https, ``.jpg``/``.png``/``.heic``/``.webp``.
+
+        Raises:
+            ValidationError: any rule of :mod:`adapters.linq._backgrounds`.
+        """
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/background"
+        body = background(type, variant=variant, shades=shades, style=style, image_url=image_url)
+        await self._reply("set_chat_background", "POST", path, body=body)
+
+    async def reset_chat_background(self, chat_id: str) -> None:
+        """Put a chat's background back to default (``DELETE /v3/chats/{chatId}/background``)."""
+        path = f"/v3/chats/{check.path_id('chat_id', chat_id)}/background"
+        await self._reply("reset_chat_background", "DELETE", path)
 
     # -- messages --
 
@@ -399,6 +512,8 @@ class LinqClient:
         preferred_service: Service | None = None,
         idempotency_key: str | None = None,
         override_optout: bool = False,
+        exclude_from: Sequence[Handle | str] = (),
+        continuation_text: str | None = None,
     ) -> HandleMessageSent:
         """Send to people, letting Linq pick or create the chat and line (``POST /v3/messages``).
 
@@ -416,9 +531,27 @@ class LinqClient:
             idempotency_key: at most 255 printable ASCII characters.
             override_optout: send even though the recipient opted out (one final
                 courtesy message).
+            exclude_from: lines (E.164) Linq must not pick.
+            continuation_text: sent instead of ``message`` only when Linq fails
+                over from a flagged line to a new chat on another number (the
+                answer then has ``previous_chat_id``).
+
+        Returns:
+            The chat and line Linq used (keep both: a failover moves the person
+            to a new chat on a different number), why it chose them, and the message.
         """
         recipients = check.recipients("to", to)
         sender = check.phone("from_", from_).value if from_ is not None else None
+        if isinstance(exclude_from, str | Handle):
+            raise ValidationError("exclude_from", "must be a list of lines, not a single value")
+        excluded = tuple(
+            check.phone(f"exclude_from[{i}]", line).value for i, line in enumerate(exclude_from)
+        )
+        continuation = (
+            ContinuationBody(_text("continuation_text", continuation_text))
+            if continuation_text is not None
+            else None
+        )
         key = check.idempotency_key(idempotency_key, self._new_key)
         content = check.message_content(
             message, idempotency_key=key, preferred_service=preferred_service, starts_chat=False
@@ -428,6 +561,8 @@ class LinqClient:
             message=content,
             from_=sender,
             override_optout=check_flag(override_optout, "override_optout"),
+            exclude_from=excluded or None,
+            continuation_message=continuation,
         )
         sent = await self._send(HandleMessageSent, "send_to_handles", "/v3/messages", body, key)
         return attrs.evolve(sent, idempotency_key=key)
@@ -535,15 +670,17 @@ class LinqClient:
             Message, "edit_message", "PATCH", path, body=body, replay=Replay.IF_UNSENT
         )
 
-    async def delete_message(self, message_id: str, *, chat_id: str) -> None:
-        """Delete a message from Linq's records (``DELETE /v3/messages/{messageId}``).
+    async def delete_message(self, message_id: str) -> None:
+        """Delete Linq's record of a message (``DELETE /v3/messages/{messageId}``).
 
-        It does not unsend: recipients keep it. Repeating a delete after an unknown
-        outcome may answer ``NotFoundError`` although the first one worked.
+        This removes the message from Linq's API only: it is NOT taken back from
+        the chat, and every recipient still sees it. Afterwards a send under the
+        same idempotency key answers 404 and is never resent. Repeating a delete
+        after an unknown outcome may answer ``NotFoundError`` although the first
+        one worked.
         """
         path = f"/v3/messages/{check.path_id('message_id', message_id)}"
-        check.path_id("chat_id", chat_id)
-        await self._reply("delete_message", "DELETE", path, body=DeleteMessageBody(chat_id))
+        await self._reply("delete_message", "DELETE", path)
 
     async def react(
         self, message_id: str, reaction: Reaction, *, part_index: int | None = None
@@ -646,6 +783,87 @@ class LinqClient:
             check.path_id("option_id", option_id),
         )
         return await self._fetch(PollEnvelope, "vote_poll", "POST", path, body=body)
+
+    async def update_message_card(
+        self,
+        message_id: str,
+        layout: Mapping[str, str],
+        *,
+        app: Mapping[str, Any] | None = None,
+        experience: Mapping[str, Any] | None = None,
+        fallback_text: str | None = None,
+        interactive: bool | None = None,
+        url: str | None = None,
+    ) -> MessageSent:
+        """Redraw a sent ``imessage_app`` card (``POST /v3/messages/{messageId}/update``).
+
+        The redrawn card is a NEW message with its own id and its own
+        sent/delivered/failed events: chain later updates off the id returned.
+        Linq answers 400 for a message that is not the line's own app card and
+        409 while the card is not yet sent. Not repeated after an unknown outcome
+        (a repeat would draw the card twice).
+
+        Args:
+            message_id: the card's newest message id.
+            layout: ``caption``, ``subcaption``, ``trailing_caption``,
+                ``trailing_subcaption``, ``image_url`` (at least one of these),
+                ``image_title`` / ``image_subtitle`` (only with ``image_url``).
+            app: ``{bundle_id, name, team_id, app_store_id?}``.
+            experience: ``{name, action, params?}``.
+            fallback_text: what a device without the app shows.
+            interactive: Linq makes it ``True`` on every update unless given.
+            url: the card's link (https).
+
+        Returns:
+            The chat id and the new message.
+        """
+        path = f"/v3/messages/{check.path_id('message_id', message_id)}/update"
+        if interactive is not None and not isinstance(interactive, bool):
+            raise ValidationError("interactive", "must be True or False")
+        body = UpdateCardBody(
+            layout=card_layout(layout),
+            app=_card_app(app) if app is not None else None,
+            experience=_card_experience(experience) if experience is not None else None,
+            fallback_text=(
+                _text("fallback_text", fallback_text) if fallback_text is not None else None
+            ),
+            interactive=interactive,
+            url=check.https_url("url", url) if url is not None else None,
+        )
+        return await self._fetch(
+            MessageSent, "update_message_card", "POST", path, body=body, replay=Replay.IF_UNSENT
+        )
+
+    async def update_sticker_placement(
+        self,
+        message_id: str,
+        reaction_id: str,
+        *,
+        x: float | None = None,
+        y: float | None = None,
+        scale: float | None = None,
+        rotation: float | None = None,
+    ) -> StickerPlaced:
+        """Move, resize or turn a placed sticker (``PATCH .../reactions/{reactionId}``).
+
+        ``reaction_id`` is the ``reaction_id`` of its ``reaction.added``; tapbacks
+        are refused, and stickers older than this operation answer 404. Setting a
+        placement twice leaves it set, so it is repeated like a read.
+
+        Args:
+            x: -1 (left) to 1 (right), 0 the centre.
+            y: -1 to 1, 0 the centre.
+            scale: 0.05 to 2.5 (Linq's default is 1 for an image, 0.5 for an emoji).
+            rotation: degrees clockwise.
+        """
+        path = (
+            f"/v3/messages/{check.path_id('message_id', message_id)}"
+            f"/reactions/{check.path_id('reaction_id', reaction_id)}"
+        )
+        body = StickerPlacementBody(placement(x, y, scale, rotation))
+        return await self._fetch(
+            StickerPlaced, "update_sticker_placement", "PATCH", path, body=body
+        )
 
     # -- attachments --
 
@@ -762,6 +980,91 @@ class LinqClient:
         )
         return result.phone_numbers
 
+    async def set_call_forwarding(
+        self, phone_number_id: str, forwarding_number: Handle | str | None
+    ) -> CallForwarding:
+        """Forward a line's inbound calls, or stop (``PUT /v3/phone_numbers/{phoneNumberId}``).
+
+        Args:
+            phone_number_id: the line's ``id`` from :meth:`list_phone_numbers`.
+            forwarding_number: an E.164 number, or ``None`` to stop forwarding.
+        """
+        path = f"/v3/phone_numbers/{check.path_id('phone_number_id', phone_number_id)}"
+        target = (
+            check.phone("forwarding_number", forwarding_number).value
+            if forwarding_number is not None
+            else None
+        )
+        return await self._fetch(
+            CallForwarding, "set_call_forwarding", "PUT", path, body=ForwardingBody(target)
+        )
+
+    async def start_reputation_audit(self, phone: Handle | str) -> ReputationAuditStarted:
+        """Start an audit of a line's reputation (``POST .../{phoneNumber}/reputation_audit``).
+
+        One audit runs per line: starting again while it runs answers the running
+        audit's id (so a repeat is harmless); after one finishes Linq refuses new
+        ones for a cooldown (``RateLimitedError`` with ``retry_after``).
+        """
+        path = f"/v3/phone_numbers/{_line_path(phone)}/reputation_audit"
+        return await self._fetch(ReputationAuditStarted, "start_reputation_audit", "POST", path)
+
+    async def get_reputation_audit(self, phone: Handle | str, audit_id: str) -> ReputationAudit:
+        """An audit as it stands (``GET .../{phoneNumber}/reputation_audit/{auditId}``).
+
+        Readable for 24 hours; an id of another line's audit is ``NotFoundError``.
+        """
+        path = (
+            f"/v3/phone_numbers/{_line_path(phone)}"
+            f"/reputation_audit/{check.path_id('audit_id', audit_id)}"
+        )
+        return await self._fetch(ReputationAudit, "get_reputation_audit", "GET", path)
+
+    async def get_available_number(
+        self,
+        *,
+        to: Sequence[Handle | str] = (),
+        exclude_from: Sequence[Handle | str] = (),
+        type: Service | None = None,
+    ) -> AvailableNumber:
+        """The line Linq suggests sending from (``GET /v3/available_number``).
+
+        Nothing is reserved: pass the answer as ``from_`` to pin it. With ``to``,
+        a line already in a chat with them comes back (sticky); without, the line
+        used least recently, so successive calls rotate through the lines.
+
+        Args:
+            to: the recipients (``to=a&to=b``).
+            exclude_from: lines (E.164) to leave out; excluding every line is a 400.
+            type: only iMessage or only RCS lines (Linq answers 503 without one).
+        """
+        query: Query = ()
+        for field, values in (("to", to), ("exclude_from", exclude_from)):
+            if isinstance(values, str | Handle):
+                raise ValidationError(field, "must be a list, not a single value")
+        query += tuple(("to", check.handle(f"to[{i}]", h).value) for i, h in enumerate(to))
+        query += tuple(
+            ("exclude_from", check.phone(f"exclude_from[{i}]", h).value)
+            for i, h in enumerate(exclude_from)
+        )
+        if type is not None:
+            if type not in (Service.IMESSAGE, Service.RCS):
+                raise ValidationError("type", "must be Service.IMESSAGE or Service.RCS")
+            query += (("type", _words.service_word(type)),)
+        return await self._fetch(
+            AvailableNumber, "get_available_number", "GET", "/v3/available_number", query=query
+        )
+
+    async def list_experiences(self) -> tuple[Experience, ...]:
+        """The native cards enabled for the partner (``GET /v3/experiences``)."""
+        result = await self._fetch(ExperienceList, "list_experiences", "GET", "/v3/experiences")
+        return result.experiences or ()
+
+    async def get_experience(self, name: str) -> Experience:
+        """One native card and its actions (``GET /v3/experiences/{experience}``)."""
+        path = f"/v3/experiences/{check.path_id('experience', name)}"
+        return await self._fetch(Experience, "get_experience", "GET", path)
+
     async def list_webhook_event_types(self) -> tuple[str, ...]:
         """The event types a subscription may name (``GET /v3/webhook-events``)."""
         result = await self._fetch(
@@ -770,7 +1073,13 @@ class LinqClient:
         return result.events
 
     async def create_webhook_subscription(
-        self, target_url: str, events: Sequence[str]
+        self,
+        target_url: str,
+        events: Sequence[str],
+        *,
+        phone_numbers: Sequence[Handle | str] | None = None,
+        routing_key_header: str | None = None,
+        routing_id_header: str | None = None,
     ) -> CreatedWebhookSubscription:
         """Subscribe a URL to events (``POST /v3/webhook-subscriptions``).
 
@@ -782,10 +1091,20 @@ class LinqClient:
             target_url: an absolute http(s) URL (``?version=2026-02-03`` picks the
                 payload version).
             events: event types such as ``message.received``, at least one.
+            phone_numbers: only events of these lines (E.164); all lines by default.
+            routing_key_header: a header in which Linq sends a per-chat routing
+                token and reads it back from the 2xx answer (delivery affinity).
+            routing_id_header: the header carrying the chat id before a token is
+                learned (Linq's default ``Linq-Chat-Id``).
+
+        Each ``target_url`` may back only one subscription per account.
         """
         body = CreateWebhookSubscriptionBody(
             target_url=check.web_url("target_url", target_url),
             subscribed_events=check.event_names("events", events),
+            phone_numbers=_lines("phone_numbers", phone_numbers),
+            routing_key_header=_header_name("routing_key_header", routing_key_header),
+            routing_id_header=_header_name("routing_id_header", routing_id_header),
         )
         return await self._fetch(
             CreatedWebhookSubscription,
@@ -818,14 +1137,27 @@ class LinqClient:
         target_url: str | None = None,
         events: Sequence[str] | None = None,
         is_active: bool | None = None,
+        phone_numbers: Sequence[Handle | str] | None = None,
+        routing_key_header: str | None = None,
+        routing_id_header: str | None = None,
     ) -> WebhookSubscription:
-        """Change a subscription's URL, events or state (``PUT``; the secret stays).
+        """Change a subscription's URL, events, lines, routing headers or state (``PUT``).
+
+        The secret stays. ``phone_numbers=[]`` means every line again.
 
         Raises:
-            ValidationError: nothing to change, or a bad URL or event type.
+            ValidationError: nothing to change, or a bad URL, event type, line or
+                header name.
         """
         path = f"/v3/webhook-subscriptions/{check.path_id('subscription_id', subscription_id)}"
-        if target_url is None and events is None and is_active is None:
+        if (
+            target_url is None
+            and events is None
+            and is_active is None
+            and phone_numbers is None
+            and routing_key_header is None
+            and routing_id_header is None
+        ):
             raise ValidationError(
                 "update_webhook_subscription", "give target_url, events or is_active"
             )
@@ -835,6 +1167,9 @@ class LinqClient:
             target_url=check.web_url("target_url", target_url) if target_url is not None else None,
             subscribed_events=check.event_names("events", events) if events is not None else None,
             is_active=is_active,
+            phone_numbers=_lines("phone_numbers", phone_numbers),
+            routing_key_header=_header_name("routing_key_header", routing_key_header),
+            routing_id_header=_header_name("routing_id_header", routing_id_header),
         )
         return await self._fetch(
             WebhookSubscription, "update_webhook_subscription", "PUT", path, body=body
@@ -868,41 +1203,6 @@ class LinqClient:
         sender = check.optional_sender(from_, self._config.phone_number)
         body = HandleCheckBody(address=address.value, from_=sender)
         return await self._fetch(HandleCheck, what, "POST", f"/v3/capability/{what}", body=body)
-
-    async def list_my_cards(
-        self, *, phone_number: Handle | str | None = None
-    ) -> tuple[ContactCard, ...]:
-        """The contact card of a line, or of every line (``GET /v3/my_cards``)."""
-        query = (
-            (("phone_number", check.phone("phone_number", phone_number).value),)
-            if phone_number is not None
-            else ()
-        )
-        result = await self._fetch(MyCardList, "list_my_cards", "GET", "/v3/my_cards", query=query)
-        return result.my_cards
-
-    async def setup_my_card(
-        self,
-        *,
-        first_name: str,
-        phone_number: Handle | str | None = None,
-        last_name: str | None = None,
-        image_url: str | None = None,
-    ) -> ContactCard:
-        """Create or replace a line's contact card (``POST /v3/my_cards``).
-
-        Not repeated after an unknown outcome: Linq rate-limits card writes
-        tightly and a retry extends the limit.
-        """
-        body = self._card(phone_number, first_name, last_name, image_url)
-        return await self._fetch(
-            ContactCard, "setup_my_card", "POST", "/v3/my_cards", body=body, replay=Replay.IF_UNSENT
-        )
-
-    async def share_my_card(self, chat_id: str) -> None:
-        """Share the line's contact card with a chat (``POST /v3/my_cards/{chatId}/share``)."""
-        path = f"/v3/my_cards/{check.path_id('chat_id', chat_id)}/share"
-        await self._reply("share_my_card", "POST", path, replay=Replay.IF_UNSENT)
 
     async def get_contact_cards(
         self, *, phone_number: Handle | str | None = None
@@ -1175,3 +1475,73 @@ def _size(value: int) -> int:
             f"{value} bytes is over the {limits.MAX_UPLOAD_BYTES // limits.MB} MB upload limit",
         )
     return value
+
+
+def _text(field: str, value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must not be blank")
+    if len(value) > limits.MAX_TEXT_CHARS:
+        raise ValidationError(
+            field, f"has {len(value)} characters; at most {limits.MAX_TEXT_CHARS}"
+        )
+    return value
+
+
+def _line_path(phone: Handle | str) -> str:
+    """A line in a URL path: E.164, its ``+`` encoded as ``%2B``."""
+    return quote(check.phone("phone", phone).value, safe="")
+
+
+def _card_app(app: Mapping[str, Any]) -> CardAppBody:
+    if not isinstance(app, Mapping):
+        raise ValidationError("app", "must be a mapping with bundle_id, name and team_id")
+    fields = {}
+    for key in ("bundle_id", "name", "team_id"):
+        value = app.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(f"app.{key}", "is required and must not be blank")
+        fields[key] = value
+    store_id = app.get("app_store_id")
+    if store_id is not None and (isinstance(store_id, bool) or not isinstance(store_id, int)):
+        raise ValidationError("app.app_store_id", "must be an integer")
+    unknown = set(app) - {"bundle_id", "name", "team_id", "app_store_id"}
+    if unknown:
+        raise ValidationError("app", f"unknown fields {sorted(unknown)}")
+    return CardAppBody(app_store_id=store_id, **fields)
+
+
+def _card_experience(experience: Mapping[str, Any]) -> CardExperienceBody:
+    if not isinstance(experience, Mapping):
+        raise ValidationError("experience", "must be a mapping with name, action and params")
+    name, action = experience.get("name"), experience.get("action")
+    for key, value in (("name", name), ("action", action)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(f"experience.{key}", "is required and must not be blank")
+    params = experience.get("params")
+    if params is not None and not isinstance(params, Mapping):
+        raise ValidationError("experience.params", "must be a mapping")
+    unknown = set(experience) - {"name", "action", "params"}
+    if unknown:
+        raise ValidationError("experience", f"unknown fields {sorted(unknown)}")
+    assert isinstance(name, str)
+    assert isinstance(action, str)
+    return CardExperienceBody(name, action, dict(params) if params is not None else None)
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
+def _header_name(field: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _HEADER_NAME.fullmatch(value):
+        raise ValidationError(field, "must be an HTTP header name (letters, digits, '-')")
+    return value
+
+
+def _lines(field: str, values: Sequence[Handle | str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str | Handle):
+        raise ValidationError(field, "must be a list of lines, not a single value")
+    return tuple(check.phone(f"{field}[{i}]", v).value for i, v in enumerate(values))

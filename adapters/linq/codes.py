@@ -7,7 +7,9 @@ an unknown code is still carried on the error, only without a name here.
 from __future__ import annotations
 
 __all__ = [
+    "CHAT_SERVICE_NOT_SUPPORTED",
     "FORBIDDEN",
+    "GROUP_CHAT_NOT_SUPPORTED",
     "HANDLE_ON_BLOCKLIST",
     "INTERNAL",
     "INVALID_E164",
@@ -29,6 +31,10 @@ URL_IN_FIRST_MESSAGE = 1005
 NOT_FOUND = 2001
 UNAUTHORIZED = 2004
 FORBIDDEN = 2005
+GROUP_CHAT_NOT_SUPPORTED = 2016
+"""Location sharing is for 1:1 chats only."""
+CHAT_SERVICE_NOT_SUPPORTED = 2017
+"""Location sharing is for iMessage chats only (not SMS or RCS)."""
 RECIPIENT_OPTED_OUT = 2024
 """The recipient sent an opt-out keyword (403); ``override_optout`` lets one send through."""
 HANDLE_ON_BLOCKLIST = 2026

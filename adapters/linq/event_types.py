@@ -13,7 +13,7 @@ logic acts on as typed domain events
 
 from __future__ import annotations
 
-__all__ = ["ALL_EVENT_TYPES", "EVENT_TYPES", "WEBHOOK_VERSIONS"]
+__all__ = ["ALL_EVENT_TYPES", "EVENT_TYPES", "WEBHOOK_EVENTS_DOC_URL", "WEBHOOK_VERSIONS"]
 
 ALL_EVENT_TYPES: tuple[str, ...] = (
     # message (6)
@@ -135,3 +135,6 @@ EVENT_TYPES: tuple[str, ...] = (
 
 WEBHOOK_VERSIONS: tuple[str, ...] = ("2025-01-01", "2026-02-03")
 """Payload versions, chosen with ``?version=`` on a subscription's target URL."""
+
+WEBHOOK_EVENTS_DOC_URL = "https://docs.linqapp.com/channel/imessage/guides/webhooks/events"
+"""The ``doc_url`` of ``GET /v3/webhook-events``."""

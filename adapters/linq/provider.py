@@ -393,8 +393,8 @@ class LinqProvider:
         await self.client.mark_read(conversation_id)
 
     async def share_contact_card(self, conversation_id: str) -> None:
-        """``POST /v3/my_cards/{chatId}/share``."""
-        await self.client.share_my_card(conversation_id)
+        """``POST /v3/chats/{chatId}/share_contact_card`` (the ``my_cards`` verbs are gone)."""
+        await self.client.share_contact_card(conversation_id)
 
     async def add_participant(self, conversation: Conversation, handle: Handle) -> Conversation:
         """Linq queues the change (``202``); the group returned includes ``handle``."""

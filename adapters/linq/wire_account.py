@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from adapters.linq.config import Secret
+from adapters.linq.wire_lines import LineReputation
 
 __all__ = [
     "Accepted",
@@ -21,7 +22,6 @@ __all__ = [
     "ContactCardList",
     "CreatedWebhookSubscription",
     "HandleCheck",
-    "MyCardList",
     "PhoneCapabilities",
     "PhoneNumber",
     "PhoneNumberList",
@@ -92,6 +92,11 @@ class PhoneNumber:
     type: str | None = None
     country_code: str | None = None
     capabilities: PhoneCapabilities | None = None
+    reputation: LineReputation | None = None
+    """Newer: the line's standing (BETA)."""
+    forwarding_number: str | None = None
+    line_type: str | None = None
+    """Newer: ``iMessage`` or ``RCS``."""
 
 
 @attrs.frozen
@@ -113,6 +118,9 @@ class WebhookSubscription:
     is_active: bool
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    phone_numbers: tuple[str, ...] | None = None
+    routing_key_header: str | None = None
+    routing_id_header: str | None = None
 
 
 @attrs.frozen
@@ -126,6 +134,9 @@ class CreatedWebhookSubscription:
     is_active: bool
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    phone_numbers: tuple[str, ...] | None = None
+    routing_key_header: str | None = None
+    routing_id_header: str | None = None
 
 
 @attrs.frozen
@@ -150,11 +161,6 @@ class ContactCard:
     is_active: bool
     last_name: str | None = None
     image_url: str | None = None
-
-
-@attrs.frozen
-class MyCardList:
-    my_cards: tuple[ContactCard, ...]
 
 
 @attrs.frozen

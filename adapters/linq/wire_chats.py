@@ -66,6 +66,8 @@ class ChatHandle:
     status: HandleStatus | None = None
     left_at: datetime | None = None
     is_me: bool | None = None
+    line_type: str | None = None
+    """Newer: ``iMessage`` or ``RCS``, a property of the line, not of the chat."""
 
 
 @attrs.frozen
@@ -91,6 +93,7 @@ class Chat:
     is_archived: bool = False
     service: Service | None = None
     health_status: HealthStatus | None = None
+    group_chat_icon: str | None = None
 
 
 @attrs.frozen

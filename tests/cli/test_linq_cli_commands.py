@@ -17,7 +17,7 @@ import pytest
 
 from adapters.cli.linq import wired
 from adapters.cli.main import build_parser, main
-from adapters.linq.event_types import EVENT_TYPES
+from adapters.linq.event_types import ALL_EVENT_TYPES
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, Simulator
 from adapters.memory import InMemoryTransport, RecipientKind, World
 from caresupport_transport import Effect, MediaPart, OutgoingMessage, ReplyTo
@@ -27,6 +27,7 @@ GRANDMA = "+16515550101"
 ERIK = "+16515550102"
 SOFIA = "+16515550103"
 NILS = "+16515550104"
+ASTRID = "+16515550105"
 PNG = b"\x89PNG\r\n\x1a\n care plan scan"
 
 
@@ -261,11 +262,11 @@ def test_voice_memo_refuses_bad_audio_before_any_request(
 def test_edit_replaces_the_text_and_delete_removes_the_message(
     simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    chat_id, message_id = start_chat(simulator, capsys, GRANDMA)
+    _, message_id = start_chat(simulator, capsys, GRANDMA)
     assert 0 == linq(simulator, "edit", "--message-id", message_id, "--body", "Hello, Astrid")
     edited_text = simulator.world.message(message_id).text
     assert capsys.readouterr().out.startswith(f"message {message_id} edited\n")
-    assert 0 == linq(simulator, "delete", "--message-id", message_id, "--chat-id", chat_id)
+    assert 0 == linq(simulator, "delete", "--message-id", message_id)
     assert ("Hello, Astrid", True) == (edited_text, simulator.world.is_deleted(message_id))
 
 
@@ -277,13 +278,16 @@ def test_group_add_remove_and_leave(
     after_add = set(simulator.world.conversation(group_id).participants)
     assert 0 == linq(simulator, "group", "remove", "--chat-id", group_id, "--handle", NILS)
     after_remove = set(simulator.world.conversation(group_id).participants)
-    assert 0 == linq(simulator, "leave", "--chat-id", group_id)
     out = capsys.readouterr().out
+    # Linq lets a line leave only an iMessage group of 4 or more (the line included).
+    simulator.add_recipient(ASTRID, RecipientKind.IMESSAGE)
+    family_id, _ = start_chat(simulator, capsys, GRANDMA, NILS, ASTRID)
+    assert 0 == linq(simulator, "leave", "--chat-id", family_id)
     assert {Handle(h) for h in (GRANDMA, NILS, SOFIA, ERIK)} == after_add
     assert {Handle(h) for h in (GRANDMA, SOFIA, ERIK)} == after_remove
-    assert simulator.world.has_left(group_id)
+    assert simulator.world.has_left(family_id)
     assert f"{ERIK} added to chat {group_id}: done" in out
-    assert f"left chat {group_id}: done" in out
+    assert f"left chat {family_id}: done" in capsys.readouterr().out
 
 
 def test_group_add_refuses_a_bad_handle_before_any_request(
@@ -324,7 +328,7 @@ def test_events_lists_the_webhook_event_types(
     simulator: Simulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert 0 == linq(simulator, "events")
-    assert list(EVENT_TYPES) == capsys.readouterr().out.splitlines()
+    assert list(ALL_EVENT_TYPES) == capsys.readouterr().out.splitlines()
 
 
 # -- upload content types -----------------------------------------------------------------------
@@ -495,3 +499,45 @@ def test_help_shows_the_defaults(
     assert shown in out
     assert "(default: None)" not in out
     assert "(default: False)" not in out
+
+
+# -- 0.65 read commands: available number, reputation, locations ---------------------------------
+
+
+def test_available_number_prints_the_suggested_line(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 0 == linq(simulator, "available-number", "--to", GRANDMA, "--type", "imessage")
+    assert [simulator.phone] == capsys.readouterr().out.splitlines()
+    assert 1 == linq(simulator, "available-number", "--exclude-from", simulator.phone)
+    assert "status: 400" in capsys.readouterr().err
+
+
+async def start_audit(simulator: Simulator) -> str:
+    """Start an audit through the API (the CLI only reads them)."""
+    async with simulator.client() as api:
+        started = await api.post(f"/v3/phone_numbers/{simulator.phone}/reputation_audit")
+    audit_id: str = started.json()["audit_id"]
+    return audit_id
+
+
+def test_reputation_lists_lines_then_reads_an_audit(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert 0 == linq(simulator, "reputation")
+    assert [f"{simulator.phone}  HEALTHY  (iMessage)"] == capsys.readouterr().out.splitlines()
+    audit_id = asyncio.run(start_audit(simulator))
+    assert 0 == linq(simulator, "reputation", "--audit-id", audit_id)
+    assert f"audit {audit_id}: pending" == capsys.readouterr().out.splitlines()[0]
+
+
+def test_locations_prints_where_sharers_are(
+    simulator: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat_id, _ = start_chat(simulator, capsys, GRANDMA)
+    assert 0 == linq(simulator, "locations", "--chat-id", chat_id)
+    empty = capsys.readouterr().out.splitlines()
+    simulator.share_location(GRANDMA, 44.95, -93.09, locality="Saint Paul")
+    assert 0 == linq(simulator, "locations", "--chat-id", chat_id)
+    assert ["(nobody shares a location in this chat)"] == empty
+    assert capsys.readouterr().out.startswith(f"{GRANDMA}  44.95000, -93.09000  Saint Paul")

@@ -18,8 +18,10 @@ from caresupport_transport.errors import (
 )
 
 __all__ = [
+    "CHAT_SERVICE_NOT_SUPPORTED",
     "CONFLICT",
     "FORBIDDEN",
+    "GROUP_CHAT_NOT_SUPPORTED",
     "INTERNAL",
     "INVALID_PHONE",
     "INVALID_REQUEST",
@@ -52,6 +54,8 @@ UNAUTHORIZED = 2004
 FORBIDDEN = 2005
 CONFLICT = 2014
 """Seen from Linq for a contact card that already exists; used for every 409."""
+GROUP_CHAT_NOT_SUPPORTED = 2016
+CHAT_SERVICE_NOT_SUPPORTED = 2017
 MENTION_IN_DIRECT_CHAT = 2023
 INTERNAL = 3006
 RATE_LIMITED = 4001
@@ -83,8 +87,8 @@ def method_not_allowed() -> ProviderError:
     return ProviderError("Method not allowed on this path", status=405, code=INVALID_REQUEST)
 
 
-def conflict(message: str) -> ConflictError:
-    return ConflictError(message, status=409, code=CONFLICT)
+def conflict(message: str, code: int = CONFLICT) -> ConflictError:
+    return ConflictError(message, status=409, code=code)
 
 
 def payload_too_large(message: str) -> ProviderError:

@@ -17,8 +17,8 @@ from typing import Any
 from adapters.linq._words import HandleStatus
 from adapters.linq.simulator import _wire
 from adapters.linq.simulator._poll_payloads import poll_payload
-from adapters.linq.simulator.state import Backend, LineEvent
-from adapters.memory.world import World
+from adapters.linq.simulator.state import Backend, LineEvent, LinqOnlyEvent
+from adapters.memory.world import ReactionRecord, World
 from caresupport_transport.content import TextPart
 from caresupport_transport.events import (
     ContactCardReceived,
@@ -54,8 +54,10 @@ _STATUS_TYPES = {
 }
 
 
-def event_type_of(event: InboundEvent) -> str | None:
+def event_type_of(event: InboundEvent | LinqOnlyEvent) -> str | None:
     """The webhook ``event_type`` a domain event becomes, or ``None`` if Linq sends none."""
+    if isinstance(event, LinqOnlyEvent):
+        return event.event_type
     if isinstance(event, MessageReceived):
         return "message.received"
     if isinstance(event, MessageStatusChanged):
@@ -192,6 +194,8 @@ def _handle(
 
 def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
     line, event = item.line, item.event
+    if isinstance(event, LinqOnlyEvent):
+        return event.data
     world = backend.lines[line]
     at = event.occurred_at
     if isinstance(event, MessageReceived):
@@ -246,6 +250,11 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
             "service": _wire.service_label(chat.service if chat else None),
             "reacted_at": _wire.iso(at),
             "sticker": None,
+            **(
+                {"reaction_id": _wire.reaction_id(backend, _record_of(event, world.owner))}
+                if isinstance(event, ReactionAdded)
+                else {}
+            ),
         }
     if isinstance(event, ParticipantAdded | ParticipantRemoved):
         added = isinstance(event, ParticipantAdded)
@@ -317,6 +326,14 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
 
 def _word(value: LineStatus | LineReputation | None) -> str | None:
     return None if value is None else value.value
+
+
+def _record_of(event: ReactionAdded, owner: Handle) -> ReactionRecord:
+    """The reaction record an added reaction left (it carries the reaction's id)."""
+    actor = owner if event.is_from_me or event.actor is None else event.actor
+    return ReactionRecord(
+        event.message_id, event.reaction, actor, event.part_index, event.occurred_at
+    )
 
 
 def build_payload(backend: Backend, item: LineEvent, version: str) -> tuple[str, JSON] | None:

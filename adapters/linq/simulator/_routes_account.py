@@ -1,4 +1,4 @@
-"""The account: phone numbers, capability checks, contact cards (``my_cards`` and newer)."""
+"""The account: phone numbers, capability checks, contact cards (``/v3/contact_card``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from adapters.linq.simulator._errors import (
 )
 from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._parse import parse_from, parse_handle
+from adapters.linq.simulator._routes_lines import line_json
 from adapters.linq.simulator._routing import Call, Route
 from adapters.linq.simulator.state import ContactCard
 from caresupport_transport.capabilities import Availability, Service
@@ -22,15 +23,8 @@ __all__ = ["ACCOUNT_ROUTES"]
 
 
 def list_phone_numbers(call: Call) -> Response:
-    ids = call.backend.ids
-    return call.json(
-        200,
-        {
-            "phone_numbers": [
-                {"id": ids.stable("line", n), "phone_number": n} for n in call.account.phone_numbers
-            ]
-        },
-    )
+    lines = [line_json(call.backend, n) for n in call.account.phone_numbers]
+    return call.json(200, {"phone_numbers": lines})
 
 
 def list_phone_numbers_deprecated(call: Call) -> Response:
@@ -106,7 +100,7 @@ def _card_fields(body: dict[str, Any], *, partial: bool) -> dict[str, str | None
     return fields
 
 
-def list_cards(call: Call, key: str) -> Response:
+def list_cards(call: Call) -> Response:
     wanted = call.request.query_one("phone_number")
     if wanted is not None:
         parse_from(wanted, call.account, "phone_number")
@@ -115,15 +109,15 @@ def list_cards(call: Call, key: str) -> Response:
         for number, card in call.backend.contact_cards.items()
         if call.account.owns(number) and (wanted is None or number == wanted)
     ]
-    return call.json(200, {key: cards})
+    return call.json(200, {"contact_cards": cards})
 
 
-def set_card(call: Call, *, create_only: bool) -> Response:
+def create_card(call: Call) -> Response:
     body = call.body()
     number = parse_from(body.get("phone_number"), call.account, "phone_number")
     fields = _card_fields(body, partial=False)
     cards = call.backend.contact_cards
-    if create_only and number in cards:
+    if number in cards:
         raise ProviderError(
             f"A contact card already exists for {number}; update it with PATCH",
             status=409,
@@ -166,9 +160,7 @@ ACCOUNT_ROUTES = (
     Route("GET", "/v3/phonenumbers", list_phone_numbers_deprecated),
     Route("POST", "/v3/capability/check_imessage", check_imessage),
     Route("POST", "/v3/capability/check_rcs", check_rcs),
-    Route("GET", "/v3/my_cards", lambda call: list_cards(call, "my_cards")),
-    Route("POST", "/v3/my_cards", lambda call: set_card(call, create_only=False)),
-    Route("GET", "/v3/contact_card", lambda call: list_cards(call, "contact_cards")),
-    Route("POST", "/v3/contact_card", lambda call: set_card(call, create_only=True)),
+    Route("GET", "/v3/contact_card", list_cards),
+    Route("POST", "/v3/contact_card", create_card),
     Route("PATCH", "/v3/contact_card", update_card),
 )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from adapters.linq.simulator import _wire
-from adapters.linq.simulator._errors import bad_request, conflict
+from adapters.linq.simulator._errors import bad_request, conflict, rate_limited
 from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._parse import (
     parse_content,
@@ -17,9 +19,15 @@ from adapters.linq.simulator._routing import Call, Route
 from adapters.linq.simulator._sending import check_new_chat, send_content
 from caresupport_transport import limits
 from caresupport_transport.capabilities import Feature, Service, capabilities_of
+from caresupport_transport.errors import NotFoundError
 from caresupport_transport.model import Conversation
 
-__all__ = ["CHAT_ROUTES"]
+CONTACT_CARD_NOT_FOUND = 2012
+CARD_SHARE_INTERVAL = timedelta(minutes=5)
+
+__all__ = ["CHAT_ROUTES", "MIN_PARTICIPANTS_TO_LEAVE"]
+
+MIN_PARTICIPANTS_TO_LEAVE = 4
 
 
 def create_chat(call: Call) -> Response:
@@ -35,6 +43,7 @@ def create_chat(call: Call) -> Response:
     check_new_chat(world, handles, content, override_optout=override)
     conversation = world.create_conversation(handles)
     message, _ = send_content(call.backend, world, conversation, content, override_optout=override)
+    call.backend.use_line(line)
     conversation = world.conversation(conversation.id)
     service = message.service or conversation.service or Service.SMS
     return call.json(
@@ -85,7 +94,7 @@ def get_chat(call: Call) -> Response:
 
 
 def update_chat(call: Call) -> Response:
-    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    line, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     body = call.body()
     name, icon = body.get("display_name"), body.get("group_chat_icon")
     if name is None and icon is None:
@@ -100,6 +109,7 @@ def update_chat(call: Call) -> Response:
         conversation = world.rename(conversation.id, name)
     if icon is not None:
         world.change_icon(conversation.id, icon)
+        call.backend.group_icons[conversation.id] = icon
     return call.json(200, _wire.chat_json(call.backend, line, world, conversation))
 
 
@@ -108,7 +118,7 @@ def _accepted(call: Call, message: str) -> Response:
 
 
 def add_participant(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     handle = parse_handle(call.body().get("handle"), "handle")
     if handle in conversation.participants or handle == world.owner:
         raise conflict(f"{handle} is already in this chat")
@@ -117,7 +127,7 @@ def add_participant(call: Call) -> Response:
 
 
 def remove_participant(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     handle = parse_handle(call.body().get("handle"), "handle")
     world.remove_participant(conversation.id, handle)
     return _accepted(call, "Participant removal queued")
@@ -133,7 +143,7 @@ def _require_imessage_one_to_one(conversation: Conversation, feature: Feature) -
 
 
 def _typing(call: Call, typing: bool) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     if conversation.is_group:
         raise bad_request("Group chat typing indicators are not currently supported")
     _require_imessage_one_to_one(conversation, Feature.TYPING)
@@ -150,27 +160,59 @@ def stop_typing(call: Call) -> Response:
 
 
 def mark_read(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    _, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     world.mark_read(conversation.id)
     return Response.empty()
 
 
 def share_contact_card(call: Call) -> Response:
-    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    line, world, conversation = call.backend.active_chat(call.params["chatId"], call.account)
     card = call.backend.contact_cards.get(line)
     if card is None or not card.is_active:
-        raise bad_request(f"No contact card is set up for {line}; create one first", 2012)
+        raise NotFoundError(
+            f"No contact card is set up for {line}; create one first",
+            status=404,
+            code=CONTACT_CARD_NOT_FOUND,
+        )
     _require_imessage_one_to_one(conversation, Feature.CONTACT_CARD)
+    last = call.backend.card_shares.get(conversation.id)
+    if last is not None and world.now - last < CARD_SHARE_INTERVAL:
+        # Linq: one share per chat per 5 minutes (the status is not stated; 429 is a guess).
+        raise rate_limited((CARD_SHARE_INTERVAL - (world.now - last)).total_seconds())
     world.share_contact_card(conversation.id)
+    call.backend.card_shares[conversation.id] = world.now
     return Response.empty()
 
 
 def leave_chat(call: Call) -> Response:
-    _, world, conversation = call.backend.chat(call.params["chatId"], call.account)
+    """Only iMessage groups of 4+ active participants, the line included (0.65)."""
+    line, world, conversation = call.backend.chat(call.params["chatId"], call.account)
     if not conversation.is_group:
-        raise bad_request("only a group chat can be left")
+        raise bad_request("Direct (1-on-1) chats cannot be left; keep using the chat")
+    if world.has_left(conversation.id):
+        raise conflict("This line has already left the chat")
+    if conversation.service is not Service.IMESSAGE:
+        raise bad_request("Only iMessage group chats can be left")
+    if len(conversation.participants) + 1 < MIN_PARTICIPANTS_TO_LEAVE:
+        raise bad_request(
+            f"A group can be left only with {MIN_PARTICIPANTS_TO_LEAVE} or more active "
+            "participants (you included)"
+        )
     world.leave(conversation.id)
-    return Response.empty()
+    now = world.now
+    own = _wire.line_handle_json(call.backend, line, world, conversation)
+    own.update(status="removed", left_at=_wire.iso(now))
+    call.backend.record(
+        line,
+        "participant.removed",
+        {
+            "chat_id": conversation.id,
+            "handle": line,
+            "participant": own,
+            "removed_at": _wire.iso(now),
+        },
+    )
+    return _accepted(call, "Leave chat queued")
 
 
 CHAT_ROUTES = (
@@ -184,6 +226,5 @@ CHAT_ROUTES = (
     Route("DELETE", "/v3/chats/{chatId}/typing", stop_typing),
     Route("POST", "/v3/chats/{chatId}/read", mark_read),
     Route("POST", "/v3/chats/{chatId}/share_contact_card", share_contact_card),
-    Route("POST", "/v3/my_cards/{chatId}/share", share_contact_card),
     Route("POST", "/v3/chats/{chatId}/leave", leave_chat),
 )

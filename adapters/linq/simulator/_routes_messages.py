@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.linq.simulator import _wire
-from adapters.linq.simulator._errors import UNPROCESSABLE, bad_request, forbidden
+from adapters.linq.simulator._errors import INVALID_PHONE, UNPROCESSABLE, bad_request, forbidden
 from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._parse import (
     keyset_cursor,
@@ -23,6 +23,7 @@ from caresupport_transport import limits
 from caresupport_transport.capabilities import capabilities_of
 from caresupport_transport.content import Reaction, ReactionKind
 from caresupport_transport.errors import EditRefusedError
+from caresupport_transport.handles import E164_PATTERN
 from caresupport_transport.model import Direction
 
 __all__ = ["MESSAGE_ROUTES"]
@@ -53,6 +54,16 @@ def send_by_handle(call: Call) -> Response:
     excluded = body.get("exclude_from") or []
     if not isinstance(excluded, list):
         raise bad_request("exclude_from must be an array of E.164 numbers")
+    for index, value in enumerate(excluded):
+        if not isinstance(value, str) or not E164_PATTERN.fullmatch(value):
+            raise bad_request(f"exclude_from[{index}]: not an E.164 number", INVALID_PHONE)
+    continuation = body.get("continuation_message")
+    if continuation is not None and (
+        not isinstance(continuation, dict)
+        or not isinstance(continuation.get("text"), str)
+        or not continuation["text"].strip()
+    ):
+        raise bad_request("continuation_message must be {text} with non-blank text")
     content = parse_content(
         body.get("message"),
         call.backend,
@@ -80,6 +91,7 @@ def send_by_handle(call: Call) -> Response:
         check_new_chat(world, handles, content, override_optout=override)
         conversation, created = world.create_conversation(handles), True
     message, _ = send_content(backend, world, conversation, content, override_optout=override)
+    backend.use_line(line)
     conversation = world.conversation(conversation.id)
     service = message.service or conversation.service
     return call.json(
@@ -177,12 +189,8 @@ def edit_message(call: Call) -> Response:
 
 
 def delete_message(call: Call) -> Response:
+    """Linq forgets the message (recipients keep it); no body since 0.65."""
     _, world, message = call.backend.message(call.params["messageId"], call.account)
-    chat_id = call.body().get("chat_id")
-    if not isinstance(chat_id, str) or not chat_id:
-        raise bad_request("chat_id is required")
-    if chat_id != message.conversation_id:
-        raise bad_request("chat_id does not match the message's chat")
     world.delete_message(message.id)
     return Response.empty()
 

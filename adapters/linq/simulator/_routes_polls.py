@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.linq.simulator._errors import bad_request, conflict, not_found
+from adapters.linq.simulator._errors import (
+    CHAT_SERVICE_NOT_SUPPORTED,
+    bad_request,
+    conflict,
+    not_found,
+)
 from adapters.linq.simulator._http import Response
 from adapters.linq.simulator._poll_json import poll_envelope_json
 from adapters.linq.simulator._routing import Call, Route
@@ -18,9 +23,8 @@ from caresupport_transport.capabilities import Service
 from caresupport_transport.errors import NotFoundError, ValidationError
 from caresupport_transport.polls import Poll
 
-__all__ = ["CHAT_SERVICE_NOT_SUPPORTED", "POLL_ROUTES"]
+__all__ = ["POLL_ROUTES"]
 
-CHAT_SERVICE_NOT_SUPPORTED = 2017
 """A poll into an SMS/RCS chat (simulator's choice; Linq leaves it unstated)."""
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from adapters.linq import _words
 from adapters.linq.simulator.state import Backend
-from adapters.memory.world import World
+from adapters.memory.world import ReactionRecord, World
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import Effect, LinkPart, MediaPart, Part, ReplyTo, TextPart
 from caresupport_transport.handles import Handle
@@ -32,6 +32,7 @@ __all__ = [
     "iso",
     "message_json",
     "parts_json",
+    "reaction_id",
     "sent_message_json",
     "service_label",
     "status_label",
@@ -86,14 +87,18 @@ def handle_json(
 
 
 def line_handle_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
-    return handle_json(
-        backend,
-        conversation.id,
-        Handle(line),
-        service=conversation.service,
-        is_me=True,
-        joined_at=world.created_at(conversation.id),
-    )
+    """The line's own ``ChatHandle``; every simulated line's ``line_type`` is iMessage."""
+    return {
+        **handle_json(
+            backend,
+            conversation.id,
+            Handle(line),
+            service=conversation.service,
+            is_me=True,
+            joined_at=world.created_at(conversation.id),
+        ),
+        "line_type": "iMessage",
+    }
 
 
 def participant_json(
@@ -147,6 +152,7 @@ def chat_json(backend: Backend, line: str, world: World, conversation: Conversat
         "created_at": iso(created),
         "updated_at": iso(updated),
         "health_status": health_json(world, conversation),
+        "group_chat_icon": backend.group_icons.get(conversation.id),
     }
 
 
@@ -158,6 +164,18 @@ def reply_json(reply_to: ReplyTo | None) -> JSON | None:
     if reply_to is None:
         return None
     return {"message_id": reply_to.message_id, "part_index": reply_to.part_index}
+
+
+def reaction_id(backend: Backend, record: ReactionRecord) -> str:
+    """A reaction's ``id`` (stable: the same reaction always has the same id)."""
+    return backend.ids.stable(
+        "reaction",
+        record.message_id,
+        record.actor.value,
+        str(record.part_index),
+        record.reaction.kind.value,
+        iso(record.at),
+    )
 
 
 def _reactions(
@@ -181,6 +199,7 @@ def _reactions(
                     is_me=is_me,
                     joined_at=created,
                 ),
+                "id": reaction_id(backend, record),
                 "type": record.reaction.kind.value,
                 "custom_emoji": record.reaction.emoji,
                 "sticker": None,

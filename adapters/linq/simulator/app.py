@@ -29,7 +29,12 @@ from adapters.linq.simulator.counters import RequestRecord
 from adapters.linq.simulator.faults import FaultInjector, FaultKind, FaultTiming, InjectedFault
 from adapters.linq.simulator.routes import ROUTES
 from adapters.linq.simulator.state import Backend
-from caresupport_transport.errors import InvalidHandleError, ProviderError, ValidationError
+from caresupport_transport.errors import (
+    InvalidHandleError,
+    ProviderError,
+    RateLimitedError,
+    ValidationError,
+)
 from caresupport_transport.limits import MAX_UPLOAD_BYTES
 
 __all__ = ["BASE_PATH", "MAX_JSON_BODY_BYTES", "SimulatorApp"]
@@ -144,10 +149,7 @@ class SimulatorApp:
         """Misbehave as ``fault`` says; ``response`` is the real answer when it took effect."""
         kind = fault.kind
         if kind is FaultKind.RATE_LIMIT:
-            error = _errors.rate_limited(fault.retry_after)
-            answer = _error_response(error, trace_id).with_headers(
-                ("retry-after", _seconds(fault.retry_after))
-            )
+            answer = _error_response(_errors.rate_limited(fault.retry_after), trace_id)
         elif kind is FaultKind.SERVER_ERROR:
             answer = _error_response(
                 ProviderError("Internal server error", status=500, code=_errors.INTERNAL),
@@ -185,7 +187,11 @@ def _seconds(value: float) -> str:
 
 
 def _error_response(error: ProviderError, trace_id: str) -> Response:
-    return Response.json(error.status or 500, _errors.error_body(error, trace_id))
+    response = Response.json(error.status or 500, _errors.error_body(error, trace_id))
+    if isinstance(error, RateLimitedError) and error.retry_after is not None:
+        # A route's own limit (location requests, audits) says when to come back.
+        response = response.with_headers(("retry-after", _seconds(error.retry_after)))
+    return response
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -112,6 +112,8 @@ class WebhookDeliverer:
             for subscription in list(self.backend.subscriptions.values()):
                 if not subscription.is_active or item.sequence < subscription.first_sequence:
                     continue
+                if subscription.phone_numbers and item.line not in subscription.phone_numbers:
+                    continue
                 built = build_payload(self.backend, item, subscription.version)
                 if built is None or built[0] not in subscription.events:
                     continue

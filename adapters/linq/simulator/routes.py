@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from adapters.linq.simulator._routes_account import ACCOUNT_ROUTES
 from adapters.linq.simulator._routes_blocked import BLOCKED_ROUTES
+from adapters.linq.simulator._routes_chat_extras import CHAT_EXTRA_ROUTES
 from adapters.linq.simulator._routes_chats import CHAT_ROUTES
+from adapters.linq.simulator._routes_lines import LINE_ROUTES
+from adapters.linq.simulator._routes_message_extras import MESSAGE_EXTRA_ROUTES
 from adapters.linq.simulator._routes_messages import MESSAGE_ROUTES
 from adapters.linq.simulator._routes_polls import POLL_ROUTES
 from adapters.linq.simulator._routes_webhooks import WEBHOOK_ROUTES
@@ -21,6 +24,9 @@ ROUTES: tuple[Route, ...] = (
     *ACCOUNT_ROUTES,
     *WEBHOOK_ROUTES,
     *BLOCKED_ROUTES,
+    *CHAT_EXTRA_ROUTES,
+    *MESSAGE_EXTRA_ROUTES,
+    *LINE_ROUTES,
 )
 
 

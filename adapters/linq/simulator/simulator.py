@@ -18,6 +18,8 @@ from datetime import datetime
 import httpx
 
 from adapters.linq.event_types import ALL_EVENT_TYPES
+from adapters.linq.simulator._routes_chat_extras import end_share, start_share
+from adapters.linq.simulator._routes_message_extras import place_card
 from adapters.linq.simulator.app import BASE_PATH, SimulatorApp
 from adapters.linq.simulator.control import handle_control
 from adapters.linq.simulator.counters import Counters
@@ -364,6 +366,53 @@ class Simulator:
     def make_capability_unknown(self, handle: Handle | str) -> None:
         """Capability checks for ``handle`` answer 503 / 4004 (unknown, not unavailable)."""
         self.backend.capability_unknown.add(Handle(handle) if isinstance(handle, str) else handle)
+
+    def share_location(
+        self,
+        handle: Handle | str,
+        latitude: float,
+        longitude: float,
+        *,
+        line: str | None = None,
+        chat_id: str | None = None,
+        address: str | None = None,
+        locality: str | None = None,
+    ) -> None:
+        """``handle`` shares their location with ``line`` (Find My) and is at this position.
+
+        The first call starts the share (``location.sharing.started``); later ones
+        move the person. ``GET /v3/chats/{chatId}/location`` then shows them.
+        """
+        who = Handle(handle) if isinstance(handle, str) else handle
+        owner = str(self._line(line).owner)
+        share = start_share(self.backend, owner, who, chat_id)
+        share.latitude, share.longitude = latitude, longitude
+        share.address, share.locality = address, locality
+        share.updated_at = self.backend.lines[owner].now
+        self.backend.sync()
+
+    def stop_sharing_location(self, handle: Handle | str, *, line: str | None = None) -> None:
+        """``handle`` ends their share with ``line`` themselves (``location.sharing.stopped``)."""
+        who = Handle(handle) if isinstance(handle, str) else handle
+        share = self.backend.location_shares.get((str(self._line(line).owner), who))
+        if share is None:
+            raise ValidationError("handle", f"{who} is not sharing their location")
+        end_share(self.backend, share)
+        self.backend.sync()
+
+    def send_app_card(self, chat_id: str, caption: str) -> Message:
+        """The line sends an ``imessage_app`` card (its caption stands for it in the World).
+
+        The simulator takes no app-card parts over the API; this places one so
+        ``POST /v3/messages/{messageId}/update`` has a card to redraw.
+        """
+        for world in self.backend.lines.values():
+            conversation = world.conversations.get(chat_id)
+            if conversation is not None:
+                message = place_card(self.backend, world, conversation, caption)
+                self.backend.sync()
+                return message
+        raise ValidationError("chat_id", f"{chat_id!r} is not a chat of any line")
 
     # -- webhooks and time -------------------------------------------------------------
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
-from adapters.linq.simulator._errors import not_found, unauthorized
+from adapters.linq.simulator._errors import conflict, not_found, unauthorized
 from adapters.linq.simulator._ids import SimulatorIds
 from adapters.linq.simulator._targets import is_loopback_url, version_of
 from adapters.linq.simulator.counters import Counters
@@ -29,9 +30,12 @@ from caresupport_transport.model import Conversation, Message
 
 __all__ = [
     "Account",
+    "Audit",
     "Backend",
     "ContactCard",
     "LineEvent",
+    "LinqOnlyEvent",
+    "LocationShare",
     "Subscription",
     "Upload",
 ]
@@ -96,6 +100,10 @@ class Subscription:
     updated_at: datetime
     is_active: bool = True
     first_sequence: int = 0
+    phone_numbers: tuple[str, ...] = ()
+    """Only events of these lines are delivered (empty: every line)."""
+    routing_key_header: str | None = None
+    routing_id_header: str | None = None
 
 
 @attrs.define
@@ -108,6 +116,45 @@ class ContactCard:
 
 
 @attrs.frozen
+class LinqOnlyEvent:
+    """Something Linq reports that the World has no domain event for (a background, a share).
+
+    The route that caused it builds the webhook ``data`` itself; it is the same in
+    both payload versions.
+    """
+
+    event_id: str
+    occurred_at: datetime
+    event_type: str
+    data: dict[str, Any]
+
+
+@attrs.define
+class LocationShare:
+    """A person sharing their location with a line (Find My), and their last position."""
+
+    person: Handle
+    line: str
+    chat_id: str | None
+    began_at: datetime
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str | None = None
+    locality: str | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.define
+class Audit:
+    """A reputation audit of one line: pending until ``ready_at``, then complete."""
+
+    id: str
+    line: str
+    started_at: datetime
+    ready_at: datetime
+
+
+@attrs.frozen
 class LineEvent:
     """A domain event, the line (sender number) it happened on, and when the simulator saw it.
 
@@ -116,7 +163,7 @@ class LineEvent:
     """
 
     line: str
-    event: InboundEvent
+    event: InboundEvent | LinqOnlyEvent
     sequence: int
 
 
@@ -143,6 +190,28 @@ class Backend:
     """Events seen (drained from the Worlds or made here) and not yet turned into deliveries."""
     next_sequence: int = 0
     """The :attr:`LineEvent.sequence` the next event seen will get."""
+    made_events: list[tuple[str, LinqOnlyEvent]] = attrs.Factory(list)
+    """Events routes made (not the World's), waiting for :meth:`sync`."""
+    location_shares: dict[tuple[str, Handle], LocationShare] = attrs.Factory(dict)
+    """(line, person) -> their running share with that line."""
+    location_requests: dict[str, datetime] = attrs.Factory(dict)
+    """Chat id -> when its last location request was sent."""
+    backgrounds: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    """Chat id -> the background applied (iMessage chats only)."""
+    forwarding: dict[str, str | None] = attrs.Factory(dict)
+    """Line -> where its calls are forwarded."""
+    audits: dict[str, Audit] = attrs.Factory(dict)
+    line_uses: dict[str, int] = attrs.Factory(dict)
+    """Line -> when it was last suggested or used (a counter: higher is later)."""
+    use_clock: int = 0
+    app_cards: set[str] = attrs.Factory(set)
+    """Ids of messages that are the line's own ``imessage_app`` cards."""
+    sticker_placements: dict[str, dict[str, float]] = attrs.Factory(dict)
+    """Reaction id -> the placement a sticker was moved to."""
+    group_icons: dict[str, str] = attrs.Factory(dict)
+    """Chat id -> its group icon URL."""
+    card_shares: dict[str, datetime] = attrs.Factory(dict)
+    """Chat id -> when the line's contact card was last shared there."""
 
     @classmethod
     def create(
@@ -222,6 +291,13 @@ class Backend:
                 return line, world, conversation
         raise not_found("Chat")
 
+    def active_chat(self, chat_id: str, account: Account) -> tuple[str, World, Conversation]:
+        """Like :meth:`chat`, for an interaction: 409 once the line has left the chat."""
+        line, world, conversation = self.chat(chat_id, account)
+        if world.has_left(chat_id):
+            raise conflict("This line has left the chat")
+        return line, world, conversation
+
     def message(self, message_id: str, account: Account) -> tuple[str, World, Message]:
         """``(line, world, message)`` of a message the account may see; 404 otherwise."""
         for line, world in self.lines.items():
@@ -262,11 +338,23 @@ class Backend:
 
     # -- events ------------------------------------------------------------------
 
+    def record(self, line: str, event_type: str, data: dict[str, Any]) -> None:
+        """Note an event a route made (``chat.background_updated`` ...), sent at the next sync."""
+        event = LinqOnlyEvent(self.ids.next("event"), self.lines[line].now, event_type, data)
+        self.made_events.append((line, event))
+
+    def use_line(self, line: str) -> None:
+        """Mark ``line`` as just suggested or sent from (least recently used comes next)."""
+        self.use_clock += 1
+        self.line_uses[line] = self.use_clock
+
     def sync(self) -> None:
         """Drain every World's outbox into :attr:`events`, oldest first."""
-        drained: list[tuple[str, InboundEvent]] = []
+        drained: list[tuple[str, InboundEvent | LinqOnlyEvent]] = []
         for line, world in self.lines.items():
             drained.extend((line, event) for event in world.drain())
+        drained.extend(self.made_events)
+        self.made_events = []
         drained.sort(key=lambda item: item[1].occurred_at)
         first = self.next_sequence
         self.next_sequence += len(drained)

@@ -29,6 +29,10 @@ def for_type(kind: Any) -> st.SearchStrategy[Any]:
         return st.booleans()
     if kind is int:
         return st.integers(min_value=-(2**63), max_value=2**63)
+    if kind is float:
+        return st.floats(allow_nan=False, allow_infinity=False)
+    if kind is object:
+        return json_values
     if kind is datetime:
         return st.datetimes(timezones=_ZONES)
     if kind is Secret:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from adapters.linq import LinqClient, codes
-from adapters.linq.wire_account import ContactCard, HandleCheck, PhoneCapabilities, PhoneNumber
+from adapters.linq.wire_account import HandleCheck, PhoneCapabilities, PhoneNumber
 from caresupport_transport import Handle
 from caresupport_transport.errors import ProviderError, UnreachableError, ValidationError
 
@@ -221,46 +221,6 @@ async def test_an_unknown_capability_is_a_provider_error_with_an_upstream_code(
     assert 2 == len(linq.requests)
 
 
-async def test_list_my_cards_filters_by_phone(client: LinqClient, linq: FakeLinq) -> None:
-    linq.answer(200, {"my_cards": [card_json()]})
-
-    cards = await client.list_my_cards(phone_number=LINE)
-
-    assert ("GET", "/v3/my_cards", [("phone_number", LINE)]) == (
-        linq.last.method,
-        path_of(linq.last),
-        query_of(linq.last),
-    )
-    assert (
-        ContactCard(LINE, "CareSupport", True, "Team", "https://cdn.example.org/logo.png"),
-    ) == (cards)
-    linq.check_against_reference()
-
-
-async def test_setup_my_card_posts_the_card_for_the_configured_line(
-    client: LinqClient, linq: FakeLinq
-) -> None:
-    linq.answer(200, card_json(is_active=False))
-
-    card = await client.setup_my_card(first_name="CareSupport", last_name="Team")
-
-    assert ("POST", "/v3/my_cards") == (linq.last.method, path_of(linq.last))
-    assert {"phone_number": LINE, "first_name": "CareSupport", "last_name": "Team"} == body_of(
-        linq.last
-    )
-    assert False is card.is_active
-    linq.check_against_reference()
-
-
-async def test_share_my_card_posts_to_the_chat(client: LinqClient, linq: FakeLinq) -> None:
-    linq.answer(204)
-
-    await client.share_my_card(CHAT_ID)
-
-    assert ("POST", f"/v3/my_cards/{CHAT_ID}/share") == (linq.last.method, path_of(linq.last))
-    linq.check_against_reference()
-
-
 async def test_get_contact_cards_reads_every_card(client: LinqClient, linq: FakeLinq) -> None:
     linq.answer(200, {"contact_cards": [card_json(), card_json(phone_number="+15552223333")]})
 
@@ -323,8 +283,8 @@ async def test_update_contact_card_patches_with_the_phone_in_the_query(
         (lambda c: c.get_webhook_subscription("a/b"), "subscription_id"),
         (lambda c: c.check_rcs("care@example.org"), "address"),
         (lambda c: c.check_imessage("nobody"), "address"),
-        (lambda c: c.list_my_cards(phone_number="care@example.org"), "phone_number"),
-        (lambda c: c.setup_my_card(first_name=" "), "first_name"),
+        (lambda c: c.get_contact_cards(phone_number="care@example.org"), "phone_number"),
+        (lambda c: c.create_contact_card(first_name=" "), "first_name"),
         (
             lambda c: c.create_contact_card(first_name="A", image_url="http://x.org/i.png"),
             "image_url",

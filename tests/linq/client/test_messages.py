@@ -282,16 +282,19 @@ async def test_edit_message_patches_text_and_part_index(client: LinqClient, linq
     linq.check_against_reference()
 
 
-async def test_delete_message_deletes_with_the_chat_id_in_the_body(
+async def test_delete_message_sends_no_body_as_linq_0_65_expects(
     client: LinqClient, linq: FakeLinq
 ) -> None:
     linq.answer(204)
 
-    await client.delete_message(MESSAGE_ID, chat_id=CHAT_ID)
+    await client.delete_message(MESSAGE_ID)
 
-    assert ("DELETE", f"/v3/messages/{MESSAGE_ID}") == (linq.last.method, path_of(linq.last))
-    assert {"chat_id": CHAT_ID} == body_of(linq.last)
-    linq.check_against_reference()
+    assert ("DELETE", f"/v3/messages/{MESSAGE_ID}", b"") == (
+        linq.last.method,
+        path_of(linq.last),
+        linq.last.content,
+    )
+    # Not checked against the March YAML: it still asks for a chat_id body.
 
 
 async def test_react_adds_a_custom_emoji_on_a_part(client: LinqClient, linq: FakeLinq) -> None:
@@ -338,7 +341,7 @@ async def test_remove_reaction_sends_the_remove_operation(
         (lambda c: c.react(MESSAGE_ID, Reaction(ReactionKind.LOVE), part_index=-1), "part_index"),
         (lambda c: c.edit_message(MESSAGE_ID, " "), "text"),
         (lambda c: c.edit_message(MESSAGE_ID, "x" * 10_001), "text"),
-        (lambda c: c.delete_message(MESSAGE_ID, chat_id=""), "chat_id"),
+        (lambda c: c.delete_message(""), "message_id"),
         (
             lambda c: c.send_voice_memo(CHAT_ID, VoiceMemo(MediaPart(url="http://x.org/m.mp3"))),
             "memo.audio.url",

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.linq import LinqClient, _bodies, wire_account, wire_chats
+from adapters.linq import LinqClient, _bodies, wire_account, wire_chats, wire_extras, wire_lines
 from adapters.linq._convert import converter
 from adapters.linq._retry import backoff_delay, parse_retry_after
 from caresupport_transport import (
@@ -43,7 +43,7 @@ from .support import (
 WIRE_TYPES = sorted(
     (
         value
-        for module in (wire_chats, wire_account, _bodies)
+        for module in (wire_chats, wire_account, wire_lines, wire_extras, _bodies)
         for value in vars(module).values()
         if attrs.has(value) and value.__module__ == module.__name__
     ),
@@ -230,14 +230,74 @@ async def check_rcs(c: LinqClient) -> Any:
     return await c.check_rcs("+15557654321")
 
 
-@operation({"my_cards": [CARD]})
-async def list_my_cards(c: LinqClient) -> Any:
-    return await c.list_my_cards()
+@operation({"contact_cards": [CARD]})
+async def get_contact_cards(c: LinqClient) -> Any:
+    return await c.get_contact_cards()
 
 
 @operation(CARD)
 async def update_contact_card(c: LinqClient) -> Any:
     return await c.update_contact_card(first_name="Care")
+
+
+LOCATIONS = {
+    "success": True,
+    "data": {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-93.09, 44.95]},
+                "properties": {"handle": "+15557654321", "updated_at": WHEN},
+            }
+        ],
+    },
+}
+
+
+@operation(LOCATIONS)
+async def get_locations(c: LinqClient) -> Any:
+    return await c.get_locations(CHAT_ID)
+
+
+@operation(
+    {
+        "audit_id": "a1",
+        "status": "complete",
+        "generated_at": WHEN,
+        "report": {
+            "severity": "HEALTHY",
+            "drivers": [{"key": "volume_spike"}],
+            "evidence": {"unhealthy_chats": [{"chat_id": CHAT_ID, "driver_keys": ["other"]}]},
+        },
+    }
+)
+async def get_reputation_audit(c: LinqClient) -> Any:
+    return await c.get_reputation_audit("+15550001111", "a1")
+
+
+@operation({"phone_number": "+15550001111", "vcf_url": "https://cdn.linq.test/l.vcf"})
+async def get_available_number(c: LinqClient) -> Any:
+    return await c.get_available_number(to=["+15557654321"])
+
+
+@operation({"chat_id": CHAT_ID, "message": sent_message_json()})
+async def update_message_card(c: LinqClient) -> Any:
+    return await c.update_message_card(MESSAGE_ID, {"caption": "Ride"})
+
+
+@operation(
+    {
+        "experiences": [
+            {
+                "experience": "link",
+                "actions": [{"name": "open", "fields": {"url": {"type": "url"}}}],
+            }
+        ]
+    }
+)
+async def list_experiences(c: LinqClient) -> Any:
+    return await c.list_experiences()
 
 
 def run_against(

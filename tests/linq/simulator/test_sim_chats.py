@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from adapters.linq.simulator import Simulator
 from caresupport_transport.content import ReactionKind, TextPart
 
-from .support import AUNT, COUSIN, GRANDMA, SON, UNCLE, create_chat, error_of, text_message
+from .support import (
+    AUNT,
+    COUSIN,
+    GRANDMA,
+    SON,
+    UNCLE,
+    WEBHOOK_URL,
+    Recorder,
+    create_chat,
+    error_of,
+    text_message,
+)
 
 
 async def test_a_chat_lists_the_line_first_then_the_participants(
@@ -51,10 +64,22 @@ async def test_typing_read_and_contact_card_answer_204_in_an_imessage_chat(
         (await api.delete(f"{base}/typing")).status_code,
         (await api.post(f"{base}/read")).status_code,
         (await api.post(f"{base}/share_contact_card")).status_code,
+    ]
+    assert [204] * 4 == statuses
+    assert [chat["id"]] == sim.world.contact_cards_shared
+
+
+async def test_the_removed_my_cards_operations_are_not_served(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    statuses = [
+        (await api.get("/v3/my_cards")).status_code,
+        (await api.post("/v3/my_cards", json={"phone_number": sim.phone})).status_code,
         (await api.post(f"/v3/my_cards/{chat['id']}/share")).status_code,
     ]
-    assert [204] * 5 == statuses
-    assert [chat["id"], chat["id"]] == sim.world.contact_cards_shared
+    assert [404, 404, 404] == statuses
+    assert [] == sim.world.contact_cards_shared
 
 
 async def test_typing_in_a_group_or_an_sms_chat_is_400(
@@ -72,7 +97,7 @@ async def test_sharing_a_contact_card_needs_one_set_up(
     sim.backend.contact_cards.clear()
     chat = await create_chat(api, sim.phone, GRANDMA)
     response = await api.post(f"/v3/chats/{chat['id']}/share_contact_card")
-    assert (400, 2012) == error_of(response)
+    assert (404, 2012) == error_of(response)
 
 
 async def test_a_contact_card_is_read_and_updated(api: httpx.AsyncClient, sim: Simulator) -> None:
@@ -81,9 +106,7 @@ async def test_a_contact_card_is_read_and_updated(api: httpx.AsyncClient, sim: S
     )
     assert "Care Team" == patched.json()["first_name"]
     cards = (await api.get("/v3/contact_card")).json()["contact_cards"]
-    legacy = (await api.get("/v3/my_cards", params={"phone_number": sim.phone})).json()
     assert ["Care Team"] == [c["first_name"] for c in cards]
-    assert ["Care Team"] == [c["first_name"] for c in legacy["my_cards"]]
 
 
 async def test_renaming_a_group_changes_its_display_name(
@@ -97,10 +120,58 @@ async def test_renaming_a_group_changes_its_display_name(
 async def test_a_left_group_refuses_new_messages_with_409(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
-    chat = await create_chat(api, sim.phone, AUNT, UNCLE)
-    assert 204 == (await api.post(f"/v3/chats/{chat['id']}/leave")).status_code
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
+    left = await api.post(f"/v3/chats/{chat['id']}/leave")
+    assert (202, "accepted") == (left.status_code, left.json()["status"])
     response = await api.post(f"/v3/chats/{chat['id']}/messages", json={"message": text_message()})
     assert 409 == error_of(response)[0]
+
+
+async def test_after_leaving_every_interaction_with_the_chat_is_409_and_reads_work(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
+    base = f"/v3/chats/{chat['id']}"
+    await api.post(f"{base}/leave")
+
+    statuses = [
+        error_of(await api.post(f"{base}/read"))[0],
+        error_of(await api.post(f"{base}/typing"))[0],
+        error_of(await api.put(base, json={"display_name": "Care team"}))[0],
+        error_of(await api.post(f"{base}/participants", json={"handle": GRANDMA}))[0],
+        error_of(await api.post(f"{base}/background", json={"type": "color", "variant": "ice"}))[0],
+        error_of(await api.post(f"{base}/leave"))[0],
+    ]
+
+    assert [409] * 6 == statuses
+    assert 200 == (await api.get(base)).status_code
+
+
+async def test_only_an_imessage_group_of_four_or_more_can_be_left(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    small = await create_chat(api, sim.phone, AUNT, UNCLE)
+    direct = await create_chat(api, sim.phone, GRANDMA)
+    mixed = await create_chat(api, sim.phone, AUNT, UNCLE, SON)
+    refusals = [
+        error_of(await api.post(f"/v3/chats/{chat['id']}/leave"))[0]
+        for chat in (small, direct, mixed)
+    ]
+    assert [400, 400, 400] == refusals
+    assert not any(sim.world.has_left(chat["id"]) for chat in (small, direct, mixed))
+
+
+async def test_leaving_sends_participant_removed_for_the_line(
+    api: httpx.AsyncClient, sim: Simulator, recorder: Recorder
+) -> None:
+    sim.subscribe(WEBHOOK_URL, events=["participant.removed"])
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
+    await api.post(f"/v3/chats/{chat['id']}/leave")
+    await sim.deliver_webhooks()
+    data = [json.loads(r.body)["data"] for r in recorder.received]
+    assert [(chat["id"], sim.phone, "removed")] == [
+        (d["chat_id"], d["handle"], d["participant"]["status"]) for d in data
+    ]
 
 
 async def test_an_imessage_message_is_edited_at_most_five_times(
@@ -139,11 +210,7 @@ async def test_a_deleted_message_disappears_from_the_api_only(
 ) -> None:
     chat = await create_chat(api, sim.phone, GRANDMA)
     message_id = chat["message"]["id"]
-    mismatch = await api.request("DELETE", f"/v3/messages/{message_id}", json={"chat_id": "x"})
-    assert 400 == error_of(mismatch)[0]
-    deleted = await api.request(
-        "DELETE", f"/v3/messages/{message_id}", json={"chat_id": chat["id"]}
-    )
+    deleted = await api.delete(f"/v3/messages/{message_id}")  # no body since 0.65
     assert 204 == deleted.status_code
     assert (404, 2001) == error_of(await api.get(f"/v3/messages/{message_id}"))
     assert message_id in sim.world.messages
@@ -178,3 +245,23 @@ async def test_a_reaction_on_an_sms_message_is_400(api: httpx.AsyncClient, sim: 
         f"/v3/messages/{inbound.id}/reactions", json={"operation": "add", "type": "like"}
     )
     assert 400 == error_of(response)[0]
+
+
+async def test_a_chat_gets_the_contact_card_at_most_once_per_five_minutes(
+    api: httpx.AsyncClient, sim: Simulator
+) -> None:
+    chat = await create_chat(api, sim.phone, GRANDMA)
+    path = f"/v3/chats/{chat['id']}/share_contact_card"
+
+    first = await api.post(path)
+    again = await api.post(path)
+    await sim.advance(300)
+    later = await api.post(path)
+
+    assert (204, (429, 4001), "300", 204) == (
+        first.status_code,
+        error_of(again),
+        again.headers["retry-after"],
+        later.status_code,
+    )
+    assert [chat["id"], chat["id"]] == sim.world.contact_cards_shared

@@ -22,7 +22,11 @@ from adapters.linq.simulator import Simulator
 from ..schema import REFERENCE, LinqSchema
 from .support import AUNT, COUSIN, GRANDMA, NURSE, UNCLE, WEBHOOK_URL, Recorder, text_message
 
-DOCUMENTED_OPERATIONS = 33
+DOCUMENTED_OPERATIONS = 30
+"""The YAML's 33 minus the three ``/v3/my_cards`` operations Linq has removed."""
+NEWER_SHAPES = {("GET", "/v3/webhook-events")}
+"""Answers that changed since the YAML (0.65 lists 75 event types, the YAML's enum 18);
+the SDK oracle (``tests/linq/sdk_oracle``) holds them to the newer shape instead."""
 
 
 @attrs.frozen
@@ -77,7 +81,6 @@ async def _every_operation(call: Recording, sim: Simulator) -> None:
     await call("DELETE", f"/v3/chats/{chat_id}/typing")
     await call("POST", f"/v3/chats/{chat_id}/read")
     await call("POST", f"/v3/chats/{chat_id}/share_contact_card")
-    await call("POST", f"/v3/my_cards/{chat_id}/share")
     announced = await call(
         "POST",
         "/v3/attachments",
@@ -121,7 +124,7 @@ async def _every_operation(call: Recording, sim: Simulator) -> None:
     await call("GET", f"/v3/messages/{sent_id}/thread")
     await call("GET", f"/v3/messages/{sent_id}")
     await call("PATCH", f"/v3/messages/{sent_id}", json={"part_index": 0, "text": "Your new plan"})
-    await call("DELETE", f"/v3/messages/{first_id}", json={"chat_id": chat_id})
+    await call("DELETE", f"/v3/messages/{first_id}")
     await call("GET", "/v3/phonenumbers")
     await call("GET", "/v3/phone_numbers")
     await call("GET", "/v3/webhook-events")
@@ -136,12 +139,6 @@ async def _every_operation(call: Recording, sim: Simulator) -> None:
     await call("DELETE", f"/v3/webhook-subscriptions/{subscription['id']}")
     await call("POST", "/v3/capability/check_imessage", json={"address": GRANDMA})
     await call("POST", "/v3/capability/check_rcs", json={"address": NURSE})
-    await call("GET", "/v3/my_cards")
-    await call(
-        "POST",
-        "/v3/my_cards",
-        json={"phone_number": phone, "first_name": "Care", "last_name": "Support"},
-    )
 
 
 async def _refusals(call: Recording, sim: Simulator) -> None:
@@ -166,14 +163,14 @@ async def test_every_documented_operation_answers_in_its_documented_shape(
     await _refusals(call, sim)
     documented = set()
     for answer in call.answers:
-        body = answer.body
-        if (answer.method, answer.path) == ("GET", "/v3/webhook-events"):
-            # The poll events are newer than the YAML's enum (Linq 0.65 lists them).
-            body = {**body, "events": [e for e in body["events"] if not e.startswith("poll.")]}
         if linq_schema.has(answer.method, answer.path):
-            linq_schema.validate_response(answer.method, answer.path, answer.status, body)
+            operation = (answer.method, linq_schema.template(answer.method, answer.path))
+            if operation not in NEWER_SHAPES:
+                linq_schema.validate_response(
+                    answer.method, answer.path, answer.status, answer.body
+                )
             if answer.status < 300:
-                documented.add((answer.method, linq_schema.template(answer.method, answer.path)))
+                documented.add(operation)
     assert DOCUMENTED_OPERATIONS == len(documented)
     assert {400, 401, 404, 503} <= {a.status for a in call.answers}
 

@@ -13,7 +13,7 @@ from .support import AUNT, COUSIN, GRANDMA, UNCLE, create_chat, error_of, text_m
 async def test_leaving_over_http_is_recorded_in_the_world(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
-    chat = await create_chat(api, sim.phone, AUNT, UNCLE)
+    chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
     await api.post(f"/v3/chats/{chat['id']}/leave")
     assert {chat["id"]} == sim.world.left_conversations
 

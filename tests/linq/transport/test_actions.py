@@ -91,9 +91,9 @@ async def test_the_contact_card_is_shared_on_imessage(
     linq: RoutedLinq, transport: LinqTransport
 ) -> None:
     linq.on_json("GET", CHAT, body=one_to_one_json(CHAT_ID, GRANDMA))
-    linq.on("POST", f"/v3/my_cards/{CHAT_ID}/share", reply(204))
+    linq.on("POST", f"{CHAT}/share_contact_card", reply(204))
     assert (await transport.share_contact_card(CHAT_ID)).performed
-    assert 1 == len(linq.sent("POST", f"/v3/my_cards/{CHAT_ID}/share"))
+    assert 1 == len(linq.sent("POST", f"{CHAT}/share_contact_card"))
 
 
 async def test_a_voice_memo_to_imessage_goes_as_a_voice_memo(
