@@ -102,6 +102,13 @@ async def _prepare(setup: Setup) -> None:
     message = (await api.get(f"/v3/messages/{v['message']}")).json()
     v["sticker"] = message["parts"][0]["reactions"][0]["id"]
     v["card"] = sim.send_app_card(v["chat"], "Ride on Tuesday").id
+    poll = (
+        await api.post(
+            f"/v3/chats/{v['chat']}/polls",
+            json={"poll": {"options": [{"text": "Mon 9am"}, {"text": "Mon 2pm"}]}},
+        )
+    ).json()
+    v["poll"], v["poll_option"] = poll["message_id"], poll["poll"]["options"][0]["option_id"]
     announced = (
         await api.post(
             "/v3/attachments",
@@ -261,19 +268,19 @@ OPERATIONS: dict[str, Operation] = {
     "DELETE /v3/webhook-subscriptions/{subscriptionId}": (
         lambda c, s: c.webhook_subscriptions.delete(s.values["subscription"])
     ),
-    # served once the optout and polls branches are merged (see KNOWN_GAPS)
+    # blocked handles and polls
     "GET /v3/blocked_handles": lambda c, s: c.blocked_handles.list(),
     "POST /v3/blocked_handles": lambda c, s: c.blocked_handles.block(handle=SON),
     "DELETE /v3/blocked_handles": lambda c, s: c.blocked_handles.unblock(handle=SON),
     "POST /v3/chats/{chatId}/polls": lambda c, s: c.chats.polls.create(
         s.values["chat"], poll={"options": [{"text": "Tue 9am"}, {"text": "Tue 2pm"}]}
     ),
-    "GET /v3/messages/{messageId}/poll": lambda c, s: c.messages.poll.retrieve(s.values["message"]),
+    "GET /v3/messages/{messageId}/poll": lambda c, s: c.messages.poll.retrieve(s.values["poll"]),
     "POST /v3/messages/{messageId}/poll/options": lambda c, s: c.messages.poll.add_options(
-        s.values["message"], options=[{"text": "Wed 9am"}]
+        s.values["poll"], options=[{"text": "Wed 9am"}]
     ),
     "POST /v3/messages/{messageId}/poll/votes": lambda c, s: c.messages.poll.vote(
-        s.values["message"], operation="add", option_id="option-1"
+        s.values["poll"], operation="add", option_id=s.values["poll_option"]
     ),
 }
 
