@@ -93,6 +93,7 @@ class LinqHarness:
         self, voter: Handle, poll_id: str, option_id: str, *, remove: bool = False
     ) -> None:
         self.simulator.inject_vote(voter, poll_id, option_id, remove=remove)
+        await self.simulator.deliver_webhooks()
 
     async def inject_inbound_edit(self, message_id: str, text: str) -> None:
         self.simulator.inject_edit(message_id, text)
