@@ -8,7 +8,6 @@ from pathlib import Path
 
 from adapters.linq import LinqClient
 
-from ..known_gaps import KNOWN_GAPS
 from .test_coverage import NEWER_OPERATIONS, OPERATIONS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "linq.md"
@@ -48,13 +47,10 @@ def test_every_public_client_method_appears_in_the_table() -> None:
     assert set() == public_coroutine_methods() - named
 
 
-def test_every_method_the_table_names_exists_or_is_a_known_gap() -> None:
+def test_every_method_the_table_names_exists_on_the_client() -> None:
     named = {name for names in table().values() for name in names}
-    missing = {name for name in named if not hasattr(LinqClient, name)}
 
-    assert missing == {
-        key.removeprefix("method ") for key in KNOWN_GAPS if key.startswith("method ")
-    }
+    assert set() == {name for name in named if not hasattr(LinqClient, name)}
 
 
 def test_the_table_agrees_with_the_client_coverage_table() -> None:
@@ -62,6 +58,4 @@ def test_the_table_agrees_with_the_client_coverage_table() -> None:
     documented = {op: names[:1] for op, names in table().items() if op in covered}
 
     assert covered == documented
-    assert set(table()) - set(covered) == {
-        tuple(key.split(" ", 1)) for key in KNOWN_GAPS if KNOWN_GAPS[key].startswith("not served")
-    }
+    assert set() == set(table()) - set(covered)

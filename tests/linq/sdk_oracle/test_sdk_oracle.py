@@ -3,8 +3,8 @@
 Every route the simulator serves is called through the SDK's async client with
 strict response validation, and every delivery the simulator signs is verified
 with the SDK's webhook ``unwrap`` and validated against its event type's own
-model. What the SDK still refuses is listed in :data:`KNOWN_GAPS`, each with
-the branch that closes it; a gap that closes (or a new refusal) fails here.
+model. Nothing is refused: a refusal fails here (the only exceptions are
+:data:`SDK_LIMITS`, payloads the SDK has no model for).
 
 The SDK's ``unwrap`` verifies the Standard Webhooks signature but builds its
 event union without validating, and picks the wrong class for most events
@@ -27,17 +27,14 @@ import pytest
 
 from adapters.linq.simulator.routes import route_keys
 
-from ..known_gaps import KNOWN_GAPS
-
 ROOT = Path(__file__).resolve().parents[3]
-HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 SDK_LIMITS: dict[str, str] = {
     f"{event_type}@2025-01-01": "the SDK models only 2026-02-03 message payloads"
     for event_type in ("message.sent", "message.received", "message.delivered", "message.read")
 }
-"""Not gaps of ours and closed by no branch: these deliveries are verified (signature)
-but have no SDK model; tests/linq/simulator/test_sim_schema.py holds them to the YAML."""
+"""Not refusals of ours: these deliveries are verified (signature) but have no SDK
+model; tests/linq/simulator/test_sim_schema.py holds them to the YAML."""
 
 DELIVERED = {
     f"{event_type}@{version}"
@@ -49,6 +46,14 @@ DELIVERED = {
         "message.failed",
         "reaction.added",
         "reaction.removed",
+        "poll.sent",
+        "poll.delivered",
+        "poll.read",
+        "poll.failed",
+        "poll.received",
+        "poll.updated",
+        "poll.vote.added",
+        "poll.vote.removed",
         "participant.added",
         "participant.removed",
         "chat.created",
@@ -59,21 +64,22 @@ DELIVERED = {
         "chat.typing_indicator.started",
         "chat.typing_indicator.stopped",
         "chat.background_updated",
+        "phone_number.status_updated",
+        "phone_number.forwarding_updated",
+        "contact_card.received",
         "location.sharing.started",
         "location.sharing.stopped",
-        "phone_number.forwarding_updated",
+        "webhook_subscription.disabled",
+        "webhook_subscription.enabled",
+        "webhook_subscription.deleted",
     )
     for version in ("2025-01-01", "2026-02-03")
 } | {"message.edited@2026-02-03"}
 """Every (event type, payload version) the simulator sends (message.edited: 2026 only)."""
 
-OPERATION_GAPS = {key for key in KNOWN_GAPS if key.split(" ")[0] in HTTP_METHODS}
-EVENT_GAPS = {key for key in KNOWN_GAPS if "@" in key}
-NOT_SERVED_YET = {key for key in OPERATION_GAPS if KNOWN_GAPS[key].startswith("not served")}
-OPERATIONS = sorted(set(route_keys()) | NOT_SERVED_YET)
-"""What the oracle must drive: every route served, and the ones other branches add."""
-ACCEPTED_OPERATIONS = len(OPERATIONS) - len(OPERATION_GAPS)
-ACCEPTED_DELIVERIES = len(DELIVERED) - len(EVENT_GAPS) - len(SDK_LIMITS)
+OPERATIONS = sorted(route_keys())
+"""What the oracle must drive: every route served."""
+ACCEPTED_DELIVERIES = len(DELIVERED) - len(SDK_LIMITS)
 
 
 @cache
@@ -100,16 +106,13 @@ def test_the_oracle_drives_every_route_the_simulator_serves() -> None:
 def test_the_sdk_accepts_the_simulators_answer_to(key: str) -> None:
     accepted, detail = oracle()["operations"][key]
 
-    if key in KNOWN_GAPS:
-        assert not accepted, f"{key} passes now: remove it from KNOWN_GAPS"
-    else:
-        assert accepted, detail
+    assert accepted, detail
 
 
 @pytest.mark.parametrize(
     "expected",
-    [(ACCEPTED_OPERATIONS, len(OPERATIONS))],
-    ids=[f"accepted-{ACCEPTED_OPERATIONS}-of-{len(OPERATIONS)}-operations"],
+    [(len(OPERATIONS), len(OPERATIONS))],
+    ids=[f"accepted-{len(OPERATIONS)}-of-{len(OPERATIONS)}-operations"],
 )
 def test_summary_of_operations(expected: tuple[int, int]) -> None:
     outcomes = oracle()["operations"]
@@ -126,8 +129,8 @@ def test_the_sdk_verifies_and_reads_the_delivery_of(key: str) -> None:
     verified, validated, _, detail = oracle()["deliveries"][key]
 
     assert verified, detail  # the SDK's Standard Webhooks check passed
-    if key in KNOWN_GAPS or key in SDK_LIMITS:
-        assert not validated, f"{key} validates now: remove it from the gap lists"
+    if key in SDK_LIMITS:
+        assert not validated, f"{key} validates now: remove it from SDK_LIMITS"
     else:
         assert validated, detail
 
