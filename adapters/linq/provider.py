@@ -14,7 +14,8 @@ What is Linq's own lives here, and only that:
 - a chat read for a send or an action is reused within ``conversation_ttl``;
 - Linq's refusals of a 1:1 send, 403 with ``RECIPIENT_OPTED_OUT`` (2024) or
   ``HANDLE_ON_BLOCKLIST`` (2026), become ``OptedOutError`` / ``BlockedError``
-  naming the person; ``override_optout`` goes as the body's top-level field;
+  naming the person (a chat never read here is read once after the 403 to
+  learn who); ``override_optout`` goes as the body's top-level field;
 - the blocklist is ``/v3/blocked_handles``; a chat's ``health_status`` is the
   conversation's ``health``.
 
@@ -28,7 +29,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import attrs
 
@@ -57,6 +58,7 @@ from caresupport_transport.errors import (
     NotFoundError,
     OptedOutError,
     ProviderError,
+    TransportError,
     ValidationError,
 )
 from caresupport_transport.handles import Handle
@@ -80,29 +82,34 @@ _EDIT_REFUSALS = frozenset({400, 409, 422})
 _log = logging.getLogger("caresupport_transport.linq")
 
 
-@contextlib.contextmanager
-def _refusals(participants: Sequence[Handle]) -> Iterator[None]:
-    """Linq's opt-out (2024) and blocklist (2026) refusals of a 1:1 send, as domain errors."""
-    try:
-        yield
-    except ProviderError as error:
-        if error.status != 403 or len(participants) != 1:
-            raise
-        person = participants[0]
-        refusal: ProviderError
-        if error.code == codes.RECIPIENT_OPTED_OUT:
-            refusal = OptedOutError(
-                error.message, person=person, status=403, code=error.code, trace_id=error.trace_id
-            )
-        elif error.code == codes.HANDLE_ON_BLOCKLIST:
-            refusal = BlockedError(
-                error.message, handle=person, status=403, code=error.code, trace_id=error.trace_id
-            )
-        else:
-            raise
-        refusal.idempotency_key = error.idempotency_key
-        refusal.outcome_unknown = error.outcome_unknown
-        raise refusal from error
+_REFUSAL_CODES = frozenset({codes.RECIPIENT_OPTED_OUT, codes.HANDLE_ON_BLOCKLIST})
+
+
+def _is_refusal(error: ProviderError) -> bool:
+    """Linq's 403 with an opt-out (2024) or blocklist (2026) code."""
+    return error.status == 403 and error.code in _REFUSAL_CODES
+
+
+def _refusal(error: ProviderError, participants: Sequence[Handle]) -> ProviderError:
+    """A 1:1 send's opt-out or blocklist refusal as a domain error naming the person.
+
+    Anything else (a group, no participants known) is ``error`` itself.
+    """
+    if not _is_refusal(error) or len(participants) != 1:
+        return error
+    person = participants[0]
+    refusal: ProviderError
+    if error.code == codes.RECIPIENT_OPTED_OUT:
+        refusal = OptedOutError(
+            error.message, person=person, status=403, code=error.code, trace_id=error.trace_id
+        )
+    else:
+        refusal = BlockedError(
+            error.message, handle=person, status=403, code=error.code, trace_id=error.trace_id
+        )
+    refusal.idempotency_key = error.idempotency_key
+    refusal.outcome_unknown = error.outcome_unknown
+    return refusal
 
 
 class LinqProvider:
@@ -212,7 +219,7 @@ class LinqProvider:
         override_optout: bool = False,
     ) -> tuple[Conversation, Sent]:
         """``POST /v3/chats``: the chat and its first message."""
-        with _refusals(participants):
+        async with self._refusals(participants):
             try:
                 chat = await self.client.create_chat(
                     participants,
@@ -239,7 +246,7 @@ class LinqProvider:
         override_optout: bool = False,
     ) -> Sent:
         """``POST /v3/messages`` to the handle: Linq opens (or reuses) the 1:1 chat."""
-        with _refusals(conversation.participants):
+        async with self._refusals(conversation.participants):
             try:
                 sent = await self.client.send_to_handles(
                     conversation.participants,
@@ -274,7 +281,7 @@ class LinqProvider:
                 is never sent again.
             NotFoundError: the chat does not exist.
         """
-        with _refusals(self._participants_of(conversation_id)):
+        async with self._refusals(chat_id=conversation_id):
             try:
                 answer = await self.client.send_message(
                     conversation_id,
@@ -327,6 +334,35 @@ class LinqProvider:
                     self.capability_cache.forget(handle)
         return Sent(sent.id, chat_id, sent.service, sent.delivery_status)
 
+    @contextlib.asynccontextmanager
+    async def _refusals(
+        self, participants: Sequence[Handle] = (), *, chat_id: str | None = None
+    ) -> AsyncIterator[None]:
+        """Linq's opt-out (2024) and blocklist (2026) refusals of a 1:1 send, as domain errors.
+
+        A send to a chat by id names no one: the participants are the chat's as
+        last read, or, when it was never read here, read once after the 403 so
+        the error always names the person. Should that read fail, the 403 is
+        raised as it came.
+        """
+        try:
+            yield
+        except ProviderError as error:
+            if not _is_refusal(error):
+                raise
+            people = tuple(participants)
+            if not people and chat_id is not None:
+                people = self._participants_of(chat_id)
+                if not people:
+                    try:
+                        people = (await self._fetch_chat(chat_id)).participants
+                    except TransportError as unread:
+                        raise error from unread
+            refusal = _refusal(error, people)
+            if refusal is error:
+                raise
+            raise refusal from error
+
     def _participants_of(self, chat_id: str) -> tuple[Handle, ...]:
         """The chat's participants as last read (empty when it was never read here)."""
         cached = self._conversations.get(chat_id)
@@ -341,7 +377,7 @@ class LinqProvider:
         idempotency_key: str,
         override_optout: bool = False,
     ) -> Sent:
-        with _refusals(self._participants_of(conversation_id)):
+        async with self._refusals(chat_id=conversation_id):
             sent = await self.client.send_voice_memo(
                 conversation_id,
                 memo,

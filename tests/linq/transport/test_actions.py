@@ -11,6 +11,8 @@ from caresupport_transport import (
     Feature,
     Handle,
     MediaPart,
+    NotFoundError,
+    ProviderError,
     Reaction,
     ReactionKind,
     ValidationError,
@@ -230,3 +232,23 @@ async def test_removing_that_would_leave_two_is_refused_without_a_request(
     with pytest.raises(ValidationError):
         await transport.remove_participant(CHAT_ID, Handle(SON))
     assert [] == linq.sent("DELETE", f"{CHAT}/participants")
+
+
+async def test_a_403_2024_stays_a_provider_error_when_the_chat_cannot_be_read_after_it(
+    linq: RoutedLinq, transport: LinqTransport
+) -> None:
+    refused = {"success": False, "error": {"status": 403, "code": 2024, "message": "opted out"}}
+    linq.on_json("GET", f"/v3/messages/{MESSAGE_ID}", body=message_json(service="SMS"))
+    linq.on_json("POST", f"{CHAT}/messages", 403, refused)
+    linq.on_json("GET", CHAT, 404, {"success": False, "error": {"status": 404, "code": 1002}})
+
+    with pytest.raises(ProviderError) as raised:
+        await transport.react(MESSAGE_ID, LOVE)
+
+    assert (ProviderError, 403, 2024, NotFoundError) == (
+        type(raised.value),
+        raised.value.status,
+        raised.value.code,
+        type(raised.value.__cause__),
+    )
+    assert 1 == len(linq.sent("GET", CHAT))

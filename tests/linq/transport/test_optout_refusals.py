@@ -13,20 +13,24 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.linq import LinqClient, LinqConfig, LinqTransport, codes
+from adapters.linq import LinqClient, LinqConfig, LinqProvider, LinqTransport, codes
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, Simulator
-from adapters.memory import World
+from adapters.memory import RecipientKind, World
 from caresupport_transport import (
     BlockedError,
     ConversationHealth,
     Handle,
     OptedOutError,
     OutgoingMessage,
+    Reaction,
+    ReactionKind,
+    Service,
 )
 from caresupport_transport.redact import mask_handle
 
 GRANDMA = Handle("+16515550101")
 SON = Handle("+16515550103")
+NEPHEW = Handle("+16515550107")
 NOTE = OutgoingMessage.of_text("The pharmacy called about the refill.")
 
 
@@ -88,6 +92,52 @@ async def test_a_403_2026_becomes_blocked_error_and_the_next_send_makes_no_reque
             await linq.start_conversation([SON], NOTE)
         assert before == sim.counters.total_requests
         assert [SON] == [entry.handle for entry in await linq.blocked()]
+
+
+async def test_a_403_2024_on_a_chat_never_read_names_the_person_after_one_read(
+    sim: Simulator,
+) -> None:
+    async with _linq(sim) as first:
+        chat = (await first.start_conversation([GRANDMA], NOTE)).conversation
+    sim.opt_out(GRANDMA)
+    async with httpx.AsyncClient(transport=sim.transport()) as http:
+        config = LinqConfig(
+            api_token=sim.token, phone_number=sim.phone, base_url=IN_PROCESS_BASE_URL
+        )
+        provider = LinqProvider(LinqClient(config, http=http, sleep=_no_sleep))
+        sim.counters.reset()
+        with pytest.raises(OptedOutError) as refused:
+            await provider.send(
+                chat.id, NOTE, service=Service.IMESSAGE, pinned=False, idempotency_key="k-1"
+            )
+    assert (GRANDMA, codes.RECIPIENT_OPTED_OUT, "k-1") == (
+        refused.value.person,
+        refused.value.code,
+        refused.value.idempotency_key,
+    )
+    assert [
+        ("POST /v3/chats/{chatId}/messages", 403),
+        ("GET /v3/chats/{chatId}", 200),
+    ] == [(r.route, r.status) for r in sim.counters.log]
+
+
+async def test_a_tapback_as_text_refused_403_2024_teaches_the_transport_the_opt_out(
+    sim: Simulator,
+) -> None:
+    sim.add_recipient(NEPHEW, RecipientKind.SMS_ONLY)
+    async with _linq(sim) as first:
+        chat = (await first.start_conversation([NEPHEW], NOTE)).conversation
+    question = sim.inject_inbound_text(NEPHEW, "Can you drive Tuesday?")
+    sim.opt_out(NEPHEW)  # heard by another process
+    async with _linq(sim) as later:
+        # The message names its service, so the transport never reads the chat itself.
+        with pytest.raises(OptedOutError) as refused:
+            await later.react(question.id, Reaction(ReactionKind.LIKE))
+        assert NEPHEW == refused.value.person
+        before = sim.counters.total_requests
+        with pytest.raises(OptedOutError):
+            await later.send_message(chat.id, NOTE)
+        assert before == sim.counters.total_requests
 
 
 async def test_a_chat_read_as_opted_out_teaches_the_transport(sim: Simulator) -> None:
