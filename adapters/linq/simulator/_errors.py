@@ -3,7 +3,10 @@
 A route refuses by raising a :class:`~caresupport_transport.errors.ProviderError`
 (or a subclass) with the HTTP status and Linq code; the app turns it into
 ``{"success": false, "error": {"status", "code", "message"}, "trace_id"}``.
-Codes marked *simulator's choice* are not in the published description.
+Codes marked *simulator's choice* are not in the published description. A 409
+carries the code Linq documents for it (2014, 2016, 2017, 2023) and no code
+where Linq states none (``conflict()`` without one): the simulator does not
+invent one there.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from caresupport_transport.errors import (
 
 __all__ = [
     "CHAT_SERVICE_NOT_SUPPORTED",
-    "CONFLICT",
+    "CONTACT_CARD_EXISTS",
     "FORBIDDEN",
     "GROUP_CHAT_NOT_SUPPORTED",
     "INTERNAL",
@@ -52,8 +55,8 @@ URL_IN_FIRST_MESSAGE = 1005
 NOT_FOUND = 2001
 UNAUTHORIZED = 2004
 FORBIDDEN = 2005
-CONFLICT = 2014
-"""Seen from Linq for a contact card that already exists; used for every 409."""
+CONTACT_CARD_EXISTS = 2014
+"""409: the line's contact card is already active (update it with PATCH)."""
 GROUP_CHAT_NOT_SUPPORTED = 2016
 CHAT_SERVICE_NOT_SUPPORTED = 2017
 MENTION_IN_DIRECT_CHAT = 2023
@@ -87,7 +90,8 @@ def method_not_allowed() -> ProviderError:
     return ProviderError("Method not allowed on this path", status=405, code=INVALID_REQUEST)
 
 
-def conflict(message: str, code: int = CONFLICT) -> ConflictError:
+def conflict(message: str, code: int | None = None) -> ConflictError:
+    """A 409 with the code Linq documents for it, or none where Linq states none."""
     return ConflictError(message, status=409, code=code)
 
 
@@ -105,12 +109,18 @@ def rate_limited(retry_after: float) -> RateLimitedError:
 
 
 def error_body(error: ProviderError, trace_id: str) -> dict[str, Any]:
-    """The JSON body of a refusal, as the published ``ErrorResponse`` schema has it."""
+    """The JSON body of a refusal, as the published ``ErrorResponse`` schema has it.
+
+    A refusal without a code (a 409 Linq gives none) has no ``code``; a 5xx
+    without one says ``INTERNAL``.
+    """
+    status = error.status or 500
+    code = error.code if error.code is not None else INTERNAL if status >= 500 else None
     return {
         "success": False,
         "error": {
-            "status": error.status or 500,
-            "code": error.code or INTERNAL,
+            "status": status,
+            **({} if code is None else {"code": code}),
             "message": error.message,
         },
         "trace_id": trace_id,

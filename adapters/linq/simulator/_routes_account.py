@@ -6,9 +6,10 @@ from typing import Any
 
 from adapters.linq._words import service_word
 from adapters.linq.simulator._errors import (
-    CONFLICT,
+    CONTACT_CARD_EXISTS,
     UPSTREAM_UNAVAILABLE,
     bad_request,
+    conflict,
     not_found,
 )
 from adapters.linq.simulator._http import Response
@@ -118,10 +119,9 @@ def create_card(call: Call) -> Response:
     fields = _card_fields(body, partial=False)
     cards = call.backend.contact_cards
     if number in cards:
-        raise ProviderError(
+        raise conflict(
             f"A contact card already exists for {number}; update it with PATCH",
-            status=409,
-            code=CONFLICT,
+            CONTACT_CARD_EXISTS,
         )
     cards[number] = ContactCard(
         number,

@@ -64,13 +64,16 @@ async def create_chat(
     return chat
 
 
-def error_of(response: httpx.Response) -> tuple[int, int]:
-    """``(status, code)`` of an error answer, checking the error body's shape."""
+def error_of(response: httpx.Response) -> tuple[int, int | None]:
+    """``(status, code)`` of an error answer, checking the error body's shape.
+
+    The code is ``None`` where the body has none (a 409 Linq gives no code).
+    """
     body = response.json()
     assert body["success"] is False
     assert body["error"]["status"] == response.status_code
     assert body["trace_id"]
-    return response.status_code, body["error"]["code"]
+    return response.status_code, body["error"].get("code")
 
 
 @attrs.frozen

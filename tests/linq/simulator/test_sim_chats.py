@@ -124,7 +124,7 @@ async def test_a_left_group_refuses_new_messages_with_409(
     left = await api.post(f"/v3/chats/{chat['id']}/leave")
     assert (202, "accepted") == (left.status_code, left.json()["status"])
     response = await api.post(f"/v3/chats/{chat['id']}/messages", json={"message": text_message()})
-    assert 409 == error_of(response)[0]
+    assert (409, None) == error_of(response)
 
 
 async def test_after_leaving_every_interaction_with_the_chat_is_409_and_reads_work(
@@ -135,15 +135,15 @@ async def test_after_leaving_every_interaction_with_the_chat_is_409_and_reads_wo
     await api.post(f"{base}/leave")
 
     statuses = [
-        error_of(await api.post(f"{base}/read"))[0],
-        error_of(await api.post(f"{base}/typing"))[0],
-        error_of(await api.put(base, json={"display_name": "Care team"}))[0],
-        error_of(await api.post(f"{base}/participants", json={"handle": GRANDMA}))[0],
-        error_of(await api.post(f"{base}/background", json={"type": "color", "variant": "ice"}))[0],
-        error_of(await api.post(f"{base}/leave"))[0],
+        error_of(await api.post(f"{base}/read")),
+        error_of(await api.post(f"{base}/typing")),
+        error_of(await api.put(base, json={"display_name": "Care team"})),
+        error_of(await api.post(f"{base}/participants", json={"handle": GRANDMA})),
+        error_of(await api.post(f"{base}/background", json={"type": "color", "variant": "ice"})),
+        error_of(await api.post(f"{base}/leave")),
     ]
 
-    assert [409] * 6 == statuses
+    assert [(409, None)] * 6 == statuses  # Linq states no code for these
     assert 200 == (await api.get(base)).status_code
 
 

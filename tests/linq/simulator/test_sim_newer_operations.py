@@ -62,7 +62,7 @@ async def test_a_location_request_is_refused_in_groups_sms_and_while_sharing(
         for chat in (group, sms, rcs, direct)
     ]
 
-    assert [(409, 2016), (409, 2017), (409, 2017), (409, 2014)] == refusals
+    assert [(409, 2016), (409, 2017), (409, 2017), (409, None)] == refusals
 
 
 async def test_a_chat_may_be_asked_for_its_location_again_only_after_a_minute(
@@ -263,7 +263,7 @@ async def test_an_app_card_update_answers_a_new_message_each_time(
         f"/v3/messages/{chat['message']['id']}/update", json={"layout": {"caption": "x"}}
     )
 
-    assert (409, 2014) == error_of(early)
+    assert (409, None) == error_of(early)  # not sent yet: Linq states no code
     assert len({card.id, first["message"]["id"], second["message"]["id"]}) == 3
     assert "Thu" == second["message"]["parts"][0]["value"]
     assert (400, 1001) == error_of(not_a_card)
@@ -320,7 +320,7 @@ async def test_a_subscription_limited_to_lines_gets_only_their_events(
         created.json()["phone_numbers"],
         created.json()["routing_key_header"],
     )
-    assert 409 == error_of(duplicate)[0]
+    assert (409, None) == error_of(duplicate)
     assert [on_second["id"]] == [d["id"] for d in delivered(recorder, "chat.created")]
 
 

@@ -163,17 +163,17 @@ async def test_a_cursor_the_api_never_issued_is_400(api: httpx.AsyncClient, sim:
     assert 400 == error_of(await api.get("/v3/chats", params={"from": sim.phone, "cursor": "x"}))[0]
 
 
-async def test_adding_someone_already_in_the_group_is_409(
+async def test_adding_someone_already_in_the_group_is_409_without_a_code(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
     from .support import AUNT, COUSIN, UNCLE
 
     chat = await create_chat(api, sim.phone, AUNT, UNCLE, COUSIN)
     response = await api.post(f"/v3/chats/{chat['id']}/participants", json={"handle": AUNT})
-    assert (409, 2014) == error_of(response)
+    assert (409, None) == error_of(response)  # Linq states no code for it
 
 
-async def test_creating_a_second_contact_card_is_409(
+async def test_creating_a_second_contact_card_is_409_2014(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
     response = await api.post(
