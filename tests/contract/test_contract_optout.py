@@ -19,6 +19,8 @@ from caresupport_transport import (
     OptedOut,
     OptedOutError,
     OutgoingMessage,
+    Reaction,
+    ReactionKind,
 )
 from caresupport_transport.redact import mask_handle
 
@@ -88,6 +90,24 @@ async def test_groups_are_never_marked_nor_refused_for_an_opt_out(harness: Harne
     receipt = await transport.send_message(group.id, NOTE)
     assert (1, ()) == (len(receipt.message_ids), receipt.opt_out_overridden)
     assert ConversationHealth.OPTED_OUT != (await transport.get_conversation(group.id)).health
+
+
+async def test_a_native_tapback_to_someone_opted_out_is_still_sent(harness: Harness) -> None:
+    """Linq refuses message sends (403 / 2024), not reactions: a tapback is no message."""
+    transport = harness.transport
+    await start(transport, CAREGIVER)
+    await harness.advance(SETTLE)
+    await harness.inject_inbound_text(CAREGIVER, None, "Thanks, see you then")
+    await harness.inject_inbound_text(CAREGIVER, None, "STOP")
+    thanks = next(
+        e.message
+        for e in harness.received
+        if isinstance(e, MessageReceived) and e.message.text == "Thanks, see you then"
+    )
+
+    result = await transport.react(thanks.id, Reaction(ReactionKind.LOVE))
+
+    assert (True, (), None) == (result.performed, result.degradations, result.message_id)
 
 
 async def test_a_courtesy_message_goes_through_once_with_override_optout_and_is_reported(
