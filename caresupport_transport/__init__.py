@@ -61,6 +61,7 @@ from caresupport_transport.errors import (
 from caresupport_transport.events import (
     ContactCardReceived,
     ConversationCreated,
+    ConversationHealthChanged,
     ConversationUpdated,
     InboundEvent,
     LineReputation,
@@ -158,6 +159,7 @@ __all__ = [
     "Conversation",
     "ConversationCreated",
     "ConversationHealth",
+    "ConversationHealthChanged",
     "ConversationUpdated",
     "CorrectionReceipt",
     "Degradation",

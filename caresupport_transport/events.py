@@ -18,12 +18,13 @@ import attrs
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import Part, Reaction
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation, DeliveryStatus, Message
+from caresupport_transport.model import Conversation, ConversationHealth, DeliveryStatus, Message
 from caresupport_transport.polls import Poll, PollOption
 
 __all__ = [
     "ContactCardReceived",
     "ConversationCreated",
+    "ConversationHealthChanged",
     "ConversationUpdated",
     "InboundEvent",
     "LineReputation",
@@ -55,12 +56,18 @@ class MessageReceived:
 
     Outbound echoes (``message.direction is Direction.OUTBOUND``) are filtered by
     the dispatcher unless asked for.
+
+    Attributes:
+        conversation_health: the conversation's health as the provider reported
+            it with this event (Linq's 2026-02-03 ``chat.health_status``), else
+            ``None``; a change of it is reported as ``ConversationHealthChanged``.
     """
 
     event_id: str
     occurred_at: datetime
     conversation_id: str
     message: Message
+    conversation_health: ConversationHealth | None = None
 
     @property
     def reconciled(self) -> bool:
@@ -85,6 +92,8 @@ class MessageStatusChanged:
             quote to support; its values are not documented and may change, so
             never branch on it.
         preferred_service: the service the sender asked for, when reported.
+        conversation_health: the conversation's health reported with this event
+            (as on ``MessageReceived``).
     """
 
     event_id: str
@@ -97,6 +106,7 @@ class MessageStatusChanged:
     reason: str | None = None
     detail_code: int | None = None
     preferred_service: Service | None = None
+    conversation_health: ConversationHealth | None = None
 
 
 @attrs.frozen
@@ -108,7 +118,7 @@ class MessageEdited:
     edited part at a time). ``is_from_me`` marks the echo of our own edit
     (``Transport.correct_message``), as on ``ReactionAdded``; the relay hands it
     over like any other event, marked, so care logic can tell it from a
-    participant's edit.
+    participant's edit. ``conversation_health`` is as on ``MessageReceived``.
     """
 
     event_id: str
@@ -118,6 +128,7 @@ class MessageEdited:
     parts: tuple[Part, ...] = ()
     part_index: int | None = None
     is_from_me: bool = False
+    conversation_health: ConversationHealth | None = None
 
 
 @attrs.frozen
@@ -196,6 +207,32 @@ class ConversationUpdated:
     change: str
     value: str | None = None
     failed: bool = False
+
+
+@attrs.frozen
+class ConversationHealthChanged:
+    """A conversation's health changed (``HEALTHY``, ``AT_RISK``, ``CRITICAL``).
+
+    ``AT_RISK`` and ``CRITICAL`` matter to a care team: the conversation is
+    degrading on engagement or delivery, and many such conversations on one
+    line put the line at risk of being flagged (slow down, open fewer new
+    conversations; pause on ``CRITICAL``). The health is the provider's
+    judgement; sends are still gated on its refusals, not on this.
+
+    ``OPTED_OUT`` is never reported here: opt-outs are ``OptedOut`` /
+    ``OptedIn``, by the keyword rule (``caresupport_transport.consent``).
+
+    Attributes:
+        health: the conversation's health now.
+        previous: its health as this process last saw it (``None``: never seen,
+            which the provider's starting state ``HEALTHY`` stands for).
+    """
+
+    event_id: str
+    occurred_at: datetime
+    conversation_id: str
+    health: ConversationHealth
+    previous: ConversationHealth | None = None
 
 
 @attrs.frozen
@@ -396,6 +433,7 @@ InboundEvent = (
     | ParticipantAdded
     | ParticipantRemoved
     | ConversationCreated
+    | ConversationHealthChanged
     | ConversationUpdated
     | TypingStarted
     | TypingStopped

@@ -70,6 +70,7 @@ from caresupport_transport.events import (
     PollVoteRemoved,
 )
 from caresupport_transport.handles import Handle
+from caresupport_transport.health_book import HealthBook
 from caresupport_transport.inbound.relay import InboundRelay
 from caresupport_transport.keyed_locks import KeyedLocks
 from caresupport_transport.ledger import MessageLedger
@@ -206,6 +207,8 @@ class ProviderTransport:
 
     Attributes:
         consent: what this process knows of opt-outs and the blocklist.
+        health: each conversation's health as last seen in events (it derives
+            ``ConversationHealthChanged``).
     """
 
     derives_consent_events = False
@@ -225,6 +228,7 @@ class ProviderTransport:
         self._handler: InboundHandler | None = None
         self._order = KeyedLocks()
         self.consent = ConsentBook()
+        self.health = HealthBook()
         self.ledger = MessageLedger()
         """What this process sent and received: later actions read it before the provider."""
         self._corrections: OrderedDict[str, tuple[tuple[str, int, str], CorrectionReceipt]] = (
@@ -1217,10 +1221,15 @@ class ProviderTransport:
         )
 
     async def _observe(self, event: InboundEvent) -> tuple[InboundEvent, ...]:
-        """Learn opt-outs from an inbound event; the events it implies (see ``consent_book``)."""
-        return await self.consent.observe(
+        """Learn opt-outs and health from an inbound event; the events it implies.
+
+        See ``consent_book`` (``OptedOut`` / ``OptedIn``) and ``health_book``
+        (``ConversationHealthChanged``).
+        """
+        implied = await self.consent.observe(
             event, derive=self.derives_consent_events, lookup=self.provider.conversation
         )
+        return (*implied, *self.health.observe(event))
 
     def _keep(self, event: InboundEvent) -> None:
         """Keep received messages and edits in the ledger, as they were delivered."""

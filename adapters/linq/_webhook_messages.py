@@ -37,6 +37,7 @@ from adapters.linq._to_domain import (
     direction_from_wire,
     effect_from_wire,
     handle_from_wire,
+    health_from_wire,
     parts_from_wire,
     reply_to_from_wire,
     service_from_wire,
@@ -50,11 +51,13 @@ from caresupport_transport.events import (
     UnknownEvent,
 )
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import DeliveryStatus, Direction, Message
+from caresupport_transport.model import ConversationHealth, DeliveryStatus, Direction, Message
 
 __all__ = [
     "EventContext",
     "conversation_id_of",
+    "health_of_chat",
+    "health_of_event",
     "parse_message_edited",
     "parse_message_event",
     "parse_message_failed",
@@ -92,6 +95,18 @@ def conversation_id_of(data: Mapping[str, Any]) -> str | None:
         return chat_id
     chat = optional_mapping(data, "chat", path="data")
     return None if chat is None else optional_str(chat, "id", path="data.chat")
+
+
+def health_of_event(data: Mapping[str, Any]) -> ConversationHealth | None:
+    """``data.chat.health_status.status`` (2026-02-03 message events), else ``None``."""
+    chat = data.get("chat")
+    return health_of_chat(chat) if isinstance(chat, Mapping) else None
+
+
+def health_of_chat(chat: Mapping[str, Any]) -> ConversationHealth | None:
+    """A chat object's ``health_status`` (absent on older payloads: ``None``)."""
+    raw = chat.get("health_status")
+    return health_from_wire(raw.get("status")) if isinstance(raw, Mapping) else None
 
 
 def _require_conversation_id(data: Mapping[str, Any]) -> str:
@@ -136,6 +151,7 @@ def parse_message_event(context: EventContext, data: Mapping[str, Any]) -> Messa
         occurred_at=context.occurred_at,
         conversation_id=message.conversation_id,
         message=message,
+        conversation_health=health_of_event(data),
     )
 
 
@@ -239,6 +255,7 @@ def parse_message_status(context: EventContext, data: Mapping[str, Any]) -> Mess
         message_id=message_id,
         status=_STATUS_EVENTS[context.event_type],
         service=service_from_wire(data.get("service")),
+        conversation_health=health_of_event(data),
     )
 
 
@@ -316,4 +333,5 @@ def parse_message_edited(context: EventContext, data: Mapping[str, Any]) -> Mess
         parts=parts,
         part_index=part_index,
         is_from_me=data.get("direction") == "outbound" or data.get("is_from_me") is True,
+        conversation_health=health_of_event(data),
     )

@@ -59,13 +59,13 @@ from adapters.linq._fields import (
 )
 from adapters.linq._to_domain import (
     handle_from_wire,
-    health_from_wire,
     reaction_from_wire,
     service_from_wire,
 )
 from adapters.linq._webhook_messages import (
     EventContext,
     conversation_id_of,
+    health_of_chat,
     parse_message_edited,
     parse_message_event,
     parse_message_failed,
@@ -91,7 +91,7 @@ from caresupport_transport.events import (
     WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation, ConversationHealth
+from caresupport_transport.model import Conversation
 
 __all__ = ["KNOWN_EVENT_TYPES", "Envelope", "parse_delivery", "parse_envelope", "read_envelope"]
 
@@ -282,7 +282,7 @@ def _chat_created(context: EventContext, data: Mapping[str, Any]) -> InboundEven
         is_group=len(participants) > 1 if is_group is None else is_group,
         service=service_from_wire(data.get("service")),
         display_name=optional_str(data, "display_name", path="data"),
-        health=_health_of(data),
+        health=health_of_chat(data),
     )
     return ConversationCreated(
         event_id=context.event_id,
@@ -290,12 +290,6 @@ def _chat_created(context: EventContext, data: Mapping[str, Any]) -> InboundEven
         conversation_id=conversation_id,
         conversation=conversation,
     )
-
-
-def _health_of(chat: Mapping[str, Any]) -> ConversationHealth | None:
-    """A chat object's ``health_status`` (absent on older payloads: ``None``)."""
-    raw = chat.get("health_status")
-    return health_from_wire(raw.get("status")) if isinstance(raw, Mapping) else None
 
 
 def _group_update(change: str, *, failed: bool) -> _Parser:

@@ -60,6 +60,7 @@ from caresupport_transport.errors import (
 from caresupport_transport.events import (
     ContactCardReceived,
     ConversationCreated,
+    ConversationHealthChanged,
     ConversationUpdated,
     InboundEvent,
     LineReputation,
@@ -762,13 +763,23 @@ class World:
     def set_health(self, conversation_id: str, health: ConversationHealth) -> None:
         """Set a conversation's health as the provider would judge it (``AT_RISK``...).
 
+        A change is recorded as ``ConversationHealthChanged`` (with the health
+        before it); setting the same health again records nothing.
+
         Raises:
             ValidationError: ``OPTED_OUT``, which only the person's keyword sets.
         """
         self.conversation(conversation_id)
         if health is ConversationHealth.OPTED_OUT:
             raise ValidationError("health", "only the person's opt-out keyword sets OPTED_OUT")
+        previous = self.health.get(conversation_id, ConversationHealth.HEALTHY)
         self.health[conversation_id] = health
+        if health is not previous:
+            self.outbox.append(
+                ConversationHealthChanged(
+                    self._event_id(), self._now, conversation_id, health, previous
+                )
+            )
 
     def check_direct_send(
         self, participants: Sequence[Handle], *, override_optout: bool = False

@@ -31,6 +31,7 @@ import attrs
 
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import (
+    ConversationHealthChanged,
     ConversationUpdated,
     InboundEvent,
     LineReputation,
@@ -42,7 +43,7 @@ from caresupport_transport.events import (
     ParticipantRemoved,
     WebhookSubscriptionChanged,
 )
-from caresupport_transport.model import DeliveryStatus, Direction
+from caresupport_transport.model import ConversationHealth, DeliveryStatus, Direction
 from caresupport_transport.port import InboundHandler
 from caresupport_transport.redact import mask_handle
 
@@ -60,6 +61,7 @@ def as_sent_status(event: MessageReceived) -> MessageStatusChanged:
         message_id=event.message.id,
         status=DeliveryStatus.SENT,
         service=event.message.service,
+        conversation_health=event.conversation_health,
     )
 
 
@@ -80,6 +82,13 @@ def log_warning_signs(event: InboundEvent) -> None:
             mask_handle(event.line),
             event.status.value if event.status else "unchanged",
             event.reputation.value if event.reputation else "unchanged",
+        )
+    elif (
+        isinstance(event, ConversationHealthChanged) and event.health is ConversationHealth.CRITICAL
+    ):
+        _log.warning(
+            "conversation %s is CRITICAL: messages in it are not landing; pause sending there",
+            event.conversation_id,
         )
     elif isinstance(event, MessageStatusChanged) and event.status is DeliveryStatus.FAILED:
         _log.info(

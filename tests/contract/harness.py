@@ -17,7 +17,14 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from adapters.memory import InMemoryTransport, RecipientKind
-from caresupport_transport import FallbackPolicy, Handle, InboundEvent, Reaction, Transport
+from caresupport_transport import (
+    ConversationHealth,
+    FallbackPolicy,
+    Handle,
+    InboundEvent,
+    Reaction,
+    Transport,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -70,6 +77,10 @@ class Harness(Protocol):
 
     def delete_message(self, message_id: str) -> None:
         """The provider deletes a message (or its retention window passes)."""
+        ...
+
+    def set_health(self, conversation_id: str, health: ConversationHealth) -> None:
+        """The provider judges a conversation's health anew (``AT_RISK``, ``CRITICAL``...)."""
         ...
 
     async def advance(self, seconds: float) -> None:
@@ -144,6 +155,9 @@ class MemoryHarness:
 
     def delete_message(self, message_id: str) -> None:
         self.memory.world.delete_message(message_id)
+
+    def set_health(self, conversation_id: str, health: ConversationHealth) -> None:
+        self.memory.world.set_health(conversation_id, health)
 
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str

@@ -19,7 +19,14 @@ from adapters.linq import LinqClient, LinqConfig, LinqTransport
 from adapters.linq.asgi import WebhookReceiver
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, Simulator
 from adapters.memory import RecipientKind, World
-from caresupport_transport import FallbackPolicy, Handle, InboundEvent, Reaction, Transport
+from caresupport_transport import (
+    ConversationHealth,
+    FallbackPolicy,
+    Handle,
+    InboundEvent,
+    Reaction,
+    Transport,
+)
 from caresupport_transport.inbound import MemoryEventStore
 
 from .harness import DEFAULT_POLICY
@@ -75,6 +82,9 @@ class LinqHarness:
 
     def delete_message(self, message_id: str) -> None:
         self.simulator.world.delete_message(message_id)
+
+    def set_health(self, conversation_id: str, health: ConversationHealth) -> None:
+        self.simulator.set_health(conversation_id, health)
 
     async def inject_inbound_text(
         self, sender: Handle, conversation_id: str | None, text: str

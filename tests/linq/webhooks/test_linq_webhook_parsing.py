@@ -152,7 +152,7 @@ def test_extra_keys_anywhere_are_ignored() -> None:
     plain = fixture(V26, "message.received")
     extended = copy.deepcopy(plain)
     extended["delivery_attempt"] = 2
-    extended["data"]["chat"]["health_status"] = {"status": "HEALTHY"}
+    extended["data"]["chat"]["theme"] = {"name": "aurora"}
     extended["data"]["parts"][0]["reactions"] = []
     extended["data"]["sender_handle"]["nickname"] = "Jo"
     assert parse_envelope(plain) == parse_envelope(extended)

@@ -1,4 +1,5 @@
-"""The inbox stores received text marks, link parts and our own edits whole, and reads them back."""
+"""The inbox stores received text marks, link parts, our own edits and health whole, and reads
+them back."""
 
 from __future__ import annotations
 
@@ -13,10 +14,15 @@ from caresupport_transport.content import (
     TextRange,
     TextStyle,
 )
-from caresupport_transport.events import MessageEdited, MessageReceived
+from caresupport_transport.events import (
+    ConversationHealthChanged,
+    MessageEdited,
+    MessageReceived,
+    MessageStatusChanged,
+)
 from caresupport_transport.handles import Handle
 from caresupport_transport.inbound.codec import decode_event, encode_event
-from caresupport_transport.model import DeliveryStatus, Direction, Message
+from caresupport_transport.model import ConversationHealth, DeliveryStatus, Direction, Message
 
 AT = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 SUE = Handle("+16515550101")
@@ -43,3 +49,14 @@ def test_a_received_message_with_marks_and_a_link_survives_the_inbox() -> None:
 def test_our_own_edit_stays_marked_as_ours_in_the_inbox() -> None:
     event = MessageEdited("e2", AT, "c1", "m1", (TextPart("take 1 pill"),), 0, is_from_me=True)
     assert event == decode_event(encode_event(event))
+
+
+def test_a_health_change_and_a_reported_health_survive_the_inbox() -> None:
+    change = ConversationHealthChanged(
+        "e3:health", AT, "c1", ConversationHealth.CRITICAL, ConversationHealth.AT_RISK
+    )
+    status = MessageStatusChanged(
+        "e4", AT, "c1", "m1", DeliveryStatus.READ, conversation_health=ConversationHealth.AT_RISK
+    )
+    for event in (change, status):
+        assert event == decode_event(encode_event(event))

@@ -1,5 +1,5 @@
 """The in-memory adapter's late and account events: reconciled messages, failures
-delivered after all, contact cards, line status, webhook subscriptions.
+delivered after all, contact cards, line status, webhook subscriptions, chat health.
 
 Care logic can be tested against them without Linq; the relay every adapter
 shares logs the ones that mean care messages may be lost, without personal data.
@@ -15,6 +15,8 @@ import pytest
 from adapters.memory import InMemoryTransport, RecipientKind
 from caresupport_transport import (
     ContactCardReceived,
+    ConversationHealth,
+    ConversationHealthChanged,
     DeliveryStatus,
     Handle,
     InboundEvent,
@@ -122,3 +124,22 @@ async def test_the_inbox_keeps_the_new_events_whole() -> None:
     )
     events = world.drain()
     assert events == [decode_event(encode_event(e)) for e in events]
+
+
+async def test_a_conversation_turning_critical_reaches_care_logic_and_logs_a_warning(
+    transport: InMemoryTransport, heard: list[InboundEvent], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    chat = (
+        await transport.start_conversation([Handle(MUM)], OutgoingMessage.of_text("Hi"))
+    ).conversation
+    heard.clear()
+    transport.world.set_health(chat.id, ConversationHealth.AT_RISK)
+    transport.world.set_health(chat.id, ConversationHealth.CRITICAL)
+    await transport.deliver_pending()
+    changes = [e for e in heard if isinstance(e, ConversationHealthChanged)]
+    assert [ConversationHealth.AT_RISK, ConversationHealth.CRITICAL] == [e.health for e in changes]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [f"conversation {chat.id} is CRITICAL"] == [
+        w.split(":")[0] for w in warnings if "CRITICAL" in w
+    ]

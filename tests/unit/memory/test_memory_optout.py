@@ -8,6 +8,7 @@ from adapters.memory import InMemoryTransport, RecipientKind, World
 from caresupport_transport import (
     BlockedError,
     ConversationHealth,
+    ConversationHealthChanged,
     Handle,
     InboundEvent,
     MediaPart,
@@ -79,6 +80,20 @@ def test_set_health_takes_at_risk_and_critical_but_not_opted_out() -> None:
     assert ConversationHealth.AT_RISK == world.health_of(chat.id)
     with pytest.raises(ValidationError):
         world.set_health(chat.id, ConversationHealth.OPTED_OUT)
+
+
+def test_set_health_records_each_change_once_with_the_health_before() -> None:
+    world = _world()
+    chat = world.create_conversation([GRANDMA])
+    world.drain()
+    world.set_health(chat.id, ConversationHealth.AT_RISK)
+    world.set_health(chat.id, ConversationHealth.AT_RISK)
+    world.set_health(chat.id, ConversationHealth.CRITICAL)
+    changes = [e for e in world.drain() if isinstance(e, ConversationHealthChanged)]
+    assert [
+        (chat.id, ConversationHealth.AT_RISK, ConversationHealth.HEALTHY),
+        (chat.id, ConversationHealth.CRITICAL, ConversationHealth.AT_RISK),
+    ] == [(e.conversation_id, e.health, e.previous) for e in changes]
 
 
 def test_a_blocked_sender_is_dropped_before_any_event_or_conversation() -> None:
