@@ -17,7 +17,8 @@ poll id) and ``service``. What each becomes:
   option id: the transport adds the option's text from the poll on the way to
   the care logic;
 - ``poll.reaction.added``: ``ReactionAdded`` on the poll message (there is no
-  ``poll.reaction.removed``).
+  ``poll.reaction.removed``), read by ``reaction.added``'s parser in
+  ``webhook_events`` (Linq gives both one shape).
 
 Option texts are empty on a zero-day-retention line for our own polls; they
 are kept as Linq sends them.
@@ -29,7 +30,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from adapters.linq._fields import (
-    optional_bool,
     optional_int,
     optional_mapping,
     optional_str,
@@ -38,7 +38,7 @@ from adapters.linq._fields import (
     require_str,
 )
 from adapters.linq._poll_domain import poll_from_json, poll_options_from_json
-from adapters.linq._to_domain import handle_from_wire, reaction_from_wire, service_from_wire
+from adapters.linq._to_domain import handle_from_wire, service_from_wire
 from adapters.linq._webhook_messages import EventContext, conversation_id_of
 from caresupport_transport.errors import ProtocolError
 from caresupport_transport.events import (
@@ -48,7 +48,6 @@ from caresupport_transport.events import (
     PollReceived,
     PollVoteAdded,
     PollVoteRemoved,
-    ReactionAdded,
 )
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import DeliveryStatus
@@ -140,29 +139,6 @@ def _vote(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
     )
 
 
-def _reaction(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
-    part_index = optional_int(data, "part_index", path="data") or 0
-    if part_index < 0:
-        raise ProtocolError("data.part_index: must not be negative")
-    actor_key = next((k for k in ("from_handle", "from") if data.get(k) is not None), None)
-    return ReactionAdded(
-        event_id=context.event_id,
-        occurred_at=context.occurred_at,
-        conversation_id=_chat_id(data),
-        message_id=require_str(data, "message_id", path="data"),
-        reaction=reaction_from_wire(
-            data.get("reaction_type"), data.get("custom_emoji"), field="data.reaction_type"
-        ),
-        actor=(
-            None
-            if actor_key is None
-            else handle_from_wire(data[actor_key], field=f"data.{actor_key}")
-        ),
-        part_index=part_index,
-        is_from_me=optional_bool(data, "is_from_me", path="data") or False,
-    )
-
-
 POLL_PARSERS: dict[str, Callable[[EventContext, Mapping[str, Any]], InboundEvent]] = {
     "poll.received": _received,
     "poll.failed": _failed,
@@ -172,6 +148,6 @@ POLL_PARSERS: dict[str, Callable[[EventContext, Mapping[str, Any]], InboundEvent
     "poll.updated": _updated,
     "poll.vote.added": _vote,
     "poll.vote.removed": _vote,
-    "poll.reaction.added": _reaction,
 }
-"""Event type -> parser, merged into the webhook parser's table."""
+"""Event type -> parser, merged into the webhook parser's table (``poll.reaction.added``
+has the shape of ``reaction.added``, and its parser: ``webhook_events``)."""

@@ -13,7 +13,7 @@ logic acts on as typed domain events
 
 from __future__ import annotations
 
-__all__ = ["ALL_EVENT_TYPES", "EVENT_TYPES", "WEBHOOK_EVENTS_DOC_URL", "WEBHOOK_VERSIONS"]
+__all__ = ["ALL_EVENT_TYPES", "WEBHOOK_EVENTS_DOC_URL", "WEBHOOK_VERSIONS"]
 
 ALL_EVENT_TYPES: tuple[str, ...] = (
     # message (6)
@@ -109,29 +109,6 @@ ALL_EVENT_TYPES: tuple[str, ...] = (
     "team_member.signed_out",
 )
 """Every webhook event type Linq documents (75, SDK 0.65), in its order."""
-
-EVENT_TYPES: tuple[str, ...] = (
-    "message.sent",
-    "message.received",
-    "message.read",
-    "message.delivered",
-    "message.failed",
-    "message.edited",
-    "reaction.added",
-    "reaction.removed",
-    "participant.added",
-    "participant.removed",
-    "chat.created",
-    "chat.group_name_updated",
-    "chat.group_icon_updated",
-    "chat.group_name_update_failed",
-    "chat.group_icon_update_failed",
-    "chat.typing_indicator.started",
-    "chat.typing_indicator.stopped",
-    "phone_number.status_updated",
-)
-"""The 18 types of the published description (March 2026 YAML), a subset of
-:data:`ALL_EVENT_TYPES`: what the simulator's REST API lists and accepts today."""
 
 WEBHOOK_VERSIONS: tuple[str, ...] = ("2025-01-01", "2026-02-03")
 """Payload versions, chosen with ``?version=`` on a subscription's target URL."""

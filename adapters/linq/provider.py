@@ -219,18 +219,14 @@ class LinqProvider:
         override_optout: bool = False,
     ) -> tuple[Conversation, Sent]:
         """``POST /v3/chats``: the chat and its first message."""
-        async with self._refusals(participants):
-            try:
-                chat = await self.client.create_chat(
-                    participants,
-                    message,
-                    preferred_service=service if pinned else None,
-                    idempotency_key=idempotency_key,
-                    override_optout=override_optout,
-                )
-            except NotFoundError as exc:
-                await self._explain_not_found(exc, idempotency_key, message)
-                raise
+        async with self._refusals(participants, sending=(idempotency_key, message)):
+            chat = await self.client.create_chat(
+                participants,
+                message,
+                preferred_service=service if pinned else None,
+                idempotency_key=idempotency_key,
+                override_optout=override_optout,
+            )
         conversation = conversation_from_chat(chat, self._line)
         self._remember(conversation)
         return conversation, self._sent(chat.id, chat.message, service, pinned)
@@ -246,19 +242,15 @@ class LinqProvider:
         override_optout: bool = False,
     ) -> Sent:
         """``POST /v3/messages`` to the handle: Linq opens (or reuses) the 1:1 chat."""
-        async with self._refusals(conversation.participants):
-            try:
-                sent = await self.client.send_to_handles(
-                    conversation.participants,
-                    message,
-                    from_=self._line,
-                    preferred_service=service if pinned else None,
-                    idempotency_key=idempotency_key,
-                    override_optout=override_optout,
-                )
-            except NotFoundError as exc:
-                await self._explain_not_found(exc, idempotency_key, message)
-                raise
+        async with self._refusals(conversation.participants, sending=(idempotency_key, message)):
+            sent = await self.client.send_to_handles(
+                conversation.participants,
+                message,
+                from_=self._line,
+                preferred_service=service if pinned else None,
+                idempotency_key=idempotency_key,
+                override_optout=override_optout,
+            )
         self._pending.remember(conversation.id, sent.chat_id)
         self._remember(attrs.evolve(conversation, id=sent.chat_id))
         return self._sent(sent.chat_id, sent.message, service, pinned)
@@ -281,18 +273,14 @@ class LinqProvider:
                 is never sent again.
             NotFoundError: the chat does not exist.
         """
-        async with self._refusals(chat_id=conversation_id):
-            try:
-                answer = await self.client.send_message(
-                    conversation_id,
-                    message,
-                    preferred_service=service if pinned else None,
-                    idempotency_key=idempotency_key,
-                    override_optout=override_optout,
-                )
-            except NotFoundError as exc:
-                await self._explain_not_found(exc, idempotency_key, message, conversation_id)
-                raise
+        async with self._refusals(chat_id=conversation_id, sending=(idempotency_key, message)):
+            answer = await self.client.send_message(
+                conversation_id,
+                message,
+                preferred_service=service if pinned else None,
+                idempotency_key=idempotency_key,
+                override_optout=override_optout,
+            )
         return self._sent(conversation_id, answer.message, service, pinned)
 
     async def _explain_not_found(
@@ -336,17 +324,28 @@ class LinqProvider:
 
     @contextlib.asynccontextmanager
     async def _refusals(
-        self, participants: Sequence[Handle] = (), *, chat_id: str | None = None
+        self,
+        participants: Sequence[Handle] = (),
+        *,
+        chat_id: str | None = None,
+        sending: tuple[str, OutgoingMessage] | None = None,
     ) -> AsyncIterator[None]:
-        """Linq's opt-out (2024) and blocklist (2026) refusals of a 1:1 send, as domain errors.
+        """Linq's refusals of a send, as domain errors.
 
-        A send to a chat by id names no one: the participants are the chat's as
-        last read, or, when it was never read here, read once after the 403 so
-        the error always names the person. Should that read fail, the 403 is
-        raised as it came.
+        Opt-out (403 / 2024) and blocklist (403 / 2026) refusals of a 1:1 send
+        name the person. A send to a chat by id names no one: the participants
+        are the chat's as last read, or, when it was never read here, read once
+        after the 403. Should that read fail, the 403 is raised as it came.
+
+        With ``sending`` (the send's key and message), a 404 about the key
+        becomes ``AlreadySentError`` (see :meth:`_explain_not_found`).
         """
         try:
             yield
+        except NotFoundError as exc:
+            if sending is not None:
+                await self._explain_not_found(exc, *sending, chat_id)
+            raise
         except ProviderError as error:
             if not _is_refusal(error):
                 raise

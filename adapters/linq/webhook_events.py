@@ -232,7 +232,8 @@ def _reaction(context: EventContext, data: Mapping[str, Any]) -> InboundEvent:
     part_index = optional_int(data, "part_index", path="data") or 0
     if part_index < 0:
         raise ProtocolError("data.part_index: must not be negative")
-    event_class = ReactionAdded if context.event_type == "reaction.added" else ReactionRemoved
+    # ``poll.reaction.added`` has the same shape (Linq's reaction event base).
+    event_class = ReactionRemoved if context.event_type == "reaction.removed" else ReactionAdded
     sticker = data.get("sticker")
     sticker_url = sticker.get("url") if isinstance(sticker, Mapping) else None
     return event_class(
@@ -389,6 +390,7 @@ _PARSERS: dict[str, _Parser] = {
     "chat.typing_indicator.stopped": _typing,
     "phone_number.status_updated": _phone_number_status,
     **POLL_PARSERS,
+    "poll.reaction.added": _reaction,
     "contact_card.received": _contact_card_received,
     "webhook_subscription.disabled": _webhook_subscription("disabled"),
     "webhook_subscription.enabled": _webhook_subscription("enabled"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from adapters.linq.event_types import EVENT_TYPES, WEBHOOK_VERSIONS
+from adapters.linq.event_types import WEBHOOK_VERSIONS
 from adapters.linq.loopback import is_loopback_url
 from adapters.linq.simulator._errors import bad_request
 
-__all__ = ["DEFAULT_VERSION", "EVENT_TYPES", "VERSIONS", "is_loopback_url", "version_of"]
+__all__ = ["DEFAULT_VERSION", "VERSIONS", "is_loopback_url", "version_of"]
 
 VERSIONS = WEBHOOK_VERSIONS
 DEFAULT_VERSION = "2026-02-03"

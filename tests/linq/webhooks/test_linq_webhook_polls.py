@@ -111,10 +111,18 @@ def test_a_vote_names_the_poll_the_option_and_the_voter_without_the_text(
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_a_reaction_to_a_poll_is_a_reaction_to_the_poll_message(version: str) -> None:
+def test_a_reaction_to_a_poll_is_a_reaction_to_the_poll_message_with_its_id(
+    version: str,
+) -> None:
     event = parsed(version, "poll.reaction.added")
     expected = ReactionAdded(
-        event.event_id, OCCURRED, CHAT, POLL, Reaction(ReactionKind.LIKE), DAUGHTER
+        event.event_id,
+        OCCURRED,
+        CHAT,
+        POLL,
+        Reaction(ReactionKind.LIKE),
+        DAUGHTER,
+        reaction_id="a1b2c3d4-0000-4000-8000-000000000001",
     )
     assert expected == event
 
