@@ -143,12 +143,7 @@ def _message_data(
             data.update(message_id=message.id, read_at=_wire.iso_or_none(read))
         return data
     return {
-        "chat": {
-            "id": conversation.id,
-            "is_group": conversation.is_group,
-            "owner_handle": line_handle,
-            "health_status": _wire.health_json(world, conversation),
-        },
+        "chat": _wire.event_chat_json(backend, line, world, conversation, health=True),
         "id": message.id,
         "idempotency_key": key,
         "direction": _wire.direction_label(message.direction),
@@ -224,12 +219,7 @@ def _data(backend: Backend, item: LineEvent, version: str) -> JSON | None:
         text = next((p.text for p in event.parts if isinstance(p, TextPart)), "")
         return {
             "id": event.message_id,
-            "chat": {
-                "id": conversation.id,
-                "is_group": conversation.is_group,
-                "owner_handle": _wire.line_handle_json(backend, line, world, conversation),
-                "health_status": _wire.health_json(world, conversation),
-            },
+            "chat": _wire.event_chat_json(backend, line, world, conversation, health=True),
             "direction": _wire.direction_label(message.direction),
             "edited_at": _wire.iso(at),
             "part": {"index": event.part_index or 0, "text": text},

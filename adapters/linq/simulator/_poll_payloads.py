@@ -39,11 +39,7 @@ _STATUS_TYPES = {
 def _common(backend: Backend, line: str, world: World, poll: Poll, message: Message) -> JSON:
     conversation = world.conversation(poll.conversation_id)
     return {
-        "chat": {
-            "id": conversation.id,
-            "is_group": conversation.is_group,
-            "owner_handle": _wire.line_handle_json(backend, line, world, conversation),
-        },
+        "chat": _wire.event_chat_json(backend, line, world, conversation, health=False),
         "direction": _wire.direction_label(message.direction),
         "message_id": poll.id,
         "service": _wire.service_label(message.service),

@@ -150,11 +150,9 @@ def set_background(call: Call) -> Response:
             line,
             "chat.background_updated",
             {
-                "chat": {
-                    "id": conversation.id,
-                    "is_group": conversation.is_group,
-                    "owner_handle": _wire.line_handle_json(call.backend, line, world, conversation),
-                },
+                "chat": _wire.event_chat_json(
+                    call.backend, line, world, conversation, health=False
+                ),
                 "actor_handle": _wire.line_handle_json(call.backend, line, world, conversation),
                 "background": applied,
             },

@@ -137,6 +137,21 @@ def health_json(world: World, conversation: Conversation) -> JSON:
     }
 
 
+def event_chat_json(
+    backend: Backend, line: str, world: World, conversation: Conversation, *, health: bool
+) -> JSON:
+    """The ``chat {id, is_group, owner_handle}`` a webhook event names (``health_status``
+    too on message events, ``health``)."""
+    chat: JSON = {
+        "id": conversation.id,
+        "is_group": conversation.is_group,
+        "owner_handle": line_handle_json(backend, line, world, conversation),
+    }
+    if health:
+        chat["health_status"] = health_json(world, conversation)
+    return chat
+
+
 def chat_json(backend: Backend, line: str, world: World, conversation: Conversation) -> JSON:
     """A ``Chat``."""
     created = world.created_at(conversation.id)
