@@ -4,7 +4,9 @@ Every text bubble of every chat is replayed in the order it happened, on the
 same virtual clock steps: what the care line sent is sent again through the
 ``Transport`` port (and must go by the same service), what people wrote is
 injected (and must reach the care logic's handler, in order), and at the end
-each replayed bubble must have reached the same delivery status. Media, tapbacks
+each replayed bubble must have reached the same delivery status. A number
+answering a numbered question (a poll on SMS or RCS) reaches the care logic
+as the vote it stands for, as it did in the session. Media, tapbacks
 and polls are left out of the replay (a comment says how many).
 """
 
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from caresupport_transport.content import TextPart
 from caresupport_transport.model import Direction, Message
+from caresupport_transport.numbered import NumberedQuestion, option_number, read_numbered_question
 
 if TYPE_CHECKING:
     from adapters.linq.simulator.simulator import Simulator
@@ -23,6 +26,8 @@ __all__ = ["export_pytest"]
 
 _HEADER = '''"""Exported from the Linq simulator's console, replayed on InMemoryTransport."""
 
+import pytest
+
 from adapters.memory import InMemoryTransport, RecipientKind, World
 from caresupport_transport import (
     DeliveryStatus,
@@ -30,9 +35,12 @@ from caresupport_transport import (
     InboundEvent,
     MessageReceived,
     OutgoingMessage,
+    PollVoteAdded,
     Service,
     TextPart,
 )
+
+pytestmark = pytest.mark.asyncio
 
 
 async def test_console_session_replays_with_the_same_outcomes() -> None:
@@ -59,11 +67,15 @@ def export_pytest(simulator: Simulator) -> str:
         "        if isinstance(event, MessageReceived) and event.message.sender is not None:",
         "            text = [p.text for p in event.message.parts if isinstance(p, TextPart)]",
         "            received.append((str(event.message.sender), '\\n'.join(text)))",
+        "        elif isinstance(event, PollVoteAdded):",
+        "            received.append((str(event.voter), f'vote: {event.option_text}'))",
         "",
         "    transport.on_inbound(care_logic)",
         "    statuses: dict[str, DeliveryStatus] = {}",
     ]
     chats: dict[str, str] = {}
+    questions: dict[str, NumberedQuestion] = {}
+    """Chat id -> the numbered question asked there last: a number answering it is a vote."""
     expected_inbound: list[tuple[str, str]] = []
     skipped = 0
     clock: datetime | None = None
@@ -83,12 +95,20 @@ def export_pytest(simulator: Simulator) -> str:
         chat = world.conversations[message.conversation_id]
         name = chats.get(chat.id)
         if message.direction is Direction.OUTBOUND:
+            question = read_numbered_question(text)
+            if question is not None:
+                questions[chat.id] = question
             lines += _outbound(message, text, chat.id, name, chat.participants, len(chats))
             if name is None:
                 chats[chat.id] = f"chat_{len(chats)}"
         else:
             sender = str(message.sender)
-            expected_inbound.append((sender, text))
+            asked = questions.get(chat.id)
+            number = option_number(text, len(asked.options)) if asked else None
+            if asked is not None and number is not None:
+                expected_inbound.append((sender, f"vote: {asked.options[number - 1]}"))
+            else:
+                expected_inbound.append((sender, text))
             if name is None:
                 name = chats[chat.id] = f"chat_{len(chats)}"
                 if chat.is_group:

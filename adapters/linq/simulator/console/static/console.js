@@ -175,7 +175,7 @@ function renderLog() {
     const redeliver = el("button", { type: "button", "aria-label": `redeliver webhook ${d.index} (${d.event_type})`, text: "Redeliver" });
     redeliver.addEventListener("click", () => act("redeliver", { index: d.index }));
     const status = d.status === null ? (d.error || "no answer") : String(d.status);
-    return el("tr", { class: d.delivered ? "ok" : "failed", "data-event-type": d.event_type, "data-attempts": d.attempts },
+    return el("tr", { class: d.delivered ? "ok" : "failed", "data-index": d.index, "data-event-type": d.event_type, "data-attempts": d.attempts },
       el("td", { text: d.index }), el("td", { text: d.event_type }), el("td", { text: d.target || "(deleted)" }),
       el("td", { class: "status", text: status }), el("td", { class: "attempts", text: d.attempts }),
       el("td", { text: d.signing.join(" + ") }), el("td", {}, redeliver));
