@@ -94,7 +94,8 @@ class ServedConsole:
             self._server = uvicorn.Server(config)
             self._socket.listen()
             serving = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-            while not self._server.started and not serving.done():
+            # uvicorn offers a flag, no event, for "listening".
+            while not self._server.started and not serving.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
             self._ready.set()
             await serving

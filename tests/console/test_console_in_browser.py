@@ -48,8 +48,10 @@ def click(browser: Any, selector: str) -> None:
 def phone(browser: Any, person: str) -> WebElement:
     found: WebElement = wait_for(
         browser,
-        lambda b: b.find_elements(By.CSS_SELECTOR, f'.phone[data-person="{person}"] .bubble')
-        and b.find_element(By.CSS_SELECTOR, f'.phone[data-person="{person}"]'),
+        lambda b: (
+            b.find_elements(By.CSS_SELECTOR, f'.phone[data-person="{person}"] .bubble')
+            and b.find_element(By.CSS_SELECTOR, f'.phone[data-person="{person}"]')
+        ),
         f"{person}'s phone with messages",
     )
     return found
@@ -62,7 +64,10 @@ def open_console(browser: Any, served: ServedConsole) -> None:
 
 def texts_received(served: ServedConsole) -> list[tuple[str, str]]:
     return [
-        (str(e.message.sender), " ".join(p.text for p in e.message.parts if isinstance(p, TextPart)))
+        (
+            str(e.message.sender),
+            " ".join(p.text for p in e.message.parts if isinstance(p, TextPart)),
+        )
         for e in list(served.handled)
         if isinstance(e, MessageReceived)
     ]
@@ -132,10 +137,13 @@ def test_a_tapback_from_the_imessage_person_reaches_the_care_logic_and_the_bubbl
     )
     wait_for(
         browser,
-        lambda b: f"love by {INGRID}"
-        in b.find_element(
-            By.CSS_SELECTOR, f'.phone[data-person="__line__"] .bubble[data-message-id="{message_id}"]'
-        ).text,
+        lambda b: (
+            f"love by {INGRID}"
+            in b.find_element(
+                By.CSS_SELECTOR,
+                f'.phone[data-person="__line__"] .bubble[data-message-id="{message_id}"]',
+            ).text
+        ),
         "the tapback on the care line's bubble",
     )
 
@@ -144,7 +152,9 @@ def test_advancing_the_clock_shows_the_read_tick(
     browser: Any, served: ServedConsole, screenshot: None
 ) -> None:
     assert served.transport is not None
-    chat = next(c for c in served.simulator.world.conversations.values() if c.participants == (INGRID,))
+    chat = next(
+        c for c in served.simulator.world.conversations.values() if c.participants == (INGRID,)
+    )
     receipt = served.call(
         served.transport.send_message(chat.id, OutgoingMessage.of_text("Did Astrid sleep well?"))
     )
@@ -204,8 +214,10 @@ def test_a_dropped_webhook_connection_shows_as_a_retry_in_the_webhook_log(
     # Every ping still reached the care logic once the retries went through.
     wait_for(
         browser,
-        lambda _: [t for s, t in texts_received(served) if t.startswith("ping")]
-        == [f"ping {n}" for n in range(4)],
+        lambda _: (
+            [t for s, t in texts_received(served) if t.startswith("ping")]
+            == [f"ping {n}" for n in range(4)]
+        ),
         "every ping at the handler",
     )
     before = len(served.simulator.deliveries)

@@ -187,3 +187,21 @@ async def test_served_on_a_loopback_socket_the_api_and_control_answer_over_http(
         )
         listed = (await http.get(f"/v3/chats/{chat['id']}/messages")).json()["messages"]
     assert ["Thanks!", "Hello"] == [m["parts"][0]["value"] for m in listed]
+
+
+def test_the_banner_prints_the_web_console_url() -> None:
+    simulator = build_simulator(_args("--token", "tok"))
+    out = io.StringIO()
+    print_banner(simulator, "127.0.0.1", 8787, out)
+    assert "Web console (a phone per person): http://127.0.0.1:8787/console" in out.getvalue()
+
+
+def test_allow_remote_lets_the_simulator_and_its_console_serve_off_loopback() -> None:
+    simulator = build_simulator(_args("--host", "0.0.0.0", "--allow-remote"))
+    assert simulator.console.allow_remote
+    assert not build_simulator(_args()).console.allow_remote
+
+
+def test_demo_and_webhook_together_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="--demo"):
+        build_simulator(_args("--demo", "--webhook", "http://127.0.0.1:9000/hooks"))
