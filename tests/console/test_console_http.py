@@ -14,7 +14,15 @@ from adapters.linq.simulator import Simulator
 from adapters.linq.simulator.console import FAULT_SWITCHES, export_pytest
 from adapters.linq.simulator.console.snapshot import public_target
 from adapters.memory import RecipientKind
-from caresupport_transport import Handle
+from caresupport_transport import (
+    Degradation,
+    DegradationAction,
+    DeliveryStatus,
+    Feature,
+    Handle,
+    SendReceipt,
+    Service,
+)
 
 PERSON = "+16515550101"
 SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGhlLWNvbnNvbGU="
@@ -184,3 +192,37 @@ def test_a_public_target_never_keeps_a_query_or_credentials(
     assert "pw" not in shown
     assert "?" not in shown
     assert urlsplit(shown).hostname == host
+
+
+async def test_the_care_line_shows_what_the_simulator_dropped_and_what_the_receipt_said(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    sim.add_recipient("+16515550103", RecipientKind.SMS_ONLY)
+    chat = await http.post(
+        "/api/partner/v3/chats",
+        json={
+            "from": sim.phone,
+            "to": ["+16515550103"],
+            "message": {"parts": [{"type": "text", "value": "Hello"}]},
+        },
+        headers={"Authorization": f"Bearer {sim.token}"},
+    )
+    chat_id = chat.json()["chat"]["id"]
+    sent = await http.post(
+        f"/api/partner/v3/chats/{chat_id}/messages",
+        json={
+            "message": {
+                "parts": [{"type": "text", "value": "Party!"}],
+                "effect": {"type": "screen", "name": "confetti"},
+            }
+        },
+        headers={"Authorization": f"Bearer {sim.token}"},
+    )
+    message_id = sent.json()["message"]["id"]
+    said = Degradation(Feature.TYPING, DegradationAction.SKIPPED, "SMS has no typing indicators")
+    sim.console.note_receipt(
+        SendReceipt((message_id,), chat_id, Service.SMS, DeliveryStatus.SENT, "k", (said,))
+    )
+    state = (await http.get("/console/api/state")).json()
+    [bubble] = [m for c in state["chats"] for m in c["messages"] if m["id"] == message_id]
+    assert bubble["degradations"] == [str(said), "effect dropped: SMS has no effects"]

@@ -20,14 +20,15 @@ if TYPE_CHECKING:
 
 __all__ = ["DROPPED_FEATURE_NAMES", "build_snapshot", "public_target"]
 
-DROPPED_FEATURE_NAMES: dict[str, str] = {
-    "effect": "effects",
-    "reply_to": "reply threads",
-    "mention": "mentions",
-    "text_decoration": "text styles",
-    "link_preview": "link previews",
+DROPPED_FEATURE_NAMES: dict[str, tuple[str, str]] = {
+    "effect": ("effect", "effects"),
+    "reply_to": ("reply thread", "reply threads"),
+    "mention": ("mention", "mentions"),
+    "text_decoration": ("text style", "text styles"),
+    "link_preview": ("link preview", "link previews"),
 }
-"""A feature the simulator dropped -> how "SMS has no ..." names it."""
+"""A feature the simulator dropped -> its name, and how "SMS has no ..." says it
+(worded as the ``Transport``'s own degradations are)."""
 
 
 def public_target(url: str) -> str:
@@ -51,12 +52,13 @@ def _message(console: Console, world: World, message: Message) -> dict[str, Any]
         for p in message.parts
         if isinstance(p, MediaPart)
     ]
-    degradations = [
-        f"{name} dropped: {message.service.label if message.service else 'the service'} has no "
-        f"{DROPPED_FEATURE_NAMES.get(name, name)}"
-        for name in backend.dropped_features.get(message.id, ())
-    ]
-    degradations += console.noted_degradations.get(message.id, [])
+    service = message.service.label if message.service else "the service"
+    degradations = list(console.noted_degradations.get(message.id, []))
+    for name in backend.dropped_features.get(message.id, ()):
+        one, many = DROPPED_FEATURE_NAMES.get(name, (name, name))
+        seen = f"{one} dropped: {service} has no {many}"
+        if seen not in degradations:
+            degradations.append(seen)
     effect = message.effect
     return {
         "id": message.id,
