@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import httpx
 
 from adapters.cli._demo_worlds import linq_setup_on
+from adapters.cli._store import missing_sqlite_file
 from adapters.cli.demo import run_scenario
 from adapters.linq._url_logging import QueryHidingAccessLog
 from adapters.linq.loopback import is_loopback_host
@@ -34,6 +35,7 @@ from adapters.linq.simulator.console import CONSOLE_PATH
 from adapters.linq.simulator.control import CONTROL_PATH
 from adapters.memory import RecipientKind, World
 from caresupport_transport.errors import ConfigurationError, TransportError
+from caresupport_transport.inbound.urls import open_event_store
 
 __all__ = ["DEMO_RECIPIENTS", "build_simulator", "console_url", "print_banner", "register"]
 
@@ -92,6 +94,16 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
+    parser.add_argument(
+        "--inbox-store",
+        metavar="URL",
+        help="show this care app's inbox store in the web console (dead letters, replay)",
+    )
+    parser.add_argument(
+        "--outbox-store",
+        metavar="URL",
+        help="show this care app's outbox store in the web console (intents, pending deadlines)",
+    )
     for flag in _FAULT_FLAGS:
         parser.add_argument(
             f"--rate-{flag}",
@@ -253,7 +265,14 @@ def _import_uvicorn() -> Any:
 
 
 async def _serve(
-    simulator: Simulator, host: str, port: int, speed: float, *, demo: bool = False
+    simulator: Simulator,
+    host: str,
+    port: int,
+    speed: float,
+    *,
+    demo: bool = False,
+    inbox_store: str | None = None,
+    outbox_store: str | None = None,
 ) -> None:
     uvicorn = _import_uvicorn()
     config = uvicorn.Config(simulator.app, host=host, port=port, lifespan="on", ws="none")
@@ -262,6 +281,13 @@ async def _serve(
     # Queries carry phone numbers (?to=) and upload signatures: the access log shows paths.
     logging.getLogger("uvicorn.access").addFilter(QueryHidingAccessLog())
     async with contextlib.AsyncExitStack() as stack:
+        console = simulator.console
+        if inbox_store is not None:
+            console.inbox_store = await open_event_store(inbox_store)
+            stack.push_async_callback(console.inbox_store.close)
+        if outbox_store is not None:
+            console.outbox_store = await open_event_store(outbox_store)
+            stack.push_async_callback(console.outbox_store.close)
         if demo:
             # The demo's care logic stays wired while the simulator is served:
             # what people answer in the console reaches its handler.
@@ -283,12 +309,25 @@ async def _serve(
 def _serve_command(args: argparse.Namespace) -> int:
     try:
         _import_uvicorn()
+        for url in (args.inbox_store, args.outbox_store):
+            if url is not None and missing_sqlite_file(url) is not None:
+                raise ConfigurationError(f"no store at {url}: give the file your care app uses")
         simulator = build_simulator(args)
     except ConfigurationError as exc:
         print(f"caresupport-transport simulate: {exc}", file=sys.stderr)
         return 1
     print_banner(simulator, args.host, args.port, sys.stdout)
-    asyncio.run(_serve(simulator, args.host, args.port, args.speed, demo=args.demo))
+    asyncio.run(
+        _serve(
+            simulator,
+            args.host,
+            args.port,
+            args.speed,
+            demo=args.demo,
+            inbox_store=args.inbox_store,
+            outbox_store=args.outbox_store,
+        )
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,9 +21,13 @@ from caresupport_transport import (
     DeliveryStatus,
     Feature,
     Handle,
+    OutgoingMessage,
     SendReceipt,
     Service,
 )
+from caresupport_transport.inbound import MemoryEventStore
+from caresupport_transport.inbound.inbox_entry import InboxEntry, InboxState
+from caresupport_transport.outbound import Outbox
 
 PERSON = "+16515550101"
 SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGhlLWNvbnNvbGU="
@@ -226,3 +231,56 @@ async def test_the_care_line_shows_what_the_simulator_dropped_and_what_the_recei
     state = (await http.get("/console/api/state")).json()
     [bubble] = [m for c in state["chats"] for m in c["messages"] if m["id"] == message_id]
     assert bubble["degradations"] == [str(said), "effect dropped: SMS has no effects"]
+
+
+async def test_without_stores_the_state_has_no_store_views(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/console/api/state")).json()["stores"] is None
+
+
+async def test_the_inbox_view_lists_a_dead_letter_and_replay_puts_it_back_in_line(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    store = MemoryEventStore()
+    now = datetime.now(UTC)
+    entry = InboxEntry(
+        id="evt-1", order_key="chat-1", keys=("event:evt-1",), payload="{}",
+        received_at=now, due_at=now,
+    )  # fmt: skip
+    await store.enqueue(entry, now=now)
+    [lease] = await store.take(now=now, until=now + timedelta(minutes=1), limit=1)
+    await store.bury(lease, error="KeyError in care_logic")
+    sim.console.inbox_store = store
+    inbox = (await http.get("/console/api/state")).json()["stores"]["inbox"]
+    assert (inbox["dead"], inbox["entries"][0]["id"]) == (1, "evt-1")
+    assert inbox["entries"][0]["last_error"] == "KeyError in care_logic"
+    answer = await http.post("/console/api/inbox_replay", json={"id": "evt-1"}, headers=ACT)
+    assert answer.status_code == 200
+    assert (await store.entry("evt-1")).state is InboxState.PENDING  # type: ignore[union-attr]
+    missing = await http.post("/console/api/inbox_replay", json={"id": "nope"}, headers=ACT)
+    assert missing.status_code == 400
+
+
+async def test_the_outbox_view_lists_intents_and_pending_jobs_and_retry_requeues(
+    sim: Simulator, http: httpx.AsyncClient
+) -> None:
+    store = MemoryEventStore()
+    outbox = Outbox(store)
+    intent = await outbox.send_message(
+        "chat-1", OutgoingMessage.of_text("Pills at 8"), idempotency_key="pills-0800"
+    )
+    sim.console.outbox_store = store
+    view = (await http.get("/console/api/state")).json()["stores"]["outbox"]
+    assert [(i["id"], i["state"]) for i in view["intents"]] == [(intent, "queued")]
+    assert len(view["deadlines"]) == 1
+    assert "Pills" not in str(view)
+    answer = await http.post("/console/api/outbox_retry", json={"id": intent}, headers=ACT)
+    assert answer.status_code == 200
+    view = (await http.get("/console/api/state")).json()["stores"]["outbox"]
+    assert len(view["deadlines"]) == 2
+
+
+async def test_store_actions_without_a_store_are_refused(http: httpx.AsyncClient) -> None:
+    for action in ("inbox_replay", "outbox_retry"):
+        answer = await http.post(f"/console/api/{action}", json={"id": "x"}, headers=ACT)
+        assert answer.status_code == 400
+        assert "no" in answer.json()["error"]["rule"]

@@ -7,6 +7,8 @@
 ``advance``   ``{"seconds"}``: move every line's clock on
 ``fault``     ``{"name", "on"}``: a fault switch (see :data:`FAULT_SWITCHES`)
 ``redeliver`` ``{"index"}``: send a logged webhook delivery again (same event id)
+``inbox_replay`` ``{"id"}``: put a dead letter of the inbox store back in line
+``outbox_retry`` ``{"id"}``: queue a failed outbox intent again
 
 Each goes through the same :class:`Simulator` methods a test uses, so what
 happens reaches the receiver as the signed webhook Linq would send. Bad input
@@ -16,11 +18,12 @@ is a ``ValidationError(field, rule)`` before anything changes.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from adapters.linq.simulator.console.stores import replay_dead_letter, retry_intent
 from adapters.memory.recipients import RecipientKind
 from caresupport_transport.content import MediaPart, Part, Reaction, ReactionKind, TextPart
 from caresupport_transport.errors import ValidationError
@@ -161,9 +164,33 @@ def _redeliver(console: Console, body: dict[str, Any]) -> dict[str, Any]:
     return {"event_id": delivery.event_id}
 
 
-ACTIONS: dict[str, Callable[[Console, dict[str, Any]], dict[str, Any]]] = {
+async def _inbox_replay(console: Console, body: dict[str, Any]) -> dict[str, Any]:
+    entry_id = _text(body, "id")
+    assert entry_id is not None
+    if console.inbox_store is None:
+        raise ConsoleActionError("no inbox store is configured")
+    if not await replay_dead_letter(console.inbox_store, entry_id):
+        raise ConsoleActionError(f"no dead letter {entry_id!r} in the inbox")
+    return {"id": entry_id}
+
+
+async def _outbox_retry(console: Console, body: dict[str, Any]) -> dict[str, Any]:
+    intent_id = _text(body, "id")
+    assert intent_id is not None
+    if console.outbox_store is None:
+        raise ConsoleActionError("no outbox store is configured")
+    if not await retry_intent(console.outbox_store, intent_id):
+        raise ConsoleActionError(f"intent {intent_id!r} is not failed or queued")
+    return {"id": intent_id}
+
+
+Answer = dict[str, Any] | Awaitable[dict[str, Any]]
+
+ACTIONS: dict[str, Callable[[Console, dict[str, Any]], Answer]] = {
     "advance": _advance,
     "fault": _fault,
+    "inbox_replay": _inbox_replay,
+    "outbox_retry": _outbox_retry,
     "person": _person,
     "redeliver": _redeliver,
     "send": _send,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 from collections.abc import Coroutine
 from importlib import resources
@@ -31,7 +32,9 @@ from adapters.linq.simulator._http import Receive, Request, Response, Scope, Sen
 from adapters.linq.simulator.console.actions import ACTIONS, ConsoleActionError
 from adapters.linq.simulator.console.export import export_pytest
 from adapters.linq.simulator.console.snapshot import build_snapshot
+from adapters.linq.simulator.console.stores import store_views
 from caresupport_transport.errors import ProviderError, ValidationError
+from caresupport_transport.inbound.store import EventStore
 from caresupport_transport.model import SendReceipt
 
 if TYPE_CHECKING:
@@ -80,6 +83,10 @@ class Console:
         """The fault switches turned on in the console (``"429"``, ``"webhook_drop"`` ...)."""
         self.noted_degradations: dict[str, list[str]] = {}
         """Message id -> what the sender's receipt said was degraded (see :meth:`note_receipt`)."""
+        self.inbox_store: EventStore | None = None
+        """The care app's inbox store, shown (dead letters, replay) when set."""
+        self.outbox_store: EventStore | None = None
+        """The care app's outbox store, shown (intents, pending deadlines) when set."""
         self._tasks: set[asyncio.Task[object]] = set()
 
     def note_receipt(self, receipt: SendReceipt) -> None:
@@ -93,7 +100,14 @@ class Console:
             notes.extend(str(d) for d in receipt.degradations if str(d) not in notes)
 
     def snapshot(self) -> dict[str, Any]:
+        """What the page draws of the simulator (see ``snapshot.py``)."""
         return build_snapshot(self)
+
+    async def state(self) -> dict[str, Any]:
+        """:meth:`snapshot` with the inbox and outbox views (``None`` without stores)."""
+        state = self.snapshot()
+        state["stores"] = await store_views(self.inbox_store, self.outbox_store)
+        return state
 
     def spawn(self, work: Coroutine[Any, Any, object]) -> None:
         """Run ``work`` beside the request (webhook deliveries and their retries)."""
@@ -121,7 +135,7 @@ class Console:
             name = path[8:]
             response = _secure(Response(200, _static(name), (("content-type", _STATIC[name]),)))
         elif method == "GET" and path == "/api/state":
-            response = _secure(Response.json(200, self.snapshot()))
+            response = _secure(Response.json(200, await self.state()))
         elif method == "GET" and path == "/api/export":
             response = _secure(
                 Response(
@@ -151,7 +165,8 @@ class Console:
         try:
             raw = await read_body(receive, _MAX_ACTION_BYTES)
             body = attrs.evolve(request, body=raw).json_object()
-            answer = action(self, body)
+            result = action(self, body)
+            answer = await result if inspect.isawaitable(result) else result
         except ValidationError as exc:
             return Response.json(400, {"error": {"field": exc.field, "rule": exc.rule}})
         except (ConsoleActionError, ProviderError) as exc:
@@ -178,7 +193,7 @@ class Console:
         last = ""
         try:
             while not gone.is_set():
-                data = json.dumps(self.snapshot(), ensure_ascii=False, separators=(",", ":"))
+                data = json.dumps(await self.state(), ensure_ascii=False, separators=(",", ":"))
                 if data != last:
                     last = data
                     chunk = f"event: state\ndata: {data}\n\n".encode()

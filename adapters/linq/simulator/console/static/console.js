@@ -184,6 +184,46 @@ function renderLog() {
   document.getElementById("pending").textContent = `${state.pending_deliveries} delivery(ies) queued.`;
 }
 
+function cells(values) { return values.map((v) => el("td", { text: v === null || v === undefined ? "-" : v })); }
+
+function renderStores() {
+  const stores = state.stores;
+  document.getElementById("stores").hidden = !stores;
+  if (!stores) return;
+  const inbox = stores.inbox;
+  document.getElementById("inbox-view").hidden = !inbox;
+  if (inbox) {
+    document.getElementById("inbox-counts").textContent = `(${inbox.pending} pending, ${inbox.dead} dead)`;
+    document.querySelector("#inbox-table tbody").replaceChildren(...inbox.entries.map((e) => {
+      const row = el("tr", { "data-entry": e.id, class: e.state }, ...cells([e.id, e.state, e.attempts, e.due_at, e.last_error]));
+      const cell = el("td");
+      if (e.state === "dead") {
+        const replay = el("button", { type: "button", "aria-label": `replay ${e.id}`, text: "Replay" });
+        replay.addEventListener("click", () => act("inbox_replay", { id: e.id }));
+        cell.append(replay);
+      }
+      row.append(cell);
+      return row;
+    }));
+  }
+  const outbox = stores.outbox;
+  document.getElementById("outbox-view").hidden = !outbox;
+  if (outbox) {
+    document.querySelector("#outbox-table tbody").replaceChildren(...outbox.intents.map((i) => {
+      const row = el("tr", { "data-intent": i.id }, ...cells([i.id, i.state, i.service, i.attempts, i.error]));
+      const cell = el("td");
+      if (i.state === "failed" || i.state === "queued") {
+        const retry = el("button", { type: "button", "aria-label": `retry ${i.id}`, text: "Retry" });
+        retry.addEventListener("click", () => act("outbox_retry", { id: i.id }));
+        cell.append(retry);
+      }
+      row.append(cell);
+      return row;
+    }));
+    document.querySelector("#deadline-table tbody").replaceChildren(...outbox.deadlines.map((d) => el("tr", {}, ...cells([d.id, d.due_at]))));
+  }
+}
+
 function render(next) {
   state = next;
   document.getElementById("now").textContent = state.now;
@@ -191,6 +231,7 @@ function render(next) {
   for (const person of state.people) renderPhone(person.handle, person.kind);
   for (const box of document.querySelectorAll("[data-fault]")) box.checked = state.faults.includes(box.dataset.fault);
   renderLog();
+  renderStores();
 }
 
 function connect() {
