@@ -15,6 +15,7 @@ from typing import Any
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -278,3 +279,36 @@ def test_the_exported_session_replays_on_in_memory_transport_and_passes(
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+
+
+def test_the_console_works_from_the_keyboard_at_phone_width(
+    browser: Any, served: ServedConsole, screenshot: None
+) -> None:
+    browser.set_window_size(390, 844)
+    try:
+        open_console(browser, served)
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0
+        sofia = phone(browser, str(SOFIA))
+        # Typing shows on the care line's phone, then Enter in the text field sends.
+        sofia.find_element(By.CSS_SELECTOR, "button[data-typing]").send_keys(Keys.SPACE)
+        wait_for(
+            browser,
+            lambda b: (
+                f"{SOFIA} is typing…"
+                in b.find_element(By.CSS_SELECTOR, '.phone[data-person="__line__"]').text
+            ),
+            "the typing indicator",
+        )
+        field = sofia.find_element(By.CSS_SELECTOR, "input[name=text]")
+        field.send_keys("Typed without a mouse", Keys.ENTER)
+        wait_for(
+            browser,
+            lambda _: (str(SOFIA), "Typed without a mouse") in texts_received(served),
+            "the keyboard-sent reply at the handler",
+        )
+        assert field.get_attribute("value") == ""
+    finally:
+        browser.set_window_size(1280, 1400)

@@ -126,7 +126,15 @@ function makePhone(owner, kind) {
     );
     const send = el("button", { type: "submit", text: "Send" });
     const stop = el("button", { type: "button", "data-stop": "1", text: "Send STOP" });
-    form.append(el("div", { class: "buttons" }, send, stop));
+    const typing = el("button", { type: "button", "data-typing": "1", "aria-pressed": "false", text: "Typing…" });
+    form.append(el("div", { class: "buttons" }, send, stop, typing));
+    typing.addEventListener("click", async () => {
+      const direct = chatsOf(owner).find((chat) => !chat.is_group);
+      const chatId = chatSelect.value || (direct && direct.id);
+      if (!chatId) { say(`${owner} has no chat to type in yet`); return; }
+      const on = typing.getAttribute("aria-pressed") !== "true";
+      if (await act("typing", { from: owner, chat_id: chatId, typing: on })) typing.setAttribute("aria-pressed", String(on));
+    });
     const submit = async (body) => {
       if (chatSelect.value) body.chat_id = chatSelect.value;
       if (await act("send", body)) { text.value = ""; media.value = ""; }
