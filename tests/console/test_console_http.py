@@ -284,3 +284,15 @@ async def test_store_actions_without_a_store_are_refused(http: httpx.AsyncClient
         answer = await http.post(f"/console/api/{action}", json={"id": "x"}, headers=ACT)
         assert answer.status_code == 400
         assert "no" in answer.json()["error"]["rule"]
+
+
+async def test_a_failed_background_task_is_logged_by_its_class_only(
+    sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def failing() -> None:
+        raise KeyError("Astrid's blood pressure")
+
+    sim.console.spawn(failing())
+    await sim.console.settle()
+    assert "KeyError" in caplog.text
+    assert "blood" not in caplog.text

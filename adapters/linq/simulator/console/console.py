@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 from collections.abc import Coroutine
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ _SECURITY_HEADERS = (
     ("cache-control", "no-store"),
 )
 _MAX_ACTION_BYTES = 64 * 1024
+_log = logging.getLogger("caresupport_transport.linq.simulator.console")
 SSE_POLL_SECONDS = 0.2
 """How often the event stream looks for a change to push."""
 
@@ -113,7 +115,13 @@ class Console:
         """Run ``work`` beside the request (webhook deliveries and their retries)."""
         task: asyncio.Task[object] = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The class only: an exception's message may quote a message's text.
+            _log.warning("console: background work failed: %s", type(task.exception()).__name__)
 
     async def settle(self) -> None:
         """Wait for the work :meth:`spawn` started (tests, shutdown)."""
