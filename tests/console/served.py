@@ -41,7 +41,8 @@ class ServedConsole:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
         self._error: BaseException | None = None
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, so asyncio turns Nagle off (docs/simulator.md, For harnesses).
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.bind(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
         self._thread = threading.Thread(target=self._run, name="served-console", daemon=True)
@@ -92,11 +93,9 @@ class ServedConsole:
                 timeout_graceful_shutdown=1,
             )
             self._server = uvicorn.Server(config)
+            # Listening before uvicorn starts: early requests wait in the backlog.
             self._socket.listen()
             serving = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-            # uvicorn offers a flag, no event, for "listening".
-            while not self._server.started and not serving.done():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
             self._ready.set()
             await serving
             await self.simulator.console.settle()
