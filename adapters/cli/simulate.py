@@ -275,7 +275,15 @@ async def _serve(
     outbox_store: str | None = None,
 ) -> None:
     uvicorn = _import_uvicorn()
-    config = uvicorn.Config(simulator.app, host=host, port=port, lifespan="on", ws="none")
+    # An open console tab holds its event stream: Ctrl+C waits a second at most for it.
+    config = uvicorn.Config(
+        simulator.app,
+        host=host,
+        port=port,
+        lifespan="on",
+        ws="none",
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(_QuietSimulatedFaults())
     # Queries carry phone numbers (?to=) and upload signatures: the access log shows paths.
