@@ -32,7 +32,7 @@ from caresupport_transport.handles import Handle
 if TYPE_CHECKING:
     from adapters.linq.simulator.console.console import Console
 
-__all__ = ["ACTIONS", "FAULT_SWITCHES", "MAX_ADVANCE_SECONDS", "ConsoleActionError"]
+__all__ = ["ACTIONS", "FAULT_SWITCHES", "MAX_ADVANCE_SECONDS"]
 
 FAULT_SWITCHES: dict[str, tuple[str, float]] = {
     "429": ("rate_429", 0.3),
@@ -44,10 +44,6 @@ FAULT_SWITCHES: dict[str, tuple[str, float]] = {
 }
 """Switch name -> the :class:`Faults` rate it sets, and to what, while on."""
 MAX_ADVANCE_SECONDS = 7 * 24 * 3600.0
-
-
-class ConsoleActionError(Exception):
-    """An action the simulator's state does not allow (no such delivery to redeliver)."""
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -158,7 +154,7 @@ def _redeliver(console: Console, body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(index, bool) or not isinstance(index, int) or index < 0:
         raise ValidationError("index", "must be a non-negative whole number")
     if index >= len(outcomes):
-        raise ConsoleActionError(f"no webhook delivery number {index}")
+        raise ValidationError("index", f"no webhook delivery number {index}")
     delivery = outcomes[index].delivery
     console.simulator.deliverer.queue.append(delivery)
     return {"event_id": delivery.event_id}
@@ -168,9 +164,9 @@ async def _inbox_replay(console: Console, body: dict[str, Any]) -> dict[str, Any
     entry_id = _text(body, "id")
     assert entry_id is not None
     if console.inbox_store is None:
-        raise ConsoleActionError("no inbox store is configured")
+        raise ValidationError("id", "no inbox store is configured")
     if not await replay_dead_letter(console.inbox_store, entry_id):
-        raise ConsoleActionError(f"no dead letter {entry_id!r} in the inbox")
+        raise ValidationError("id", f"no entry {entry_id!r} in the inbox")
     return {"id": entry_id}
 
 
@@ -178,9 +174,9 @@ async def _outbox_retry(console: Console, body: dict[str, Any]) -> dict[str, Any
     intent_id = _text(body, "id")
     assert intent_id is not None
     if console.outbox_store is None:
-        raise ConsoleActionError("no outbox store is configured")
+        raise ValidationError("id", "no outbox store is configured")
     if not await retry_intent(console.outbox_store, intent_id):
-        raise ConsoleActionError(f"intent {intent_id!r} is not failed or queued")
+        raise ValidationError("id", f"no failed or queued intent {intent_id!r}")
     return {"id": intent_id}
 
 

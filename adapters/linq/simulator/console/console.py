@@ -30,7 +30,7 @@ import attrs
 
 from adapters.linq.loopback import is_loopback_host
 from adapters.linq.simulator._http import Receive, Request, Response, Scope, Send, read_body
-from adapters.linq.simulator.console.actions import ACTIONS, ConsoleActionError
+from adapters.linq.simulator.console.actions import ACTIONS
 from adapters.linq.simulator.console.export import export_pytest
 from adapters.linq.simulator.console.snapshot import build_snapshot
 from adapters.linq.simulator.console.stores import store_views
@@ -177,7 +177,7 @@ class Console:
             answer = await result if inspect.isawaitable(result) else result
         except ValidationError as exc:
             return Response.json(400, {"error": {"field": exc.field, "rule": exc.rule}})
-        except (ConsoleActionError, ProviderError) as exc:
+        except ProviderError as exc:
             return Response.json(400, {"error": {"field": None, "rule": str(exc)}})
         self.spawn(self.simulator.deliver_webhooks())
         return Response.json(200, answer)
