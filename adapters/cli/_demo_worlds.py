@@ -25,8 +25,16 @@ import httpx
 from adapters.linq import LinqClient, LinqConfig, LinqTransport
 from adapters.linq.asgi import WebhookReceiver
 from adapters.linq.simulator import IN_PROCESS_BASE_URL, Simulator
+from adapters.linq.simulator.console import Console
 from adapters.memory import InMemoryTransport, RecipientKind, World
-from caresupport_transport import Handle, Transport
+from caresupport_transport import (
+    Handle,
+    OutgoingMessage,
+    SendReceipt,
+    ServicePreference,
+    StartedConversation,
+    Transport,
+)
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.inbound import MemoryEventStore
 
@@ -36,6 +44,7 @@ __all__ = [
     "LinqDemoWorld",
     "MemoryDemoWorld",
     "linq_setup",
+    "linq_setup_on",
     "memory_setup",
 ]
 
@@ -172,21 +181,86 @@ class _Deferred:
         await self.app(scope, receive, send)
 
 
+class _ConsoleNotingTransport(LinqTransport):
+    """``LinqTransport`` telling the simulator's console what each receipt degraded.
+
+    The simulator sees only what was sent; what the transport changed before
+    sending (an effect left out for SMS) is in the receipt, shown beside the bubble.
+    """
+
+    def __init__(self, client: LinqClient, console: Console) -> None:
+        super().__init__(client)
+        self._console = console
+
+    async def start_conversation(
+        self,
+        participants: Sequence[Handle],
+        first_message: OutgoingMessage,
+        *,
+        preference: ServicePreference = ServicePreference.AUTO,
+        idempotency_key: str | None = None,
+        override_optout: bool = False,
+    ) -> StartedConversation:
+        started = await super().start_conversation(
+            participants,
+            first_message,
+            preference=preference,
+            idempotency_key=idempotency_key,
+            override_optout=override_optout,
+        )
+        self._console.note_receipt(started.receipt)
+        return started
+
+    async def send_message(
+        self,
+        conversation_id: str,
+        message: OutgoingMessage,
+        *,
+        preference: ServicePreference = ServicePreference.AUTO,
+        idempotency_key: str | None = None,
+        override_optout: bool = False,
+    ) -> SendReceipt:
+        receipt = await super().send_message(
+            conversation_id,
+            message,
+            preference=preference,
+            idempotency_key=idempotency_key,
+            override_optout=override_optout,
+        )
+        self._console.note_receipt(receipt)
+        return receipt
+
+
 @contextlib.asynccontextmanager
 async def linq_setup() -> AsyncIterator[tuple[Transport, DemoWorld]]:
     """``LinqTransport`` over HTTP into the simulator; webhooks into the real receiver."""
+    async with (
+        Simulator(world=World(seed=SEED), seed=SEED, sleep=_no_wait) as simulator,
+        linq_setup_on(simulator) as setup,
+    ):
+        yield setup
+
+
+@contextlib.asynccontextmanager
+async def linq_setup_on(
+    simulator: Simulator, *, base_url: str = IN_PROCESS_BASE_URL
+) -> AsyncIterator[tuple[Transport, DemoWorld]]:
+    """The demo's care logic on ``simulator`` (which ``simulate --demo`` also serves).
+
+    ``LinqTransport`` talks to the simulator in-process; the simulator's webhooks
+    to the demo's subscription go, in-process too, into the project's receiver.
+    """
     receiver = _Deferred()
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver)) as webhook_http,
-        Simulator(
-            world=World(seed=SEED), seed=SEED, webhook_client=webhook_http, sleep=_no_wait
-        ) as simulator,
         httpx.AsyncClient(transport=simulator.transport()) as api_http,
     ):
+        simulator.deliverer.client = webhook_http
         config = LinqConfig(
-            api_token=simulator.token, phone_number=simulator.phone, base_url=IN_PROCESS_BASE_URL
+            api_token=simulator.token, phone_number=simulator.phone, base_url=base_url
         )
-        async with LinqTransport(LinqClient(config, http=api_http)) as transport:
+        transport = _ConsoleNotingTransport(LinqClient(config, http=api_http), simulator.console)
+        async with transport:
             # The demo prints each scene as it happens: events are handled inside
             # their delivery, so the story reads in order.
             receiver.app = transport.webhook_app(

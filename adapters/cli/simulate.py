@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -24,14 +25,19 @@ from typing import Any, TextIO
 
 import httpx
 
+from adapters.cli._demo_worlds import linq_setup_on
+from adapters.cli._store import missing_sqlite_file
+from adapters.cli.demo import run_scenario
 from adapters.linq._url_logging import QueryHidingAccessLog
 from adapters.linq.loopback import is_loopback_host
 from adapters.linq.simulator import BASE_PATH, DEFAULT_PHONE, Faults, FaultTiming, Simulator
+from adapters.linq.simulator.console import CONSOLE_PATH
 from adapters.linq.simulator.control import CONTROL_PATH
 from adapters.memory import RecipientKind, World
 from caresupport_transport.errors import ConfigurationError, TransportError
+from caresupport_transport.inbound.urls import open_event_store
 
-__all__ = ["DEMO_RECIPIENTS", "build_simulator", "print_banner", "register"]
+__all__ = ["DEMO_RECIPIENTS", "build_simulator", "console_url", "print_banner", "register"]
 
 DEMO_RECIPIENTS: tuple[tuple[str, RecipientKind, str], ...] = (
     ("+15550101001", RecipientKind.IMESSAGE, "iMessage (and SMS)"),
@@ -56,6 +62,22 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)"
     )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help=(
+            "allow a --host off loopback: anyone who reaches it can use the web console "
+            "(which needs no token) to read and write as every simulated person"
+        ),
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help=(
+            "play the demo's care conversation on the served simulator first (its care "
+            "logic keeps answering), then watch and answer it in the web console"
+        ),
+    )
     parser.add_argument("--port", type=int, default=8787, help="default 8787")
     parser.add_argument("--token", help="the bearer token to accept (default: a random one)")
     parser.add_argument(
@@ -72,6 +94,16 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--speed", type=float, default=1.0, help="virtual seconds per real second")
+    parser.add_argument(
+        "--inbox-store",
+        metavar="URL",
+        help="show this care app's inbox store in the web console (dead letters, replay)",
+    )
+    parser.add_argument(
+        "--outbox-store",
+        metavar="URL",
+        help="show this care app's outbox store in the web console (intents, pending deadlines)",
+    )
     for flag in _FAULT_FLAGS:
         parser.add_argument(
             f"--rate-{flag}",
@@ -139,8 +171,13 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     Raises:
         ConfigurationError: a host off loopback, or a bad fault rate, phone or webhook.
     """
-    if not is_loopback_host(args.host):
-        raise ConfigurationError(f"--host {args.host}: the simulator only listens on loopback")
+    if not is_loopback_host(args.host) and not args.allow_remote:
+        raise ConfigurationError(
+            f"--host {args.host}: the simulator only listens on loopback "
+            "(--allow-remote serves it, and its token-less web console, off loopback)"
+        )
+    if args.demo and args.webhook:
+        raise ConfigurationError("--demo delivers webhooks to its own care logic; drop --webhook")
     rates = {f"rate_{flag}": getattr(args, f"rate_{flag}") for flag in _FAULT_FLAGS}
     token = args.token or "sim_" + secrets.token_urlsafe(18)
     try:
@@ -163,6 +200,7 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         )
         for handle, kind, _ in DEMO_RECIPIENTS:
             simulator.add_recipient(handle, kind)
+        simulator.console.allow_remote = args.allow_remote
         if args.webhook:
             simulator.subscribe(args.webhook, secret=args.secret)
         elif args.secret:
@@ -174,10 +212,17 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     return simulator
 
 
+def console_url(host: str, port: int) -> str:
+    """Where ``simulate`` serves the web console: ``http://127.0.0.1:8787/console``."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{CONSOLE_PATH}"
+
+
 def print_banner(simulator: Simulator, host: str, port: int, out: TextIO) -> None:
     shown = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown}:{port}{BASE_PATH}"
     print(f"Linq simulator serving {base_url}  (Ctrl+C stops)\n", file=out)
+    print(f"Web console (a phone per person): {console_url(host, port)}\n", file=out)
     print("Point the linq commands (or CareSupport) at it:\n", file=out)
     print(f"  export LINQ_BASE_URL={base_url}", file=out)
     print(f"  export LINQ_API_TOKEN={simulator.token}", file=out)
@@ -219,31 +264,78 @@ def _import_uvicorn() -> Any:
     return uvicorn
 
 
-async def _serve(simulator: Simulator, host: str, port: int, speed: float) -> None:
+async def _serve(
+    simulator: Simulator,
+    host: str,
+    port: int,
+    speed: float,
+    *,
+    demo: bool = False,
+    inbox_store: str | None = None,
+    outbox_store: str | None = None,
+) -> None:
     uvicorn = _import_uvicorn()
-    config = uvicorn.Config(simulator.app, host=host, port=port, lifespan="on", ws="none")
+    # An open console tab holds its event stream: Ctrl+C waits a second at most for it.
+    config = uvicorn.Config(
+        simulator.app,
+        host=host,
+        port=port,
+        lifespan="on",
+        ws="none",
+        timeout_graceful_shutdown=1,
+    )
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(_QuietSimulatedFaults())
     # Queries carry phone numbers (?to=) and upload signatures: the access log shows paths.
     logging.getLogger("uvicorn.access").addFilter(QueryHidingAccessLog())
-    clock = asyncio.create_task(simulator.run(speed=speed))
-    try:
-        await server.serve()
-    finally:
-        clock.cancel()
-        await asyncio.gather(clock, return_exceptions=True)
-        await simulator.aclose()
+    async with contextlib.AsyncExitStack() as stack:
+        console = simulator.console
+        if inbox_store is not None:
+            console.inbox_store = await open_event_store(inbox_store)
+            stack.push_async_callback(console.inbox_store.close)
+        if outbox_store is not None:
+            console.outbox_store = await open_event_store(outbox_store)
+            stack.push_async_callback(console.outbox_store.close)
+        if demo:
+            # The demo's care logic stays wired while the simulator is served:
+            # what people answer in the console reaches its handler.
+            transport, world = await stack.enter_async_context(linq_setup_on(simulator))
+            await run_scenario(transport, world)
+            print(
+                f"\nWatch and answer it in the web console: {console_url(host, port)}", flush=True
+            )
+        clock = asyncio.create_task(simulator.run(speed=speed))
+        try:
+            await server.serve()
+        finally:
+            clock.cancel()
+            await asyncio.gather(clock, return_exceptions=True)
+            await simulator.console.settle()
+            await simulator.aclose()
 
 
 def _serve_command(args: argparse.Namespace) -> int:
     try:
         _import_uvicorn()
+        for url in (args.inbox_store, args.outbox_store):
+            if url is not None and missing_sqlite_file(url) is not None:
+                raise ConfigurationError(f"no store at {url}: give the file your care app uses")
         simulator = build_simulator(args)
     except ConfigurationError as exc:
         print(f"caresupport-transport simulate: {exc}", file=sys.stderr)
         return 1
     print_banner(simulator, args.host, args.port, sys.stdout)
-    asyncio.run(_serve(simulator, args.host, args.port, args.speed))
+    asyncio.run(
+        _serve(
+            simulator,
+            args.host,
+            args.port,
+            args.speed,
+            demo=args.demo,
+            inbox_store=args.inbox_store,
+            outbox_store=args.outbox_store,
+        )
+    )
     return 0
 
 

@@ -141,3 +141,12 @@ def test_mypy_strict_sees_the_installed_types_and_catches_a_misuse(mypy_output: 
         'mistake.py:5: error: Argument 2 to "send_message" of "Transport" has incompatible'
         ' type "str"; expected "OutgoingMessage"  [arg-type]'
     ] == [line for line in mypy_output.splitlines() if line.startswith("mistake.py")]
+
+
+def test_the_wheel_carries_the_web_console_page_script_and_styles(
+    installed: FreshInstall,
+) -> None:
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        names = set(wheel.namelist())
+    static = "adapters/linq/simulator/console/static/"
+    assert {f"{static}console.html", f"{static}console.js", f"{static}console.css"} <= names

@@ -3,7 +3,8 @@
 Also served, outside the API: ``PUT /uploads/{id}?signature=...`` (the
 presigned upload URL ``POST /v3/attachments`` hands out), ``GET
 /files/{id}/{filename}`` (its download URL), ``/_simulator/...`` (control
-endpoints, see ``control.py``) and ``GET /`` (a health line).
+endpoints, see ``control.py``), ``/console`` (the web console, see
+``console/``) and ``GET /`` (a health line).
 
 Each API request is, in order: matched to a route (404 / 405 otherwise),
 counted, authenticated (401 / 2004), given any fault due *before* it takes
@@ -56,6 +57,8 @@ class SimulatorApp:
     router: Router = attrs.Factory(lambda: Router(ROUTES))
     control: Callable[[Request], Response] | None = None
     """Serves ``/_simulator/...`` (see ``control.py``) when set."""
+    console: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+    """Serves ``/console`` and below (the web console, see ``console/``) when set."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -75,6 +78,8 @@ class SimulatorApp:
             await self._plain(
                 scope, receive, send, MAX_JSON_BODY_BYTES, lambda _, request: control(request)
             )
+        elif (path == "/console" or path.startswith("/console/")) and self.console is not None:
+            await self.console(scope, receive, send)
         elif path == "/":
             await Response.json(200, {"service": "linq-simulator", "base_path": BASE_PATH}).send(
                 send

@@ -167,6 +167,9 @@ class WebhookDeliverer:
                 return DeliveryOutcome(delivery, False, attempts, None, "target not on loopback")
             attempts += 1
             self.backend.counters.deliveries_by_event_id[delivery.event_id] += 1
+            if self.faults.drop_webhook_attempt():
+                status, error = None, "simulated: connection dropped before the receiver"
+                continue
             try:
                 response = await self._client().post(
                     subscription.target_url,

@@ -83,6 +83,7 @@ class Faults:
             faults; ``None`` means every API route.
         webhook_duplicate_rate: fraction of webhook events delivered twice.
         webhook_reorder_rate: fraction of webhook events held back behind the next one.
+        webhook_drop_rate: fraction of webhook delivery attempts dropped on the way.
         seed: the seed of every random choice.
     """
 
@@ -99,6 +100,9 @@ class Faults:
     webhook_duplicate_rate: float = attrs.field(default=0.0, validator=_rate)
     webhook_reorder_rate: float = attrs.field(default=0.0, validator=_rate)
     seed: int = 0
+    webhook_drop_rate: float = attrs.field(default=0.0, validator=_rate)
+    """Fraction of webhook delivery attempts whose connection drops before the
+    receiver sees them (retried on Linq's schedule, like any network error)."""
 
     def __attrs_post_init__(self) -> None:
         total = sum(rate for _, rate in self.request_rates())
@@ -231,4 +235,9 @@ class FaultInjector:
 
     def reorder_webhook(self) -> bool:
         rate = self.faults.webhook_reorder_rate
+        return bool(rate) and self._webhook_rng.random() < rate
+
+    def drop_webhook_attempt(self) -> bool:
+        """Whether this webhook delivery attempt is lost before the receiver sees it."""
+        rate = self.faults.webhook_drop_rate
         return bool(rate) and self._webhook_rng.random() < rate

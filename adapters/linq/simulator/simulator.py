@@ -21,6 +21,7 @@ from adapters.linq.event_types import ALL_EVENT_TYPES
 from adapters.linq.simulator._routes_chat_extras import end_share, start_share
 from adapters.linq.simulator._routes_message_extras import place_card
 from adapters.linq.simulator.app import BASE_PATH, SimulatorApp
+from adapters.linq.simulator.console.console import Console
 from adapters.linq.simulator.control import handle_control
 from adapters.linq.simulator.counters import Counters
 from adapters.linq.simulator.deliveries import DeliveryOutcome, SigningScheme, WebhookDeliverer
@@ -108,6 +109,9 @@ class Simulator:
         self.app = SimulatorApp(
             self.backend, self.faults, sleep, control=lambda request: handle_control(self, request)
         )
+        self.console = Console(self)
+        """The web console at ``/console`` (see ``docs/console.md``)."""
+        self.app.console = self.console
         self.deliverer = WebhookDeliverer(
             self.backend,
             self.faults,

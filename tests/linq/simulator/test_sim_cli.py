@@ -7,11 +7,12 @@ import asyncio
 import io
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from adapters.cli.main import build_parser
+from adapters.cli.main import build_parser, main
 from adapters.cli.simulate import DEMO_RECIPIENTS, build_simulator, post_control, print_banner
 from adapters.linq.simulator import Simulator
 from caresupport_transport.errors import ConfigurationError
@@ -187,3 +188,30 @@ async def test_served_on_a_loopback_socket_the_api_and_control_answer_over_http(
         )
         listed = (await http.get(f"/v3/chats/{chat['id']}/messages")).json()["messages"]
     assert ["Thanks!", "Hello"] == [m["parts"][0]["value"] for m in listed]
+
+
+def test_the_banner_prints_the_web_console_url() -> None:
+    simulator = build_simulator(_args("--token", "tok"))
+    out = io.StringIO()
+    print_banner(simulator, "127.0.0.1", 8787, out)
+    assert "Web console (a phone per person): http://127.0.0.1:8787/console" in out.getvalue()
+
+
+def test_allow_remote_lets_the_simulator_and_its_console_serve_off_loopback() -> None:
+    simulator = build_simulator(_args("--host", "0.0.0.0", "--allow-remote"))
+    assert simulator.console.allow_remote
+    assert not build_simulator(_args()).console.allow_remote
+
+
+def test_demo_and_webhook_together_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="--demo"):
+        build_simulator(_args("--demo", "--webhook", "http://127.0.0.1:9000/hooks"))
+
+
+def test_a_console_store_that_does_not_exist_is_refused_before_serving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = f"sqlite:///{tmp_path / 'nope.sqlite'}"
+    assert main(["simulate", "--inbox-store", missing]) == 1
+    assert "no store at" in capsys.readouterr().err
+    assert not (tmp_path / "nope.sqlite").exists()
