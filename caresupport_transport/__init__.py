@@ -87,6 +87,7 @@ from caresupport_transport.events import (
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
 from caresupport_transport.inbound import (
     ClaimStatus,
+    Coalescing,
     DispatchOutcome,
     EventStore,
     InboundDispatcher,
@@ -95,6 +96,7 @@ from caresupport_transport.inbound import (
     MemoryEventStore,
     RetrySchedule,
     SqliteEventStore,
+    Turn,
     open_event_store,
     reply_key,
 )
@@ -152,6 +154,7 @@ __all__ = [
     "BubbleSendResult",
     "Capabilities",
     "ClaimStatus",
+    "Coalescing",
     "ConfigurationError",
     "ConflictError",
     "ContactCardReceived",
@@ -239,6 +242,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "TransportTimeoutError",
+    "Turn",
     "TypingStarted",
     "TypingStopped",
     "UnknownEvent",
