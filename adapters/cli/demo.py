@@ -417,8 +417,9 @@ def register(subparsers: Any) -> None:
             "reply thread dropped), a grandson on an SMS-only phone (the same messages,\n"
             "degraded further), a family group chat of the three (carried by SMS, the\n"
             "one service they share), a poll (native on iMessage, one numbered text\n"
-            'question on SMS whose "2" is read back as a vote) and a disconnected\n'
-            "number (a delivery failure).\n"
+            'question on SMS whose "2" is read back as a vote), a burst of three quick\n'
+            "texts handed to the care logic as one turn and answered once, and a\n"
+            "disconnected number (a delivery failure).\n"
             "The transcript shows the service used, the fallbacks, every degradation\n"
             "and each delivery status as time passes. Nothing leaves this machine; no\n"
             "account is needed.\n"
