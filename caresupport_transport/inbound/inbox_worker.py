@@ -337,8 +337,7 @@ class InboxWorker:
                     return
             except Exception as exc:
                 _log.warning(
-                    "could not look for newer messages on key of inbox entry: %s",
-                    describe_failure(exc),
+                    "could not look for newer messages during a turn: %s", describe_failure(exc)
                 )
 
     async def _failed(self, lease: InboxLease, exc: Exception) -> None:

@@ -314,14 +314,16 @@ class Died(BaseException):
 
 
 @dataclass(frozen=True)
-class Message:
+class Text:
+    """One text of a burst: the gap before it, and how its turn goes (the first time)."""
+
     gap: float
     work: float
-    fate: str  # what happens to the first turn that starts with this message
+    fate: str
 
 
-MESSAGES = st.builds(
-    Message,
+TEXTS = st.builds(
+    Text,
     gap=st.sampled_from([0.0, 0.1, 0.4, 1.0, 1.4, 1.6, 2.5, 4.0]),
     work=st.sampled_from([0.0, 0.3, 1.0, 3.0]),
     fate=st.sampled_from(["ok", "ok", "ok", "fail", "die"]),
@@ -329,14 +331,14 @@ MESSAGES = st.builds(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(burst=st.lists(MESSAGES, min_size=1, max_size=10), workers=st.integers(1, 2))
+@given(burst=st.lists(TEXTS, min_size=1, max_size=10), workers=st.integers(1, 2))
 def test_bursts_with_failures_and_deaths_hand_every_message_to_one_successful_turn_in_order(
-    burst: list[Message], workers: int
+    burst: list[Text], workers: int
 ) -> None:
     asyncio.run(_bursts(burst, workers))
 
 
-async def _bursts(burst: list[Message], workers: int) -> None:
+async def _bursts(burst: list[Text], workers: int) -> None:
     h = harness()
     dispatched: list[int] = []
     successes: list[list[int]] = []
