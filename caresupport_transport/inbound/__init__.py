@@ -6,7 +6,9 @@ a polling loop) through the :class:`InboundSink` protocol:
 * :class:`Inbox` (the default for receivers) stores each event at intake and
   :class:`InboxWorker` processes hand it to the care logic later, retrying on a
   :class:`RetrySchedule` and keeping dead letters; replies are keyed with
-  :func:`reply_key` so a re-handled event never texts twice;
+  :func:`reply_key` so a re-handled event never texts twice; given a
+  :class:`Coalescing`, a worker hands a key's quick events over as one
+  :class:`Turn`;
 * :class:`InboundDispatcher` runs the handler inside the delivery and
   acknowledges after it succeeded.
 

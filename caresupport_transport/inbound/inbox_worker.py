@@ -48,6 +48,7 @@ from caresupport_transport.inbound.inbox import Inbox
 from caresupport_transport.inbound.inbox_entry import InboxEntry, InboxLease
 from caresupport_transport.inbound.schedule import RetrySchedule
 from caresupport_transport.inbound.turn import Turn
+from caresupport_transport.model import Direction
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -89,6 +90,10 @@ class InboxWorker:
         rng: jitter for the retry schedule.
         turns: coalesce each key's quick events into one :class:`Turn` for
             the handler (inbound events only; see the module notes).
+        adapt: with ``turns``, what each stored event becomes in the turn
+            (a transport's ``inbound_relay().adapt``: echoes read as
+            statuses, opt-outs learned, numbered replies read as votes); the
+            events as stored, by default.
 
     Raises:
         ConfigurationError: a setting out of range, naming it.
@@ -104,6 +109,9 @@ class InboxWorker:
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, kw_only=True)
     rng: random.Random = attrs.field(factory=random.Random, kw_only=True, repr=False)
     turns: Coalescing | None = attrs.field(default=None, kw_only=True)
+    adapt: Callable[[InboundEvent], Awaitable[Sequence[InboundEvent]]] | None = attrs.field(
+        default=None, kw_only=True
+    )
     handled: int = attrs.field(default=0, init=False)
     failed: int = attrs.field(default=0, init=False)
     buried: int = attrs.field(default=0, init=False)
@@ -276,9 +284,12 @@ class InboxWorker:
                 queued = await store.pending_of(order_key, limit=len(ids) + policy.max_events)
                 return any(entry.id not in ids and _is_received_message(entry) for entry in queued)
 
+            events = [event for _, event in members]
+            if self.adapt is not None:
+                events = [adapted for event in events for adapted in await self.adapt(event)]
             turn = Turn(
                 order_key,
-                [event for _, event in members],
+                events,
                 attempt=lease.entry.attempts,
                 probe=newer_message,
             )
@@ -448,4 +459,4 @@ def _is_received_message(entry: InboxEntry) -> bool:
         event = Inbox.event_of(entry)
     except ProtocolError:
         return False
-    return isinstance(event, MessageReceived)
+    return isinstance(event, MessageReceived) and event.message.direction is Direction.INBOUND

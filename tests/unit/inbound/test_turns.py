@@ -11,9 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.memory import InMemoryTransport
 from caresupport_transport import (
     ConfigurationError,
     DeliveryStatus,
+    Direction,
     MediaPart,
     MessageReceived,
     MessageStatusChanged,
@@ -293,6 +295,43 @@ async def test_a_delivery_receipt_arriving_during_the_turn_does_not_supersede_it
 
     assert [["e1"], ["s1"]] == [ids(turn) for turn in h.turns]
     assert [False, False] == answers
+
+
+async def test_a_turn_adapted_by_the_transports_relay_reads_our_echo_as_a_status() -> None:
+    time = VirtualTime()
+    inbox = Inbox(MemoryEventStore(), clock=time.clock, include_outbound=True)
+    transport = InMemoryTransport()
+    seen: list[Turn] = []
+    flags: list[bool] = []
+
+    async def care(turn: Turn) -> None:
+        seen.append(turn)
+        if len(seen) == 1:
+            await inbox.dispatch(received("echo-2", direction=Direction.OUTBOUND))
+            await time.sleep(1)
+        flags.append(await turn.check_superseded())
+
+    worker = InboxWorker(
+        inbox,
+        care,
+        turns=Coalescing(),
+        adapt=transport.inbound_relay().adapt,
+        sleep=time.sleep,
+        poll_interval=0.5,
+    )
+
+    async def scenario() -> None:
+        await inbox.dispatch(received("echo-1", direction=Direction.OUTBOUND))
+        await inbox.dispatch(received("e1", text="thanks"))
+        await worker.drain()
+        await time.sleep(1)
+        await worker.drain()
+
+    await time.run(scenario())
+
+    assert [MessageStatusChanged, MessageReceived] == [type(e) for e in seen[0].events]
+    assert "thanks" == seen[0].text
+    assert [False, False] == flags, "our own echo supersedes nothing"
 
 
 def test_coalescing_settings_out_of_range_are_refused_naming_them() -> None:
