@@ -88,6 +88,7 @@ from caresupport_transport.events import (
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
 from caresupport_transport.inbound import (
     ClaimStatus,
+    Coalescing,
     DispatchOutcome,
     EventStore,
     InboundDispatcher,
@@ -96,6 +97,7 @@ from caresupport_transport.inbound import (
     MemoryEventStore,
     RetrySchedule,
     SqliteEventStore,
+    Turn,
     open_event_store,
     reply_key,
 )
@@ -153,6 +155,7 @@ __all__ = [
     "BubbleSendResult",
     "Capabilities",
     "ClaimStatus",
+    "Coalescing",
     "ConfigurationError",
     "ConflictError",
     "ContactCardReceived",
@@ -241,6 +244,7 @@ __all__ = [
     "Transport",
     "TransportError",
     "TransportTimeoutError",
+    "Turn",
     "TypingStarted",
     "TypingStopped",
     "UnknownEvent",

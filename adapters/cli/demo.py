@@ -39,7 +39,7 @@ from caresupport_transport import (
     Transport,
     VoiceMemo,
 )
-from caresupport_transport.inbound import MemoryEventStore
+from caresupport_transport.inbound import Coalescing, Inbox, InboxWorker, MemoryEventStore, Turn
 from caresupport_transport.outbound import IntentStatus, Outbox, OutboxWorker, Watch
 
 __all__ = ["DEFAULT_SETUP", "DEMO_SETUPS", "DemoSetup", "DemoWorld", "register", "run_scenario"]
@@ -79,6 +79,10 @@ CARE_PLAN = " ".join(
 )
 DRIVE_QUESTION = "Who can drive Astrid to the clinic on Tuesday?"
 DRIVE_OPTIONS = ("Tue 9am", "Tue 2pm", "Can't this week")
+BURST = ("Hi", "Mum's pills", "The blue ones, did she take them?")
+"""Three quick texts from Ingrid: one turn for the care logic, answered once."""
+BURST_GAP = 0.5
+"""Seconds between the burst's texts: well inside the 1.5 s quiet window."""
 GOODNIGHT = VoiceMemo(
     MediaPart(url="https://files.example.org/astrid-goodnight.m4a", content_type="audio/m4a")
 )
@@ -184,6 +188,25 @@ class Transcript:
             asked = f'(asked for: in the reply thread of "{_snippet(event.message.text, 24)}")'
             self.sent(name, f"{answer.text} {asked}", receipt)
             self.threaded(receipt, f'"{_snippet(event.message.text, 24)}"')
+
+    async def answer_turn(self, turn: Turn) -> None:
+        """The care handler with turns: read a burst of texts as one, answer it once."""
+        for message in turn.messages:
+            name = _NAMES.get(message.sender, "someone") if message.sender else "someone"
+            service = message.service.label if message.service else "?"
+            self.out(f"<- {name} via {service}: {message.text}")
+        count = len(turn.messages)
+        self.out(f"   care handler: {count} texts in one turn, answering once")
+        if await turn.check_superseded():
+            self.out("   care handler: a newer text came in; the next turn answers it")
+            return
+        last = turn.messages[-1]
+        answer = OutgoingMessage.of_text("Yes, the blue ones at 8am with breakfast. All taken.")
+        receipt = await self.transport.send_message(
+            last.conversation_id, answer, idempotency_key=turn.reply_key("answer")
+        )
+        name = _NAMES.get(last.sender, "someone") if last.sender else "someone"
+        self.sent(name, answer.text, receipt)
 
 
 def _duration(seconds: float) -> str:
@@ -296,6 +319,27 @@ async def run_scenario(
         out(f"   results of {name}'s poll: {tally}")
     await later(120)
 
+    transcript.heading("Ingrid texts in a burst: one turn, answered once")
+    inbox = Inbox(MemoryEventStore(), clock=clock)
+    turns = InboxWorker(inbox, transcript.answer_turn, turns=Coalescing())
+
+    async def into_the_inbox(event: InboundEvent) -> None:
+        if isinstance(event, MessageReceived) and event.message.direction is Direction.INBOUND:
+            await inbox.dispatch(event)
+        else:
+            await transcript.handle(event)
+
+    transport.on_inbound(into_the_inbox)
+    for number, text in enumerate(BURST):
+        if number:
+            await later(BURST_GAP)
+        await world.inject_inbound_text(INGRID, ingrid_chat, text)
+    out(f"   inbox: {len(await inbox.entries())} texts wait for a quiet moment")
+    await later(2)
+    await turns.run_once()
+    transport.on_inbound(transcript.handle)
+    await later(120)
+
     transcript.heading("The old landline: a delivery failure")
     hello_landline = OutgoingMessage.of_text("Hello, this is CareSupport for Astrid Lindqvist.")
     started = await transport.start_conversation([LANDLINE], hello_landline)
@@ -373,8 +417,9 @@ def register(subparsers: Any) -> None:
             "reply thread dropped), a grandson on an SMS-only phone (the same messages,\n"
             "degraded further), a family group chat of the three (carried by SMS, the\n"
             "one service they share), a poll (native on iMessage, one numbered text\n"
-            'question on SMS whose "2" is read back as a vote) and a disconnected\n'
-            "number (a delivery failure).\n"
+            'question on SMS whose "2" is read back as a vote), a burst of three quick\n'
+            "texts handed to the care logic as one turn and answered once, and a\n"
+            "disconnected number (a delivery failure).\n"
             "The transcript shows the service used, the fallbacks, every degradation\n"
             "and each delivery status as time passes. Nothing leaves this machine; no\n"
             "account is needed.\n"

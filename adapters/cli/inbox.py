@@ -64,7 +64,10 @@ from caresupport_transport.inbound import (
     DEFAULT_CONCURRENCY,
     DEFAULT_INBOX_LEASE,
     DEFAULT_LIST_LIMIT,
+    DEFAULT_MAX_WAIT,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_QUIET,
+    Coalescing,
     Inbox,
     InboxEntry,
     InboxState,
@@ -241,6 +244,26 @@ def register(subparsers: Any) -> None:
         default=_DEFAULT_SCHEDULE.max_attempts,
         metavar="N",
         help="also give up after this many attempts (default: no limit but --give-up-after)",
+    )
+    working.add_argument(
+        "--turns",
+        action="store_true",
+        help="coalesce each key's quick events into one Turn for the handler "
+        "('async def handle(turn) -> None'), answered once",
+    )
+    working.add_argument(
+        "--quiet",
+        type=_seconds,
+        default=DEFAULT_QUIET.total_seconds(),
+        metavar="SECONDS",
+        help="with --turns: how long a key stays quiet before its events become a turn",
+    )
+    working.add_argument(
+        "--max-wait",
+        type=_seconds,
+        default=DEFAULT_MAX_WAIT.total_seconds(),
+        metavar="SECONDS",
+        help="with --turns: the longest a turn's first event waits",
     )
     working.add_argument(
         "--include-outbound",
@@ -564,7 +587,14 @@ def _work_command(args: argparse.Namespace) -> int:
             give_up_after=timedelta(hours=args.give_up_after),
             max_attempts=args.max_attempts,
         )
-        worker = asyncio.run(_work(url, args, handler, order_key, schedule))
+        turns = (
+            Coalescing(
+                quiet=timedelta(seconds=args.quiet), max_wait=timedelta(seconds=args.max_wait)
+            )
+            if args.turns
+            else None
+        )
+        worker = asyncio.run(_work(url, args, handler, order_key, schedule, turns))
         counts = {
             "handled": worker.handled,
             "retried": worker.failed,
@@ -583,6 +613,7 @@ async def _work(
     handler: InboundHandler,
     order_key: Callable[[InboundEvent], str],
     schedule: RetrySchedule,
+    turns: Coalescing | None = None,
 ) -> InboxWorker:
     """Run a worker until a stop signal; return it stopped, with its counts."""
     store = await open_event_store(url, namespace=args.namespace)
@@ -596,6 +627,7 @@ async def _work(
             concurrency=args.concurrency,
             lease=timedelta(seconds=args.lease),
             poll_interval=args.poll_interval,
+            turns=turns,
         )
         stopping = asyncio.Event()
         with _stop_signals(stopping.set):

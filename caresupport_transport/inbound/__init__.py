@@ -6,7 +6,9 @@ a polling loop) through the :class:`InboundSink` protocol:
 * :class:`Inbox` (the default for receivers) stores each event at intake and
   :class:`InboxWorker` processes hand it to the care logic later, retrying on a
   :class:`RetrySchedule` and keeping dead letters; replies are keyed with
-  :func:`reply_key` so a re-handled event never texts twice;
+  :func:`reply_key` so a re-handled event never texts twice; given a
+  :class:`Coalescing`, a worker hands a key's quick events over as one
+  :class:`Turn`;
 * :class:`InboundDispatcher` runs the handler inside the delivery and
   acknowledges after it succeeded.
 
@@ -17,6 +19,13 @@ modules) for many receivers and workers; :func:`open_event_store` opens any of
 them from a URL.
 """
 
+from caresupport_transport.inbound.coalescing import (
+    DEFAULT_CHECK_INTERVAL,
+    DEFAULT_MAX_TURN_EVENTS,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_QUIET,
+    Coalescing,
+)
 from caresupport_transport.inbound.codec import decode_event, encode_event
 from caresupport_transport.inbound.dispatcher import (
     DEFAULT_LEASE,
@@ -58,19 +67,25 @@ from caresupport_transport.inbound.store import (
     EnqueueStatus,
     EventStore,
 )
+from caresupport_transport.inbound.turn import Turn
 from caresupport_transport.inbound.urls import STORE_SCHEMES, open_event_store
 
 __all__ = [
+    "DEFAULT_CHECK_INTERVAL",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_INBOX_LEASE",
     "DEFAULT_LEASE",
     "DEFAULT_LIST_LIMIT",
+    "DEFAULT_MAX_TURN_EVENTS",
+    "DEFAULT_MAX_WAIT",
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_PRUNE_INTERVAL",
+    "DEFAULT_QUIET",
     "DEFAULT_RETENTION",
     "ROLE_CURSOR",
     "STORE_SCHEMES",
     "ClaimStatus",
+    "Coalescing",
     "DispatchOutcome",
     "EnqueueStatus",
     "EventStore",
@@ -87,6 +102,7 @@ __all__ = [
     "RetrySchedule",
     "SqliteEventStore",
     "StoredKey",
+    "Turn",
     "by_conversation",
     "claim_store_role",
     "decode_event",

@@ -16,6 +16,14 @@ under a newer fencing token, and the store refuses the late worker's
 acknowledgement. The event is then handled again: replies sent under
 :func:`~caresupport_transport.inbound.reply_key` are not sent twice.
 
+Given ``turns`` (a :class:`Coalescing`), the worker hands the handler a
+:class:`Turn` instead: it holds the key's lease while the key's burst goes
+quiet, then gives every event waiting for the key at once, and removes them
+all (``ack_turn``) only when the handler returns. A failure retries the
+turn's first entry, so the whole turn (and whatever arrived since) comes back
+together; a dead letter is that first entry alone, and the rest form the
+next turn. A turn's later entries count no attempts of their own.
+
 Run it in the receiver's process (``start()`` / ``stop()``) or on its own
 (``caresupport-transport inbox work``); any number of workers may share a store.
 """
@@ -26,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,9 +42,13 @@ import attrs
 
 from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import ConfigurationError, ProtocolError
+from caresupport_transport.events import InboundEvent, MessageReceived
+from caresupport_transport.inbound.coalescing import Coalescing
 from caresupport_transport.inbound.inbox import Inbox
 from caresupport_transport.inbound.inbox_entry import InboxEntry, InboxLease
 from caresupport_transport.inbound.schedule import RetrySchedule
+from caresupport_transport.inbound.turn import Turn
+from caresupport_transport.model import Direction
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -76,6 +88,12 @@ class InboxWorker:
         poll_interval: seconds between asking the store when idle.
         sleep: waits between heartbeats and polls (injected by tests).
         rng: jitter for the retry schedule.
+        turns: coalesce each key's quick events into one :class:`Turn` for
+            the handler (inbound events only; see the module notes).
+        adapt: with ``turns``, what each stored event becomes in the turn
+            (a transport's ``inbound_relay().adapt``: echoes read as
+            statuses, opt-outs learned, numbered replies read as votes); the
+            events as stored, by default.
 
     Raises:
         ConfigurationError: a setting out of range, naming it.
@@ -90,6 +108,10 @@ class InboxWorker:
     poll_interval: float = attrs.field(default=DEFAULT_POLL_INTERVAL, kw_only=True)
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, kw_only=True)
     rng: random.Random = attrs.field(factory=random.Random, kw_only=True, repr=False)
+    turns: Coalescing | None = attrs.field(default=None, kw_only=True)
+    adapt: Callable[[InboundEvent], Awaitable[Sequence[InboundEvent]]] | None = attrs.field(
+        default=None, kw_only=True
+    )
     handled: int = attrs.field(default=0, init=False)
     failed: int = attrs.field(default=0, init=False)
     buried: int = attrs.field(default=0, init=False)
@@ -215,6 +237,9 @@ class InboxWorker:
         return await self.inbox.store.take(now=now, until=now + self.lease, limit=limit)
 
     async def _handle(self, lease: InboxLease) -> None:
+        if self.turns is not None:
+            await self._handle_turn(lease, self.turns)
+            return
         try:
             item = self.decode(lease.entry)
         except ProtocolError as exc:
@@ -237,6 +262,94 @@ class InboxWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         await self._end(lease, "ack")
+
+    async def _handle_turn(self, lease: InboxLease, policy: Coalescing) -> None:
+        try:
+            Inbox.event_of(lease.entry)
+        except ProtocolError as exc:
+            _log.error("burying inbox entry %s: %s", lease.entry.id, describe_failure(exc))
+            await self._end(lease, "bury", error=describe_failure(exc))
+            return
+        finished = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(lease, finished))
+        watcher: asyncio.Task[None] | None = None
+        try:
+            members = await self._gather(lease, policy)
+            if not members:
+                return  # the entry was discarded meanwhile: the lease runs out
+            ids = [entry.id for entry, _ in members]
+            store, order_key = self.inbox.store, lease.entry.order_key
+
+            async def newer_message() -> bool:
+                queued = await store.pending_of(order_key, limit=len(ids) + policy.max_events)
+                return any(entry.id not in ids and _is_received_message(entry) for entry in queued)
+
+            events = [event for _, event in members]
+            if self.adapt is not None:
+                events = [adapted for event in events for adapted in await self.adapt(event)]
+            turn = Turn(
+                order_key,
+                events,
+                attempt=lease.entry.attempts,
+                probe=newer_message,
+            )
+            watcher = asyncio.create_task(self._watch(turn, policy, finished))
+            await self.handler(turn)
+        except Exception as exc:
+            await self._failed(lease, exc)
+            return
+        finally:
+            finished.set()
+            for task in (keeper, watcher):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        await self._end(lease, "ack", others=ids[1:])
+
+    async def _gather(
+        self, lease: InboxLease, policy: Coalescing
+    ) -> list[tuple[InboxEntry, InboundEvent]]:
+        """Wait, holding the lease, until the key's burst is over; return the turn's entries."""
+        store, lead = self.inbox.store, lease.entry
+        while True:
+            queued = await store.pending_of(lead.order_key, limit=policy.max_events)
+            start = next((i for i, entry in enumerate(queued) if entry.id == lead.id), None)
+            if start is None:
+                return []
+            members: list[tuple[InboxEntry, InboundEvent]] = []
+            closed = False
+            for entry in queued[start:]:
+                try:
+                    event = Inbox.event_of(entry)
+                except ProtocolError:
+                    closed = True  # buried when it heads the key
+                    break
+                members.append((entry, event))
+                if policy.closes_turn(event):
+                    closed = True
+                    break
+            now = self.inbox.clock()
+            last = max(entry.received_at for entry, _ in members)
+            starts_at = min(last + policy.quiet, lead.received_at + policy.max_wait)
+            if closed or len(members) >= policy.max_events or now >= starts_at:
+                return members
+            wait = min(starts_at - now, policy.check_interval)
+            await self.sleep(wait.total_seconds())
+
+    async def _watch(self, turn: Turn, policy: Coalescing, finished: asyncio.Event) -> None:
+        """Set ``turn.superseded`` once a newer message for its key waits."""
+        while not finished.is_set():
+            await self.sleep(policy.check_interval.total_seconds())
+            if finished.is_set():
+                return
+            try:
+                if await turn.check_superseded():
+                    return
+            except Exception as exc:
+                _log.warning(
+                    "could not look for newer messages during a turn: %s", describe_failure(exc)
+                )
 
     async def _failed(self, lease: InboxLease, exc: Exception) -> None:
         error = describe_failure(exc)
@@ -269,11 +382,19 @@ class InboxWorker:
         await self._end(lease, "retry", error=error, due_at=due)
 
     async def _end(
-        self, lease: InboxLease, how: str, *, error: str = "", due_at: datetime | None = None
+        self,
+        lease: InboxLease,
+        how: str,
+        *,
+        error: str = "",
+        due_at: datetime | None = None,
+        others: Sequence[str] = (),
     ) -> None:
         store = self.inbox.store
         try:
-            if how == "ack":
+            if how == "ack" and others:
+                kept = await store.ack_turn(lease, others, now=self.inbox.clock())
+            elif how == "ack":
                 kept = await store.ack(lease, now=self.inbox.clock())
             elif how == "retry":
                 assert due_at is not None
@@ -300,7 +421,7 @@ class InboxWorker:
             )
             return
         if how == "ack":
-            self.handled += 1
+            self.handled += 1 + len(others)
         elif how == "retry":
             self.failed += 1
         else:
@@ -330,3 +451,12 @@ class InboxWorker:
                     lease.token,
                 )
                 return
+
+
+def _is_received_message(entry: InboxEntry) -> bool:
+    """Whether ``entry`` holds a message someone sent us (what supersedes a turn)."""
+    try:
+        event = Inbox.event_of(entry)
+    except ProtocolError:
+        return False
+    return isinstance(event, MessageReceived) and event.message.direction is Direction.INBOUND

@@ -150,6 +150,29 @@ class MemoryEventStore:
         del self.leases[lease.entry.order_key]
         return True
 
+    async def ack_turn(self, lease: InboxLease, entry_ids: Sequence[str], *, now: datetime) -> bool:
+        if not self._holds(lease):
+            return False
+        order_key = lease.entry.order_key
+        for entry_id in {lease.entry.id, *entry_ids}:
+            entry = self.inbox.get(entry_id)
+            if (
+                entry is not None
+                and entry.order_key == order_key
+                and entry.state is InboxState.PENDING
+            ):
+                del self.inbox[entry_id]
+        del self.leases[order_key]
+        return True
+
+    async def pending_of(self, order_key: str, *, limit: int) -> list[InboxEntry]:
+        chosen = (
+            e
+            for e in self.inbox.values()
+            if e.order_key == order_key and e.state is InboxState.PENDING
+        )
+        return [entry for _, entry in zip(range(max(limit, 0)), chosen, strict=False)]
+
     async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
         if not self._holds(lease):
             return False

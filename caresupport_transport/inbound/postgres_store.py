@@ -462,6 +462,18 @@ class PostgresEventStore:
     async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
         return await self._end_attempt(lease, self._sql.remove, (lease.entry.id,))
 
+    async def ack_turn(self, lease: InboxLease, entry_ids: Sequence[str], *, now: datetime) -> bool:
+        ids = [lease.entry.id, *entry_ids]
+        return await self._end_attempt(
+            lease, self._sql.remove_turn, (ids, lease.entry.order_key, lease.entry.id)
+        )
+
+    async def pending_of(self, order_key: str, *, limit: int) -> list[InboxEntry]:
+        async with self._transaction() as cursor:
+            await cursor.execute(self._sql.pending_of, (order_key, max(limit, 0)))
+            rows = await cursor.fetchall()
+        return [_entry(row) for row in rows]
+
     async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
         return await self._end_attempt(lease, self._sql.reschedule, (due_at, error, lease.entry.id))
 
@@ -860,6 +872,15 @@ class _Statements:
         )
         self.remove = compose(
             "DELETE FROM {inbox} WHERE id = %s AND state = 'pending' RETURNING seq"
+        )
+        # Removes the turn's entries; the row of the lease's own entry answers for it.
+        self.remove_turn = compose(
+            "WITH gone AS (DELETE FROM {inbox} WHERE id = ANY(%s::text[]) AND order_key = %s "
+            "AND state = 'pending' RETURNING id, seq) SELECT seq FROM gone WHERE id = %s"
+        )
+        self.pending_of = compose(
+            "SELECT {columns} FROM {inbox} WHERE order_key = %s AND state = 'pending' "
+            "ORDER BY seq LIMIT %s"
         )
         self.reschedule = compose(
             "UPDATE {inbox} SET due_at = %s, last_error = %s "

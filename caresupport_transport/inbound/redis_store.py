@@ -407,6 +407,39 @@ return 1
 """
 )
 
+# ARGV[5..] name the turn's other entries; those of another key or not pending stay.
+_ACK_TURN = (
+    _INBOX_PRELUDE
+    + """
+if not holds(ARGV[2], ARGV[3], ARGV[4]) then
+  return 0
+end
+for i = 4, #ARGV do
+  local entry = entry_key(ARGV[i])
+  local fields = redis.call('HMGET', entry, 'order_key', 'state')
+  if fields[1] == ARGV[2] and fields[2] == 'pending' then
+    remove_pending(ARGV[i], ARGV[2])
+    redis.call('DEL', entry)
+  end
+end
+free(ARGV[2])
+rescore(ARGV[2])
+return 1
+"""
+)
+
+# ARGV[2] is the order key, ARGV[3] the last index wanted (the limit less one).
+_PENDING_OF = (
+    _INBOX_PRELUDE
+    + """
+local entries = {}
+for i, id in ipairs(redis.call('ZRANGE', queue_key(ARGV[2]), 0, ARGV[3])) do
+  entries[i] = redis.call('HGETALL', entry_key(id))
+end
+return entries
+"""
+)
+
 _RETRY = (
     _INBOX_PRELUDE
     + """
@@ -814,6 +847,8 @@ class RedisEventStore:
         self._take = client.register_script(_TAKE)
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._ack = client.register_script(_ACK)
+        self._ack_turn = client.register_script(_ACK_TURN)
+        self._pending_of = client.register_script(_PENDING_OF)
         self._retry = client.register_script(_RETRY)
         self._bury = client.register_script(_BURY)
         self._replay = client.register_script(_REPLAY)
@@ -999,6 +1034,23 @@ class RedisEventStore:
         with self._translated("acknowledging an inbox entry"):
             held = await self._ack(keys=self._inbox_keys, args=self._lease_args(lease))
         return bool(held)
+
+    async def ack_turn(self, lease: InboxLease, entry_ids: Sequence[str], *, now: datetime) -> bool:
+        with self._translated("acknowledging a turn of inbox entries"):
+            held = await self._ack_turn(
+                keys=self._inbox_keys, args=[*self._lease_args(lease), *entry_ids]
+            )
+        return bool(held)
+
+    async def pending_of(self, order_key: str, *, limit: int) -> list[InboxEntry]:
+        if limit <= 0:
+            return []
+        last = min(limit, _LARGEST_MICROS) - 1
+        with self._translated("listing an order key's inbox entries"):
+            found = await self._pending_of(
+                keys=self._inbox_keys, args=[self._inbox_prefix, order_key, last]
+            )
+        return [_inbox_entry(flat) for flat in found]
 
     async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
         due_us = _micros(due_at, "due_at")

@@ -124,6 +124,28 @@ class InboundRelay:
     observed: Callable[[InboundEvent], None] | None = None
 
     async def __call__(self, event: InboundEvent) -> None:
+        event = self._note(event)
+        handler = self.handler()
+        if handler is None:
+            raise ConfigurationError(
+                "no inbound handler registered (call on_inbound first); "
+                "the event is not acknowledged and will be delivered again"
+            )
+        for adapted in await self._interpret(event):
+            await handler(adapted)
+
+    async def adapt(self, event: InboundEvent) -> list[InboundEvent]:
+        """What the handler would be given for ``event``, in order, without calling it.
+
+        The same steps as a call (echoes read as statuses, opt-outs learned,
+        numbered replies read as votes, then the events they imply), for a
+        worker that hands the care logic several events at once
+        (``InboxWorker(..., turns=..., adapt=relay.adapt)``).
+        """
+        return await self._interpret(self._note(event))
+
+    def _note(self, event: InboundEvent) -> InboundEvent:
+        """Keep, warn about and read ``event`` before any handler sees it."""
         if self.observed is not None:
             self.observed(event)
         log_warning_signs(event)
@@ -136,17 +158,13 @@ class InboundRelay:
             and event.message.direction is Direction.OUTBOUND
             and not self.include_outbound
         ):
-            event = as_sent_status(event)
-        handler = self.handler()
-        if handler is None:
-            raise ConfigurationError(
-                "no inbound handler registered (call on_inbound first); "
-                "the event is not acknowledged and will be delivered again"
-            )
+            return as_sent_status(event)
+        return event
+
+    async def _interpret(self, event: InboundEvent) -> list[InboundEvent]:
+        """The event as the care logic reads it, then the events it implies."""
         # Consent sees the message as it came (a numeric reply opts back in too).
         derived = await self.observe(event) if self.observe is not None else ()
         if self.read_poll_event is not None:
             event = await self.read_poll_event(event)
-        await handler(event)
-        for implied in derived:
-            await handler(implied)
+        return [event, *derived]

@@ -15,7 +15,7 @@ import hashlib
 from caresupport_transport.errors import ValidationError
 from caresupport_transport.events import InboundEvent, MessageReceived
 
-__all__ = ["reply_key"]
+__all__ = ["keyed_reply", "reply_key", "reply_source"]
 
 _MAX_LABEL_CHARS = 200
 
@@ -33,12 +33,23 @@ def reply_key(event: InboundEvent, label: str = "reply") -> str:
     Raises:
         ValidationError: ``label`` is not a non-empty string of at most 200 characters.
     """
+    return keyed_reply(reply_source(event), label)
+
+
+def reply_source(event: InboundEvent) -> str:
+    """What identifies ``event`` for a reply key: its message's id, or its event id."""
+    if isinstance(event, MessageReceived):
+        return f"message:{event.message.id}"
+    return f"event:{event.event_id}"
+
+
+def keyed_reply(source: str, label: str) -> str:
+    """The reply key of ``label`` for ``source`` (one event's, or a turn's, identity).
+
+    Raises:
+        ValidationError: ``label`` is not a non-empty string of at most 200 characters.
+    """
     if not isinstance(label, str) or not label or len(label) > _MAX_LABEL_CHARS:
         raise ValidationError("label", f"must be 1 to {_MAX_LABEL_CHARS} characters")
-    source = (
-        f"message:{event.message.id}"
-        if isinstance(event, MessageReceived)
-        else f"event:{event.event_id}"
-    )
     digest = hashlib.sha256(f"{source}\x00{label}".encode("utf-8", "surrogatepass"))
     return f"reply-{digest.hexdigest()[:32]}"

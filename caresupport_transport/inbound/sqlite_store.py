@@ -407,6 +407,32 @@ class SqliteEventStore:
             db.execute("DELETE FROM inbox_leases WHERE order_key = ?", (lease.entry.order_key,))
             return True
 
+    async def ack_turn(self, lease: InboxLease, entry_ids: Sequence[str], *, now: datetime) -> bool:
+        return await self._run(self._ack_turn, lease, list(entry_ids))
+
+    def _ack_turn(self, lease: InboxLease, entry_ids: list[str]) -> bool:
+        with self._transaction() as db:
+            if not _holds(db, lease):
+                return False
+            db.execute("DELETE FROM inbox WHERE id = ?", (lease.entry.id,))
+            db.executemany(
+                "DELETE FROM inbox WHERE id = ? AND order_key = ? AND state = ?",
+                [(i, lease.entry.order_key, InboxState.PENDING.value) for i in entry_ids],
+            )
+            db.execute("DELETE FROM inbox_leases WHERE order_key = ?", (lease.entry.order_key,))
+            return True
+
+    async def pending_of(self, order_key: str, *, limit: int) -> list[InboxEntry]:
+        return await self._run(self._pending_of, order_key, limit)
+
+    def _pending_of(self, order_key: str, limit: int) -> list[InboxEntry]:
+        rows = self._connection.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM inbox WHERE order_key = ? AND state = ? "
+            "ORDER BY seq LIMIT ?",
+            (order_key, InboxState.PENDING.value, max(limit, 0)),
+        ).fetchall()
+        return [_entry_from_row(row) for row in rows]
+
     async def retry(self, lease: InboxLease, *, error: str, due_at: datetime) -> bool:
         return await self._run(self._retry, lease, error, _micros(due_at))
 

@@ -11,7 +11,9 @@ The same store holds the durable inbox (see
 :mod:`caresupport_transport.inbound.inbox_entry`): ``enqueue`` records an
 event's keys and appends it to its order key's queue in one step; ``take``
 leases order keys to a worker with fencing tokens; ``ack``, ``retry`` and
-``bury`` end an attempt, and refuse a lease that was taken over.
+``bury`` end an attempt, and refuse a lease that was taken over. A *turn*
+(several entries of one key handled together) reads the key's queue with
+``pending_of`` and ends with ``ack_turn``, which removes them all at once.
 
 Every method is async so that a networked store (PostgreSQL, Redis) implements
 the same protocol; one conformance suite (``tests/stores``) holds all four to it.
@@ -144,6 +146,24 @@ class EventStore(Protocol):
             ``False``, changing nothing, when the lease was taken over (another
             token holds the key) or the entry is gone; an expired lease that
             nobody took over still acknowledges.
+        """
+        ...
+
+    async def ack_turn(self, lease: InboxLease, entry_ids: Sequence[str], *, now: datetime) -> bool:
+        """A turn was handled: remove the lease's entry and ``entry_ids``, and free the key.
+
+        One step: the lease's entry and every pending entry of the lease's
+        order key named in ``entry_ids`` are removed together (ids that are
+        absent, dead or of another key are ignored). Returns ``False``,
+        changing nothing, when ``ack`` would.
+        """
+        ...
+
+    async def pending_of(self, order_key: str, *, limit: int) -> list[InboxEntry]:
+        """Up to ``limit`` pending entries of ``order_key``, in the order they were accepted.
+
+        Leased or not, due or not; dead entries are left out. A turn reads
+        what else waits behind the entry it leased.
         """
         ...
 

@@ -196,6 +196,24 @@ def test_the_inbound_replies_are_handled_and_answered(
     assert "<- Erik via SMS: Did gran take her pill?" in transcript
 
 
+def test_a_three_text_burst_is_one_turn_answered_once(
+    mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    burst = section(run_demo(capsys, "--transport", mode), "Ingrid texts in a burst")
+    lines = burst.splitlines()
+    texts = [line for line in lines if line.startswith("<- Ingrid")]
+    answers = [line for line in lines if line.startswith("-> Ingrid")]
+
+    assert [
+        "<- Ingrid via iMessage: Hi",
+        "<- Ingrid via iMessage: Mum's pills",
+        "<- Ingrid via iMessage: The blue ones, did she take them?",
+    ] == texts
+    assert 1 == len(answers)
+    assert 1 == burst.count("care handler: 3 texts in one turn, answering once")
+    assert "status delivered Ingrid: Yes, the blue ones" in burst
+
+
 def test_both_transports_tell_the_same_conversation(capsys: pytest.CaptureFixture[str]) -> None:
     """Only the carrier lines at the top and the traffic lines at the end differ."""
 

@@ -606,6 +606,12 @@ def handlers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
                     await asyncio.sleep(0.3)  # still at work when the stop comes
                 if event.event_id == "evt-fails":
                     raise RuntimeError("care logic is down")
+
+
+            async def handle_turn_then_stop(turn):
+                handled.append([event.event_id for event in turn.events])
+                if sum(len(ids) for ids in handled) == 3:
+                    os.kill(os.getpid(), signal.SIGTERM)
             """
         )
     )
@@ -685,6 +691,56 @@ def test_work_handles_what_is_queued_until_sigterm_and_prints_its_summary(
     assert {"evt-fails": InboxState.DEAD} == {
         entry_id: entry.state for entry_id, entry in entries(store).items()
     }
+
+
+def test_work_with_turns_hands_the_handler_a_keys_waiting_texts_as_one_turn(
+    store: str, handlers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(store, pending=["evt-hi", "evt-pills", "evt-other"], ago=timedelta(seconds=10))
+
+    code, out, _ = run(
+        capsys,
+        "work",
+        "--handler",
+        f"{handlers}:handle_turn_then_stop",
+        "--store",
+        store,
+        "--turns",
+        "--quiet",
+        "0.2",
+        "--max-wait",
+        "1",
+        "--poll-interval",
+        "0.05",
+        "--json",
+    )
+
+    assert 0 == code
+    assert {"handled": 3, "retried": 0, "buried": 0, "fenced": 0} == json.loads(out)
+    assert {} == entries(store)
+    handled = sys.modules[handlers].handled
+    assert ["evt-hi", "evt-pills", "evt-other"] == [i for turn in handled for i in turn]
+
+
+def test_work_refuses_a_max_wait_shorter_than_the_quiet_window_before_any_io(
+    store: str, handlers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys,
+        "work",
+        "--handler",
+        f"{handlers}:handle_turn_then_stop",
+        "--store",
+        store,
+        "--turns",
+        "--quiet",
+        "5",
+        "--max-wait",
+        "1",
+    )
+
+    assert 2 == code
+    assert "max_wait: must be at least quiet" in err
 
 
 def test_work_as_a_process_handles_events_queued_before_and_while_it_runs_then_stops_on_sigterm(

@@ -243,6 +243,77 @@ async def test_acknowledging_twice_is_refused_the_second_time(store: EventStore)
     assert ["e2"] == [e.id for e in await store.entries(state=None, limit=10)]
 
 
+async def test_ack_turn_removes_the_turns_entries_of_the_key_at_once_and_frees_it(
+    store: EventStore,
+) -> None:
+    for entry_id, order_key in [("e1", "k1"), ("e2", "k1"), ("e3", "k1"), ("f1", "k2")]:
+        await store.enqueue(entry(entry_id, order_key), now=T0)
+    lease = await take_one(store)
+    assert lease is not None
+    assert "e1" == lease.entry.id
+
+    assert await store.ack_turn(lease, ["e2", "f1", "absent"], now=T0)
+
+    assert ["e3", "f1"] == [e.id for e in await store.entries(state=None, limit=10)]
+    after = await store.take(now=T0, until=T0 + LEASE, limit=5)
+    assert ["e3", "f1"] == sorted(lease.entry.id for lease in after), "the key is free again"
+
+
+async def test_ack_turn_from_a_lease_taken_over_is_refused_and_changes_nothing(
+    store: EventStore,
+) -> None:
+    await store.enqueue(entry("e1"), now=T0)
+    await store.enqueue(entry("e2"), now=T0)
+    stale = await take_one(store)
+    assert stale is not None
+    later = T0 + LEASE + timedelta(seconds=1)
+    fresh = await take_one(store, later)
+    assert fresh is not None
+
+    assert not await store.ack_turn(stale, ["e2"], now=later)
+
+    assert ["e1", "e2"] == [e.id for e in await store.entries(state=None, limit=10)]
+    assert await store.ack_turn(fresh, ["e2"], now=later)
+    assert [] == await store.entries(state=None, limit=10)
+
+
+async def test_ack_turn_leaves_a_dead_entry_of_the_key_dead(store: EventStore) -> None:
+    await store.enqueue(entry("e1"), now=T0)
+    await store.enqueue(entry("e2"), now=T0)
+    first = await take_one(store)
+    assert first is not None
+    assert await store.bury(first, error="gave up")
+    second = await take_one(store)
+    assert second is not None
+
+    assert await store.ack_turn(second, ["e1"], now=T0)
+
+    assert [("e1", InboxState.DEAD)] == [
+        (e.id, e.state) for e in await store.entries(state=None, limit=10)
+    ]
+
+
+async def test_pending_of_lists_one_keys_pending_entries_in_acceptance_order(
+    store: EventStore,
+) -> None:
+    for entry_id, order_key in [("e1", "k1"), ("f1", "k2"), ("e2", "k1"), ("e3", "k1")]:
+        await store.enqueue(entry(entry_id, order_key, due=timedelta(seconds=5)), now=T0)
+    await store.enqueue(entry("e4", "k1"), now=T0)
+
+    assert ["e1", "e2", "e3", "e4"] == [e.id for e in await store.pending_of("k1", limit=10)]
+    assert ["e1", "e2"] == [e.id for e in await store.pending_of("k1", limit=2)]
+    assert [] == await store.pending_of("k1", limit=0)
+    assert [] == await store.pending_of("k3", limit=10)
+    lease = await take_one(store, T0 + timedelta(seconds=5))
+    assert lease is not None
+    listed = await store.pending_of("k1", limit=1)
+    assert [lease.entry] == listed, "a leased entry is listed as stored, its attempt counted"
+    assert await store.bury(lease, error="gave up")
+    assert ["e2", "e3", "e4"] == [e.id for e in await store.pending_of("k1", limit=10)]
+    assert await store.replay("e1", now=T0)
+    assert ["e1", "e2", "e3", "e4"] == [e.id for e in await store.pending_of("k1", limit=10)]
+
+
 async def test_retry_reschedules_notes_the_error_and_frees_the_key(store: EventStore) -> None:
     await store.enqueue(entry("e1"), now=T0)
     await store.enqueue(entry("e2"), now=T0)
@@ -466,7 +537,7 @@ STEPS = st.builds(
     op=st.sampled_from(
         [
             *("enqueue", "enqueue", "take", "take", "ack", "retry", "bury", "heartbeat"),
-            *("replay", "discard", "stats", "list"),
+            *("replay", "discard", "stats", "list", "ack_turn", "pending_of"),
         ]
     ),
     entry_id=IDS,
@@ -500,6 +571,10 @@ async def _apply(store: EventStore, leases: list[InboxLease], step: Step) -> obj
             return await store.bury(lease, error=f"gave up at {step.now}")
         case "heartbeat" if lease is not None:
             return await store.heartbeat(lease, until=now + timedelta(seconds=3))
+        case "ack_turn" if lease is not None:
+            return await store.ack_turn(lease, [step.entry_id, "e4"], now=now)
+        case "pending_of":
+            return await store.pending_of(step.order_key, limit=3)
         case "replay":
             return await store.replay(step.entry_id, now=now)
         case "discard":
