@@ -24,8 +24,9 @@ from .harness import DEFAULT_POLICY, HARNESS_FACTORIES, Harness
 from .linq_harness import LINQ_HARNESSES
 from .loopback_harness import LOOPBACK_HARNESSES, stop_loopback_servers  # noqa: F401 (fixture)
 from .support import arrange
+from .twilio_harness import TWILIO_HARNESSES
 
-HARNESS_FACTORIES.update(LINQ_HARNESSES, **LOOPBACK_HARNESSES)
+HARNESS_FACTORIES.update(LINQ_HARNESSES, **LOOPBACK_HARNESSES, **TWILIO_HARNESSES)
 
 
 @contextlib.asynccontextmanager
