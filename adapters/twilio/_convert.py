@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from adapters.twilio.wire_message import TwilioMessage
 from caresupport_transport.capabilities import Service
 from caresupport_transport.content import LinkPart, MediaPart, OutgoingMessage, Part, TextPart
-from caresupport_transport.errors import NotFoundError, UnsupportedError
+from caresupport_transport.errors import NotFoundError
 from caresupport_transport.handles import Handle
 from caresupport_transport.model import Conversation, DeliveryStatus, Direction, Message
 
@@ -104,7 +104,7 @@ def body_and_media(message: OutgoingMessage) -> tuple[str, tuple[str, ...]]:
     """The ``Body`` and ``MediaUrl``\\ s of one outgoing message.
 
     Raises:
-        UnsupportedError: a media part given by attachment id (Twilio fetches
+        NotFoundError: a media part given by attachment id (Twilio fetches
             media from a public URL; it stores no uploads).
     """
     texts: list[str] = []
@@ -116,8 +116,10 @@ def body_and_media(message: OutgoingMessage) -> tuple[str, tuple[str, ...]]:
             texts.append(part.url)
         elif isinstance(part, MediaPart):
             if part.url is None:
-                raise UnsupportedError(
-                    "media", "sms", "Twilio sends media from a public URL, not an attachment id"
+                # Twilio keeps no uploads, so no attachment id names anything there.
+                raise NotFoundError(
+                    f"attachment {part.attachment_id!r} not found: Twilio sends media by URL",
+                    status=404,
                 )
             media.append(part.url)
     return "\n\n".join(texts), tuple(media)

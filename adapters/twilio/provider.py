@@ -108,6 +108,8 @@ class TwilioProvider:
         self.keys: dict[str, str] = {}
         self.ambiguous: dict[str, datetime] = {}
         self._blocklist: dict[Handle, BlockedHandle] = {}
+        self._seen: dict[str, int] = {}
+        """Message SID -> the order this process created or received it in."""
         self.opted_out: set[Handle] = set()
         """Numbers whose last word to us was an opt-out keyword (learned from inbound texts)."""
 
@@ -158,6 +160,7 @@ class TwilioProvider:
         sender = event.message.sender
         if sender in self._blocklist:
             return False
+        self._saw(event.message.id)
         change = consent_change(
             event.message.parts, is_group=False, opted_out=sender in self.opted_out
         )
@@ -190,11 +193,11 @@ class TwilioProvider:
         got = [
             m async for m in self.client.list_messages(from_=other, to=ours, page_size=page_size)
         ]
-        # Twilio's dates have one-second resolution: within a second, a message we
-        # received is taken to be newer than one we sent (a reply follows its prompt).
+        # Twilio's dates have one-second resolution, and the two listings are merged
+        # here: within a second, the order this process saw messages in decides.
         merged = sorted(
             [*sent, *got],
-            key=lambda m: (m.date_created or _EPOCH, not m.outbound),
+            key=lambda m: (m.date_created or _EPOCH, self._seen.get(m.sid, -1)),
             reverse=True,
         )
         for message in merged:
@@ -292,7 +295,11 @@ class TwilioProvider:
             raise
         self.ambiguous.pop(key, None)
         self.keys[key] = created.sid
+        self._saw(created.sid)
         return self._sent(created, new=True)
+
+    def _saw(self, sid: str) -> None:
+        self._seen.setdefault(sid, len(self._seen))
 
     async def _after_ambiguous(
         self, to: Handle, body: str, key: str, began: datetime, error: TransportError
@@ -326,6 +333,7 @@ class TwilioProvider:
     def _adopt(self, key: str, message: TwilioMessage) -> Sent:
         self.ambiguous.pop(key, None)
         self.keys[key] = message.sid
+        self._saw(message.sid)
         return self._sent(message, new=False)
 
     async def _fetch_kept(self, sid: str, key: str) -> TwilioMessage:

@@ -46,6 +46,21 @@ def target(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture(autouse=True)
+def _target_can(request: pytest.FixtureRequest) -> None:
+    """Skip a scenario marked ``needs(...)`` where the target's harness lacks a capability.
+
+    The harness is asked (``Harness.capabilities``), never the target's name.
+    """
+    needed = {c for mark in request.node.iter_markers("needs") for c in mark.args}
+    if not needed or "harness" not in request.fixturenames:
+        return
+    arranged: Harness = request.getfixturevalue("harness")
+    missing = sorted(c.value for c in needed if c not in arranged.capabilities)
+    if missing:
+        pytest.skip(f"the target cannot: {', '.join(missing)}")
+
+
 @pytest.fixture
 def policy() -> FallbackPolicy:
     """The transport's fallback policy; parametrise ``policy`` to run a test under another."""

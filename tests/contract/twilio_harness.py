@@ -4,8 +4,8 @@ The transport talks to the simulator's ASGI app through httpx (real
 ``TwilioClient``, no socket); the simulator stands on the same ``World`` as the
 other targets and posts signed status callbacks and inbound-message webhooks
 into ``transport.webhook_app(...)``, the real receiver. Twilio carries SMS and
-MMS only: the target says so in :attr:`TwilioHarness.services`, and scenarios
-about what only iMessage or RCS can do ask for it rather than naming targets.
+MMS only: the target says so in :attr:`TwilioHarness.capabilities`, and
+scenarios marked ``needs`` ask for what they need rather than naming targets.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ from caresupport_transport import (
     Handle,
     InboundEvent,
     Reaction,
-    Service,
     Transport,
     UnsupportedError,
 )
 from caresupport_transport.inbound import MemoryEventStore
 
-from .harness import DEFAULT_POLICY
+from .harness import DEFAULT_POLICY, Capability
 
 __all__ = ["TWILIO_HARNESSES", "TwilioHarness", "twilio_harness"]
 
@@ -47,8 +46,8 @@ async def _no_sleep(seconds: float) -> None:
 class TwilioHarness:
     """``TwilioTransport`` over the simulator; the simulator's webhooks reach its receiver."""
 
-    services = (Service.SMS,)
-    """What this target carries: scenarios needing another service ask for it here."""
+    capabilities: frozenset[Capability] = frozenset()
+    """SMS and MMS (by URL) to one number at a time: nothing beyond the baseline."""
 
     def __init__(self, simulator: TwilioSimulator, transport: TwilioTransport) -> None:
         self.simulator = simulator
