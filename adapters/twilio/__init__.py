@@ -2,6 +2,7 @@
 
 from adapters.twilio.client import TwilioClient
 from adapters.twilio.config import TwilioConfig
+from adapters.twilio.key_store import SqliteKeyStore
 from adapters.twilio.provider import TwilioProvider
 from adapters.twilio.receiver import TwilioWebhookReceiver
 from adapters.twilio.signature import SIGNATURE_HEADER, TwilioSignatureVerifier, sign
@@ -10,6 +11,7 @@ from adapters.twilio.wire_message import TwilioMessage
 
 __all__ = [
     "SIGNATURE_HEADER",
+    "SqliteKeyStore",
     "TwilioClient",
     "TwilioConfig",
     "TwilioMessage",

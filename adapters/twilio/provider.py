@@ -5,8 +5,9 @@ Twilio has no chats, so a conversation is the thread with one number
 (``sms:<E.164>``), open from the start, and there are no groups. It has no
 idempotency key, so the promise "one key, one message" is kept here:
 
-1. a key already answered in this process names its message (fetched again;
-   gone since -> ``AlreadySentError``);
+1. a key already answered names its message (fetched again; gone since ->
+   ``AlreadySentError``), as the provider's ``records`` remember it (a dict in
+   one process, or a durable :class:`~adapters.twilio.SqliteKeyStore`);
 2. a key whose earlier create ended ambiguously (timeout or reset after the
    request was sent, or a 5xx) is *reconciled* before anything is sent: the
    recent messages to the same number are listed and one with the same body,
@@ -23,7 +24,7 @@ again before creating. A create is never repeated blindly.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -71,6 +72,8 @@ OPTED_OUT_CODE = 21610
 DEFAULT_RECONCILE_SKEW = timedelta(minutes=2)
 """How far before an ambiguous attempt a matching message may have been created (clock skew)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SENT = "sent:"
+_AMBIGUOUS = "ambiguous:"
 _RECONCILE_LIMIT = 200
 """Messages to one number read back at most when reconciling."""
 
@@ -89,10 +92,11 @@ class TwilioProvider:
         client: the API client.
         clock: now, in UTC (for the reconciliation window).
         reconcile_skew: see :data:`DEFAULT_RECONCILE_SKEW`.
-
-    Attributes:
-        keys: idempotency key -> message SID, for keys answered in this process.
-        ambiguous: idempotency key -> when its ambiguous create began.
+        records: where the provider keeps ``sent:<key>`` -> message SID and
+            ``ambiguous:<key>`` -> when an unresolved ambiguous create began.
+            A dict by default (this process only); give a durable one
+            (:class:`~adapters.twilio.SqliteKeyStore`) when a send may be
+            retried by another process, as the outbox's workers and the CLI do.
     """
 
     def __init__(
@@ -101,12 +105,12 @@ class TwilioProvider:
         *,
         clock: Callable[[], datetime] | None = None,
         reconcile_skew: timedelta = DEFAULT_RECONCILE_SKEW,
+        records: MutableMapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self._now: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._skew = reconcile_skew
-        self.keys: dict[str, str] = {}
-        self.ambiguous: dict[str, datetime] = {}
+        self.records: MutableMapping[str, str] = records if records is not None else {}
         self._blocklist: dict[Handle, BlockedHandle] = {}
         self._seen: dict[str, int] = {}
         """Message SID -> the order this process created or received it in."""
@@ -263,11 +267,11 @@ class TwilioProvider:
         """Send under ``key`` at most once (see the module docstring)."""
         if to in self._blocklist:
             raise BlockedError("the number is on our blocklist", handle=to)
-        known = self.keys.get(key)
+        known = self.records.get(_SENT + key)
         if known is not None:
             return self._sent(await self._fetch_kept(known, key), new=False)
         body, media = body_and_media(message)
-        began = self.ambiguous.get(key)
+        began = self.ambiguous_since(key)
         if began is not None:
             found = await self._reconcile(to, body, began)
             if found is not None:
@@ -293,9 +297,7 @@ class TwilioProvider:
             if exc.outcome_unknown:
                 return await self._after_ambiguous(to, body, key, began, exc)
             raise
-        self.ambiguous.pop(key, None)
-        self.keys[key] = created.sid
-        self._saw(created.sid)
+        self._remember(key, created.sid)
         return self._sent(created, new=True)
 
     def _saw(self, sid: str) -> None:
@@ -305,8 +307,11 @@ class TwilioProvider:
         self, to: Handle, body: str, key: str, began: datetime, error: TransportError
     ) -> Sent:
         """Reconcile at once; if the message is not listed (yet), raise with the outcome unknown."""
-        self.ambiguous.setdefault(key, began)
-        found = await self._reconcile(to, body, self.ambiguous[key])
+        since = self.ambiguous_since(key)
+        if since is None:
+            since = began
+            self.records[_AMBIGUOUS + key] = began.isoformat()
+        found = await self._reconcile(to, body, since)
         if found is not None:
             return self._adopt(key, found)
         raise error
@@ -314,7 +319,7 @@ class TwilioProvider:
     async def _reconcile(self, to: Handle, body: str, began: datetime) -> TwilioMessage | None:
         """The message an ambiguous create made, if the recent list to ``to`` shows one."""
         since = began - self._skew
-        claimed = set(self.keys.values())
+        claimed = {sid for name, sid in self.records.items() if name.startswith(_SENT)}
         ours = self.line.value if self.line is not None else None
         read = 0
         async for candidate in self.client.list_messages(
@@ -331,10 +336,18 @@ class TwilioProvider:
         return None
 
     def _adopt(self, key: str, message: TwilioMessage) -> Sent:
-        self.ambiguous.pop(key, None)
-        self.keys[key] = message.sid
-        self._saw(message.sid)
+        self._remember(key, message.sid)
         return self._sent(message, new=False)
+
+    def _remember(self, key: str, sid: str) -> None:
+        self.records[_SENT + key] = sid
+        self.records.pop(_AMBIGUOUS + key, None)
+        self._saw(sid)
+
+    def ambiguous_since(self, key: str) -> datetime | None:
+        """When the ambiguous create under ``key`` began, if one is unresolved."""
+        stamp = self.records.get(_AMBIGUOUS + key)
+        return datetime.fromisoformat(stamp) if stamp is not None else None
 
     async def _fetch_kept(self, sid: str, key: str) -> TwilioMessage:
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from adapters.twilio import SqliteKeyStore, TwilioProvider
 from adapters.twilio.provider import KEY_PARAMETER
 from caresupport_transport import OutgoingMessage, TransportError, TransportTimeoutError
+from caresupport_transport.transport import ProviderTransport
 
 from .support import GRANDSON, rig
 
@@ -47,7 +51,7 @@ async def test_a_timeout_before_twilio_acted_raises_outcome_unknown_then_the_ret
             await r.transport.send_message("sms:" + GRANDSON.value, PILLS, idempotency_key="k1")
         assert (True, "k1") == (lost.value.outcome_unknown, lost.value.idempotency_key)
         assert [] == r.simulator.texts_to(GRANDSON)
-        assert "k1" in r.provider.ambiguous
+        assert r.provider.ambiguous_since("k1") is not None
 
         receipt = await r.transport.send_message(
             "sms:" + GRANDSON.value, PILLS, idempotency_key="k1"
@@ -56,7 +60,7 @@ async def test_a_timeout_before_twilio_acted_raises_outcome_unknown_then_the_ret
 
         assert [PILLS.text] == [m.text for m in r.simulator.texts_to(GRANDSON)]
         assert receipt.message_ids == again.message_ids
-        assert "k1" not in r.provider.ambiguous
+        assert r.provider.ambiguous_since("k1") is None
 
 
 async def test_the_retry_of_an_ambiguous_create_adopts_a_text_that_shows_up_late() -> None:
@@ -101,3 +105,33 @@ async def test_the_status_callback_url_carries_the_idempotency_key() -> None:
         assert f"https://care.example.org/twilio/status?family=lindqvist&{KEY_PARAMETER}=k%261" == (
             callback
         )
+
+
+async def test_another_process_retrying_the_key_finds_the_text_in_the_durable_records(
+    tmp_path: Path,
+) -> None:
+    """A worker crashed after an ambiguous create; the next one reconciles, it does not resend."""
+    async with rig() as r:
+        first = TwilioProvider(
+            r.client, clock=lambda: r.world.now, records=SqliteKeyStore(tmp_path / "k.sqlite3")
+        )
+        r.simulator.transport().drop_next_post()
+        with pytest.raises(TransportError):
+            await ProviderTransport(first).send_message(
+                f"sms:{GRANDSON.value}", PILLS, idempotency_key="k1"
+            )
+        # Twilio made it after all; the worker that sent it is gone.
+        made = r.world.send(r.world.create_conversation([GRANDSON]).id, PILLS.parts)
+        second = TwilioProvider(
+            r.client, clock=lambda: r.world.now, records=SqliteKeyStore(tmp_path / "k.sqlite3")
+        )
+        receipt = await ProviderTransport(second).send_message(
+            f"sms:{GRANDSON.value}", PILLS, idempotency_key="k1"
+        )
+        third = TwilioProvider(r.client, records=SqliteKeyStore(tmp_path / "k.sqlite3"))
+        again = await ProviderTransport(third).send_message(
+            f"sms:{GRANDSON.value}", PILLS, idempotency_key="k1"
+        )
+
+        assert [made.id] == [m.id for m in r.simulator.texts_to(GRANDSON)]
+        assert (r.simulator.sid_of(made.id),) == receipt.message_ids == again.message_ids
