@@ -322,9 +322,9 @@ class TwilioProvider:
         claimed = {sid for name, sid in self.records.items() if name.startswith(_SENT)}
         ours = self.line.value if self.line is not None else None
         read = 0
-        async for candidate in self.client.list_messages(
-            to=to.value, from_=ours, date_sent_after=since, page_size=50
-        ):
+        # No ``DateSent`` filter: a text still queued has no date sent yet. The list
+        # is newest first by creation, so reading stops at the window's start.
+        async for candidate in self.client.list_messages(to=to.value, from_=ours, page_size=50):
             read += 1
             created = candidate.date_created
             if created is not None and created < since:

@@ -380,7 +380,8 @@ class TwilioSimulator:
                 continue
             if query.get("From") and resource["from"] != query["From"]:
                 continue
-            if since and message.created_at.strftime("%Y-%m-%d") < since:
+            # As at Twilio: the filter is on the date *sent*, which a queued text lacks.
+            if since and (message.sent_at is None or message.sent_at.strftime("%Y-%m-%d") < since):
                 continue
             chosen.append(resource)
         start = page * size
