@@ -63,3 +63,14 @@ def test_a_missing_setting_is_a_usage_error_before_any_request(
         code = main(["twilio", "send", "--to", GRANDSON.value, "--text", "hi"])
     assert (2, 0) == (code, simulator.requests)
     assert "TWILIO_FROM" in capsys.readouterr().err
+
+
+def test_serve_without_an_auth_token_refuses_to_start(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The receiver fails closed: no token, no server."""
+    settings = {"TWILIO_ACCOUNT_SID": "AC" + "a" * 32, "TWILIO_FROM": "+16515550100"}
+    with twilio_cli.wired(environ=settings):
+        code = main(["twilio", "serve", "--keys", str(tmp_path / "k.sqlite3")])
+    assert 2 == code
+    assert "TWILIO_AUTH_TOKEN" in capsys.readouterr().err
