@@ -85,6 +85,7 @@ from caresupport_transport.events import (
     UnknownEvent,
     WebhookSubscriptionChanged,
 )
+from caresupport_transport.failover import Failover, FailoverReason, FailoverReceipt
 from caresupport_transport.handles import Handle, HandleKind, parse_handle
 from caresupport_transport.inbound import (
     ClaimStatus,
@@ -175,6 +176,9 @@ __all__ = [
     "Effect",
     "EffectKind",
     "EventStore",
+    "Failover",
+    "FailoverReason",
+    "FailoverReceipt",
     "FallbackPolicy",
     "Feature",
     "Handle",

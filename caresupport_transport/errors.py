@@ -122,6 +122,7 @@ class ProviderError(TransportError):
         code: the provider's own error code, when it gave one.
         message: the provider's message.
         trace_id: the provider's trace id: quote it to support.
+        more_info: where the provider documents ``code`` (Twilio's ``more_info`` URL).
     """
 
     def __init__(
@@ -131,11 +132,13 @@ class ProviderError(TransportError):
         status: int | None = None,
         code: int | None = None,
         trace_id: str | None = None,
+        more_info: str | None = None,
     ) -> None:
         self.message = message
         self.status = status
         self.code = code
         self.trace_id = trace_id
+        self.more_info = more_info
         super().__init__(self._describe())
 
     def _describe(self) -> str:

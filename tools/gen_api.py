@@ -44,6 +44,8 @@ SECTIONS = (
     "adapters.memory",
     "adapters.linq",
     "adapters.linq.simulator",
+    "adapters.twilio",
+    "adapters.twilio.simulator",
 )
 """Packages first, in reading order: the port and domain values, then the adapters."""
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 
-from adapters.cli import demo, inbox, linq, outbox, simulate, webhooks
+from adapters.cli import demo, inbox, linq, outbox, simulate, twilio, webhooks
 from caresupport_transport import __version__
 
 __all__ = ["LOG_LEVELS", "build_parser", "logging_to_stderr", "main"]
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (demo, webhooks, inbox, outbox, simulate, linq):
+    for command in (demo, webhooks, inbox, outbox, simulate, linq, twilio):
         command.register(subparsers)
     return parser
 

@@ -24,8 +24,9 @@ from .harness import DEFAULT_POLICY, HARNESS_FACTORIES, Harness
 from .linq_harness import LINQ_HARNESSES
 from .loopback_harness import LOOPBACK_HARNESSES, stop_loopback_servers  # noqa: F401 (fixture)
 from .support import arrange
+from .twilio_harness import TWILIO_HARNESSES
 
-HARNESS_FACTORIES.update(LINQ_HARNESSES, **LOOPBACK_HARNESSES)
+HARNESS_FACTORIES.update(LINQ_HARNESSES, **LOOPBACK_HARNESSES, **TWILIO_HARNESSES)
 
 
 @contextlib.asynccontextmanager
@@ -43,6 +44,21 @@ def target(request: pytest.FixtureRequest) -> str:
     """The name of the adapter under test (a key of ``HARNESS_FACTORIES``)."""
     name: str = request.param
     return name
+
+
+@pytest.fixture(autouse=True)
+def _target_can(request: pytest.FixtureRequest) -> None:
+    """Skip a scenario marked ``needs(...)`` where the target's harness lacks a capability.
+
+    The harness is asked (``Harness.capabilities``), never the target's name.
+    """
+    needed = {c for mark in request.node.iter_markers("needs") for c in mark.args}
+    if not needed or "harness" not in request.fixturenames:
+        return
+    arranged: Harness = request.getfixturevalue("harness")
+    missing = sorted(c.value for c in needed if c not in arranged.capabilities)
+    if missing:
+        pytest.skip(f"the target cannot: {', '.join(missing)}")
 
 
 @pytest.fixture

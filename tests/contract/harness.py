@@ -13,6 +13,7 @@ given), so a scenario can run every target under, say, ``resend_on_failure``.
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
@@ -27,8 +28,10 @@ from caresupport_transport import (
 )
 
 __all__ = [
+    "ALL_CAPABILITIES",
     "DEFAULT_POLICY",
     "HARNESS_FACTORIES",
+    "Capability",
     "Harness",
     "HarnessFactory",
     "MemoryHarness",
@@ -36,6 +39,29 @@ __all__ = [
 ]
 
 DEFAULT_POLICY = FallbackPolicy()
+
+
+class Capability(enum.Enum):
+    """What a scenario may need of a target beyond 1:1 SMS with media by URL.
+
+    A scenario that needs one says so with ``@pytest.mark.needs(Capability.X)``
+    (or on one parameter); the suite asks the target's harness and skips where
+    the provider genuinely cannot do it, never by the target's name.
+    """
+
+    IMESSAGE = "imessage"
+    """People reachable on iMessage (effects, tapbacks, edits, native polls...)."""
+    RCS = "rcs"
+    """People reachable on RCS."""
+    GROUPS = "groups"
+    """Group conversations."""
+    UPLOADS = "uploads"
+    """Files stored with the provider and sent by attachment id."""
+    OPT_OUT_OVERRIDE = "opt_out_override"
+    """A final courtesy message through an opt-out (``override_optout``)."""
+
+
+ALL_CAPABILITIES = frozenset(Capability)
 
 
 class Harness(Protocol):
@@ -49,6 +75,11 @@ class Harness(Protocol):
     @property
     def received(self) -> Sequence[InboundEvent]:
         """Every event the recording handler got, in order."""
+        ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """What the target's provider can do (scenarios marked ``needs`` ask this)."""
         ...
 
     @property
@@ -140,6 +171,10 @@ class MemoryHarness:
     @property
     def requests_made(self) -> int:
         return 0
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return ALL_CAPABILITIES
 
     def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
         self.memory.world.add_recipient(handle, kind)

@@ -29,7 +29,7 @@ from caresupport_transport import (
 )
 from caresupport_transport.inbound import MemoryEventStore
 
-from .harness import DEFAULT_POLICY
+from .harness import ALL_CAPABILITIES, DEFAULT_POLICY, Capability
 
 __all__ = ["LINQ_HARNESSES", "LinqHarness", "linq_harness"]
 
@@ -66,6 +66,10 @@ class LinqHarness:
     @property
     def requests_made(self) -> int:
         return self.simulator.counters.total_requests
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return ALL_CAPABILITIES
 
     def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
         self.simulator.add_recipient(handle, kind)

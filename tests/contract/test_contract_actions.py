@@ -16,6 +16,7 @@ from caresupport_transport import (
     VoiceMemo,
 )
 
+from .harness import Capability
 from .support import CAREGIVER, GRANDSON, NEIGHBOUR, NURSE, history, outline, start
 
 LOVE = Reaction(ReactionKind.LOVE)
@@ -29,12 +30,14 @@ async def sent_message_id(transport: Transport, person: Handle) -> tuple[str, st
     return conversation.id, receipt.message_id
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_tapback_on_imessage_is_a_reaction(transport: Transport) -> None:
     _, message_id = await sent_message_id(transport, CAREGIVER)
     result = await transport.react(message_id, LOVE)
     assert (result.performed, result.degradations, result.message_id) == (True, (), None)
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_reaction_can_be_removed_on_imessage(transport: Transport) -> None:
     _, message_id = await sent_message_id(transport, CAREGIVER)
     await transport.react(message_id, LOVE)
@@ -74,6 +77,7 @@ async def test_removing_a_tapback_on_sms_is_skipped_and_reported(transport: Tran
     assert before == len(await history(transport, conversation_id))
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_typing_starts_and_stops_in_an_imessage_chat(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     started = await transport.start_typing(conversation.id)
@@ -90,6 +94,7 @@ async def test_typing_is_skipped_and_reported_on_sms(transport: Transport) -> No
     ) == (False, [(Feature.TYPING, DegradationAction.SKIPPED)])
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_typing_is_skipped_and_reported_in_groups(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER, NURSE, NEIGHBOUR)
     result = await transport.start_typing(conversation.id)
@@ -98,6 +103,7 @@ async def test_typing_is_skipped_and_reported_in_groups(transport: Transport) ->
     assert "group" in str(result.degradations[0])
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_marking_read_on_imessage_is_performed(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     result = await transport.mark_read(conversation.id)
@@ -114,6 +120,7 @@ async def test_marking_read_on_sms_is_skipped_and_reported(transport: Transport)
 
 
 @pytest.mark.parametrize(("person", "performed"), [(CAREGIVER, True), (GRANDSON, False)])
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_the_contact_card_is_shared_on_imessage_only(
     transport: Transport, person: Handle, performed: bool
 ) -> None:
@@ -123,6 +130,7 @@ async def test_the_contact_card_is_shared_on_imessage_only(
     assert ([] if performed else [Feature.CONTACT_CARD]) == [d.feature for d in result.degradations]
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_voice_memo_on_imessage_is_a_memo(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     receipt = await transport.send_voice_memo(conversation.id, MEMO)

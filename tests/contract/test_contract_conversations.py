@@ -13,6 +13,7 @@ from caresupport_transport import (
     ValidationError,
 )
 
+from .harness import Capability
 from .support import (
     CAREGIVER,
     GRANDSON,
@@ -32,6 +33,7 @@ async def test_starting_with_one_person_makes_a_one_to_one_chat(transport: Trans
     assert started.conversation.id == started.receipt.conversation_id
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_starting_with_several_people_makes_a_group(transport: Transport) -> None:
     started = await transport.start_conversation([CAREGIVER, NURSE, NEIGHBOUR], HELLO)
     assert started.conversation.is_group

@@ -16,7 +16,7 @@ from caresupport_transport import (
 )
 from caresupport_transport.corrections import EDIT_COUNT_RULE, EDIT_WINDOW_RULE
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import CAREGIVER, DAUGHTER, GRANDSON, history, start
 
 WRONG = OutgoingMessage.of_text("Mum should take 2 pills at 8")
@@ -35,6 +35,7 @@ def edit_reasons(degradations: object) -> list[tuple[Feature, DegradationAction,
     return [(d.feature, d.action, d.reason) for d in degradations if d.feature is Feature.EDIT]
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_correction_on_imessage_edits_the_message_in_place(transport: Transport) -> None:
     conversation_id, message_id = await sent_to(transport, "imessage")
     receipt = await transport.correct_message(message_id, RIGHT)
@@ -57,6 +58,7 @@ async def test_a_correction_where_edits_do_not_exist_is_a_correction_text(
     assert "cannot edit a sent message" in reason
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_the_sixth_edit_becomes_a_correction_text(transport: Transport) -> None:
     conversation_id, message_id = await sent_to(transport, "imessage")
     for dose in range(1, 6):
@@ -69,6 +71,7 @@ async def test_the_sixth_edit_becomes_a_correction_text(transport: Transport) ->
     assert EDIT_COUNT_RULE.lower() in reason.lower()
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_correction_16_minutes_later_is_a_correction_text_replying_to_the_original(
     harness: Harness,
 ) -> None:
@@ -89,6 +92,7 @@ NO_EDIT_EVENTS = "linq-2025-payloads"
 """Linq sends ``message.edited`` to 2026-02-03 subscriptions only."""
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_retried_correction_under_the_same_key_edits_once(
     harness: Harness, target: str
 ) -> None:
@@ -114,6 +118,7 @@ async def test_a_retried_correction_text_under_the_same_key_is_sent_once(
     assert 1 == texts.count(f"Correction: {RIGHT}")
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_our_own_edit_reaches_the_handler_marked_as_ours(
     harness: Harness, target: str
 ) -> None:
@@ -163,6 +168,7 @@ async def test_a_media_part_cannot_be_corrected(transport: Transport) -> None:
     assert "part_index" == raised.value.field
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_participants_edit_reaches_the_handler_as_theirs(
     harness: Harness, target: str
 ) -> None:

@@ -8,11 +8,12 @@ import pytest
 
 from caresupport_transport import Handle, ProviderTransport, ValidationError
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import CAREGIVER, NEIGHBOUR, NURSE, start
 
 
 @pytest.mark.parametrize("who", ["a-member", "our-own-line"])
+@pytest.mark.needs(Capability.GROUPS)
 async def test_adding_someone_already_in_the_group_is_refused_before_the_add(
     harness: Harness, who: str
 ) -> None:

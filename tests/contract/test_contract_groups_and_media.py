@@ -15,6 +15,7 @@ from caresupport_transport import (
     ValidationError,
 )
 
+from .harness import Capability
 from .support import (
     AUNT,
     CAREGIVER,
@@ -28,6 +29,7 @@ from .support import (
 )
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_adding_to_a_group_of_three_works(transport: Transport) -> None:
     group = await start(transport, CAREGIVER, NURSE, NEIGHBOUR)
     grown = await transport.add_participant(group.id, AUNT)
@@ -35,6 +37,7 @@ async def test_adding_to_a_group_of_three_works(transport: Transport) -> None:
     assert set(grown.participants) == set((await transport.get_conversation(group.id)).participants)
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_adding_to_a_group_of_two_is_refused(transport: Transport) -> None:
     group = await start(transport, CAREGIVER, NURSE)
     with pytest.raises(ValidationError):
@@ -48,12 +51,14 @@ async def test_adding_to_a_one_to_one_chat_is_refused(transport: Transport) -> N
         await transport.add_participant(chat.id, AUNT)
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_removing_from_a_group_of_four_works(transport: Transport) -> None:
     group = await start(transport, CAREGIVER, NURSE, NEIGHBOUR, AUNT)
     smaller = await transport.remove_participant(group.id, AUNT)
     assert {CAREGIVER, NURSE, NEIGHBOUR} == set(smaller.participants)
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_removing_that_would_leave_two_is_refused(transport: Transport) -> None:
     group = await start(transport, CAREGIVER, NURSE, NEIGHBOUR)
     with pytest.raises(ValidationError):
@@ -61,6 +66,7 @@ async def test_removing_that_would_leave_two_is_refused(transport: Transport) ->
     assert len((await transport.get_conversation(group.id)).participants) == 3
 
 
+@pytest.mark.needs(Capability.UPLOADS)
 async def test_an_uploaded_attachment_can_be_sent(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     attachment = await transport.upload_attachment(
@@ -92,8 +98,16 @@ async def test_sending_an_attachment_that_was_never_uploaded_is_not_found(
 @pytest.mark.parametrize(
     ("person", "expected"),
     [
-        (CAREGIVER, (Availability.AVAILABLE, Availability.UNAVAILABLE, Availability.AVAILABLE)),
-        (DAUGHTER, (Availability.UNAVAILABLE, Availability.AVAILABLE, Availability.AVAILABLE)),
+        pytest.param(
+            CAREGIVER,
+            (Availability.AVAILABLE, Availability.UNAVAILABLE, Availability.AVAILABLE),
+            marks=pytest.mark.needs(Capability.IMESSAGE),
+        ),
+        pytest.param(
+            DAUGHTER,
+            (Availability.UNAVAILABLE, Availability.AVAILABLE, Availability.AVAILABLE),
+            marks=pytest.mark.needs(Capability.RCS),
+        ),
         (GRANDSON, (Availability.UNAVAILABLE, Availability.UNAVAILABLE, Availability.AVAILABLE)),
         (OLD_NUMBER, (Availability.UNAVAILABLE, Availability.UNAVAILABLE, Availability.AVAILABLE)),
     ],

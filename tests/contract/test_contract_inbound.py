@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from caresupport_transport import (
     Direction,
     InboundEvent,
@@ -14,7 +16,7 @@ from caresupport_transport import (
     ReactionKind,
 )
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import CAREGIVER, GRANDSON, history, start
 
 
@@ -71,6 +73,7 @@ async def test_a_new_handler_replaces_the_old_one(harness: Harness) -> None:
     assert received_messages(harness.received) == []
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_an_inbound_reaction_reaches_the_handler(harness: Harness) -> None:
     conversation = await start(harness.transport, CAREGIVER)
     receipt = await harness.transport.send_message(

@@ -24,7 +24,7 @@ from caresupport_transport import (
 )
 from caresupport_transport.redact import mask_handle
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import AUNT, CAREGIVER, GRANDSON, NEIGHBOUR, NURSE, SETTLE, start
 
 NOTE = OutgoingMessage.of_text("Your mother's visit moved to 3pm.")
@@ -78,6 +78,7 @@ async def test_any_other_message_from_the_person_opts_them_back_in(harness: Harn
     assert ConversationHealth.OPTED_OUT != (await transport.get_conversation(chat.id)).health
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_groups_are_never_marked_nor_refused_for_an_opt_out(harness: Harness) -> None:
     transport = harness.transport
     group = await start(transport, CAREGIVER, NURSE, AUNT)
@@ -92,6 +93,7 @@ async def test_groups_are_never_marked_nor_refused_for_an_opt_out(harness: Harne
     assert ConversationHealth.OPTED_OUT != (await transport.get_conversation(group.id)).health
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_native_tapback_to_someone_opted_out_is_still_sent(harness: Harness) -> None:
     """Linq refuses message sends (403 / 2024), not reactions: a tapback is no message."""
     transport = harness.transport
@@ -110,6 +112,7 @@ async def test_a_native_tapback_to_someone_opted_out_is_still_sent(harness: Harn
     assert (True, (), None) == (result.performed, result.degradations, result.message_id)
 
 
+@pytest.mark.needs(Capability.OPT_OUT_OVERRIDE)
 async def test_a_courtesy_message_goes_through_once_with_override_optout_and_is_reported(
     harness: Harness,
 ) -> None:
@@ -124,6 +127,7 @@ async def test_a_courtesy_message_goes_through_once_with_override_optout_and_is_
         await transport.send_message(chat.id, NOTE)
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_a_blocked_handle_is_refused_directly_listed_and_unblocked(
     harness: Harness,
 ) -> None:

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import attrs
+import pytest
 
 from caresupport_transport import (
     DeliveryStatus,
@@ -32,7 +33,7 @@ from caresupport_transport.outbound import (
     Watch,
 )
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import CAREGIVER, HELLO, NURSE, OLD_NUMBER, SETTLE, history, start
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -125,6 +126,7 @@ def desk(
     )
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_an_intent_is_sent_once_under_its_key_and_moved_on_by_its_statuses(
     harness: Harness,
 ) -> None:
@@ -204,6 +206,7 @@ async def test_a_failure_followed_by_a_late_delivered_gives_no_second_text(
     assert Counter({HELLO.text: 1, PILLS.text: 1}) == await office.texts(conversation.id)
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_an_original_delivered_after_its_resend_is_reported_delivered_twice(
     harness: Harness,
 ) -> None:
@@ -231,6 +234,7 @@ async def test_an_original_delivered_after_its_resend_is_reported_delivered_twic
     assert Counter({HELLO.text: 1, PILLS.text: 2}) == await office.texts(conversation.id)
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_failure_that_stays_failed_is_resent_once_over_the_next_service(
     harness: Harness,
 ) -> None:
@@ -266,6 +270,7 @@ async def test_a_failure_that_stays_failed_is_resent_once_over_the_next_service(
     assert (resent,) == again.message_ids
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_never_delivered_escalates_exactly_once_with_three_workers(
     harness: Harness,
 ) -> None:

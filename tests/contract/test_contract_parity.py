@@ -40,7 +40,7 @@ from caresupport_transport import (
     VoiceMemo,
 )
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import (
     AUNT,
     CAREGIVER,
@@ -76,6 +76,7 @@ def outbound_with_text(messages: list[Message], text: str) -> list[Message]:
 # -- 1. first contact through conversation_for ------------------------------------------
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_the_first_message_to_a_new_person_drops_its_effect_and_says_so(
     transport: Transport,
 ) -> None:
@@ -116,6 +117,7 @@ async def test_the_first_message_to_a_new_person_may_not_be_a_reply(transport: T
     assert [elsewhere.id] == [c.id for c in await collect_conversations(transport)]
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_the_first_message_to_a_new_person_may_not_contain_a_url(
     transport: Transport,
 ) -> None:
@@ -139,6 +141,7 @@ async def test_starting_a_chat_with_an_effect_is_refused_before_any_request(
     assert await collect_conversations(harness.transport) == []
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_after_the_first_message_an_effect_goes_through(transport: Transport) -> None:
     conversation = await transport.conversation_for(NURSE)
     await transport.send_message(conversation.id, OutgoingMessage.of_text("Hello"))
@@ -163,6 +166,7 @@ async def test_after_the_first_message_an_effect_goes_through(transport: Transpo
     ],
     ids=["no-resend", "resend-but-pinned", "resend-but-failed-later"],
 )
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_failure_reported_later_is_not_resent_by_the_transport(
     harness: Harness, preference: ServicePreference
 ) -> None:
@@ -269,6 +273,7 @@ async def test_a_custom_reaction_that_is_not_one_emoji_is_refused_before_any_req
     ["👍", "❤️", "👍🏽", "👨‍👩‍👧", "🇬🇧"],
     ids=["thumbs-up", "heart-with-selector", "skin-tone", "family", "flag"],
 )
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_custom_reaction_of_one_emoji_is_sent(transport: Transport, emoji: str) -> None:
     conversation = await start(transport, CAREGIVER)
     message_id = (await history(transport, conversation.id))[0].id
@@ -285,16 +290,19 @@ class Scene:
     """A 1:1 chat, a group of four and a message, for calls that need real ids besides a bad one."""
 
     chat_id: str
-    group_id: str
+    group_id: str | None
+    """``None`` on a target without groups (the group probes need them)."""
     message_id: str
 
 
 async def arrange_scene(harness: Harness) -> Scene:
     harness.add_recipient(NEWCOMER, RecipientKind.IMESSAGE)
     chat = await start(harness.transport, CAREGIVER)
-    group = await start(harness.transport, CAREGIVER, NURSE, NEIGHBOUR, AUNT)
+    group_id = None
+    if Capability.GROUPS in harness.capabilities:
+        group_id = (await start(harness.transport, CAREGIVER, NURSE, NEIGHBOUR, AUNT)).id
     message_id = (await history(harness.transport, chat.id))[0].id
-    return Scene(chat.id, group.id, message_id)
+    return Scene(chat.id, group_id, message_id)
 
 
 LIKE = Reaction(ReactionKind.LIKE)
@@ -308,13 +316,14 @@ class Probe:
     field: str
     good: Callable[[Scene], Any]
     bad: tuple[Any, ...] = (None, "")
+    needs: tuple[Capability, ...] = ()
 
 
 def _chat(scene: Scene) -> str:
     return scene.chat_id
 
 
-def _group(scene: Scene) -> str:
+def _group(scene: Scene) -> str | None:
     return scene.group_id
 
 
@@ -344,16 +353,28 @@ PROBES: dict[str, Probe] = {
         _chat,
     ),
     "add_participant.conversation_id": Probe(
-        lambda t, s, v: t.add_participant(v, NEWCOMER), "conversation_id", _group
+        lambda t, s, v: t.add_participant(v, NEWCOMER),
+        "conversation_id",
+        _group,
+        needs=(Capability.GROUPS,),
     ),
     "add_participant.handle": Probe(
-        lambda t, s, v: t.add_participant(s.group_id, v), "handle", _newcomer
+        lambda t, s, v: t.add_participant(s.group_id, v),
+        "handle",
+        _newcomer,
+        needs=(Capability.GROUPS,),
     ),
     "remove_participant.conversation_id": Probe(
-        lambda t, s, v: t.remove_participant(v, AUNT), "conversation_id", _group
+        lambda t, s, v: t.remove_participant(v, AUNT),
+        "conversation_id",
+        _group,
+        needs=(Capability.GROUPS,),
     ),
     "remove_participant.handle": Probe(
-        lambda t, s, v: t.remove_participant(s.group_id, v), "handle", lambda s: AUNT
+        lambda t, s, v: t.remove_participant(s.group_id, v),
+        "handle",
+        lambda s: AUNT,
+        needs=(Capability.GROUPS,),
     ),
     "conversation_for": Probe(lambda t, s, v: t.conversation_for(v), "handle", _newcomer),
     "capabilities": Probe(lambda t, s, v: t.capabilities(v), "handle", _newcomer),
@@ -370,7 +391,10 @@ PROBES: dict[str, Probe] = {
 """Every port method taking an id or a handle, one probe per argument."""
 
 
-@pytest.mark.parametrize("name", sorted(PROBES))
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=pytest.mark.needs(*PROBES[name].needs)) for name in sorted(PROBES)],
+)
 async def test_each_probe_works_with_a_good_argument(harness: Harness, name: str) -> None:
     """So the refusals below come from the bad argument, not from the call."""
     probe = PROBES[name]
@@ -381,7 +405,7 @@ async def test_each_probe_works_with_a_good_argument(harness: Harness, name: str
 @pytest.mark.parametrize(
     ("name", "bad"),
     [
-        pytest.param(name, bad, id=f"{name}({bad!r})")
+        pytest.param(name, bad, id=f"{name}({bad!r})", marks=pytest.mark.needs(*probe.needs))
         for name, probe in sorted(PROBES.items())
         for bad in probe.bad
     ],

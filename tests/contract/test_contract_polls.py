@@ -22,7 +22,7 @@ from caresupport_transport import (
     ValidationError,
 )
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import (
     CAREGIVER,
     DAUGHTER,
@@ -43,6 +43,7 @@ NUMBERED = (
 )
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_on_imessage_the_question_goes_as_text_then_a_native_poll(
     transport: Transport,
 ) -> None:
@@ -63,6 +64,7 @@ async def test_on_imessage_the_question_goes_as_text_then_a_native_poll(
     ]
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_vote_on_a_native_poll_reaches_the_care_logic_with_the_option_text(
     harness: Harness,
 ) -> None:
@@ -182,6 +184,7 @@ async def test_asking_again_under_the_same_key_sends_nothing_twice(
     assert ("drive-tue", question_key) == (again.idempotency_key, again.question.idempotency_key)
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_poll_can_open_a_new_conversation_with_its_question(transport: Transport) -> None:
     pending = await transport.conversation_for(CAREGIVER)
     receipt = await transport.ask(pending.id, QUESTION, OPTIONS)
@@ -219,6 +222,7 @@ async def test_bad_poll_input_is_refused_before_any_request(
     assert (field, made) == (refused.value.field, harness.requests_made)
 
 
+@pytest.mark.needs(Capability.IMESSAGE, Capability.GROUPS)
 async def test_in_an_imessage_group_everyone_votes_on_one_native_poll(harness: Harness) -> None:
     transport = harness.transport
     group = await start(transport, CAREGIVER, NURSE, NEIGHBOUR)
@@ -232,6 +236,7 @@ async def test_in_an_imessage_group_everyone_votes_on_one_native_poll(harness: H
     assert [{CAREGIVER, NURSE}, {NURSE}, set()] == [set(o.voters) for o in results.options]
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_in_a_group_with_an_sms_member_each_numbered_reply_is_that_persons_vote(
     harness: Harness,
 ) -> None:

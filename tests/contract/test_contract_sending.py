@@ -23,7 +23,7 @@ from caresupport_transport import (
     UnsupportedError,
 )
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import (
     CAREGIVER,
     DAUGHTER,
@@ -50,7 +50,11 @@ def features(degradations: tuple[Degradation, ...]) -> list[tuple[Feature, Degra
 
 @pytest.mark.parametrize(
     ("person", "service"),
-    [(CAREGIVER, Service.IMESSAGE), (DAUGHTER, Service.RCS), (GRANDSON, Service.SMS)],
+    [
+        pytest.param(CAREGIVER, Service.IMESSAGE, marks=pytest.mark.needs(Capability.IMESSAGE)),
+        pytest.param(DAUGHTER, Service.RCS, marks=pytest.mark.needs(Capability.RCS)),
+        (GRANDSON, Service.SMS),
+    ],
 )
 async def test_auto_uses_the_best_service_the_recipient_has(
     transport: Transport, person: Handle, service: Service
@@ -60,6 +64,7 @@ async def test_auto_uses_the_best_service_the_recipient_has(
     assert started.receipt.degradations == ()
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_an_effect_goes_through_on_imessage(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     receipt = await transport.send_message(conversation.id, CELEBRATE)
@@ -78,6 +83,7 @@ async def test_an_effect_is_dropped_and_reported_off_imessage(
     assert (None, CELEBRATE.text) == (sent.effect, sent.text)
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_reply_is_threaded_on_imessage(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     first = (await history(transport, conversation.id))[0]
@@ -176,11 +182,13 @@ async def test_a_pinned_lesser_service_is_used_as_asked(transport: Transport) ->
     assert started.receipt.service == Service.SMS
 
 
+@pytest.mark.needs(Capability.GROUPS)
 async def test_a_group_uses_the_best_service_everyone_has(transport: Transport) -> None:
     started = await transport.start_conversation([CAREGIVER, NURSE, GRANDSON], HELLO)
     assert started.receipt.service == Service.SMS
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_imessage_delivery_goes_sent_delivered_read(harness: Harness) -> None:
     started = await harness.transport.start_conversation([CAREGIVER], HELLO)
     assert started.receipt.status == DeliveryStatus.PENDING
@@ -228,6 +236,7 @@ async def test_a_failed_delivery_event_names_the_message(harness: Harness) -> No
     ]
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_later_status_is_visible_on_a_resent_receipt(harness: Harness) -> None:
     conversation = await start(harness.transport, CAREGIVER)
     message = OutgoingMessage.of_text("Lunch delivered at noon.")
@@ -237,6 +246,7 @@ async def test_a_later_status_is_visible_on_a_resent_receipt(harness: Harness) -
     assert again.status == DeliveryStatus.READ
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_get_message_returns_what_was_sent(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     receipt = await transport.send_message(conversation.id, OutgoingMessage.of_text("See you at 3"))

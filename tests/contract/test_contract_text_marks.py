@@ -21,6 +21,7 @@ from caresupport_transport.content import (
     TextStyle,
 )
 
+from .harness import Capability
 from .support import AUNT, CAREGIVER, GRANDSON, NURSE, history, start
 
 DOSE = "\U0001f48a Nurse: the 8pm dose is now 1 pill"
@@ -38,6 +39,7 @@ def marked_for(who: object) -> TextPart:
     )
 
 
+@pytest.mark.needs(Capability.IMESSAGE, Capability.GROUPS)
 async def test_a_mention_and_decorations_reach_an_imessage_group_as_sent(
     transport: Transport,
 ) -> None:
@@ -72,6 +74,7 @@ async def test_a_mention_in_a_direct_chat_is_refused_and_nothing_is_sent(
     )
 
 
+@pytest.mark.needs(Capability.IMESSAGE)
 async def test_a_link_part_is_a_preview_on_imessage(transport: Transport) -> None:
     conversation = await start(transport, CAREGIVER)
     link = LinkPart("https://care.example.org/plan/42")

@@ -21,6 +21,8 @@ HEADLINE = (
     "adapters.memory",
     "adapters.linq",
     "adapters.linq.simulator",
+    "adapters.twilio",
+    "adapters.twilio.simulator",
 )
 """The packages a user imports from: each of their classes and functions is described."""
 EVERY_METHOD_DESCRIBED = (

@@ -164,6 +164,7 @@ COVERED = {
     "linq": "test_secrets_never_leak_linq_cli.py",
     "outbox": "test_secrets_never_leak_outbox_cli.py",
     "simulate": "test_help_and_refused_simulate_commands_show_no_credential",
+    "twilio": "test_secrets_never_leak_twilio_cli.py",
     "webhooks": "test_webhooks_verify_shows_no_secret_and_no_expected_signature",
 }
 
