@@ -59,6 +59,8 @@ class Capability(enum.Enum):
     """Files stored with the provider and sent by attachment id."""
     OPT_OUT_OVERRIDE = "opt_out_override"
     """A final courtesy message through an opt-out (``override_optout``)."""
+    CHAT_HEALTH = "chat_health"
+    """A provider that reports each conversation's health (Linq's ``health_status``)."""
 
 
 ALL_CAPABILITIES = frozenset(Capability)

@@ -12,7 +12,7 @@ import pytest
 
 from caresupport_transport import ConversationHealth, ConversationHealthChanged, OptedOut
 
-from .harness import Harness
+from .harness import Capability, Harness
 from .support import CAREGIVER, SETTLE, start
 
 NO_HEALTH_IN_MESSAGES = "linq-2025-payloads"
@@ -27,6 +27,7 @@ def _changes(harness: Harness) -> list[tuple[str, ConversationHealth]]:
     ]
 
 
+@pytest.mark.needs(Capability.CHAT_HEALTH)
 async def test_each_health_change_reaches_the_care_logic_once(
     harness: Harness, target: str
 ) -> None:

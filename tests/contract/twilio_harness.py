@@ -22,6 +22,7 @@ from adapters.twilio import TwilioClient, TwilioConfig, TwilioProvider, TwilioTr
 from adapters.twilio.receiver import TwilioWebhookReceiver
 from adapters.twilio.simulator import IN_PROCESS_BASE_URL, TwilioSimulator
 from caresupport_transport import (
+    ConversationHealth,
     FallbackPolicy,
     Handle,
     InboundEvent,
@@ -107,6 +108,9 @@ class TwilioHarness:
 
     async def inject_inbound_edit(self, message_id: str, text: str) -> None:
         raise UnsupportedError("edit", "sms", "a text message cannot be edited")
+
+    def set_health(self, conversation_id: str, health: ConversationHealth) -> None:
+        raise UnsupportedError("chat health", "sms", "Twilio reports no conversation health")
 
 
 class _Receiver:
