@@ -14,6 +14,11 @@ Design choices:
   and the others commit. No call returns before the batch's ``COMMIT`` did: an
   acknowledged intake or done mark is in the file. A batch of reads only opens
   no transaction.
+* With ``synchronous="normal"`` a commit syncs nothing, so a call made while
+  the worker is idle runs inline on the event loop (no thread hop); the
+  checkpoints (which sync) run on the worker every 500 commits instead of
+  automatically, and a call that finds the file locked by another process goes
+  to the worker, which waits for the lock (busy timeout) off the loop.
 * WAL journal; ``synchronous`` is a setting (see :data:`SYNCHRONOUS_LEVELS`).
   ``"full"`` (the default) syncs the WAL at every commit, so whatever a call
   acknowledged survives a process crash and a power cut. ``"normal"`` syncs
@@ -61,7 +66,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
@@ -187,6 +192,7 @@ SELECT
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's (sets busy_timeout)
+_CHECKPOINT_EVERY = 500  # inline commits (synchronous=normal) between checkpoints on the worker
 _SYNCHRONOUS_NAMES = {2: "full", 1: "normal"}  # what ``PRAGMA synchronous`` answers
 
 
@@ -227,6 +233,10 @@ class SqliteEventStore:
         self._flushing = False
         self._flushers: set[asyncio.Task[None]] = set()
         self._writing = False  # whether the worker's current call opened a savepoint
+        # "normal" syncs nothing at commit, so calls run inline on the event loop (see _run).
+        self._inline = synchronous == "normal"
+        self._inline_now = False  # whether the call running now runs inline
+        self._commits_since_checkpoint = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-store")
         try:
             self._connection = self._executor.submit(self._open).result()
@@ -259,6 +269,11 @@ class SqliteEventStore:
                 )
                 raise ConfigurationError(f"event store {str(self.path)!r}: {why}")
             connection.execute(f"PRAGMA synchronous = {self._synchronous_level.upper()}")
+            if self._inline:
+                # Checkpoints (which sync) run on the worker thread, never inline.
+                connection.execute("PRAGMA wal_autocheckpoint = 0")
+                # Inline calls never wait for another process's lock; the worker does.
+                connection.execute("PRAGMA busy_timeout = 0")
             connection.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             connection.close()
@@ -638,16 +653,46 @@ class SqliteEventStore:
         await self.close()
 
     async def _run(self, func: Callable[..., _T], *args: object) -> _T:
-        """Queue ``func(*args)`` for the next batch; its result once that batch committed."""
+        """Run ``func(*args)``: inline, or in the worker's next batch; its result once committed.
+
+        With ``synchronous="normal"`` a call runs inline on the event loop when
+        the worker is idle (a commit syncs nothing, so nothing waits on the
+        disk): no thread hop. It goes to the worker instead when another
+        process holds the write lock (the worker waits for it, up to the busy
+        timeout) or a checkpoint is due (the checkpoint syncs).
+        """
         if self._closed:
             raise ConfigurationError(f"event store {self.path} is closed")
+        call = _Call(func, args, None)
+        if (
+            self._inline
+            and not self._flushing
+            and self._commits_since_checkpoint < _CHECKPOINT_EVERY
+        ):
+            outcome = self._run_inline(call)
+            if outcome is not None:
+                ok, value = outcome
+                if ok:
+                    return cast("_T", value)
+                raise value
         loop = asyncio.get_running_loop()
-        call = _Call(func, args, loop.create_future())
+        call.future = loop.create_future()
         self._queue.append(call)
         if not self._flushing:
             self._start_flush(loop)
         result: _T = await call.future
         return result
+
+    def _run_inline(self, call: _Call) -> tuple[bool, Any] | None:
+        """``call`` as a batch of one on the event loop; ``None`` when the file is locked."""
+        self._inline_now = True
+        try:
+            (outcome,) = self._run_batch([call])
+        except _Busy:
+            return None
+        finally:
+            self._inline_now = False
+        return outcome
 
     def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._flushing = True
@@ -665,10 +710,11 @@ class SqliteEventStore:
                     outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
                 except BaseException as exc:  # the thread hop itself failed
                     for call in batch:
-                        if not call.future.done():
+                        if call.future is not None and not call.future.done():
                             call.future.set_exception(exc)
                     raise
                 for call, (ok, value) in zip(batch, outcomes, strict=True):
+                    assert call.future is not None
                     if call.future.done():  # its caller was cancelled
                         continue
                     if ok:
@@ -688,10 +734,14 @@ class SqliteEventStore:
         """
         outcomes: list[tuple[bool, Any]] = []
         writers: list[int] = []
+        if self._inline and not self._inline_now:
+            self._connection.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
         for index, call in enumerate(batch):
             self._writing = False
             try:
                 outcomes.append((True, call.func(*call.args)))
+            except _Busy:
+                raise  # inline only, at the first BEGIN: nothing was written
             except _TransactionLost as lost:
                 outcomes.append((False, lost.cause))
                 for writer in writers:
@@ -710,6 +760,13 @@ class SqliteEventStore:
                     self._connection.execute("ROLLBACK")
                 for writer in writers:
                     outcomes[writer] = (False, exc)
+            else:
+                self._commits_since_checkpoint += 1
+        if self._inline and not self._inline_now:
+            self._connection.execute("PRAGMA busy_timeout = 0")
+            if self._commits_since_checkpoint >= _CHECKPOINT_EVERY:
+                self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._commits_since_checkpoint = 0
         return outcomes
 
     def _transaction(self) -> _Savepoint:
@@ -722,7 +779,11 @@ class _Call:
 
     func: Callable[..., Any]
     args: tuple[object, ...]
-    future: asyncio.Future[Any]
+    future: asyncio.Future[Any] | None  # None while it runs inline
+
+
+class _Busy(Exception):
+    """An inline call found the file locked by another process (it goes to the worker)."""
 
 
 class _TransactionLost(Exception):
@@ -749,7 +810,15 @@ class _Savepoint:
 
     def __enter__(self) -> sqlite3.Connection:
         if not self._connection.in_transaction:
-            self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+            except Exception as exc:
+                if (
+                    self._store._inline_now
+                    and getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY"
+                ):
+                    raise _Busy from exc
+                raise
         self._connection.execute("SAVEPOINT call")
         self._store._writing = True
         return self._connection

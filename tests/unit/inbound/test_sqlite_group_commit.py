@@ -217,3 +217,84 @@ def test_every_intake_acknowledged_before_a_kill_is_in_the_file_after_it(
     with sqlite3.connect(path) as db:
         stored = {row[0] for row in db.execute("SELECT id FROM inbox")}
     assert set(acknowledged) <= stored
+
+
+def _traced_threads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(thread name, statement) of every statement the store's connection runs."""
+    import threading
+
+    statements: list[tuple[str, str]] = []
+    real_connect = sqlite3.connect
+
+    def traced_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = real_connect(*args, **kwargs)
+        connection.set_trace_callback(
+            lambda sql: statements.append((threading.current_thread().name, sql))
+        )
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", traced_connect)
+    return statements
+
+
+@pytest.mark.parametrize(("level", "thread"), [("full", "event-store"), ("normal", "MainThread")])
+async def test_normal_runs_calls_inline_on_the_loop_and_full_on_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str, thread: str
+) -> None:
+    statements = _traced_threads(monkeypatch)
+    async with SqliteEventStore(tmp_path / "events.sqlite", synchronous=level) as store:
+        before = len(statements)
+        assert ClaimStatus.CLAIMED == await store.claim(["event:a"], token="t", now=T0, until=UNTIL)
+        assert EnqueueStatus.QUEUED == await store.enqueue(_entry("e1"), now=T0)
+        ran = statements[before:]
+
+    assert ran
+    assert {thread} == {name.split("_")[0] for name, _ in ran}
+
+
+async def test_an_inline_call_that_finds_the_file_locked_waits_on_the_worker_not_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.sqlite"
+    async with SqliteEventStore(path, synchronous="normal") as store:
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another process is writing
+            claim = asyncio.create_task(store.claim(["event:e1"], token="t", now=T0, until=UNTIL))
+            ticks = 0
+            for _ in range(20):  # the loop keeps running while the claim waits
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not claim.done()
+            other.execute(
+                "INSERT INTO handled_keys (key, done, token, expires_at) VALUES (?, 1, NULL, ?)",
+                ("event:e1", UNTIL.timestamp()),
+            )
+            other.execute("COMMIT")
+        finally:
+            other.close()
+
+        assert ClaimStatus.DONE == await claim
+        assert 20 == ticks
+        # Back to inline once the file is free.
+        assert ClaimStatus.CLAIMED == await store.claim(
+            ["event:e2"], token="t", now=T0, until=UNTIL
+        )
+
+
+async def test_normal_checkpoints_on_the_worker_thread_and_never_inline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from caresupport_transport.inbound import sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_EVERY", 5)
+    statements = _traced_threads(monkeypatch)
+    async with SqliteEventStore(tmp_path / "events.sqlite", synchronous="normal") as store:
+        for n in range(12):
+            await store.enqueue(_entry(f"e{n}"), now=T0)
+        assert 12 == len(await store.entries(state=None, limit=100))
+
+    checkpoints = [name for name, sql in statements if "wal_checkpoint" in sql]
+    assert 2 == len(checkpoints)
+    assert all(name.startswith("event-store") for name in checkpoints)
+    assert "PRAGMA wal_autocheckpoint = 0" in [sql for _, sql in statements]
