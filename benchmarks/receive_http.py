@@ -12,8 +12,7 @@ the same event loop) that ``webhooks serve`` runs. ``load`` sends signed,
 unique ``message.received`` deliveries (Standard Webhooks) over keep-alive
 HTTP/1.1 connections, one request in flight per connection, and prints one JSON
 line: the deliveries per second answered 200, and how many were not.
-``serve_command`` is the ``caresupport-transport webhooks serve`` command line
-for a store URL.
+``benchmarks.receiving_suite`` starts the servers (``webhooks serve`` per store).
 """
 
 from __future__ import annotations
@@ -27,11 +26,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECEIVE_TARGETS", "naive_command", "serve_command"]
+__all__ = ["RECEIVE_TARGETS"]
 
 RECEIVE_TARGETS: dict[str, str] = {
     "naive": "naive receiver (standardwebhooks + json.loads + a set; not durable)",
-    "serve_sqlite": "webhooks serve, SQLite (durable)",
+    "serve_sqlite": "webhooks serve, SQLite (synchronous=full, the default)",
+    "serve_sqlite_normal": "webhooks serve, SQLite (synchronous=normal)",
     "serve_memory": "webhooks serve, memory store",
     "serve_postgres": "webhooks serve, PostgreSQL",
     "serve_redis": "webhooks serve, Redis",
@@ -46,20 +46,6 @@ _FIXTURE = (
     / "message.received.json"
 )
 _RATE_BOUND = 8000  # deliveries per second prepared per second of run (more than any target)
-
-
-def serve_command(python: str, port: int, secret: str, store_url: str) -> list[str]:
-    """``webhooks serve`` on ``port`` with ``store_url`` (its handler prints to stdout)."""
-    return [
-        *(python, "-m", "adapters.cli.main", "webhooks", "serve"),
-        *("--host", "127.0.0.1", "--port", str(port), "--store", store_url),
-        *("--secret", secret, "--namespace", f"bench{uuid.uuid4().hex[:8]}"),
-    ]
-
-
-def naive_command(python: str, port: int, secret: str) -> list[str]:
-    """The naive receiver on ``port``."""
-    return [python, "-m", "benchmarks.receive_http", "naive", "--port", str(port), "--secret", secret]
 
 
 def _naive_app(secret: str) -> Any:
