@@ -141,12 +141,13 @@ def targets(results: dict[str, Any]) -> list[Target]:
         at_most=False,
     )
     aio_connections = _values(conc.get("linq_client_aiohttp", []), "connections")
+    aio_bound = results.get("meta", {}).get("max_in_flight_aiohttp") or 0
     found.append(
         Target(
             "LinqClient over aiohttp: connections at concurrency 50 (max over rounds)",
-            f"<= max_in_flight ({bound})",
+            f"<= its max_in_flight ({aio_bound})",
             max(aio_connections) if aio_connections else None,
-            float(bound),
+            float(aio_bound),
             True,
             _spread(aio_connections),
         )

@@ -193,6 +193,7 @@ class Suite:
             "load_after": os.getloadavg(),
             "orchestrator": sys.version.split()[0],
             "max_in_flight": versions.get("max_in_flight"),
+            "max_in_flight_aiohttp": versions.get("max_in_flight_aiohttp"),
         }
         self.results["notes"] = self.notes
         return self.results
