@@ -24,6 +24,15 @@ _SHORT = {
     "ours_standard": "ours\n(standard)",
     "ours_legacy": "ours\n(legacy)",
     "standardwebhooks": "standard-\nwebhooks",
+    "aiohttp": "raw\naiohttp",
+    "httpx_aiohttp": "httpx over\nhttpx-aiohttp",
+    "linq_client_aiohttp": "LinqClient\nover aiohttp",
+    "naive": "naive\nreceiver",
+    "serve_sqlite": "serve\nSQLite full",
+    "serve_sqlite_normal": "serve\nSQLite normal",
+    "serve_memory": "serve\nmemory",
+    "serve_postgres": "serve\nPostgreSQL",
+    "serve_redis": "serve\nRedis",
 }
 _IMPORT_LABELS = {
     "caresupport_transport": "caresupport_\ntransport",
@@ -34,6 +43,12 @@ _IMPORT_LABELS = {
 }
 _OURS = {
     "linq_client",
+    "linq_client_aiohttp",
+    "serve_sqlite",
+    "serve_sqlite_normal",
+    "serve_memory",
+    "serve_postgres",
+    "serve_redis",
     "linq_transport",
     "ours_standard",
     "ours_legacy",
@@ -88,7 +103,7 @@ def draw(results: dict[str, Any], out: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(2, 3, figsize=(15, 8.5))
+    figure, axes = pyplot.subplots(3, 3, figsize=(16, 12.5))
     seq, conc = results.get("send_seq", {}), results.get("send_conc", {})
     _panel(axes[0][0], "1. client CPU per sequential send", _series(seq, "cpu_us_per_send"), "µs")
     _panel(
@@ -129,6 +144,19 @@ def draw(results: dict[str, Any], out: Path) -> None:
         },
         "MiB",
     )
+    receive = results.get("receive_http", {})
+    for column, concurrency in enumerate((1, 20)):
+        _panel(
+            axes[2][column],
+            f"3b. webhooks received over HTTP, concurrency {concurrency}",
+            {
+                name.rsplit("@", 1)[0]: [float(f["deliveries_per_second"]) for f in runs]
+                for name, runs in receive.items()
+                if name.endswith(f"@{concurrency}")
+            },
+            "deliveries / s",
+        )
+    axes[2][2].axis("off")
     figure.suptitle(
         "caresupport-transport benchmarks (blue: this project; grey: peers)", fontsize=12
     )

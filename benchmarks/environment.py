@@ -26,7 +26,16 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = ROOT / "benchmarks" / ".venv"
 BENCH_PACKAGES = ("linq-python", "matplotlib", "pyinstrument", "standardwebhooks")
-_NEEDED_MODULES = ("httpx", "attrs", "cattrs", "standardwebhooks", "linq", "matplotlib")
+_NEEDED_MODULES = (
+    "httpx",
+    "attrs",
+    "cattrs",
+    "standardwebhooks",
+    "linq",
+    "matplotlib",
+    "uvicorn",
+    "httpx_aiohttp",
+)
 
 
 def worker_env() -> dict[str, str]:
@@ -68,7 +77,8 @@ def ensure_bench_python(python: str | None, *, log: bool = True) -> str:
         if log:
             print(f"installing {', '.join(BENCH_PACKAGES)} and the project into it", flush=True)
         pip = [str(bench_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, *BENCH_PACKAGES, "-e", str(ROOT)], check=True)
+        # The project with the server (webhooks serve) and aiohttp (the aiohttp peers) extras.
+        subprocess.run([*pip, *BENCH_PACKAGES, "-e", f"{ROOT}[server,aiohttp]"], check=True)
     return str(bench_python)
 
 

@@ -89,6 +89,50 @@ class OurClient:
         await self._client.aclose()
 
 
+class RawAiohttp:
+    """``aiohttp.ClientSession`` with its default connector posting the JSON (the aiohttp floor)."""
+
+    def __init__(self, origin: str) -> None:
+        self._url = origin + canned.SEND_PATH
+        self._http: Any = None
+
+    async def open(self) -> None:
+        import aiohttp
+
+        self._http = aiohttp.ClientSession()
+
+    async def send(self) -> None:
+        key = _new_key()
+        async with self._http.post(
+            self._url, json=canned.send_body(key), headers=_headers(key)
+        ) as response:
+            response.raise_for_status()
+            await response.json()
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+class HttpxOverAiohttp(RawHttpx):
+    """``httpx`` (default limits) over the ``httpx-aiohttp`` transport."""
+
+    async def open(self) -> None:
+        from httpx_aiohttp import HttpxAiohttpClient
+
+        self._http = HttpxAiohttpClient()
+
+
+class OurClientOverAiohttp(OurClient):
+    """``LinqClient.send_message`` with ``http_backend="aiohttp"`` (otherwise default)."""
+
+    async def open(self) -> None:
+        from adapters.linq import LinqClient, LinqConfig
+
+        self._client = LinqClient(
+            LinqConfig(api_token=canned.API_TOKEN, base_url=self._base_url, http_backend="aiohttp")
+        )
+
+
 class OurTransport:
     """``LinqTransport.send_message`` (the port) over a default ``LinqClient``.
 
@@ -181,6 +225,9 @@ PEERS: dict[str, tuple[str, Callable[[str], SendPeer]]] = {
     "linq_transport": ("LinqTransport", OurTransport),
     "linq_sdk": ("official linq-python SDK", OfficialSdk),
     "urllib": ("urllib, blocking in the loop", UrllibInLoop),
+    "aiohttp": ("raw aiohttp", RawAiohttp),
+    "httpx_aiohttp": ("raw httpx over httpx-aiohttp", HttpxOverAiohttp),
+    "linq_client_aiohttp": ("LinqClient over aiohttp", OurClientOverAiohttp),
 }
 """Peer name -> (label, factory taking the server's origin ``http://127.0.0.1:PORT``)."""
 
@@ -192,6 +239,9 @@ _REQUIRED_MODULES = {
     "linq_transport": ("adapters.linq.transport",),
     "linq_sdk": ("linq",),
     "urllib": (),
+    "aiohttp": ("aiohttp",),
+    "httpx_aiohttp": ("httpx_aiohttp",),
+    "linq_client_aiohttp": ("adapters.linq", "httpx_aiohttp"),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from benchmarks.imports import IMPORTS
 from benchmarks.peers import PEERS
+from benchmarks.receive_http import RECEIVE_TARGETS
 from benchmarks.webhook_bench import WEBHOOK_PEERS
 
 __all__ = ["Target", "render_markdown", "summary", "targets"]
@@ -126,12 +127,63 @@ def targets(results: dict[str, Any]) -> list[Target]:
         )
     )
     add(
+        "LinqClient over aiohttp: CPU per sequential send / raw httpx",
+        "<= 0.70x",
+        paired_ratios(seq, "linq_client_aiohttp", "httpx", key),
+        0.70,
+        at_most=True,
+    )
+    add(
+        "LinqClient over aiohttp: throughput at concurrency 50 / raw aiohttp",
+        ">= 0.5x",
+        paired_ratios(conc, "linq_client_aiohttp", "aiohttp", "sends_per_second"),
+        0.5,
+        at_most=False,
+    )
+    aio_connections = _values(conc.get("linq_client_aiohttp", []), "connections")
+    aio_bound = results.get("meta", {}).get("max_in_flight_aiohttp") or 0
+    found.append(
+        Target(
+            "LinqClient over aiohttp: connections at concurrency 50 (max over rounds)",
+            f"<= its max_in_flight ({aio_bound})",
+            max(aio_connections) if aio_connections else None,
+            float(aio_bound),
+            True,
+            _spread(aio_connections),
+        )
+    )
+    add(
         "Webhook verify+parse (Standard Webhooks) / SDK unwrap",
         ">= 2x",
         paired_ratios(hooks, "ours_standard", "linq_sdk", "events_per_second"),
         2.0,
         at_most=False,
     )
+    add(
+        "Webhook verify+parse (Standard Webhooks) / standardwebhooks verify + json.loads",
+        ">= 0.8x",
+        paired_ratios(hooks, "ours_standard", "standardwebhooks", "events_per_second"),
+        0.8,
+        at_most=False,
+    )
+    receive = results.get("receive_http", {})
+    for target, label, goal in (
+        ("serve_sqlite", "SQLite (full)", 0.7),
+        ("serve_memory", "memory store", 0.9),
+    ):
+        for concurrency in (1, 20):
+            add(
+                f"webhooks serve, {label}, deliveries/s at concurrency {concurrency} / naive",
+                f">= {goal:.1f}x",
+                paired_ratios(
+                    receive,
+                    f"{target}@{concurrency}",
+                    f"naive@{concurrency}",
+                    "deliveries_per_second",
+                ),
+                goal,
+                at_most=False,
+            )
     ours = imports.get("adapters.linq", [])
     sdk = imports.get("linq (official SDK)", [])
     import_ratios = [a / b for a, b in zip(ours, sdk, strict=False) if b > 0]
@@ -220,6 +272,7 @@ def _other_tables(results: dict[str, Any]) -> list[str]:
             f"| {_spread(_values(hooks[peer], 'cpu_us_per_event'), '{:,.1f}')} "
             f"| {_ratio_spread(ratios)} |"
         )
+    lines += ["", *_receive_table(results)]
     sdk_imports = imports.get("linq (official SDK)", [])
     lines += [
         "",
@@ -257,6 +310,38 @@ def _other_tables(results: dict[str, Any]) -> list[str]:
         f"| {_spread(_values(memory, 'sends_per_second'))} "
         f"| {_spread(_values(memory, 'cpu_us_per_send'), '{:.1f}')} |",
     ]
+    return lines
+
+
+def _receive_table(results: dict[str, Any]) -> list[str]:
+    receive = results.get("receive_http", {})
+    settings = results.get("meta", {}).get("settings", {})
+    lines = [
+        "### 3b. Receiving webhooks over HTTP (deliveries answered 200 per second)",
+        "",
+        "Each receiver runs in its own process under uvicorn (h11); a load generator in",
+        "another process sends signed, unique `message.received` deliveries (Standard",
+        "Webhooks) over keep-alive connections, one request in flight per connection, for",
+        f"{settings.get('receive_seconds', '?')} s after {settings.get('receive_warmup', '?')} s",
+        "of warm-up. `webhooks serve` stores each delivery in its inbox and hands it to",
+        "its in-process worker (which prints a line per event to /dev/null); the naive",
+        "receiver verifies with standardwebhooks, parses with `json.loads` and keeps a",
+        "Python set.",
+        "",
+        "| receiver | c=1 deliveries / s | c=1 vs naive | c=20 deliveries / s | c=20 vs naive |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for target, label in RECEIVE_TARGETS.items():
+        cells = []
+        for concurrency in (1, 20):
+            key = f"{target}@{concurrency}"
+            ratios = paired_ratios(receive, key, f"naive@{concurrency}", "deliveries_per_second")
+            cells += [
+                _spread(_values(receive.get(key, []), "deliveries_per_second")),
+                _ratio_spread(ratios),
+            ]
+        if any(cell != "n/a" for cell in cells):
+            lines.append(f"| {label} | {' | '.join(cells)} |")
     return lines
 
 

@@ -17,13 +17,31 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from benchmarks import receiving_suite
 from benchmarks.environment import ROOT, machine, worker_env
 from benchmarks.imports import measure_imports
 
 __all__ = ["BENCHES", "Settings", "Suite", "canned_server"]
 
-BENCHES = ("send-seq", "send-conc", "webhooks", "imports", "listing", "memory")
-SEND_PEERS = ("httpx", "linq_client", "linq_transport", "linq_sdk", "urllib")
+BENCHES = (
+    "send-seq",
+    "send-conc",
+    "webhooks",
+    "receive-http",
+    "imports",
+    "listing",
+    "memory",
+)
+SEND_PEERS = (
+    "httpx",
+    "linq_client",
+    "linq_transport",
+    "linq_sdk",
+    "urllib",
+    "aiohttp",
+    "httpx_aiohttp",
+    "linq_client_aiohttp",
+)
 WEBHOOK_PEERS = ("ours_standard", "ours_legacy", "standardwebhooks", "linq_sdk")
 
 
@@ -38,6 +56,8 @@ class Settings:
     latency_ms: float = 20.0
     conc_seconds: float = 3.0
     webhook_seconds: float = 2.0
+    receive_seconds: float = 3.0
+    receive_warmup: float = 0.5
     listing_totals: tuple[int, int] = (200, 20_000)
     memory_sends: int = 20_000
 
@@ -50,6 +70,8 @@ class Settings:
             seq_warmup=100,
             conc_seconds=1.0,
             webhook_seconds=0.5,
+            receive_seconds=1.0,
+            receive_warmup=0.3,
             memory_sends=5000,
         )
 
@@ -142,8 +164,12 @@ class Suite:
         hook_peers = [
             p for p in WEBHOOK_PEERS if not (p == "linq_sdk" and "linq_sdk" in unavailable)
         ]
-        for name in ("send_seq", "send_conc", "webhooks", "listing", "memory"):
+        for name in ("send_seq", "send_conc", "webhooks", "receive_http", "listing", "memory"):
             self.results[name] = {}
+        receive_targets, receive_skipped = receiving_suite.available_targets()
+        if "receive-http" in self.benches:
+            for target, reason in receive_skipped.items():
+                self.notes.append(f"receiving target `{target}` skipped: {reason}")
         with (
             canned_server(self.python, 0.0) as origin,
             canned_server(self.python, self.settings.latency_ms) as slow_origin,
@@ -151,6 +177,8 @@ class Suite:
             for round_index in range(self.settings.rounds):
                 self.say(f"round {round_index + 1} of {self.settings.rounds}")
                 self._round(round_index, origin, slow_origin, send_peers, hook_peers)
+                if "receive-http" in self.benches:
+                    self._receive_round(round_index, receive_targets)
         if "imports" in self.benches:
             self.say("import times")
             self.results["imports"] = measure_imports(self.python, self.settings.rounds)
@@ -165,9 +193,28 @@ class Suite:
             "load_after": os.getloadavg(),
             "orchestrator": sys.version.split()[0],
             "max_in_flight": versions.get("max_in_flight"),
+            "max_in_flight_aiohttp": versions.get("max_in_flight_aiohttp"),
         }
         self.results["notes"] = self.notes
         return self.results
+
+    def _receive_round(self, index: int, targets: Sequence[str]) -> None:
+        """Each receiver in turn (rotated), at every concurrency, loaded from another process."""
+        self._round_index = index
+        for target in _rotated(targets, index):
+            figures = receiving_suite.run_target(
+                self.python,
+                target,
+                seconds=self.settings.receive_seconds,
+                warmup=self.settings.receive_warmup,
+                note=self._note,
+            )
+            for concurrency, figure in figures.items():
+                self._record("receive_http", f"{target}@{concurrency}", figure)
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        self.say(f"  ! {text}")
 
     def _record(self, bench: str, key: str, figure: dict[str, Any] | None) -> None:
         if figure is not None:

@@ -204,7 +204,7 @@ def _versions() -> dict[str, Any]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = None
-    from adapters.linq.config import DEFAULT_MAX_IN_FLIGHT
+    from adapters.linq.config import DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT_AIOHTTP
 
     unavailable = {
         name: reason for name in peers.SEND_PEERS if (reason := peers.unavailable_reason(name))
@@ -213,6 +213,7 @@ def _versions() -> dict[str, Any]:
         "python": platform.python_version(),
         "unavailable": unavailable,
         "max_in_flight": DEFAULT_MAX_IN_FLIGHT,
+        "max_in_flight_aiohttp": DEFAULT_MAX_IN_FLIGHT_AIOHTTP,
         "implementation": platform.python_implementation(),
         "executable": sys.executable,
         "packages": found,

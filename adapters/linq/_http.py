@@ -46,7 +46,12 @@ from adapters.linq._retry import (
 from adapters.linq._url_logging import hide_phones, our_request
 from adapters.linq._url_logging import install as install_url_filter
 from adapters.linq.config import LinqConfig
-from caresupport_transport.errors import ProtocolError, RateLimitedError, TransportError
+from caresupport_transport.errors import (
+    ConfigurationError,
+    ProtocolError,
+    RateLimitedError,
+    TransportError,
+)
 
 __all__ = ["LOGGER_NAME", "Call", "Reply", "Requester"]
 
@@ -360,6 +365,19 @@ def _pooled_client(config: LinqConfig) -> httpx.AsyncClient:
     limits = httpx.Limits(
         max_connections=config.max_in_flight, max_keepalive_connections=config.max_in_flight
     )
+    if config.http_backend == "aiohttp":
+        try:
+            from httpx_aiohttp import HttpxAiohttpClient
+        except ImportError as exc:
+            raise ConfigurationError(
+                'http_backend: "aiohttp" needs the aiohttp extra '
+                '(pip install "caresupport-transport[aiohttp]")'
+            ) from exc
+        # aiohttp's connector is bounded by max_connections (its ``limit``).
+        client: httpx.AsyncClient = HttpxAiohttpClient(
+            limits=limits, timeout=config.timeout_seconds
+        )
+        return client
     return httpx.AsyncClient(limits=limits, timeout=config.timeout_seconds)
 
 

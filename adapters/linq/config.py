@@ -28,7 +28,7 @@ from caresupport_transport.inbound.urls import (
     open_event_store,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "LinqConfig", "Secret"]
+__all__ = ["DEFAULT_BASE_URL", "HTTP_BACKENDS", "LinqConfig", "Secret"]
 
 DEFAULT_BASE_URL = "https://api.linqapp.com/api/partner"
 """Linq's production server; every API path starts with ``/v3`` below it."""
@@ -39,6 +39,13 @@ DEFAULT_RETRY_BUDGET_SECONDS = 60.0
 DEFAULT_BACKOFF_INITIAL_SECONDS = 0.5
 DEFAULT_BACKOFF_MAX_SECONDS = 8.0
 DEFAULT_MAX_IN_FLIGHT = 20
+"""Requests in flight at once over httpx's pool: more than ~20 make httpcore slower."""
+DEFAULT_MAX_IN_FLIGHT_AIOHTTP = 50
+"""Requests in flight at once over aiohttp, which keeps scaling to ~50 (measured, benchmarks)."""
+
+HTTP_BACKENDS = ("httpx", "aiohttp")
+"""What carries ``LinqClient``'s requests: httpx's own pool (httpcore), or aiohttp
+under httpx (the ``aiohttp`` extra, ``httpx-aiohttp``); httpx stays the interface."""
 
 _ENV_TOKEN = "LINQ_API_TOKEN"
 _ENV_PHONE = "LINQ_PHONE_NUMBER"
@@ -243,6 +250,19 @@ def _normalise_base_url(value: str) -> str:
     return url
 
 
+def _default_max_in_flight(config: LinqConfig) -> int:
+    if config.http_backend == "aiohttp":
+        return DEFAULT_MAX_IN_FLIGHT_AIOHTTP
+    return DEFAULT_MAX_IN_FLIGHT
+
+
+def _known_backend(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in HTTP_BACKENDS:
+        raise ConfigurationError(
+            f"http_backend: must be one of {', '.join(HTTP_BACKENDS)}, got {value!r}"
+        )
+
+
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigurationError(f"{attribute.name}: must be a number above 0, got {value!r}")
@@ -272,7 +292,11 @@ class LinqConfig:
         backoff_initial_seconds: the backoff before the second attempt (before jitter).
         backoff_max_seconds: the longest backoff between two attempts (before jitter).
         max_in_flight: requests in flight at once; the connection pool keeps at least as
-            many keep-alive connections.
+            many keep-alive connections (default 20 over httpx, 50 over aiohttp: the
+            bounds past which each pool gets slower, measured in ``docs/benchmarks.md``).
+        http_backend: ``"httpx"`` (default) or ``"aiohttp"``: aiohttp's connection
+            pool under httpx (``pip install "caresupport-transport[aiohttp]"``),
+            cheaper per request; ignored when a client is passed as ``http=``.
         store_url: where inbound events are kept, for
             :func:`~caresupport_transport.inbound.open_event_store` (``sqlite:///...``,
             ``postgresql://...``...), or ``None``; a :class:`Secret`, since it may
@@ -299,7 +323,10 @@ class LinqConfig:
     backoff_max_seconds: float = attrs.field(
         default=DEFAULT_BACKOFF_MAX_SECONDS, validator=_positive
     )
-    max_in_flight: int = attrs.field(default=DEFAULT_MAX_IN_FLIGHT, validator=_at_least_one)
+    http_backend: str = attrs.field(default="httpx", validator=_known_backend, kw_only=True)
+    max_in_flight: int = attrs.field(
+        default=attrs.Factory(_default_max_in_flight, takes_self=True), validator=_at_least_one
+    )
     store_url: Secret | None = attrs.field(default=None, converter=_to_store_url)
 
     async def open_event_store(

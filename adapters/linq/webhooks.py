@@ -262,12 +262,30 @@ class WebhookVerifier:
             )
 
 
+_SIGNING_HEADERS = frozenset(
+    name.lower() for name in (*_STANDARD_HEADERS, *_LEGACY_TIMESTAMPS, *_LEGACY_SIGNATURES)
+)
+_SIGNING_HEADER_BYTES = frozenset(name.encode("ascii") for name in _SIGNING_HEADERS)
+
+
 def _read_headers(headers: Headers) -> dict[str, str]:
-    """Lower-cased names to stripped values; a name given twice with two values is malformed."""
+    """The signing headers: lower-cased names to stripped values; two values of one is malformed.
+
+    Other headers are skipped without being decoded (an ASGI request carries
+    a dozen, as bytes).
+    """
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     found: dict[str, str] = {}
     for raw_name, raw_value in pairs:
-        name = _header_text(raw_name).strip().lower()
+        if isinstance(raw_name, bytes | bytearray):
+            lowered = raw_name.strip().lower()
+            if lowered not in _SIGNING_HEADER_BYTES:
+                continue
+            name = lowered.decode("ascii")
+        else:
+            name = raw_name.strip().lower()
+            if name not in _SIGNING_HEADERS:
+                continue
         value = _header_text(raw_value).strip()
         if name in found and found[name] != value:
             raise WebhookVerificationError("malformed", f"header {name} given twice")

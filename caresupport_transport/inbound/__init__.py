@@ -60,7 +60,7 @@ from caresupport_transport.inbound.outbox_record import OutboxRecord
 from caresupport_transport.inbound.replies import reply_key
 from caresupport_transport.inbound.schedule import RetrySchedule
 from caresupport_transport.inbound.sink import InboundSink
-from caresupport_transport.inbound.sqlite_store import SqliteEventStore
+from caresupport_transport.inbound.sqlite_store import SYNCHRONOUS_LEVELS, SqliteEventStore
 from caresupport_transport.inbound.store import (
     DEFAULT_RETENTION,
     ClaimStatus,
@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_RETENTION",
     "ROLE_CURSOR",
     "STORE_SCHEMES",
+    "SYNCHRONOUS_LEVELS",
     "ClaimStatus",
     "Coalescing",
     "DispatchOutcome",

@@ -23,7 +23,6 @@ exactly once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import uuid
@@ -145,16 +144,16 @@ class InboundDispatcher:
                 then not recorded as done and a redelivery will be handled.
         """
         keys = event_keys(event)
+        # Always conversation first, then keys in sorted order: no lock cycles.
+        names = [f"key:{key}" for key in sorted(keys)]
+        if event.conversation_id is not None:
+            names.insert(0, f"conversation:{event.conversation_id}")
         # No await before the first lock: the order of calls is the order of handling.
-        async with contextlib.AsyncExitStack() as held:
-            if event.conversation_id is not None:
-                await held.enter_async_context(
-                    self._locks.hold(f"conversation:{event.conversation_id}")
-                )
-            # Always conversation first, then keys in sorted order: no lock cycles.
-            for key in sorted(keys):
-                await held.enter_async_context(self._locks.hold(f"key:{key}"))
+        await self._locks.acquire_all(names)
+        try:
             outcome = await self._dispatch_held(event, keys)
+        finally:
+            self._locks.release_all(names)
         await self._maybe_prune()
         return outcome
 
@@ -190,23 +189,22 @@ class InboundDispatcher:
         return not self.include_outbound and is_outbound_echo(event)
 
     async def _run_handler(self, event: InboundEvent, keys: tuple[str, ...], token: str) -> None:
-        renewer = asyncio.create_task(self._keep_claim(keys, token))
+        renewal = _Renewal(self, keys, token)
         try:
             await self.handler(event)
         finally:
-            renewer.cancel()
-            try:
-                await renewer
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+            await renewal.stop()
 
-    async def _keep_claim(self, keys: tuple[str, ...], token: str) -> None:
-        """Renew the claim while a slow handler runs, so no other worker takes over."""
+    async def _keep_claim(self, keys: tuple[str, ...], token: str, *, now: bool = False) -> None:
+        """Renew the claim while a slow handler runs, so no other worker takes over.
+
+        ``now``: renew at once (the timer already waited), then every third of the lease.
+        """
         interval = self.lease.total_seconds() / 3
         while True:
-            await self.sleep(interval)
+            if not now:
+                await self.sleep(interval)
+            now = False
             try:
                 await self.store.renew(keys, token=token, until=self.clock() + self.lease)
             except Exception:
@@ -231,3 +229,44 @@ class InboundDispatcher:
             return
         if removed:
             _log.debug("pruned %d expired keys from the event store", removed)
+
+
+class _Renewal:
+    """The claim renewals of one handler run, started by a timer only if the handler is slow.
+
+    With the default ``sleep``, a handler that returns within a third of the
+    lease (nearly all) costs one timer, not a task; past that, a task renews at
+    once and then every third of the lease. With an injected ``sleep`` (tests),
+    the task starts at once and waits through it.
+    """
+
+    def __init__(self, dispatcher: InboundDispatcher, keys: tuple[str, ...], token: str) -> None:
+        self._dispatcher = dispatcher
+        self._keys = keys
+        self._token = token
+        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        loop = asyncio.get_running_loop()
+        if dispatcher.sleep is asyncio.sleep:
+            self._timer = loop.call_later(dispatcher.lease.total_seconds() / 3, self._start)
+        else:
+            self._task = loop.create_task(dispatcher._keep_claim(keys, token))
+
+    def _start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._dispatcher._keep_claim(self._keys, self._token, now=True)
+        )
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        renewer = self._task
+        if renewer is None:
+            return
+        renewer.cancel()
+        try:
+            await renewer
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise

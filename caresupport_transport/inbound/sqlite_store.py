@@ -7,8 +7,25 @@ Design choices:
   at a time; transactions therefore never interleave. Opening the file (and
   creating the schema) happens synchronously in the constructor, once, at
   start-up.
-* WAL journal with ``synchronous=FULL``: a done mark that was acknowledged
-  survives a power cut, and readers never block the writer.
+* Group commit: calls made while the worker is busy queue up, and the worker
+  runs the whole queue as one batch, in one ``BEGIN IMMEDIATE ... COMMIT`` (one
+  thread hop and one sync to disk per batch, not per call). Each call inside
+  the batch is its own ``SAVEPOINT``, so a call that fails is rolled back alone
+  and the others commit. No call returns before the batch's ``COMMIT`` did: an
+  acknowledged intake or done mark is in the file. A batch of reads only opens
+  no transaction.
+* With ``synchronous="normal"`` a commit syncs nothing, so a call made while
+  the worker is idle runs inline on the event loop (no thread hop); the
+  checkpoints (which sync) run on the worker every 500 commits instead of
+  automatically, and a call that finds the file locked by another process goes
+  to the worker, which waits for the lock (busy timeout) off the loop.
+* WAL journal; ``synchronous`` is a setting (see :data:`SYNCHRONOUS_LEVELS`).
+  ``"full"`` (the default) syncs the WAL at every commit, so whatever a call
+  acknowledged survives a process crash and a power cut. ``"normal"`` syncs
+  only at checkpoints: an acknowledged call survives a crash of the process,
+  but a power cut (or an OS crash) may lose the last commits before the next
+  checkpoint, and with them deliveries the provider will not send again. The
+  file is never corrupted by either. Readers never block the writer.
 * Each ``handled_keys`` row carries ``expires_at`` (lease end for a claim, done time plus the
   retention window for a done key) with an index on it, so ``prune`` deletes
   exactly the expired rows by an index range scan: O(expired), not O(table).
@@ -44,13 +61,12 @@ Design choices:
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
@@ -67,7 +83,14 @@ from caresupport_transport.inbound.store import DEFAULT_RETENTION, ClaimStatus, 
 if TYPE_CHECKING:
     import sqlite3
 
-__all__ = ["SqliteEventStore"]
+__all__ = ["SYNCHRONOUS_LEVELS", "SqliteEventStore"]
+
+SYNCHRONOUS_LEVELS = ("full", "normal")
+"""The ``synchronous`` settings ``SqliteEventStore`` accepts (WAL journal in both).
+
+``"full"``: an acknowledged call survives a process crash and a power cut (the default).
+``"normal"``: it survives a process crash; a power cut may lose the last commits.
+"""
 
 _T = TypeVar("_T")
 
@@ -169,7 +192,8 @@ SELECT
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for another process's (sets busy_timeout)
-_SYNCHRONOUS_FULL = 2  # what ``PRAGMA synchronous`` answers for FULL
+_CHECKPOINT_EVERY = 500  # inline commits (synchronous=normal) between checkpoints on the worker
+_SYNCHRONOUS_NAMES = {2: "full", 1: "normal"}  # what ``PRAGMA synchronous`` answers
 
 
 class SqliteEventStore:
@@ -178,19 +202,41 @@ class SqliteEventStore:
     Args:
         path: the database file (created if missing; its directory must exist).
         retention: how long a done key is remembered (default 48 hours).
+        synchronous: ``"full"`` (default) or ``"normal"``; what an acknowledged
+            call survives (see :data:`SYNCHRONOUS_LEVELS` and the module notes).
 
     Raises:
-        ConfigurationError: the file cannot be opened, WAL mode is refused, or the
+        ConfigurationError: the ``synchronous`` level is unknown, the file
+            cannot be opened, WAL mode is refused, or the
             path is ``":memory:"`` (an in-memory database forgets everything when
             the process stops, and with it which events were handled).
     """
 
-    def __init__(self, path: str | Path, *, retention: timedelta = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        retention: timedelta = DEFAULT_RETENTION,
+        synchronous: str = "full",
+    ) -> None:
         if retention <= timedelta(0):
             raise ConfigurationError(f"retention must be positive, got {retention}")
+        if synchronous not in SYNCHRONOUS_LEVELS:
+            raise ConfigurationError(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}, got {synchronous!r}"
+            )
         self.path = Path(path)
         self.retention = retention
+        self._synchronous_level = synchronous
         self._closed = False
+        self._queue: list[_Call] = []
+        self._flushing = False
+        self._flushers: set[asyncio.Task[None]] = set()
+        self._writing = False  # whether the worker's current call opened a savepoint
+        # "normal" syncs nothing at commit, so calls run inline on the event loop (see _run).
+        self._inline = synchronous == "normal"
+        self._inline_now = False  # whether the call running now runs inline
+        self._commits_since_checkpoint = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-store")
         try:
             self._connection = self._executor.submit(self._open).result()
@@ -222,7 +268,12 @@ class SqliteEventStore:
                     else f"SQLite refused WAL mode (got {mode!r})"
                 )
                 raise ConfigurationError(f"event store {str(self.path)!r}: {why}")
-            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute(f"PRAGMA synchronous = {self._synchronous_level.upper()}")
+            if self._inline:
+                # Checkpoints (which sync) run on the worker thread, never inline.
+                connection.execute("PRAGMA wal_autocheckpoint = 0")
+                # Inline calls never wait for another process's lock; the worker does.
+                connection.execute("PRAGMA busy_timeout = 0")
             connection.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             connection.close()
@@ -241,12 +292,12 @@ class SqliteEventStore:
         return str(mode)
 
     async def synchronous(self) -> str:
-        """SQLite's ``synchronous`` setting for this store: ``"full"`` (see the module notes)."""
+        """SQLite's ``synchronous`` setting for this store: ``"full"`` or ``"normal"``."""
         return await self._run(self._synchronous)
 
     def _synchronous(self) -> str:
         (level,) = self._connection.execute("PRAGMA synchronous").fetchone()
-        return "full" if int(level) == _SYNCHRONOUS_FULL else str(level)
+        return _SYNCHRONOUS_NAMES.get(int(level), str(level))
 
     async def claim(
         self, keys: Sequence[str], *, token: str, now: datetime, until: datetime
@@ -606,11 +657,19 @@ class SqliteEventStore:
         return {str(state): int(count) for state, count in rows}
 
     async def close(self) -> None:
-        """Close the file and stop the worker thread; calling it again does nothing."""
+        """Close the file and stop the worker thread; calling it again does nothing.
+
+        Calls already queued run (and commit) first.
+        """
         if self._closed:
             return
         self._closed = True
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._connection.close)
+        loop = asyncio.get_running_loop()
+        while self._flushing or self._queue:
+            await asyncio.sleep(0)
+            if self._queue and not self._flushing:
+                self._start_flush(loop)
+        await loop.run_in_executor(self._executor, self._connection.close)
         self._executor.shutdown(wait=False)
 
     async def __aenter__(self) -> SqliteEventStore:
@@ -620,31 +679,184 @@ class SqliteEventStore:
         await self.close()
 
     async def _run(self, func: Callable[..., _T], *args: object) -> _T:
+        """Run ``func(*args)``: inline, or in the worker's next batch; its result once committed.
+
+        With ``synchronous="normal"`` a call runs inline on the event loop when
+        the worker is idle (a commit syncs nothing, so nothing waits on the
+        disk): no thread hop. It goes to the worker instead when another
+        process holds the write lock (the worker waits for it, up to the busy
+        timeout) or a checkpoint is due (the checkpoint syncs).
+        """
         if self._closed:
             raise ConfigurationError(f"event store {self.path} is closed")
+        call = _Call(func, args, None)
+        if (
+            self._inline
+            and not self._flushing
+            and self._commits_since_checkpoint < _CHECKPOINT_EVERY
+        ):
+            outcome = self._run_inline(call)
+            if outcome is not None:
+                ok, value = outcome
+                if ok:
+                    return cast("_T", value)
+                raise value
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(func, *args))
+        call.future = loop.create_future()
+        self._queue.append(call)
+        if not self._flushing:
+            self._start_flush(loop)
+        result: _T = await call.future
+        return result
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._connection)
+    def _run_inline(self, call: _Call) -> tuple[bool, Any] | None:
+        """``call`` as a batch of one on the event loop; ``None`` when the file is locked."""
+        self._inline_now = True
+        try:
+            (outcome,) = self._run_batch([call])
+        except _Busy:
+            return None
+        finally:
+            self._inline_now = False
+        return outcome
+
+    def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._flushing = True
+        flusher = loop.create_task(self._flush())
+        self._flushers.add(flusher)
+        flusher.add_done_callback(self._flushers.discard)
+
+    async def _flush(self) -> None:
+        """Run the queue batch after batch on the worker thread until it is empty."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
+                except BaseException as exc:  # the thread hop itself failed
+                    for call in batch:
+                        if call.future is not None and not call.future.done():
+                            call.future.set_exception(exc)
+                    raise
+                for call, (ok, value) in zip(batch, outcomes, strict=True):
+                    assert call.future is not None
+                    if call.future.done():  # its caller was cancelled
+                        continue
+                    if ok:
+                        call.future.set_result(value)
+                    else:
+                        call.future.set_exception(value)
+        finally:
+            self._flushing = False
+
+    def _run_batch(self, batch: list[_Call]) -> list[tuple[bool, Any]]:
+        """On the worker thread: every call in turn, then one ``COMMIT`` if any of them wrote.
+
+        A write opens the batch's transaction (``BEGIN IMMEDIATE``) when it is
+        the first, and runs in its own savepoint. A failed ``COMMIT`` (or a
+        failure after which SQLite rolled the whole transaction back) fails
+        every call that wrote in the batch: none of their writes is in the file.
+        """
+        outcomes: list[tuple[bool, Any]] = []
+        writers: list[int] = []
+        if self._inline and not self._inline_now:
+            self._connection.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+        for index, call in enumerate(batch):
+            self._writing = False
+            try:
+                outcomes.append((True, call.func(*call.args)))
+            except _Busy:
+                raise  # inline only, at the first BEGIN: nothing was written
+            except _TransactionLost as lost:
+                outcomes.append((False, lost.cause))
+                for writer in writers:
+                    outcomes[writer] = (False, lost.cause)
+                writers.clear()
+                continue
+            except Exception as exc:
+                outcomes.append((False, exc))
+            if self._writing:
+                writers.append(index)
+        if self._connection.in_transaction:
+            try:
+                self._connection.execute("COMMIT")
+            except Exception as exc:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                for writer in writers:
+                    outcomes[writer] = (False, exc)
+            else:
+                self._commits_since_checkpoint += 1
+        if self._inline and not self._inline_now:
+            self._connection.execute("PRAGMA busy_timeout = 0")
+            if self._commits_since_checkpoint >= _CHECKPOINT_EVERY:
+                self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._commits_since_checkpoint = 0
+        return outcomes
+
+    def _transaction(self) -> _Savepoint:
+        return _Savepoint(self)
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error) on the worker thread.
+@attrs.define
+class _Call:
+    """One queued store call: the worker's function, its arguments, where the answer goes."""
 
+    func: Callable[..., Any]
+    args: tuple[object, ...]
+    future: asyncio.Future[Any] | None  # None while it runs inline
+
+
+class _Busy(Exception):
+    """An inline call found the file locked by another process (it goes to the worker)."""
+
+
+class _TransactionLost(Exception):
+    """SQLite rolled the batch's whole transaction back (disk full, I/O error)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _Savepoint:
+    """One call's writes inside the batch's transaction, on the worker thread.
+
+    The batch's first write opens the transaction with ``BEGIN IMMEDIATE``:
     IMMEDIATE takes the write lock up front, so a claim's (or an intake's, or a
-    take's) read-then-write cannot race another process's on the same key.
+    take's) read-then-write cannot race another process's on the same key. A
+    call that raises is rolled back to its savepoint; the batch's other calls
+    keep their writes.
     """
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
+    def __init__(self, store: SqliteEventStore) -> None:
+        self._store = store
+        self._connection = store._connection
 
     def __enter__(self) -> sqlite3.Connection:
-        self._connection.execute("BEGIN IMMEDIATE")
+        if not self._connection.in_transaction:
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+            except Exception as exc:
+                if (
+                    self._store._inline_now
+                    and getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY"
+                ):
+                    raise _Busy from exc
+                raise
+        self._connection.execute("SAVEPOINT call")
+        self._store._writing = True
         return self._connection
 
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        self._connection.execute("COMMIT" if exc_type is None else "ROLLBACK")
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, *rest: object) -> None:
+        if exc_type is None:
+            self._connection.execute("RELEASE call")
+            return
+        if not self._connection.in_transaction:
+            raise _TransactionLost(exc if isinstance(exc, BaseException) else RuntimeError(exc))
+        self._connection.execute("ROLLBACK TO call")
+        self._connection.execute("RELEASE call")
 
 
 @attrs.frozen

@@ -5,7 +5,9 @@ URL                                    store
 =====================================  =============================================
 ``memory://``                          :class:`MemoryEventStore` (one process, tests)
 ``sqlite:///events.db``                :class:`SqliteEventStore` (relative path;
-                                       ``sqlite:////var/lib/x.db`` is absolute)
+                                       ``sqlite:////var/lib/x.db`` is absolute;
+                                       ``?synchronous=normal`` trades power-cut
+                                       safety for speed, default ``full``)
 ``postgresql://user:pw@host/db``       ``PostgresEventStore`` (extra ``postgres``)
 ``redis://host:6379/0``                ``RedisEventStore`` (extra ``redis``;
                                        ``rediss://`` for TLS)
@@ -24,11 +26,11 @@ import asyncio
 import importlib
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.inbound.memory_store import MemoryEventStore
-from caresupport_transport.inbound.sqlite_store import SqliteEventStore
+from caresupport_transport.inbound.sqlite_store import SYNCHRONOUS_LEVELS, SqliteEventStore
 from caresupport_transport.inbound.store import DEFAULT_RETENTION, EventStore
 
 __all__ = [
@@ -95,6 +97,8 @@ def check_store_url(url: str) -> str:
             "store url: a SQLite store is sqlite:///relative/path.db or "
             f"sqlite:////absolute/path.db, got {redacted_url(url)!r}"
         )
+    if scheme == "sqlite":
+        _sqlite_options(url)
     return scheme
 
 
@@ -138,8 +142,10 @@ async def open_event_store(
     if scheme == "memory":
         return MemoryEventStore(retention=retention)
     if scheme == "sqlite":
-        path = url[len("sqlite:///") :]
-        return await asyncio.to_thread(SqliteEventStore, path, retention=retention)
+        path, synchronous = _sqlite_options(url)
+        return await asyncio.to_thread(
+            SqliteEventStore, path, retention=retention, synchronous=synchronous
+        )
     module_name, class_name, extra = _NETWORKED[scheme]
     try:
         module = importlib.import_module(module_name)
@@ -151,3 +157,21 @@ async def open_event_store(
     store_class: Any = getattr(module, class_name)
     store: EventStore = await store_class.connect(url, retention=retention, namespace=namespace)
     return store
+
+
+def _sqlite_options(url: str) -> tuple[str, str]:
+    """The path and ``synchronous`` level of ``sqlite:///path[?synchronous=LEVEL]``."""
+    path, _, query = url[len("sqlite:///") :].partition("?")
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"synchronous"})
+    if unknown:
+        raise ConfigurationError(
+            f"store url: a SQLite store takes only ?synchronous=..., got {', '.join(unknown)}"
+        )
+    synchronous = options.get("synchronous", "full")
+    if synchronous not in SYNCHRONOUS_LEVELS:
+        raise ConfigurationError(
+            f"store url: synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}, "
+            f"got {synchronous!r}"
+        )
+    return path, synchronous

@@ -28,7 +28,8 @@ from caresupport_transport.inbound import (
 
 from . import servers
 
-BACKENDS = ("memory", "sqlite", "postgres", "redis")
+# ``sqlite_normal``: SQLite with synchronous=normal, whose calls run inline on the event loop.
+BACKENDS = ("memory", "sqlite", "sqlite_normal", "postgres", "redis")
 NETWORKED = ("postgres", "redis")
 
 
@@ -70,6 +71,8 @@ def backend_url(backend: str, request: pytest.FixtureRequest, directory: Path) -
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{directory / 'events.sqlite'}"
+    if backend == "sqlite_normal":
+        return f"sqlite:///{directory / 'events.sqlite'}?synchronous=normal"
     url: str = request.getfixturevalue(f"{backend}_url")
     return url
 
@@ -101,7 +104,7 @@ class Opener(Protocol):
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """Each store kind in turn: memory, sqlite, postgres, redis."""
+    """Each store kind in turn: memory, sqlite (full and normal), postgres, redis."""
     name: str = request.param
     return name
 

@@ -66,8 +66,8 @@ def compare_with_memory(
         @given(chosen=steps)
         def check(chosen: list[T]) -> None:
             url = backend_url(backend, request, Path(directory) / str(next(counter)))
-            if backend == "sqlite":
-                Path(url.removeprefix("sqlite:///")).parent.mkdir()
+            if backend.startswith("sqlite"):
+                Path(url.removeprefix("sqlite:///").partition("?")[0]).parent.mkdir()
             asyncio.run(one(url, chosen))
 
         check()

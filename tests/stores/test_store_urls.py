@@ -41,6 +41,19 @@ async def test_sqlite_url_opens_the_file_at_its_path(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.mark.parametrize(("query", "level"), [("", "full"), ("?synchronous=normal", "normal")])
+async def test_sqlite_url_sets_the_synchronous_level_full_unless_asked(
+    tmp_path: Path, query: str, level: str
+) -> None:
+    path = tmp_path / "events.sqlite"
+    store = await open_event_store(f"sqlite:///{path}{query}")
+    try:
+        assert isinstance(store, SqliteEventStore)
+        assert (path, level) == (store.path, await store.synchronous())
+    finally:
+        await store.close()
+
+
 async def test_postgresql_url_opens_a_postgres_store_in_the_namespace(postgres_url: str) -> None:
     namespace = fresh_namespace()
     store = await open_event_store(postgres_url, namespace=namespace)
@@ -73,6 +86,8 @@ MALFORMED = [
     ("memory://somewhere", "just memory://"),
     ("sqlite:///", "sqlite:///relative/path.db"),
     ("sqlite://events.db", "sqlite:///relative/path.db"),
+    ("sqlite:///events.db?synchronous=off", "synchronous must be one of full, normal"),
+    ("sqlite:///events.db?journal=delete", "takes only ?synchronous=..., got journal"),
 ]
 
 

@@ -122,7 +122,8 @@ async def test_dispatch_leaves_no_task_running_behind_it() -> None:
 
 async def test_a_cancellation_that_arrives_as_the_handler_returns_is_not_swallowed() -> None:
     store = MemoryEventStore()
-    dispatcher = InboundDispatcher(Recorder(), store, clock=FakeClock())
+    # An injected sleep: the renewal task runs from the start, so stopping it awaits.
+    dispatcher = InboundDispatcher(Recorder(), store, clock=FakeClock(), sleep=ManualSleep())
     loop = asyncio.get_running_loop()
     task: asyncio.Task[DispatchOutcome] | None = None
 
