@@ -254,6 +254,7 @@ def _main(argv: Sequence[str]) -> int:
                 Server(**entry).stop()
             state.unlink()
         return 0
+    state.parent.mkdir(parents=True, exist_ok=True)  # before a server starts: none is orphaned
     started: list[Server] = []
     try:
         for start in (start_postgres, start_redis):
