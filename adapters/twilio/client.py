@@ -16,13 +16,14 @@ have made a text. It raises with ``outcome_unknown`` set, and
 from __future__ import annotations
 
 import asyncio
-import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
 
+from adapters.linq._retry import parse_retry_after
 from adapters.twilio.config import TwilioConfig
 from adapters.twilio.wire_message import TwilioMessage
 from caresupport_transport.errors import (
@@ -45,13 +46,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def _retry_after(response: httpx.Response, attempt: int) -> float:
-    """Seconds to wait: the ``Retry-After`` header when it is a number, else 0.5 * 2**attempt."""
-    header = response.headers.get("Retry-After", "")
-    try:
-        value = float(header)
-    except ValueError:
-        return 0.5 * 2.0**attempt
-    return value if math.isfinite(value) and value >= 0 else 0.5 * 2.0**attempt
+    """Seconds to wait: the ``Retry-After`` header (seconds or an HTTP date), else 0.5 * 2**attempt.
+
+    The header is read by the one parser the Linq client uses too.
+    """
+    given = parse_retry_after(response.headers.get("Retry-After"), now=time.time())
+    return given if given is not None else 0.5 * 2.0**attempt
 
 
 def _error(response: httpx.Response) -> ProviderError:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
+import time
 from urllib.parse import parse_qsl
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 
 from adapters.linq.config import Secret
 from adapters.twilio import TwilioClient, TwilioConfig
+from adapters.twilio.client import _retry_after
 from caresupport_transport import (
     Handle,
     NotFoundError,
@@ -214,3 +217,14 @@ async def test_a_send_to_someone_who_texted_stop_is_opted_out_21610() -> None:
                 idempotency_key="k",
             )
         assert (GRANDSON, 21610) == (refused.value.person, refused.value.code)
+
+
+def test_a_retry_after_given_as_an_http_date_is_waited_out_to_that_date() -> None:
+    """Read by the one parser the Linq client uses: seconds, an HTTP date, or backoff."""
+    in_two_minutes = email.utils.formatdate(time.time() + 120, usegmt=True)
+
+    dated = _retry_after(httpx.Response(429, headers={"Retry-After": in_two_minutes}), 0)
+    unreadable = _retry_after(httpx.Response(429, headers={"Retry-After": "soon"}), 2)
+
+    assert 115 <= dated <= 121
+    assert 2.0 == unreadable
