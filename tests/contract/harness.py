@@ -60,7 +60,9 @@ class Capability(enum.Enum):
     OPT_OUT_OVERRIDE = "opt_out_override"
     """A final courtesy message through an opt-out (``override_optout``)."""
     CHAT_HEALTH = "chat_health"
-    """A provider that reports each conversation's health (Linq's ``health_status``)."""
+    """Each conversation's health, reported with its message events (Linq's ``health_status``)."""
+    EDIT_EVENTS = "edit_events"
+    """Edits reach the handler as ``MessageEdited`` (Linq: 2026-02-03 payloads only)."""
 
 
 ALL_CAPABILITIES = frozenset(Capability)

@@ -35,6 +35,8 @@ __all__ = ["LINQ_HARNESSES", "LinqHarness", "linq_harness"]
 
 SECRET = "whsec_Y29udHJhY3Qtc3VpdGUtbGlucS1oYXJuZXNz"
 WEBHOOK_URL = "http://127.0.0.1:8788/linq/webhooks?version={version}"
+OLDER_PAYLOADS_CAN = ALL_CAPABILITIES - {Capability.CHAT_HEALTH, Capability.EDIT_EVENTS}
+"""Linq's 2025-01-01 payloads carry no ``chat.health_status`` and no ``message.edited``."""
 SIGNING_NOW = 1_780_000_000.0
 """Both ends sign and check with this clock: deliveries are never stale."""
 
@@ -46,9 +48,15 @@ async def _no_sleep(seconds: float) -> None:
 class LinqHarness:
     """``LinqTransport`` over the simulator; the simulator's webhooks reach its receiver."""
 
-    def __init__(self, simulator: Simulator, transport: LinqTransport) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        transport: LinqTransport,
+        capabilities: frozenset[Capability] = ALL_CAPABILITIES,
+    ) -> None:
         self.simulator = simulator
         self.linq = transport
+        self._capabilities = capabilities
         self.events: list[InboundEvent] = []
         self.linq.on_inbound(self._record)
 
@@ -69,7 +77,7 @@ class LinqHarness:
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        return ALL_CAPABILITIES
+        return self._capabilities
 
     def add_recipient(self, handle: Handle, kind: RecipientKind) -> None:
         self.simulator.add_recipient(handle, kind)
@@ -152,7 +160,8 @@ async def linq_harness(
             MemoryEventStore(), secrets=SECRET, clock=lambda: SIGNING_NOW, ack_after_handler=True
         )
         simulator.subscribe(WEBHOOK_URL.format(version=version), secret=SECRET)
-        yield LinqHarness(simulator, transport)
+        older = version == "2025-01-01"
+        yield LinqHarness(simulator, transport, OLDER_PAYLOADS_CAN if older else ALL_CAPABILITIES)
 
 
 def _older_payloads(

@@ -88,14 +88,8 @@ async def test_a_correction_16_minutes_later_is_a_correction_text_replying_to_th
     assert EDIT_WINDOW_RULE.lower() in reason.lower()
 
 
-NO_EDIT_EVENTS = "linq-2025-payloads"
-"""Linq sends ``message.edited`` to 2026-02-03 subscriptions only."""
-
-
 @pytest.mark.needs(Capability.IMESSAGE)
-async def test_a_retried_correction_under_the_same_key_edits_once(
-    harness: Harness, target: str
-) -> None:
+async def test_a_retried_correction_under_the_same_key_edits_once(harness: Harness) -> None:
     transport = harness.transport
     _, message_id = await sent_to(transport, "imessage")
     await harness.advance(1)
@@ -104,7 +98,7 @@ async def test_a_retried_correction_under_the_same_key_edits_once(
     await harness.advance(1)
     edits = [e for e in harness.received if isinstance(e, MessageEdited)]
     assert first == again
-    assert (0 if target == NO_EDIT_EVENTS else 1) == len(edits)
+    assert (1 if Capability.EDIT_EVENTS in harness.capabilities else 0) == len(edits)
 
 
 async def test_a_retried_correction_text_under_the_same_key_is_sent_once(
@@ -118,12 +112,8 @@ async def test_a_retried_correction_text_under_the_same_key_is_sent_once(
     assert 1 == texts.count(f"Correction: {RIGHT}")
 
 
-@pytest.mark.needs(Capability.IMESSAGE)
-async def test_our_own_edit_reaches_the_handler_marked_as_ours(
-    harness: Harness, target: str
-) -> None:
-    if target == NO_EDIT_EVENTS:
-        pytest.skip("Linq sends message.edited to 2026-02-03 subscriptions only")
+@pytest.mark.needs(Capability.IMESSAGE, Capability.EDIT_EVENTS)
+async def test_our_own_edit_reaches_the_handler_marked_as_ours(harness: Harness) -> None:
     _, message_id = await sent_to(harness.transport, "imessage")
     await harness.transport.correct_message(message_id, RIGHT)
     await harness.advance(1)
@@ -168,12 +158,8 @@ async def test_a_media_part_cannot_be_corrected(transport: Transport) -> None:
     assert "part_index" == raised.value.field
 
 
-@pytest.mark.needs(Capability.IMESSAGE)
-async def test_a_participants_edit_reaches_the_handler_as_theirs(
-    harness: Harness, target: str
-) -> None:
-    if target == NO_EDIT_EVENTS:
-        pytest.skip("Linq sends message.edited to 2026-02-03 subscriptions only")
+@pytest.mark.needs(Capability.IMESSAGE, Capability.EDIT_EVENTS)
+async def test_a_participants_edit_reaches_the_handler_as_theirs(harness: Harness) -> None:
     message_id = await harness.inject_inbound_text(CAREGIVER, None, "I gave Mum 2 pills")
     await harness.inject_inbound_edit(message_id, "I gave Mum 1 pill")
     [edited] = [e for e in harness.received if isinstance(e, MessageEdited)]

@@ -15,9 +15,6 @@ from caresupport_transport import ConversationHealth, ConversationHealthChanged,
 from .harness import Capability, Harness
 from .support import CAREGIVER, SETTLE, start
 
-NO_HEALTH_IN_MESSAGES = "linq-2025-payloads"
-"""Linq's 2025-01-01 message payloads carry no ``chat.health_status``."""
-
 
 def _changes(harness: Harness) -> list[tuple[str, ConversationHealth]]:
     return [
@@ -28,11 +25,7 @@ def _changes(harness: Harness) -> list[tuple[str, ConversationHealth]]:
 
 
 @pytest.mark.needs(Capability.CHAT_HEALTH)
-async def test_each_health_change_reaches_the_care_logic_once(
-    harness: Harness, target: str
-) -> None:
-    if target == NO_HEALTH_IN_MESSAGES:
-        pytest.skip("Linq's 2025-01-01 message payloads carry no chat.health_status")
+async def test_each_health_change_reaches_the_care_logic_once(harness: Harness) -> None:
     chat = await start(harness.transport, CAREGIVER)
     await harness.advance(SETTLE)
 
