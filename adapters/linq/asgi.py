@@ -73,7 +73,13 @@ from adapters.linq.receiving import (
     declared_length,
     inbound_sink,
 )
-from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, WebhookVerifier
+from adapters.linq.webhooks import (
+    DEFAULT_TOLERANCE_SECONDS,
+    RawHeaders,
+    SignedHeaders,
+    WebhookVerifier,
+)
+from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import (
     ConfigurationError,
     WebhookVerificationError,
@@ -111,9 +117,6 @@ DEFAULT_MAX_UNVERIFIED_BYTES = 16 * 1_048_576
 
 BUSY_RETRY_AFTER_SECONDS = 10
 """``Retry-After`` of a 503 given under load."""
-
-# Reasons the verifier gives from the headers alone, before the body matters.
-_HEADER_REASONS = frozenset({"missing header", "malformed"})
 
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]
@@ -350,15 +353,15 @@ class WebhookReceiver:
                 "no secret configured",
                 "the receiver refuses every delivery until a signing secret is set",
             )
-        headers = _headers(scope)
+        headers: RawHeaders = scope.get("headers", ())
         declared = declared_length(headers)
         if declared == -1:
             return _early(400, "malformed request", "Content-Length is not a number")
         if declared is not None and declared > self.max_body_bytes:
             return self._too_large()
-        refusal = self._refuse_by_headers(headers)
-        if refusal is not None:
-            return refusal
+        signed = self._read_signing_headers(headers)
+        if isinstance(signed, _Response):
+            return signed
         slot = self._admission.admit()
         if slot is None:
             _log.warning("refused a request: %d already in hand", self._admission.in_hand)
@@ -367,26 +370,25 @@ class WebhookReceiver:
             body = await self._read_admitted(slot, receive, declared or 0)
             if isinstance(body, _Response):
                 return body
-            return await self._deliver(body, headers)
+            return await self._deliver(body, signed)
         finally:
             self._admission.release(slot)
 
-    def _refuse_by_headers(self, headers: list[tuple[str, str]]) -> _Response | None:
-        """A 401 for what the headers alone show cannot be a delivery; ``None`` to read on.
+    def _read_signing_headers(self, headers: RawHeaders) -> SignedHeaders | _Response:
+        """The signing headers, read once; or a 401 when they alone show it cannot be a delivery.
 
-        The verifier decides: its ``missing header`` and ``malformed`` reasons
-        come from the headers before the body plays any part, so checking an
-        empty body against them gives the same answer the real body would.
+        The verifier's ``missing header`` and ``malformed`` reasons come from
+        the headers before the body plays any part. The signature itself is
+        checked once the body is read, against what was read here.
         """
         try:
-            self.verifier.verify(b"", headers)
+            return self.verifier.read_headers(headers)
         except WebhookVerificationError as exc:
-            if exc.reason in _HEADER_REASONS:
-                _log.warning("refused a webhook delivery: %s", exc)
-                return _early(401, exc.reason, exc.detail)
-        except Exception:  # the full verification below reports it
-            return None
-        return None
+            _log.warning("refused a webhook delivery: %s", exc)
+            return _early(401, exc.reason, exc.detail)
+        except Exception as exc:
+            _log.error("the webhook verifier failed: %s", describe_failure(exc))
+            return _error(500, "internal error")
 
     async def _read_admitted(
         self, slot: _Slot, receive: Receive, declared: int
@@ -413,8 +415,8 @@ class WebhookReceiver:
             return self._too_large()
         return body
 
-    async def _deliver(self, body: bytes, headers: list[tuple[str, str]]) -> _Response:
-        answer = await self.intake.handle(body, headers)
+    async def _deliver(self, body: bytes, signed: SignedHeaders) -> _Response:
+        answer = await self.intake.handle(body, signed)
         return _Response(answer.status, answer.body, answer.headers)
 
     async def _read_body(self, receive: Receive, slot: _Slot) -> bytes | None:
@@ -514,11 +516,3 @@ def create_webhook_app(
         max_concurrent=max_concurrent,
         max_unverified_bytes=max_unverified_bytes,
     )
-
-
-def _headers(scope: Scope) -> list[tuple[str, str]]:
-    # HTTP header bytes are Latin-1 by definition; decoding them cannot fail.
-    return [
-        (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
-        for name, value in scope.get("headers", ())
-    ]

@@ -50,7 +50,12 @@ from datetime import timedelta
 import attrs
 
 from adapters.linq.webhook_events import parse_delivery
-from adapters.linq.webhooks import DEFAULT_TOLERANCE_SECONDS, Headers, WebhookVerifier
+from adapters.linq.webhooks import (
+    DEFAULT_TOLERANCE_SECONDS,
+    Headers,
+    SignedHeaders,
+    WebhookVerifier,
+)
 from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import (
     ConfigurationError,
@@ -204,12 +209,13 @@ class WebhookIntake:
         """The 413 answer (for a caller that stops reading a body at the limit)."""
         return ReceivedAnswer.refusal(413, "body too large", f"at most {self.max_body_bytes} bytes")
 
-    async def handle(self, body: bytes, headers: Headers) -> ReceivedAnswer:
+    async def handle(self, body: bytes, headers: Headers | SignedHeaders) -> ReceivedAnswer:
         """Verify, parse and dispatch one delivery; never raises.
 
         Args:
             body: the request body exactly as received (never re-serialised JSON).
-            headers: the request headers, as a mapping or as (name, value) pairs.
+            headers: the request headers, as a mapping or as (name, value) pairs,
+                or the verifier's :meth:`~WebhookVerifier.read_headers` of them.
 
         Returns:
             The answer for Linq (see the module docstring's table).
@@ -286,9 +292,20 @@ def _no_secret() -> ReceivedAnswer:
 
 
 def declared_length(headers: Headers) -> int | None:
-    """The declared ``Content-Length``: ``None`` when absent, -1 when not a (single) number."""
+    """The declared ``Content-Length``: ``None`` when absent, -1 when not a (single) number.
+
+    ``headers`` as text or as raw bytes (an ASGI scope's).
+    """
     pairs = headers.items() if isinstance(headers, Mapping) else headers
-    values = {value.strip() for name, value in pairs if name.lower() == "content-length"}
+    values = {
+        _text(value).strip()
+        for name, value in pairs
+        if (
+            name.lower() == b"content-length"
+            if isinstance(name, bytes)
+            else name.lower() == "content-length"
+        )
+    }
     if not values:
         return None
     if len(values) > 1:
@@ -298,6 +315,10 @@ def declared_length(headers: Headers) -> int | None:
         return -1
     # Longer than any real body; int() of thousands of digits would itself be slow.
     return int(value) if len(value) <= _MAX_LENGTH_DIGITS else 10**_MAX_LENGTH_DIGITS
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def inbound_sink(

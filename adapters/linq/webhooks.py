@@ -50,6 +50,9 @@ from caresupport_transport.errors import (
 
 __all__ = [
     "DEFAULT_TOLERANCE_SECONDS",
+    "Headers",
+    "RawHeaders",
+    "SignedHeaders",
     "WebhookVerificationError",
     "WebhookVerifier",
     "sign_legacy",
@@ -70,7 +73,11 @@ _LEGACY_SIGNATURES = tuple(f"{prefix}-Signature" for prefix in _LEGACY_PREFIXES)
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}", re.ASCII)
 _HEX_SHA256 = re.compile(r"(?:sha256=)?([0-9a-f]{64})", re.ASCII | re.IGNORECASE)
 
-Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+RawHeaders = Iterable[tuple[bytes, bytes]]
+"""Headers as an ASGI server hands them over: (name, value) pairs of raw bytes."""
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]] | RawHeaders
+"""Request headers: a mapping or (name, value) pairs, as text or as raw (Latin-1) bytes."""
 
 
 @attrs.frozen(repr=False)
@@ -114,6 +121,34 @@ def _secret_text(secret: object) -> str:
     except UnicodeEncodeError:
         raise ConfigurationError("webhook secret: is not valid text") from None
     return secret.strip()
+
+
+@attrs.frozen(repr=False)
+class SignedHeaders:
+    """A delivery's signing headers as :meth:`WebhookVerifier.read_headers` read them.
+
+    Not proof of anything: :meth:`WebhookVerifier.verify` checks the body
+    against it. The offered signatures are kept out of ``repr``.
+
+    Attributes:
+        standard: Standard Webhooks (``True``) or the legacy scheme.
+        prefix: what precedes the body in the signed content.
+        moment: the signed Unix time.
+        offered: the signatures the delivery offers.
+        timestamp_header: the timestamp header's name (for error details).
+        signature_header: the signature header's name (for error details).
+    """
+
+    standard: bool
+    prefix: bytes
+    moment: int
+    offered: tuple[bytes, ...]
+    timestamp_header: str
+    signature_header: str
+
+    def __repr__(self) -> str:
+        scheme = "standard" if self.standard else "legacy"
+        return f"SignedHeaders({scheme}, moment={self.moment})"
 
 
 class WebhookVerifier:
@@ -170,7 +205,7 @@ class WebhookVerifier:
         """How far, in seconds, a delivery's timestamp may be from now (either way)."""
         return self._tolerance
 
-    def verify(self, body: bytes, headers: Headers) -> None:
+    def verify(self, body: bytes, headers: Headers | SignedHeaders) -> None:
         """Check one delivery's raw body against its headers; return only if genuine.
 
         Standard Webhooks headers are preferred when complete; see the module
@@ -178,7 +213,9 @@ class WebhookVerifier:
 
         Args:
             body: the request body exactly as received (never re-serialised JSON).
-            headers: the request headers, as a mapping or as (name, value) pairs.
+            headers: the request headers, as a mapping or as (name, value) pairs
+                (names and values as text or as raw bytes), or what
+                :meth:`read_headers` read from them.
 
         Raises:
             WebhookVerificationError: with ``reason`` ``"no secret configured"``,
@@ -188,6 +225,33 @@ class WebhookVerifier:
         """
         if not isinstance(body, bytes | bytearray | memoryview):
             raise TypeError(f"body must be the raw bytes, not {type(body).__name__}")
+        signed = headers if isinstance(headers, SignedHeaders) else self.read_headers(headers)
+        if not self._keys:
+            raise WebhookVerificationError("no secret configured")
+        content = signed.prefix + bytes(body)
+        matched = False
+        for key in self._keys:
+            secret = key.standard if signed.standard else key.legacy
+            expected = hmac.new(secret, content, hashlib.sha256).digest()
+            for candidate in signed.offered:
+                matched |= hmac.compare_digest(expected, candidate)
+        if not matched:
+            raise WebhookVerificationError("signature mismatch", signed.signature_header)
+        self._check_fresh(signed.moment, signed.timestamp_header)
+
+    def read_headers(self, headers: Headers) -> SignedHeaders:
+        """Read the signing headers once, checking what the headers alone can show.
+
+        A receiver calls this before reading the body, to refuse at once a
+        request that cannot be a delivery, and passes the result to
+        :meth:`verify` (the headers are not read twice). Nothing here proves
+        the delivery genuine: only :meth:`verify` does.
+
+        Raises:
+            WebhookVerificationError: ``"no secret configured"``, ``"missing
+                header"`` or ``"malformed"`` (the reasons that do not depend on
+                the body).
+        """
         if not self._keys:
             raise WebhookVerificationError("no secret configured")
         found = _read_headers(headers)
@@ -196,58 +260,50 @@ class WebhookVerifier:
         legacy_signature = _first(found, _LEGACY_SIGNATURES)
         if all(standard):
             msg_id, timestamp, signature = (value or "" for value in standard)
-            self._verify_standard(bytes(body), msg_id, timestamp, signature)
-        elif legacy_timestamp and legacy_signature:
-            self._verify_legacy(bytes(body), legacy_timestamp, legacy_signature)
-        elif any(standard):
+            moment = _unix_seconds(timestamp, _STANDARD_TIMESTAMP)
+            offered = _standard_signatures(signature)
+            prefix = _utf8(msg_id, _STANDARD_ID) + b"." + timestamp.encode("ascii") + b"."
+            return SignedHeaders(
+                standard=True,
+                prefix=prefix,
+                moment=moment,
+                offered=tuple(offered),
+                timestamp_header=_STANDARD_TIMESTAMP,
+                signature_header=_STANDARD_SIGNATURE,
+            )
+        if legacy_timestamp and legacy_signature:
+            (timestamp_header, timestamp_text), (signature_header, signature_text) = (
+                legacy_timestamp,
+                legacy_signature,
+            )
+            moment = _unix_seconds(timestamp_text, timestamp_header)
+            hex_digest = _HEX_SHA256.fullmatch(signature_text)
+            if hex_digest is None:
+                raise WebhookVerificationError(
+                    "malformed", f"{signature_header} is not a hex HMAC-SHA256 (64 hex digits)"
+                )
+            return SignedHeaders(
+                standard=False,
+                prefix=timestamp_text.encode("ascii") + b".",
+                moment=moment,
+                offered=(bytes.fromhex(hex_digest.group(1)),),
+                timestamp_header=timestamp_header,
+                signature_header=signature_header,
+            )
+        if any(standard):
             missing = [
                 name for name, value in zip(_STANDARD_HEADERS, standard, strict=True) if not value
             ]
             raise WebhookVerificationError("missing header", ", ".join(missing))
-        elif legacy_timestamp:
-            prefix = legacy_timestamp[0].removesuffix("-Timestamp")
-            raise WebhookVerificationError("missing header", f"{prefix}-Signature")
-        elif legacy_signature:
-            prefix = legacy_signature[0].removesuffix("-Signature")
-            raise WebhookVerificationError("missing header", f"{prefix}-Timestamp")
-        else:
-            raise WebhookVerificationError(
-                "missing header", "webhook-signature (or X-Webhook-Signature)"
-            )
-
-    def _verify_standard(self, body: bytes, msg_id: str, timestamp: str, signature: str) -> None:
-        moment = _unix_seconds(timestamp, _STANDARD_TIMESTAMP)
-        offered = _standard_signatures(signature)
-        content = _utf8(msg_id, _STANDARD_ID) + b"." + timestamp.encode("ascii") + b"." + body
-        matched = False
-        for key in self._keys:
-            expected = hmac.new(key.standard, content, hashlib.sha256).digest()
-            for candidate in offered:
-                matched |= hmac.compare_digest(expected, candidate)
-        if not matched:
-            raise WebhookVerificationError("signature mismatch", _STANDARD_SIGNATURE)
-        self._check_fresh(moment, _STANDARD_TIMESTAMP)
-
-    def _verify_legacy(
-        self, body: bytes, timestamp: tuple[str, str], signature: tuple[str, str]
-    ) -> None:
-        timestamp_header, timestamp_text = timestamp
-        signature_header, signature_text = signature
-        moment = _unix_seconds(timestamp_text, timestamp_header)
-        hex_digest = _HEX_SHA256.fullmatch(signature_text)
-        if hex_digest is None:
-            raise WebhookVerificationError(
-                "malformed", f"{signature_header} is not a hex HMAC-SHA256 (64 hex digits)"
-            )
-        offered = bytes.fromhex(hex_digest.group(1))
-        content = timestamp_text.encode("ascii") + b"." + body
-        matched = False
-        for key in self._keys:
-            expected = hmac.new(key.legacy, content, hashlib.sha256).digest()
-            matched |= hmac.compare_digest(expected, offered)
-        if not matched:
-            raise WebhookVerificationError("signature mismatch", signature_header)
-        self._check_fresh(moment, timestamp_header)
+        if legacy_timestamp:
+            prefix_name = legacy_timestamp[0].removesuffix("-Timestamp")
+            raise WebhookVerificationError("missing header", f"{prefix_name}-Signature")
+        if legacy_signature:
+            prefix_name = legacy_signature[0].removesuffix("-Signature")
+            raise WebhookVerificationError("missing header", f"{prefix_name}-Timestamp")
+        raise WebhookVerificationError(
+            "missing header", "webhook-signature (or X-Webhook-Signature)"
+        )
 
     def _check_fresh(self, moment: int, header: str) -> None:
         skew = self._clock() - moment
