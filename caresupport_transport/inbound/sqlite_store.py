@@ -14,11 +14,12 @@ Design choices:
   and the others commit. No call returns before the batch's ``COMMIT`` did: an
   acknowledged intake or done mark is in the file. A batch of reads only opens
   no transaction.
-* With ``synchronous="normal"`` a commit syncs nothing, so a call made while
-  the worker is idle runs inline on the event loop (no thread hop); the
-  checkpoints (which sync) run on the worker every 500 commits instead of
-  automatically, and a call that finds the file locked by another process goes
-  to the worker, which waits for the lock (busy timeout) off the loop.
+* With ``synchronous="normal"`` a commit syncs nothing, so batches run inline
+  on the event loop (no thread hop): the calls made in one turn of the loop
+  are committed together at the start of the next. The checkpoints (which
+  sync) run on the worker every 500 commits instead of automatically, and a
+  batch that finds the file locked by another process goes to the worker,
+  which waits for the lock (busy timeout) off the loop.
 * WAL journal; ``synchronous`` is a setting (see :data:`SYNCHRONOUS_LEVELS`).
   ``"full"`` (the default) syncs the WAL at every commit, so whatever a call
   acknowledged survives a process crash and a power cut. ``"normal"`` syncs
@@ -679,46 +680,54 @@ class SqliteEventStore:
         await self.close()
 
     async def _run(self, func: Callable[..., _T], *args: object) -> _T:
-        """Run ``func(*args)``: inline, or in the worker's next batch; its result once committed.
+        """Run ``func(*args)`` in the next batch; its result once the batch committed.
 
-        With ``synchronous="normal"`` a call runs inline on the event loop when
-        the worker is idle (a commit syncs nothing, so nothing waits on the
-        disk): no thread hop. It goes to the worker instead when another
+        With ``synchronous="normal"`` the batch runs inline on the event loop
+        (a commit syncs nothing, so nothing waits on the disk): every call made
+        in one turn of the loop joins it, and it runs at the start of the next
+        turn, with no thread hop. It goes to the worker instead when another
         process holds the write lock (the worker waits for it, up to the busy
-        timeout) or a checkpoint is due (the checkpoint syncs).
+        timeout) or a checkpoint is due (the checkpoint syncs). With
+        ``"full"`` batches run on the worker thread: the calls made while it
+        syncs one batch form the next.
         """
         if self._closed:
             raise ConfigurationError(f"event store {self.path} is closed")
-        call = _Call(func, args, None)
-        if (
-            self._inline
-            and not self._flushing
-            and self._commits_since_checkpoint < _CHECKPOINT_EVERY
-        ):
-            outcome = self._run_inline(call)
-            if outcome is not None:
-                ok, value = outcome
-                if ok:
-                    return cast("_T", value)
-                raise value
         loop = asyncio.get_running_loop()
-        call.future = loop.create_future()
+        call = _Call(func, args, loop.create_future())
         self._queue.append(call)
         if not self._flushing:
-            self._start_flush(loop)
+            if self._inline and self._commits_since_checkpoint < _CHECKPOINT_EVERY:
+                self._flushing = True
+                loop.call_soon(self._flush_inline, loop)
+            else:
+                self._start_flush(loop)
         result: _T = await call.future
         return result
 
-    def _run_inline(self, call: _Call) -> tuple[bool, Any] | None:
-        """``call`` as a batch of one on the event loop; ``None`` when the file is locked."""
+    def _flush_inline(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the queue as one batch on the event loop; to the worker when the file is locked."""
+        batch, self._queue = self._queue, []
         self._inline_now = True
         try:
-            (outcome,) = self._run_batch([call])
+            outcomes = self._run_batch(batch)
         except _Busy:
-            return None
+            self._queue = batch + self._queue
+            self._start_flush(loop)
+            return
+        except BaseException as exc:
+            self._flushing = False
+            _settle(batch, [(False, exc)] * len(batch))
+            if not isinstance(exc, Exception):
+                raise
+            return
         finally:
             self._inline_now = False
-        return outcome
+        self._flushing = False
+        _settle(batch, outcomes)
+        if self._queue:  # a callback above queued more (nothing else runs meanwhile)
+            self._flushing = True
+            loop.call_soon(self._flush_inline, loop)
 
     def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._flushing = True
@@ -736,17 +745,10 @@ class SqliteEventStore:
                     outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
                 except BaseException as exc:  # the thread hop itself failed
                     for call in batch:
-                        if call.future is not None and not call.future.done():
+                        if not call.future.done():
                             call.future.set_exception(exc)
                     raise
-                for call, (ok, value) in zip(batch, outcomes, strict=True):
-                    assert call.future is not None
-                    if call.future.done():  # its caller was cancelled
-                        continue
-                    if ok:
-                        call.future.set_result(value)
-                    else:
-                        call.future.set_exception(value)
+                _settle(batch, outcomes)
         finally:
             self._flushing = False
 
@@ -805,7 +807,18 @@ class _Call:
 
     func: Callable[..., Any]
     args: tuple[object, ...]
-    future: asyncio.Future[Any] | None  # None while it runs inline
+    future: asyncio.Future[Any]
+
+
+def _settle(batch: list[_Call], outcomes: list[tuple[bool, Any]]) -> None:
+    """Hand each call of ``batch`` its outcome (a caller that was cancelled has gone)."""
+    for call, (ok, value) in zip(batch, outcomes, strict=True):
+        if call.future.done():  # its caller was cancelled
+            continue
+        if ok:
+            call.future.set_result(value)
+        else:
+            call.future.set_exception(value)
 
 
 class _Busy(Exception):
@@ -877,21 +890,27 @@ class _Intake:
 
 
 def _enqueue_in(db: sqlite3.Connection, intake: _Intake) -> EnqueueStatus:
-    """``enqueue`` inside the caller's transaction: the duplicate check, the keys, the entry."""
+    """``enqueue`` inside the caller's transaction: the duplicate check, the keys, the entry.
+
+    A duplicate is an entry with this id, or a key already recorded: done, or
+    claimed by a live claim (the memory store's ``_recorded``). One query asks both.
+    """
     entry = intake.entry
-    if db.execute("SELECT 1 FROM inbox WHERE id = ?", (entry.id,)).fetchone():
+    keys = entry.keys
+    marks = ", ".join("?" * len(keys))
+    found = db.execute(
+        "SELECT 1 FROM inbox WHERE id = ? UNION ALL SELECT 1 FROM handled_keys "
+        f"WHERE key IN ({marks}) AND (done = 1 OR expires_at > ?) LIMIT 1",
+        (entry.id, *keys, intake.now),
+    ).fetchone()
+    if found:
         return EnqueueStatus.DUPLICATE
-    for key in entry.keys:
-        # Recorded: done, or claimed by a live claim (the memory store's ``_recorded``).
-        if db.execute(
-            "SELECT 1 FROM handled_keys WHERE key = ? AND (done = 1 OR expires_at > ?)",
-            (key, intake.now),
-        ).fetchone():
-            return EnqueueStatus.DUPLICATE
-    db.executemany(
-        "INSERT OR REPLACE INTO handled_keys (key, done, token, expires_at) VALUES (?, 1, NULL, ?)",
-        [(key, intake.expires_at) for key in entry.keys],
-    )
+    if keys:
+        db.execute(
+            "INSERT OR REPLACE INTO handled_keys (key, done, token, expires_at) VALUES "
+            + ", ".join("(?, 1, NULL, ?)" for _ in keys),
+            [value for key in keys for value in (key, intake.expires_at)],
+        )
     db.execute(
         f"INSERT INTO inbox ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL)", intake.row
     )

@@ -60,14 +60,17 @@ def _traced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return statements
 
 
+@pytest.mark.parametrize("level", SYNCHRONOUS_LEVELS)
 async def test_concurrent_intakes_share_commits_and_each_is_in_the_file_when_it_answers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, level: str
 ) -> None:
+    # "full" batches on the worker thread while it syncs; "normal" batches the
+    # calls of one turn of the event loop, inline.
     path = tmp_path / "events.sqlite"
     statements = _traced(monkeypatch)
     reader = None
     seen_on_answer: list[bool] = []
-    async with SqliteEventStore(path) as store:
+    async with SqliteEventStore(path, synchronous=level) as store:
         reader = sqlite3.connect(path, isolation_level=None)
 
         async def intake(n: int) -> EnqueueStatus:
