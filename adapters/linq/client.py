@@ -954,6 +954,12 @@ class LinqClient:
                 "upload: the upload_url is not an https:// URL (plain http:// is allowed "
                 "only on loopback, for the local simulator); bytes not sent"
             )
+        for name, value in ticket.required_headers.items():
+            if not _HTTP_TOKEN.fullmatch(name) or not _HTTP_VALUE.fullmatch(value):
+                raise ProtocolError(
+                    "upload: Linq's required_headers hold a header that is not valid HTTP "
+                    "(a name must be a token, a value printable ASCII); bytes not sent"
+                )
         call = Call(
             "upload",
             "PUT",
@@ -1529,6 +1535,8 @@ def _card_experience(experience: Mapping[str, Any]) -> CardExperienceBody:
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110's token
+_HTTP_VALUE = re.compile(r"[\t\x20-\x7e]*")  # what httpx sends as text (ASCII)
 
 
 def _header_name(field: str, value: str | None) -> str | None:

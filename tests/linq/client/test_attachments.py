@@ -146,6 +146,21 @@ async def test_an_upload_url_that_is_not_https_gets_no_bytes(
 
 
 @pytest.mark.parametrize(
+    "headers",
+    [{"\x80": ""}, {"Content Type": "x"}, {"x-amz-acl": "priv\r\nate"}, {"x-note": "caf\u00e9"}],
+)
+async def test_an_upload_ticket_asking_for_a_header_http_cannot_carry_sends_nothing(
+    client: LinqClient, linq: FakeLinq, headers: dict[str, str]
+) -> None:
+    linq.answer(200, ticket_json(required_headers=headers))
+
+    with pytest.raises(ProtocolError, match="required_headers"):
+        await client.upload(b"abc", "a.txt", "text/plain")
+
+    assert 1 == len(linq.requests)
+
+
+@pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8787/uploads/x", "http://localhost:8787/uploads/x", "http://[::1]/u"]
 )
 async def test_a_plain_http_upload_url_on_loopback_gets_the_bytes(
