@@ -35,7 +35,14 @@ RECEIVE_TARGETS: dict[str, str] = {
     "serve_memory": "webhooks serve, memory store",
     "serve_postgres": "webhooks serve, PostgreSQL",
     "serve_redis": "webhooks serve, Redis",
+    "serve_sqlite_worker": "webhooks serve, SQLite (full), with its in-process worker",
+    "serve_memory_worker": "webhooks serve, memory store, with its in-process worker",
 }
+"""The receivers; ``webhooks serve`` runs with ``--no-workers`` (intake only, the
+work the naive receiver does) except in the ``_worker`` targets."""
+
+CHATS = 50
+"""Deliveries go to this many chats in turn (a care line talks to many families)."""
 
 _FIXTURE = (
     Path(__file__).resolve().parent.parent
@@ -119,6 +126,7 @@ def _requests(secret: str, count: int) -> list[bytes]:
     template = json.loads(_FIXTURE.read_text(encoding="utf-8"))
     template["event_id"] = "@EVENT@"
     template["data"]["id"] = "@MESSAGE@"
+    template["data"]["chat"]["id"] = "@CHAT@"
     text = json.dumps(template, separators=(",", ":"))
     now = int(time.time())
     run = uuid.uuid4().hex[:12]
@@ -127,6 +135,7 @@ def _requests(secret: str, count: int) -> list[bytes]:
         body = (
             text.replace("@EVENT@", f"{run}-e{index:08d}")
             .replace("@MESSAGE@", f"{run}-m{index:08d}")
+            .replace("@CHAT@", f"{run}-chat{index % CHATS:02d}")
             .encode()
         )
         headers = sign_standard(body, secret, msg_id=f"msg_{run}_{index}", timestamp=now)
@@ -165,7 +174,7 @@ async def _read_answer(reader: asyncio.StreamReader) -> int:
 async def _load(port: int, secret: str, concurrency: int, seconds: float, warmup: float) -> None:
     requests = _requests(secret, int(_RATE_BOUND * (seconds + warmup)) + 100)
     queue = iter(requests)
-    counts = {"ok": 0, "other": 0}
+    counts = {"ok": 0, "other": 0, "answered": 0}
     timing = {"counting": False, "exhausted": False}
 
     async def connection() -> None:
@@ -174,6 +183,7 @@ async def _load(port: int, secret: str, concurrency: int, seconds: float, warmup
             for request in queue:
                 writer.write(request)
                 status = await _read_answer(reader)
+                counts["answered"] += 1
                 if timing["counting"]:
                     counts["ok" if status == 200 else "other"] += 1
                 if stop.is_set():
@@ -204,6 +214,7 @@ async def _load(port: int, secret: str, concurrency: int, seconds: float, warmup
                 "deliveries_per_second": counts_at_end["ok"] / elapsed,
                 "concurrency": concurrency,
                 "exhausted": timing["exhausted"],
+                "answered_total": counts["answered"],
             }
         )
     )

@@ -37,6 +37,8 @@ _ORDER = (
     "serve_memory",
     "serve_postgres",
     "serve_redis",
+    "serve_sqlite_worker",
+    "serve_memory_worker",
 )
 
 
@@ -71,19 +73,32 @@ def _server_command(python: str, target: str, port: int, secret: str, scratch: P
             *(python, "-m", "benchmarks.receive_http", "naive"),
             *("--port", str(port), "--secret", secret),
         ]
-    if target == "serve_sqlite":
+    store = target.removesuffix("_worker")
+    if store == "serve_sqlite":
         url = f"sqlite:///{scratch / 'events.sqlite'}"
-    elif target == "serve_sqlite_normal":
+    elif store == "serve_sqlite_normal":
         url = f"sqlite:///{scratch / 'events.sqlite'}?synchronous=normal"
-    elif target == "serve_memory":
+    elif store == "serve_memory":
         url = "memory://"
     else:
-        url = _networked_url(target) or ""
+        url = _networked_url(store) or ""
     return [
         *(python, "-m", "adapters.cli.main", "webhooks", "serve"),
         *("--host", "127.0.0.1", "--port", str(port), "--store", url),
         *("--secret", secret, "--namespace", f"bench{os.urandom(4).hex()}"),
+        # Intake only (the naive receiver's work), but for the _worker targets.
+        *(() if target.endswith("_worker") else ("--no-workers",)),
     ]
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """The process's CPU time (user + system) so far; ``None`` where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -123,7 +138,7 @@ def run_target(
             _wait_listening(port, server)
             for concurrency in CONCURRENCIES:
                 figures[concurrency] = _load(
-                    python, port, secret, concurrency, seconds, warmup, target, note
+                    python, server.pid, port, secret, concurrency, seconds, warmup, target, note
                 )
         except RuntimeError as exc:
             note(f"receiving `{target}` failed: {exc}")
@@ -141,6 +156,7 @@ def run_target(
 
 def _load(
     python: str,
+    server: int,
     port: int,
     secret: str,
     concurrency: int,
@@ -149,6 +165,7 @@ def _load(
     target: str,
     note: Callable[[str], None],
 ) -> dict[str, Any] | None:
+    cpu_before = _cpu_seconds(server)
     done = subprocess.run(
         [
             *(python, "-m", "benchmarks.receive_http", "load", "--port", str(port)),
@@ -165,7 +182,11 @@ def _load(
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         note(f"load on `{target}` at concurrency {concurrency} failed: {last}")
         return None
+    cpu_after = _cpu_seconds(server)
     figure: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    answered = figure.get("answered_total") or 0
+    if cpu_before is not None and cpu_after is not None and answered:
+        figure["server_cpu_us_per_delivery"] = (cpu_after - cpu_before) / answered * 1e6
     if figure.get("not_ok"):
         note(f"`{target}` at concurrency {concurrency}: {figure['not_ok']} answers were not 200")
     return figure

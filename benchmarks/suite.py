@@ -42,7 +42,7 @@ SEND_PEERS = (
     "httpx_aiohttp",
     "linq_client_aiohttp",
 )
-WEBHOOK_PEERS = ("ours_standard", "ours_legacy", "standardwebhooks", "linq_sdk")
+WEBHOOK_PEERS = ("ours_standard", "ours_legacy", "ours_intake", "standardwebhooks", "linq_sdk")
 
 
 @dataclass(frozen=True)

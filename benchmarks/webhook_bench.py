@@ -38,6 +38,7 @@ FIXTURE = (
 WEBHOOK_PEERS: dict[str, str] = {
     "ours_standard": "WebhookVerifier + parse_delivery (Standard Webhooks)",
     "ours_legacy": "WebhookVerifier + parse_delivery (legacy hex)",
+    "ours_intake": "WebhookVerifier + the inbox intake's read (decode_body + delivery_of)",
     "standardwebhooks": "standardwebhooks Webhook.verify (+ json.loads)",
     "linq_sdk": "official SDK webhooks.unwrap (Standard Webhooks only)",
 }
@@ -109,6 +110,19 @@ def make_handler(peer: str, secret: str) -> Callable[[Delivery], Any]:
             return parse_delivery(delivery.body)
 
         return ours
+    if peer == "ours_intake":
+        from adapters.linq.webhook_events import decode_body, delivery_of
+        from adapters.linq.webhooks import WebhookVerifier
+
+        intake_verifier = WebhookVerifier(secret)
+
+        def intake(delivery: Delivery) -> Any:
+            # What WebhookIntake does before storing a message in the inbox.
+            intake_verifier.verify(delivery.body, delivery.headers)
+            payload, text = decode_body(delivery.body)
+            return delivery_of(payload, text)
+
+        return intake
     if peer == "standardwebhooks":
         from standardwebhooks import Webhook
 

@@ -55,9 +55,11 @@ from caresupport_transport.model import ConversationHealth, DeliveryStatus, Dire
 
 __all__ = [
     "EventContext",
+    "MessageRouting",
     "conversation_id_of",
     "health_of_chat",
     "health_of_event",
+    "message_routing",
     "parse_message_edited",
     "parse_message_event",
     "parse_message_failed",
@@ -139,48 +141,43 @@ def _is_2025_shape(data: Mapping[str, Any], version: str | None) -> bool:
     )
 
 
-def parse_message_event(context: EventContext, data: Mapping[str, Any]) -> MessageReceived:
-    """``message.received`` and ``message.sent`` (the outbound echo) -> ``MessageReceived``."""
-    default = _DEFAULT_DIRECTIONS.get(context.event_type, Direction.INBOUND)
-    if _is_2025_shape(data, context.webhook_version):
-        message = _message_2025(context, data, default)
-    else:
-        message = _message_2026(context, data, default)
-    return MessageReceived(
-        event_id=context.event_id,
-        occurred_at=context.occurred_at,
-        conversation_id=message.conversation_id,
-        message=message,
-        conversation_health=health_of_event(data),
-    )
+@attrs.frozen
+class MessageRouting:
+    """What a message event needs for routing, read the same way for a parse and for intake.
+
+    Attributes:
+        conversation_id: the chat's id.
+        message_id: the message's id.
+        direction: inbound, or outbound (our own message's echo).
+        nested: the 2025-01-01 shape (the message in ``data.message``).
+    """
+
+    conversation_id: str
+    message_id: str
+    direction: Direction
+    nested: bool
 
 
-def _message_2025(context: EventContext, data: Mapping[str, Any], default: Direction) -> Message:
-    conversation_id = require_str(data, "chat_id", path="data")
-    body = require_mapping(data, "message", path="data")
-    is_from_me = optional_bool(data, "is_from_me", path="data")
-    if is_from_me is None:
-        direction = default
-    else:
-        direction = Direction.OUTBOUND if is_from_me else Direction.INBOUND
-    sender: Handle | None = None
-    if data.get("from_handle") is not None:
-        sender = handle_from_wire(data["from_handle"], field="data.from_handle")
-    elif data.get("from") is not None:
-        sender = handle_from_wire(data["from"], field="data.from")
-    return _message(
-        context,
-        body,
-        "data.message",
-        message_id=require_str(body, "id", path="data.message"),
-        conversation_id=conversation_id,
-        direction=direction,
-        sender=sender,
-        service=data.get("service"),
-    )
+def message_routing(
+    event_type: str, data: Mapping[str, Any], webhook_version: str | None
+) -> MessageRouting:
+    """The routing fields of a ``message.received`` / ``message.sent`` delivery's data.
 
-
-def _message_2026(context: EventContext, data: Mapping[str, Any], default: Direction) -> Message:
+    Raises:
+        ProtocolError: for a data object of neither payload version, or a routing
+            field missing or of the wrong type.
+    """
+    default = _DEFAULT_DIRECTIONS.get(event_type, Direction.INBOUND)
+    if _is_2025_shape(data, webhook_version):
+        conversation_id = require_str(data, "chat_id", path="data")
+        body = require_mapping(data, "message", path="data")
+        is_from_me = optional_bool(data, "is_from_me", path="data")
+        if is_from_me is None:
+            direction = default
+        else:
+            direction = Direction.OUTBOUND if is_from_me else Direction.INBOUND
+        message_id = require_str(body, "id", path="data.message")
+        return MessageRouting(conversation_id, message_id, direction, nested=True)
     chat = require_mapping(data, "chat", path="data")
     wire_direction = data.get("direction")
     direction = (
@@ -188,18 +185,41 @@ def _message_2026(context: EventContext, data: Mapping[str, Any], default: Direc
         if wire_direction is None
         else direction_from_wire(wire_direction, field="data.direction")
     )
+    message_id = require_str(data, "id", path="data")
+    conversation_id = require_str(chat, "id", path="data.chat")
+    return MessageRouting(conversation_id, message_id, direction, nested=False)
+
+
+def parse_message_event(context: EventContext, data: Mapping[str, Any]) -> MessageReceived:
+    """``message.received`` and ``message.sent`` (the outbound echo) -> ``MessageReceived``."""
+    routing = message_routing(context.event_type, data, context.webhook_version)
     sender: Handle | None = None
-    if data.get("sender_handle") is not None:
-        sender = handle_from_wire(data["sender_handle"], field="data.sender_handle")
-    return _message(
+    if routing.nested:
+        body, path = data["message"], "data.message"
+        if data.get("from_handle") is not None:
+            sender = handle_from_wire(data["from_handle"], field="data.from_handle")
+        elif data.get("from") is not None:
+            sender = handle_from_wire(data["from"], field="data.from")
+    else:
+        body, path = data, "data"
+        if data.get("sender_handle") is not None:
+            sender = handle_from_wire(data["sender_handle"], field="data.sender_handle")
+    message = _message(
         context,
-        data,
-        "data",
-        message_id=require_str(data, "id", path="data"),
-        conversation_id=require_str(chat, "id", path="data.chat"),
-        direction=direction,
+        body,
+        path,
+        message_id=routing.message_id,
+        conversation_id=routing.conversation_id,
+        direction=routing.direction,
         sender=sender,
         service=data.get("service"),
+    )
+    return MessageReceived(
+        event_id=context.event_id,
+        occurred_at=context.occurred_at,
+        conversation_id=message.conversation_id,
+        message=message,
+        conversation_health=health_of_event(data),
     )
 
 

@@ -44,12 +44,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
-from adapters.linq.webhook_events import parse_delivery
+from adapters.linq.webhook_events import decode_body, delivery_of, parse_envelope
 from adapters.linq.webhooks import (
     DEFAULT_TOLERANCE_SECONDS,
     Headers,
@@ -233,7 +234,11 @@ class WebhookIntake:
             _log.error("the webhook verifier failed: %s", describe_failure(exc))
             return ReceivedAnswer.refusal(500, "internal error")
         try:
-            event = parse_delivery(body)
+            payload, text = decode_body(body)
+            # Into an inbox, a received or sent message goes unparsed (the worker
+            # parses it); everything else is parsed here.
+            delivery = delivery_of(payload, text) if isinstance(self.sink, Inbox) else None
+            event = parse_envelope(payload) if delivery is None else None
         except ProtocolError as exc:
             # The field and rule only: the error's text may quote the delivery's content.
             _log.warning("refused a verified webhook delivery: %s", describe_failure(exc))
@@ -241,25 +246,31 @@ class WebhookIntake:
         except Exception as exc:
             _log.error("could not parse a verified webhook delivery: %s", describe_failure(exc))
             return ReceivedAnswer.refusal(500, "internal error")
-        return await self._dispatch(event)
+        if delivery is not None:
+            assert isinstance(self.sink, Inbox)
+            return await self._dispatch(delivery.event_id, self.sink.accept(delivery))
+        assert event is not None
+        return await self._dispatch(event.event_id, self.sink.dispatch(event))
 
-    async def _dispatch(self, event: InboundEvent) -> ReceivedAnswer:
+    async def _dispatch(
+        self, event_id: str, taking: Coroutine[Any, Any, DispatchOutcome]
+    ) -> ReceivedAnswer:
         if self.worker is not None and not self.worker.started:
             self.worker.start()
         try:
-            outcome = await self.sink.dispatch(event)
+            outcome = await taking
         except Exception as exc:
             if not self.acknowledges_after_handler:
                 # Nothing was stored: Linq must deliver it again.
                 _log.error(
                     "could not store event %s in the inbox: %s",
-                    event.event_id,
+                    event_id,
                     describe_failure(exc),
                 )
                 return ReceivedAnswer.refusal(
                     503,
                     "not stored",
-                    f"event {event.event_id} could not be stored; deliver it again later",
+                    f"event {event_id} could not be stored; deliver it again later",
                     retry_after=str(RETRY_AFTER_SECONDS),
                 )
             # Not acknowledged: Linq retries on 5xx, and the dispatcher did not
@@ -267,20 +278,20 @@ class WebhookIntake:
             # error text may quote the message: its class and frames only.
             _log.error(
                 "the inbound handler failed on event %s: %s",
-                event.event_id,
+                event_id,
                 describe_failure(exc),
             )
             return ReceivedAnswer.refusal(
-                500, "handler failed", f"event {event.event_id} will be retried"
+                500, "handler failed", f"event {event_id} will be retried"
             )
         if outcome is DispatchOutcome.IN_PROGRESS:
             return ReceivedAnswer.refusal(
                 503,
                 "in progress",
-                f"event {event.event_id} is being handled elsewhere; deliver it again later",
+                f"event {event_id} is being handled elsewhere; deliver it again later",
                 retry_after=str(RETRY_AFTER_SECONDS),
             )
-        return ReceivedAnswer(200, {"status": outcome.value, "event_id": event.event_id})
+        return ReceivedAnswer(200, {"status": outcome.value, "event_id": event_id})
 
 
 def _no_secret() -> ReceivedAnswer:

@@ -66,6 +66,7 @@ from adapters.linq._webhook_messages import (
     EventContext,
     conversation_id_of,
     health_of_chat,
+    message_routing,
     parse_message_edited,
     parse_message_event,
     parse_message_failed,
@@ -91,9 +92,27 @@ from caresupport_transport.events import (
     WebhookSubscriptionChanged,
 )
 from caresupport_transport.handles import Handle
-from caresupport_transport.model import Conversation
+from caresupport_transport.inbound.codec import register_delivery_source
+from caresupport_transport.inbound.delivery import Delivery
+from caresupport_transport.model import Conversation, Direction
 
-__all__ = ["KNOWN_EVENT_TYPES", "Envelope", "parse_delivery", "parse_envelope", "read_envelope"]
+__all__ = [
+    "DELIVERY_SOURCE",
+    "KNOWN_EVENT_TYPES",
+    "Envelope",
+    "decode_body",
+    "delivery_of",
+    "parse_delivery",
+    "parse_delivery_text",
+    "parse_envelope",
+    "read_envelope",
+]
+
+DELIVERY_SOURCE = "linq"
+"""The :class:`~caresupport_transport.inbound.Delivery` source; its decoder is
+:func:`parse_delivery_text`."""
+
+_UNPARSED_TYPES = frozenset({"message.received", "message.sent"})
 
 _Parser = Callable[[EventContext, Mapping[str, Any]], InboundEvent]
 _E = TypeVar("_E", bound=enum.Enum)
@@ -120,12 +139,35 @@ def parse_delivery(body: bytes) -> InboundEvent:
         ProtocolError: when the body is not UTF-8, not JSON, not a JSON object,
             not an envelope, or a known event lacks what it needs.
     """
+    payload, _ = decode_body(body)
+    return parse_envelope(payload)
+
+
+def parse_delivery_text(text: str) -> InboundEvent:
+    """:func:`parse_delivery` of a body already decoded to text (the inbox's decoder).
+
+    Raises:
+        ProtocolError: as :func:`parse_delivery`.
+    """
+    return parse_envelope(_json_object(text))
+
+
+def decode_body(body: bytes) -> tuple[dict[str, Any], str]:
+    """A verified body's JSON object and its text.
+
+    Raises:
+        ProtocolError: when the body is not UTF-8, not JSON or not a JSON object.
+    """
     if not isinstance(body, bytes | bytearray | memoryview):
         raise TypeError(f"body must be the raw bytes, not {type(body).__name__}")
     try:
         text = bytes(body).decode("utf-8")
     except UnicodeDecodeError:
         raise ProtocolError("body: is not valid UTF-8") from None
+    return _json_object(text), text
+
+
+def _json_object(text: str) -> dict[str, Any]:
     try:
         payload = json.loads(text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
@@ -134,7 +176,37 @@ def parse_delivery(body: bytes) -> InboundEvent:
         raise ProtocolError("body: is not valid JSON") from None
     if not isinstance(payload, dict):
         raise ProtocolError(f"body: must be a JSON object, not {_json_kind(payload)}")
-    return parse_envelope(payload)
+    return payload
+
+
+def delivery_of(payload: Mapping[str, Any], text: str) -> Delivery | None:
+    """The inbox's :class:`Delivery` for a received or sent message, or ``None``: parse it.
+
+    Only ``message.received`` and ``message.sent`` (most of the traffic, and the
+    costliest to parse) are taken unparsed, and only when their routing fields
+    read cleanly, the same way :func:`parse_envelope` reads them
+    (:func:`~adapters.linq._webhook_messages.message_routing`); every other
+    delivery is parsed at intake as before.
+
+    Raises:
+        ProtocolError: when ``payload`` is not an envelope (as :func:`parse_envelope`).
+    """
+    envelope = read_envelope(payload)
+    data = envelope.data
+    if envelope.event_type not in _UNPARSED_TYPES or not isinstance(data, Mapping):
+        return None
+    try:
+        routing = message_routing(envelope.event_type, data, envelope.webhook_version)
+    except (ProtocolError, ValidationError):
+        return None
+    return Delivery(
+        source=DELIVERY_SOURCE,
+        body=text,
+        event_id=envelope.event_id,
+        conversation_id=routing.conversation_id,
+        message_id=routing.message_id,
+        outbound=routing.direction is Direction.OUTBOUND,
+    )
 
 
 def read_envelope(payload: Mapping[str, Any]) -> Envelope:
@@ -423,3 +495,8 @@ def _json_kind(value: object) -> str:
     if value is None:
         return "null"
     return type(value).__name__
+
+
+# Workers in this process decode Linq deliveries through this; other processes
+# find it through the package's entry point (``caresupport_transport.deliveries``).
+register_delivery_source(DELIVERY_SOURCE, parse_delivery_text)

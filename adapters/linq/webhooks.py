@@ -91,7 +91,7 @@ class _Key:
 def _b64decode(text: str) -> bytes:
     """Strict base64 that tolerates missing padding (as the reference package does)."""
     unpadded = text.rstrip("=")
-    return base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), validate=True)
+    return binascii.a2b_base64(unpadded + "=" * (-len(unpadded) % 4), strict_mode=True)
 
 
 def _key_for(secret: str) -> _Key:
@@ -255,11 +255,10 @@ class WebhookVerifier:
         if not self._keys:
             raise WebhookVerificationError("no secret configured")
         found = _read_headers(headers)
-        standard = [found.get(name) for name in _STANDARD_HEADERS]
-        legacy_timestamp = _first(found, _LEGACY_TIMESTAMPS)
-        legacy_signature = _first(found, _LEGACY_SIGNATURES)
-        if all(standard):
-            msg_id, timestamp, signature = (value or "" for value in standard)
+        msg_id = found.get(_STANDARD_ID)
+        timestamp = found.get(_STANDARD_TIMESTAMP)
+        signature = found.get(_STANDARD_SIGNATURE)
+        if msg_id and timestamp and signature:
             moment = _unix_seconds(timestamp, _STANDARD_TIMESTAMP)
             offered = _standard_signatures(signature)
             prefix = _utf8(msg_id, _STANDARD_ID) + b"." + timestamp.encode("ascii") + b"."
@@ -271,6 +270,9 @@ class WebhookVerifier:
                 timestamp_header=_STANDARD_TIMESTAMP,
                 signature_header=_STANDARD_SIGNATURE,
             )
+        standard = (msg_id, timestamp, signature)
+        legacy_timestamp = _first(found, _LEGACY_TIMESTAMPS)
+        legacy_signature = _first(found, _LEGACY_SIGNATURES)
         if legacy_timestamp and legacy_signature:
             (timestamp_header, timestamp_text), (signature_header, signature_text) = (
                 legacy_timestamp,
@@ -333,15 +335,19 @@ def _read_headers(headers: Headers) -> dict[str, str]:
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     found: dict[str, str] = {}
     for raw_name, raw_value in pairs:
-        if isinstance(raw_name, bytes | bytearray):
-            lowered = raw_name.strip().lower()
-            if lowered not in _SIGNING_HEADER_BYTES:
-                continue
-            name = lowered.decode("ascii")
-        else:
-            name = raw_name.strip().lower()
+        if isinstance(raw_name, str):
+            name = raw_name.lower()
             if name not in _SIGNING_HEADERS:
-                continue
+                name = name.strip()
+                if name not in _SIGNING_HEADERS:
+                    continue
+        else:
+            lowered = raw_name.lower()
+            if lowered not in _SIGNING_HEADER_BYTES:
+                lowered = lowered.strip()
+                if lowered not in _SIGNING_HEADER_BYTES:
+                    continue
+            name = lowered.decode("ascii")
         value = _header_text(raw_value).strip()
         if name in found and found[name] != value:
             raise WebhookVerificationError("malformed", f"header {name} given twice")

@@ -12,6 +12,9 @@ a polling loop) through the :class:`InboundSink` protocol:
 * :class:`InboundDispatcher` runs the handler inside the delivery and
   acknowledges after it succeeded.
 
+A receiver may hand the inbox a verified :class:`Delivery` (``Inbox.accept``)
+instead of a parsed event: it is stored as received and parsed by the worker.
+
 Both remember what was seen in an :class:`EventStore`:
 :class:`MemoryEventStore` for tests, :class:`SqliteEventStore` on one host,
 ``PostgresEventStore`` or ``RedisEventStore`` (optional extras, in their own
@@ -26,7 +29,14 @@ from caresupport_transport.inbound.coalescing import (
     DEFAULT_QUIET,
     Coalescing,
 )
-from caresupport_transport.inbound.codec import decode_event, encode_event
+from caresupport_transport.inbound.codec import (
+    DELIVERY_ENTRY_POINTS,
+    decode_event,
+    encode_delivery,
+    encode_event,
+    register_delivery_source,
+)
+from caresupport_transport.inbound.delivery import Delivery
 from caresupport_transport.inbound.dispatcher import (
     DEFAULT_LEASE,
     DEFAULT_PRUNE_INTERVAL,
@@ -82,11 +92,13 @@ __all__ = [
     "DEFAULT_PRUNE_INTERVAL",
     "DEFAULT_QUIET",
     "DEFAULT_RETENTION",
+    "DELIVERY_ENTRY_POINTS",
     "ROLE_CURSOR",
     "STORE_SCHEMES",
     "SYNCHRONOUS_LEVELS",
     "ClaimStatus",
     "Coalescing",
+    "Delivery",
     "DispatchOutcome",
     "EnqueueStatus",
     "EventStore",
@@ -107,10 +119,12 @@ __all__ = [
     "by_conversation",
     "claim_store_role",
     "decode_event",
+    "encode_delivery",
     "encode_event",
     "event_keys",
     "is_outbound_echo",
     "open_event_store",
+    "register_delivery_source",
     "reply_key",
     "store_role",
 ]

@@ -28,7 +28,8 @@ import attrs
 
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import InboundEvent
-from caresupport_transport.inbound.codec import decode_event, encode_event
+from caresupport_transport.inbound.codec import decode_event, encode_delivery, encode_event
+from caresupport_transport.inbound.delivery import Delivery
 from caresupport_transport.inbound.dispatcher import (
     DispatchOutcome,
     event_keys,
@@ -86,9 +87,13 @@ def _utc_now() -> datetime:
 
 def by_conversation(event: InboundEvent) -> str:
     """The default order key: the event's conversation (or the event alone, when it has none)."""
-    if event.conversation_id is not None:
-        return f"conversation:{event.conversation_id}"
-    return f"event:{event.event_id}"
+    return _conversation_key(event.conversation_id, event.event_id)
+
+
+def _conversation_key(conversation_id: str | None, event_id: str) -> str:
+    if conversation_id is not None:
+        return f"conversation:{conversation_id}"
+    return f"event:{event_id}"
 
 
 @attrs.define
@@ -125,10 +130,39 @@ class Inbox:
         """
         if self._is_outbound_echo(event):
             return DispatchOutcome.FILTERED
+        return await self._enqueue(
+            event.event_id, self.order_key(event), event_keys(event), encode_event(event)
+        )
+
+    async def accept(self, delivery: Delivery) -> DispatchOutcome:
+        """Store a verified ``delivery`` unparsed; the workers parse it. As :meth:`dispatch`.
+
+        The entry gets the keys and order key the parsed event would get: with
+        the default order key, from the delivery's conversation; with another,
+        the delivery is parsed here to call it. An outbound echo is
+        ``FILTERED`` unless ``include_outbound``.
+
+        Raises:
+            ConfigurationError: as :meth:`dispatch`.
+            ProtocolError: a custom ``order_key`` needed the event and the
+                delivery's decoder could not build it.
+            UnreachableError: as :meth:`dispatch`.
+        """
+        if delivery.outbound and not self.include_outbound:
+            return DispatchOutcome.FILTERED
+        payload = encode_delivery(delivery)
+        if self.order_key is by_conversation:
+            order_key = _conversation_key(delivery.conversation_id, delivery.event_id)
+        else:
+            order_key = self.order_key(decode_event(payload))
+        return await self._enqueue(delivery.event_id, order_key, delivery.keys, payload)
+
+    async def _enqueue(
+        self, event_id: str, order_key: object, keys: tuple[str, ...], payload: str
+    ) -> DispatchOutcome:
         if not self._role_checked:
             await claim_store_role(self.store, "inbox")
             self._role_checked = True
-        order_key = self.order_key(event)
         if not isinstance(order_key, str) or not 0 < len(order_key) <= _MAX_ORDER_KEY_CHARS:
             raise ConfigurationError(
                 f"order_key: must return a string of 1 to {_MAX_ORDER_KEY_CHARS} characters, "
@@ -136,10 +170,10 @@ class Inbox:
             )
         now = self.clock()
         entry = InboxEntry(
-            id=event.event_id,
+            id=event_id,
             order_key=order_key,
-            keys=event_keys(event),
-            payload=encode_event(event),
+            keys=keys,
+            payload=payload,
             received_at=now,
             due_at=now,
         )

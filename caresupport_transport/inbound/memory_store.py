@@ -39,7 +39,9 @@ class MemoryEventStore:
 
     ``inbox`` maps an entry's id to the entry, in the order entries were
     accepted; ``leases`` maps an order key to the ``(token, until)`` of the
-    lease on it. Tests read both.
+    lease on it. Tests read both. Beside them each order key keeps its
+    entries' ids in acceptance order, so ``take`` visits one head per key, not
+    every entry.
 
     Args:
         retention: how long a done key is remembered.
@@ -56,6 +58,11 @@ class MemoryEventStore:
     _last_token: int = attrs.field(default=0, init=False)
     outbox: dict[str, OutboxRecord] = attrs.field(factory=dict, init=False)
     _by_message: dict[str, str] = attrs.field(factory=dict, init=False)
+    # order key -> its entries' ids (pending and dead) in acceptance order;
+    # entry id -> its acceptance number.
+    _queues: dict[str, list[str]] = attrs.field(factory=dict, init=False)
+    _accepted: dict[str, int] = attrs.field(factory=dict, init=False)
+    _last_accepted: int = attrs.field(default=0, init=False)
 
     async def claim(
         self, keys: Sequence[str], *, token: str, now: datetime, until: datetime
@@ -110,24 +117,30 @@ class MemoryEventStore:
             return EnqueueStatus.DUPLICATE
         for key in entry.keys:
             self._put(key, StoredKey(done=True, expires_at=now + self.retention))
-        self.inbox[entry.id] = attrs.evolve(
-            entry, attempts=0, state=InboxState.PENDING, last_error=None
-        )
+        if entry.attempts or entry.state is not InboxState.PENDING or entry.last_error:
+            entry = attrs.evolve(entry, attempts=0, state=InboxState.PENDING, last_error=None)
+        self.inbox[entry.id] = entry
+        self._last_accepted += 1
+        self._accepted[entry.id] = self._last_accepted
+        self._queues.setdefault(entry.order_key, []).append(entry.id)
         return EnqueueStatus.QUEUED
 
     async def take(self, *, now: datetime, until: datetime, limit: int) -> list[InboxLease]:
-        heads: dict[str, tuple[int, InboxEntry]] = {}
-        for position, entry in enumerate(self.inbox.values()):
-            if entry.state is InboxState.PENDING and entry.order_key not in heads:
-                heads[entry.order_key] = (position, entry)
-        eligible = sorted(
-            (
-                (entry.due_at, position, entry)
-                for key, (position, entry) in heads.items()
-                if entry.due_at <= now and self._lease_ended(key, now)
-            ),
-            key=lambda item: (item[0], item[1]),
-        )
+        eligible: list[tuple[datetime, int, InboxEntry]] = []
+        for key, ids in self._queues.items():
+            if not self._lease_ended(key, now):
+                continue
+            head = next(
+                (
+                    e
+                    for e in map(self.inbox.get, ids)
+                    if e is not None and e.state is InboxState.PENDING
+                ),
+                None,
+            )
+            if head is not None and head.due_at <= now:
+                eligible.append((head.due_at, self._accepted[head.id], head))
+        eligible.sort(key=lambda item: (item[0], item[1]))
         leases = []
         for _, _, entry in eligible[: max(limit, 0)]:
             self._last_token += 1
@@ -146,7 +159,7 @@ class MemoryEventStore:
     async def ack(self, lease: InboxLease, *, now: datetime) -> bool:
         if not self._holds(lease):
             return False
-        del self.inbox[lease.entry.id]
+        self._remove(lease.entry.id)
         del self.leases[lease.entry.order_key]
         return True
 
@@ -161,15 +174,15 @@ class MemoryEventStore:
                 and entry.order_key == order_key
                 and entry.state is InboxState.PENDING
             ):
-                del self.inbox[entry_id]
+                self._remove(entry_id)
         del self.leases[order_key]
         return True
 
     async def pending_of(self, order_key: str, *, limit: int) -> list[InboxEntry]:
         chosen = (
             e
-            for e in self.inbox.values()
-            if e.order_key == order_key and e.state is InboxState.PENDING
+            for e in map(self.inbox.get, self._queues.get(order_key, ()))
+            if e is not None and e.state is InboxState.PENDING
         )
         return [entry for _, entry in zip(range(max(limit, 0)), chosen, strict=False)]
 
@@ -204,7 +217,7 @@ class MemoryEventStore:
         return True
 
     async def discard(self, entry_id: str) -> bool:
-        return self.inbox.pop(entry_id, None) is not None
+        return self._remove(entry_id)
 
     async def stats(self, *, now: datetime) -> InboxStats:
         pending = [e for e in self.inbox.values() if e.state is InboxState.PENDING]
@@ -258,6 +271,21 @@ class MemoryEventStore:
 
     async def close(self) -> None:
         """Nothing to release; present for the protocol."""
+
+    def _remove(self, entry_id: str) -> bool:
+        entry = self.inbox.pop(entry_id, None)
+        if entry is None:
+            return False
+        self._accepted.pop(entry_id, None)
+        ids = self._queues.get(entry.order_key)
+        if ids is not None:
+            if ids and ids[0] == entry_id:
+                del ids[0]
+            elif entry_id in ids:
+                ids.remove(entry_id)
+            if not ids:
+                del self._queues[entry.order_key]
+        return True
 
     def _recorded(self, key: str, now: datetime) -> bool:
         entry = self.keys.get(key)
