@@ -35,6 +35,8 @@ _NEEDED_MODULES = (
     "matplotlib",
     "uvicorn",
     "httpx_aiohttp",
+    "psycopg",
+    "redis",
 )
 
 
@@ -77,8 +79,11 @@ def ensure_bench_python(python: str | None, *, log: bool = True) -> str:
         if log:
             print(f"installing {', '.join(BENCH_PACKAGES)} and the project into it", flush=True)
         pip = [str(bench_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        # The project with the server (webhooks serve) and aiohttp (the aiohttp peers) extras.
-        subprocess.run([*pip, *BENCH_PACKAGES, "-e", f"{ROOT}[server,aiohttp]"], check=True)
+        # The project with the server (webhooks serve), aiohttp (the aiohttp peers),
+        # postgres and redis (the receivers on those stores) extras.
+        subprocess.run(
+            [*pip, *BENCH_PACKAGES, "-e", f"{ROOT}[server,aiohttp,postgres,redis]"], check=True
+        )
     return str(bench_python)
 
 
