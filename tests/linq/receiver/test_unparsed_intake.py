@@ -295,3 +295,15 @@ def test_a_process_that_never_imported_the_adapter_decodes_through_the_entry_poi
 
     assert 0 == run.returncode, run.stderr
     assert "MessageReceived Pills taken at 8" == run.stdout.strip()
+
+
+@given(
+    body=st.text(max_size=200),
+    source=st.text(min_size=1, max_size=20),
+)
+def test_a_delivery_is_encoded_as_sorted_ascii_json(body: str, source: str) -> None:
+    text = encode_delivery(Delivery(source=source, body=body, event_id="e1"))
+
+    plain = {"body": body, "source": source, "type": "Delivery"}
+    assert json.dumps(plain, ensure_ascii=True, separators=(",", ":"), sort_keys=True) == text
+    assert text.isascii()
