@@ -83,7 +83,11 @@ def _panel(
     axis.bar(labels, medians, yerr=[lower, upper], color=colours, capsize=3)
     axis.set_title(title, fontsize=10)
     axis.set_ylabel(unit, fontsize=9)
-    axis.tick_params(axis="x", labelsize=8)
+    axis.tick_params(axis="x", labelsize=8 if len(labels) <= 5 else 7)
+    if len(labels) > 5:  # side by side they would overlap
+        axis.tick_params(axis="x", labelrotation=40)
+        for label in axis.get_xticklabels():
+            label.set_horizontalalignment("right")
     if log:
         axis.set_yscale("log")
     for index, median in enumerate(medians):
