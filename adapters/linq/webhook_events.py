@@ -197,6 +197,10 @@ def delivery_of(payload: Mapping[str, Any], text: str) -> Delivery | None:
         return None
     try:
         routing = message_routing(envelope.event_type, data, envelope.webhook_version)
+        # Should the worker's parse fail on another field, its UnknownEvent takes
+        # the conversation from conversation_id_of: it must name the same one.
+        if conversation_id_of(data) != routing.conversation_id:
+            return None
     except (ProtocolError, ValidationError):
         return None
     return Delivery(
