@@ -56,6 +56,7 @@ from adapters.linq.webhooks import (
     Headers,
     SignedHeaders,
     WebhookVerifier,
+    header_text,
 )
 from caresupport_transport._log_safe import describe_failure
 from caresupport_transport.errors import (
@@ -309,7 +310,7 @@ def declared_length(headers: Headers) -> int | None:
     """
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     values = {
-        _text(value).strip()
+        header_text(value).strip()
         for name, value in pairs
         if (
             name.lower() == b"content-length"
@@ -326,10 +327,6 @@ def declared_length(headers: Headers) -> int | None:
         return -1
     # Longer than any real body; int() of thousands of digits would itself be slow.
     return int(value) if len(value) <= _MAX_LENGTH_DIGITS else 10**_MAX_LENGTH_DIGITS
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def inbound_sink(

@@ -55,6 +55,7 @@ __all__ = [
     "SignedHeaders",
     "WebhookVerificationError",
     "WebhookVerifier",
+    "header_text",
     "sign_legacy",
     "sign_standard",
 ]
@@ -348,15 +349,15 @@ def _read_headers(headers: Headers) -> dict[str, str]:
                 if lowered not in _SIGNING_HEADER_BYTES:
                     continue
             name = lowered.decode("ascii")
-        value = _header_text(raw_value).strip()
+        value = header_text(raw_value).strip()
         if name in found and found[name] != value:
             raise WebhookVerificationError("malformed", f"header {name} given twice")
         found[name] = value
     return found
 
 
-def _header_text(value: str | bytes) -> str:
-    # ASGI servers hand over raw header bytes; HTTP header bytes are Latin-1.
+def header_text(value: str | bytes) -> str:
+    """A header value as text (ASGI hands over raw bytes; HTTP header bytes are Latin-1)."""
     return value.decode("latin-1") if isinstance(value, bytes | bytearray) else value
 
 
