@@ -76,6 +76,7 @@ from caresupport_transport.inbound.store import (
     ClaimStatus,
     EnqueueStatus,
     EventStore,
+    dedup_keys,
 )
 from caresupport_transport.inbound.turn import Turn
 from caresupport_transport.inbound.urls import STORE_SCHEMES, open_event_store
@@ -119,6 +120,7 @@ __all__ = [
     "by_conversation",
     "claim_store_role",
     "decode_event",
+    "dedup_keys",
     "encode_delivery",
     "encode_event",
     "event_keys",

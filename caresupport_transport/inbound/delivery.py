@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import attrs
 
+from caresupport_transport.inbound.store import dedup_keys
+
 __all__ = ["Delivery"]
 
 
@@ -46,9 +48,7 @@ class Delivery:
     @property
     def keys(self) -> tuple[str, ...]:
         """The de-duplication keys, the same a parsed event gets (``event_keys``)."""
-        if self.message_id is None:
-            return (f"event:{self.event_id}",)
-        return (f"event:{self.event_id}", f"message:{self.message_id}")
+        return dedup_keys(self.event_id, self.message_id)
 
     def __repr__(self) -> str:
         return (

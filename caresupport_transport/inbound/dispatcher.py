@@ -33,7 +33,7 @@ import attrs
 
 from caresupport_transport.errors import ConfigurationError
 from caresupport_transport.events import InboundEvent, MessageReceived
-from caresupport_transport.inbound.store import ClaimStatus, EventStore
+from caresupport_transport.inbound.store import ClaimStatus, EventStore, dedup_keys
 from caresupport_transport.keyed_locks import KeyedLocks
 from caresupport_transport.model import Direction
 from caresupport_transport.port import InboundHandler
@@ -93,10 +93,8 @@ def is_outbound_echo(event: InboundEvent) -> bool:
 
 def event_keys(event: InboundEvent) -> tuple[str, ...]:
     """The de-duplication keys of ``event``: its event id, and a received message's id."""
-    keys = [f"event:{event.event_id}"]
-    if isinstance(event, MessageReceived):
-        keys.append(f"message:{event.message.id}")
-    return tuple(keys)
+    message_id = event.message.id if isinstance(event, MessageReceived) else None
+    return dedup_keys(event.event_id, message_id)
 
 
 @attrs.define

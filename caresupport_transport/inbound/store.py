@@ -34,7 +34,15 @@ from caresupport_transport.inbound.inbox_entry import (
 )
 from caresupport_transport.inbound.outbox_record import OutboxRecord
 
-__all__ = ["DEFAULT_RETENTION", "ClaimStatus", "EnqueueStatus", "EventStore"]
+__all__ = ["DEFAULT_RETENTION", "ClaimStatus", "EnqueueStatus", "EventStore", "dedup_keys"]
+
+
+def dedup_keys(event_id: str, message_id: str | None = None) -> tuple[str, ...]:
+    """The keys an event is remembered by: ``event:<id>``, and ``message:<id>`` for a message."""
+    if message_id is None:
+        return (f"event:{event_id}",)
+    return (f"event:{event_id}", f"message:{message_id}")
+
 
 DEFAULT_RETENTION = timedelta(hours=48)
 """How long a done key is remembered; longer than any provider's retry window."""
