@@ -723,11 +723,9 @@ class SqliteEventStore:
             return
         finally:
             self._inline_now = False
+        # Settling only schedules the callers: nothing can queue a call meanwhile.
         self._flushing = False
         _settle(batch, outcomes)
-        if self._queue:  # a callback above queued more (nothing else runs meanwhile)
-            self._flushing = True
-            loop.call_soon(self._flush_inline, loop)
 
     def _start_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._flushing = True
